@@ -1,0 +1,1 @@
+"""The pure core: no database, network, web or CLI imports; the clock is passed in."""

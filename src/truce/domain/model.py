@@ -1,0 +1,400 @@
+"""The nouns of truce: agreements, reports, incidents, violations, phase states.
+
+Agreements are small and hand-written, so they are plain frozen dataclasses.
+Reports and incidents come in millions, so they are columnar tables of numpy
+arrays: every hot path (projection, zone tests, consolidation, rules) works on
+whole columns at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Literal
+
+import numpy as np
+from shapely.geometry.base import BaseGeometry
+
+# --- vocabulary (SPEC §2) ---------------------------------------------------
+
+EVENT_TYPES: tuple[str, ...] = (
+    "airstrike",
+    "shelling",
+    "armed_clash",
+    "small_arms_fire",
+    "atgm_attack",
+    "ground_advance",
+    "weapon_sighting",
+    "checkpoint_observation",
+    "convoy_obstruction",
+    "attack_on_humanitarian",
+)
+ATTACK_TYPES: frozenset[str] = frozenset(
+    {"airstrike", "shelling", "armed_clash", "small_arms_fire", "atgm_attack"}
+)
+# What a "violent incident" is for quiet-day conditions: attacks and attacks on aid.
+VIOLENT_TYPES: frozenset[str] = ATTACK_TYPES | {"attack_on_humanitarian"}
+
+WEAPONS: tuple[str, ...] = (
+    "aircraft",
+    "heavy_vehicle",
+    "artillery",
+    "mlrs",
+    "mortar",
+    "apc",
+    "atgm",
+    "small_arms",
+    "personnel",
+)
+RELIABILITY_GRADES = "ABCDEF"
+CREDIBILITY_GRADES = "123456"
+
+UNATTRIBUTED = "unattributed"
+NO_CODE = -1  # code for "not stated" in integer-coded columns
+
+
+def event_code(name: str) -> int:
+    return EVENT_TYPES.index(name)
+
+
+def weapon_code(name: str) -> int:
+    return WEAPONS.index(name)
+
+
+def codes_of(names: frozenset[str] | tuple[str, ...], vocabulary: tuple[str, ...]) -> np.ndarray:
+    """Integer codes of a set of names, for `np.isin` over a coded column."""
+    return np.array(sorted(vocabulary.index(n) for n in names), dtype=np.int8)
+
+
+# --- agreements -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Party:
+    """A side bound by the terms."""
+
+    id: str
+    name: str
+    actors: tuple[str, ...] = ()
+    guarantor: str | None = None
+
+
+@dataclass(frozen=True)
+class ExcludedGroup:
+    """A group outside the terms: attacks on it are not cease-fire violations."""
+
+    id: str
+    name: str
+    actors: tuple[str, ...] = ()
+
+
+GeometryKind = Literal["point", "line", "polygon"]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """Named geometry in WGS84 (lon, lat)."""
+
+    id: str
+    kind: GeometryKind
+    geometry: BaseGeometry
+    name: str | None = None
+    uncertainty_m: float | None = None  # how far the drawn geometry may be from the real one
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Zone:
+    """An area where rules apply: the points within `distance_m` of a feature.
+
+    A polygon feature with distance 0 is its own area; a line with a distance
+    is a corridor. Membership is tested against the exact distance, not a
+    polygonised buffer, so a point exactly `distance_m` away is inside.
+    """
+
+    id: str
+    feature: str
+    distance_m: float = 0.0
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class AtTime:
+    """A fixed instant."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AfterPhase:
+    """When another phase ends, plus an offset."""
+
+    phase: str
+    offset: timedelta = timedelta(0)
+
+
+@dataclass(frozen=True)
+class WhenCondition:
+    """When a condition is first met."""
+
+    condition: str
+    offset: timedelta = timedelta(0)
+
+
+TimeRef = AtTime | AfterPhase | WhenCondition
+
+
+@dataclass(frozen=True)
+class Phase:
+    id: str
+    start: TimeRef
+    duration: timedelta | None = None  # None: open-ended
+    name: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`quiet_days`: `days` consecutive local days with at most `max_incidents` violent incidents."""
+
+    id: str
+    kind: str
+    days: int
+    max_incidents: int
+    within: tuple[str, ...] = ()  # zone ids; empty means everywhere
+    start: TimeRef | None = None  # counting begins here; None: first phase's start
+    name: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An obligation. `params` is the kind-specific part, validated by the rule kind."""
+
+    id: str
+    kind: str
+    params: Any
+    name: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Agreement:
+    id: str
+    title: str
+    timezone: tzinfo
+    timezone_name: str
+    signed: date | None = None
+    crs: str | None = None
+    sources: tuple[SourceRef, ...] = ()
+    parties: tuple[Party, ...] = ()
+    excluded: tuple[ExcludedGroup, ...] = ()
+    features: Mapping[str, Feature] = field(default_factory=dict)
+    zones: tuple[Zone, ...] = ()
+    phases: tuple[Phase, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    description: str | None = None
+    notes: tuple[str, ...] = ()  # caveats shown to users: UNVERIFIED values, estimates
+
+    def zone(self, zone_id: str) -> Zone:
+        return next(z for z in self.zones if z.id == zone_id)
+
+    def party_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.parties)
+
+    def excluded_ids(self) -> tuple[str, ...]:
+        return tuple(g.id for g in self.excluded)
+
+
+# --- reports and incidents (columnar) --------------------------------------
+
+
+def _lengths_agree(table: object) -> None:
+    n = {len(getattr(table, f.name)) for f in fields(table)}  # type: ignore[arg-type]
+    if len(n) > 1:
+        raise ValueError(f"{type(table).__name__}: columns of different lengths {sorted(n)}")
+
+
+@dataclass
+class ReportTable:
+    """Accepted reports, one row each. Times are UTC `datetime64[ns]`.
+
+    Text columns are numpy object arrays with "" for "not stated"; numeric
+    ones use NaN; coded ones use NO_CODE.
+    """
+
+    source: np.ndarray
+    report_id: np.ndarray
+    observed_at: np.ndarray  # datetime64[ns], UTC
+    lon: np.ndarray
+    lat: np.ndarray
+    precision_m: np.ndarray  # float, NaN unknown
+    event_type: np.ndarray  # int8 code into EVENT_TYPES
+    weapon: np.ndarray  # int8 code into WEAPONS, NO_CODE
+    actor: np.ndarray
+    side: np.ndarray
+    target: np.ndarray
+    count: np.ndarray  # float, NaN unknown
+    fatalities: np.ndarray  # float, NaN unknown
+    reliability: np.ndarray  # "A".."F" or ""
+    credibility: np.ndarray  # int8 1..6, 0 unknown
+    place: np.ndarray
+    notes: np.ndarray
+    line: np.ndarray  # int64 line in the file it came from (0 if none)
+
+    def __post_init__(self) -> None:
+        _lengths_agree(self)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    @property
+    def keys(self) -> np.ndarray:
+        """`source:report_id`, the globally unique report key."""
+        return np.char.add(np.char.add(self.source.astype(str), ":"), self.report_id.astype(str))
+
+    def take(self, index: np.ndarray) -> ReportTable:
+        return ReportTable(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @classmethod
+    def concat(cls, tables: list[ReportTable]) -> ReportTable:
+        if not tables:
+            return empty_reports()
+        return cls(**{f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)})
+
+
+def empty_reports() -> ReportTable:
+    obj = np.array([], dtype=object)
+    flt = np.array([], dtype=np.float64)
+    return ReportTable(
+        source=obj,
+        report_id=obj.copy(),
+        observed_at=np.array([], dtype="datetime64[ns]"),
+        lon=flt,
+        lat=flt.copy(),
+        precision_m=flt.copy(),
+        event_type=np.array([], dtype=np.int8),
+        weapon=np.array([], dtype=np.int8),
+        actor=obj.copy(),
+        side=obj.copy(),
+        target=obj.copy(),
+        count=flt.copy(),
+        fatalities=flt.copy(),
+        reliability=obj.copy(),
+        credibility=np.array([], dtype=np.int8),
+        place=obj.copy(),
+        notes=obj.copy(),
+        line=np.array([], dtype=np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A report row that was not accepted, and why."""
+
+    line: int
+    report_id: str | None
+    reason: str
+    source: str | None = None
+    field: str | None = None  # the column at fault, so a form can show the error beside it
+
+
+@dataclass
+class IncidentTable:
+    """Consolidated incidents. Row i's reports are `members[offsets[i]:offsets[i+1]]`
+    (indices into the ReportTable they were built from)."""
+
+    anchor: np.ndarray  # report key of the earliest report: a stable identity
+    event_type: np.ndarray  # int8
+    weapon: np.ndarray  # int8, NO_CODE
+    observed_at: np.ndarray  # datetime64[ns] UTC, earliest report
+    lon: np.ndarray
+    lat: np.ndarray
+    x: np.ndarray  # metric CRS
+    y: np.ndarray
+    precision_m: np.ndarray
+    party: np.ndarray  # charged party id, excluded group id, or UNATTRIBUTED
+    target: np.ndarray  # party id, excluded group id, or ""
+    side: np.ndarray  # stated side (checkpoint observations), or ""
+    count: np.ndarray  # float, NaN
+    fatalities: np.ndarray  # float, NaN
+    corroboration: np.ndarray  # int, distinct sources
+    reliability: np.ndarray  # best source reliability "A".."F"
+    credibility: np.ndarray  # int8 1..6
+    offsets: np.ndarray  # int64, len n+1
+    members: np.ndarray  # int64 report indices
+
+    def __len__(self) -> int:
+        return len(self.anchor)
+
+    def member_indices(self, i: int) -> np.ndarray:
+        return self.members[self.offsets[i] : self.offsets[i + 1]]
+
+
+@dataclass(frozen=True)
+class Violation:
+    id: str
+    rule: str
+    kind: str
+    incident: int  # row in the IncidentTable
+    party: str
+    at: datetime
+    zone: str | None
+    evidence: str
+    status: Literal["alleged", "corroborated"]
+    measured_m: float | None = None
+
+
+PhaseStatus = Literal["pending", "active", "ended", "never"]
+
+
+@dataclass(frozen=True)
+class PhaseState:
+    id: str
+    start: datetime | None
+    end: datetime | None
+    status: PhaseStatus
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Violent incidents on one local calendar day, for a condition's chart."""
+
+    day: date
+    incidents: int
+    quiet: bool
+    complete: bool  # the day had ended by as_of
+
+
+@dataclass(frozen=True)
+class ConditionState:
+    id: str
+    met_at: datetime | None
+    blocking: str | None  # why it is not met yet, in plain words; None when met
+    counting_from: datetime | None = None
+    streak_days: int = 0
+    days: tuple[DayCount, ...] = ()
+
+
+@dataclass
+class Evaluation:
+    """Everything `truce evaluate` computes for one agreement at one instant."""
+
+    agreement: Agreement
+    as_of: datetime
+    reports: ReportTable
+    rejected: list[Rejection]
+    incidents: IncidentTable
+    incident_ids: list[str]
+    violations: list[Violation]
+    phases: list[PhaseState]
+    conditions: list[ConditionState]
+    extra: dict[str, Any] = field(default_factory=dict)

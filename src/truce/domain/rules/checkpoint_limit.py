@@ -1,0 +1,51 @@
+"""`checkpoint_limit`: more armed personnel of one side at a checkpoint than allowed."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from truce.domain.model import Agreement, Rule
+from truce.domain.rules._common import is_event
+from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, fmt_m
+
+
+class Params(RuleParams):
+    checkpoint: str
+    max_armed_per_side: int = Field(ge=0)
+    radius_m: float = Field(default=250.0, gt=0)
+
+    def refs(self) -> list[tuple[str, Namespace, str]]:
+        return [("checkpoint", "feature", self.checkpoint)]
+
+
+class CheckpointLimit:
+    name: ClassVar[str] = "checkpoint_limit"
+    Params: ClassVar[type[Params]] = Params
+
+    def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
+        p: Params = rule.params
+        inc = ctx.incidents
+        candidates = np.flatnonzero(
+            is_event(inc, "checkpoint_observation") & (np.nan_to_num(inc.count, nan=-1) > p.max_armed_per_side)
+        )
+        distance = ctx.distance_fn(p.checkpoint, candidates)
+        near = distance <= p.radius_m
+        rows, distance = candidates[near], distance[near]
+        # The stated side is who is over the limit; failing that, the attributed party.
+        side = np.where(inc.side[rows] != "", inc.side[rows], inc.party[rows])
+        evidence = [
+            f"{int(inc.count[r])} armed personnel of {s} at {p.checkpoint} ({fmt_m(d)} away); "
+            f"limit {p.max_armed_per_side} per side"
+            for r, s, d in zip(rows, side, distance, strict=True)
+        ]
+        return Findings(rows, side, evidence, measured_m=distance)
+
+    def describe(self, rule: Rule, agreement: Agreement) -> str:
+        p: Params = rule.params
+        return (
+            f"At checkpoint {p.checkpoint}, at most {p.max_armed_per_side} armed personnel per side "
+            f"(observations within {fmt_m(p.radius_m)})."
+        )

@@ -1,0 +1,37 @@
+"""`humanitarian_access`: attacks on aid and obstruction of notified convoys, any time in force."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from truce.domain.model import Agreement, Rule
+from truce.domain.rules._common import event_name, is_event, phases_words
+from truce.domain.rules.base import Findings, PhaseScoped, RuleContext
+
+
+class Params(PhaseScoped):
+    pass
+
+
+class HumanitarianAccess:
+    name: ClassVar[str] = "humanitarian_access"
+    Params: ClassVar[type[Params]] = Params
+
+    def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
+        p: Params = rule.params
+        inc = ctx.incidents
+        active = (ctx.active_phase(p.phases) != None) if p.phases else ctx.in_force()  # noqa: E711
+        rows = np.flatnonzero(is_event(inc, "attack_on_humanitarian", "convoy_obstruction") & active)
+        evidence = [
+            f"{event_name(inc, r).replace('_', ' ')} by {inc.party[r]} while the agreement is in force" for r in rows
+        ]
+        return Findings(rows, inc.party[rows], evidence)
+
+    def describe(self, rule: Rule, agreement: Agreement) -> str:
+        p: Params = rule.params
+        return (
+            "Humanitarian agencies get rapid, safe, unhindered access: no attacks on aid workers, "
+            f"convoys or facilities and no obstruction of notified convoys, {phases_words(p.phases)}."
+        )

@@ -1,0 +1,38 @@
+"""`no_fly`: an airstrike by the party inside the zone while a listed phase is active."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from truce.domain.model import Agreement, Rule
+from truce.domain.rules._common import is_event, phases_words
+from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
+
+
+class Params(PhaseScoped):
+    zone: str
+    party: str
+
+    def refs(self) -> list[tuple[str, Namespace, str]]:
+        return [*super().refs(), ("zone", "zone", self.zone), ("party", "party", self.party)]
+
+
+class NoFly:
+    name: ClassVar[str] = "no_fly"
+    Params: ClassVar[type[Params]] = Params
+
+    def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
+        p: Params = rule.params
+        inc = ctx.incidents
+        phase = ctx.active_phase(p.phases) if p.phases else np.where(ctx.in_force(), "in force", None)
+        mask = is_event(inc, "airstrike") & (inc.party == p.party) & (phase != None)  # noqa: E711
+        mask &= ctx.zone_mask(p.zone)
+        rows = np.flatnonzero(mask)
+        evidence = [f"airstrike by {p.party} inside no-fly zone {p.zone} during phase {phase[r]}" for r in rows]
+        return Findings(rows, inc.party[rows], evidence, np.full(len(rows), p.zone, dtype=object))
+
+    def describe(self, rule: Rule, agreement: Agreement) -> str:
+        p: Params = rule.params
+        return f"No airstrikes by {p.party} inside {p.zone} {phases_words(p.phases)}."

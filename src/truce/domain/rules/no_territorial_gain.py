@@ -1,0 +1,49 @@
+"""`no_territorial_gain`: a ground advance by a party while a listed phase is active."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from truce.domain.model import Agreement, Rule
+from truce.domain.rules._common import involves_excluded, is_event, phases_words
+from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
+
+
+class Params(PhaseScoped):
+    zones: tuple[str, ...] = ()
+    party: str | None = None
+
+    def refs(self) -> list[tuple[str, Namespace, str]]:
+        out = super().refs() + [(f"zones[{i}]", "zone", z) for i, z in enumerate(self.zones)]
+        if self.party:
+            out.append(("party", "party", self.party))
+        return out
+
+
+class NoTerritorialGain:
+    name: ClassVar[str] = "no_territorial_gain"
+    Params: ClassVar[type[Params]] = Params
+
+    def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
+        p: Params = rule.params
+        inc = ctx.incidents
+        phase = ctx.active_phase(p.phases) if p.phases else np.where(ctx.in_force(), "in force", None)
+        attacker_excl, _ = involves_excluded(inc, ctx.agreement)
+        # Excluded groups are not bound; an advance against them is not a gain "from other parties".
+        mask = is_event(inc, "ground_advance") & (phase != None) & ~attacker_excl  # noqa: E711
+        if p.party:
+            mask &= inc.party == p.party
+        if p.zones:
+            mask &= ctx.any_zone_mask(p.zones)
+        rows = np.flatnonzero(mask)
+        zone = ctx.first_zone(p.zones, rows) if p.zones else None
+        when = (lambda r: f"during phase {phase[r]}") if p.phases else (lambda r: "while the agreement is in force")
+        evidence = [f"ground advance by {inc.party[r]} {when(r)}" for r in rows]
+        return Findings(rows, inc.party[rows], evidence, zone)
+
+    def describe(self, rule: Rule, agreement: Agreement) -> str:
+        p: Params = rule.params
+        who = p.party or "any party"
+        return f"No ground advances by {who} {phases_words(p.phases)}."
