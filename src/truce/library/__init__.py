@@ -1,0 +1,1 @@
+"""The built-in library: agreements shipped with truce (YAML) and gazetteer data."""
