@@ -204,7 +204,8 @@ def parse_agreement(text: str, file: str | None = None) -> Agreement:
         )
     agreement = builder.build(data)
     if builder.problems or agreement is None:
-        raise AgreementError(builder.problems, file)
+        problems = sorted(builder.problems, key=lambda p: p.line or 0)
+        raise AgreementError(problems, file)
     return agreement
 
 
