@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "truce.cli.agreements",
+    "truce.cli.evaluate",
 )
 
 for _name in COMMAND_MODULES:

@@ -268,7 +268,9 @@ class ReportTable:
     def concat(cls, tables: list[ReportTable]) -> ReportTable:
         if not tables:
             return empty_reports()
-        return cls(**{f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)})
+        return cls(
+            **{f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)}
+        )
 
 
 def empty_reports() -> ReportTable:

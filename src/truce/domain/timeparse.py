@@ -8,10 +8,11 @@ types serve every rule kind.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 from pydantic import BeforeValidator, ValidationInfo
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|h|m|s)\s*$")
@@ -48,11 +49,13 @@ def parse_timezone(name: str) -> tzinfo:
         sign = 1 if m.group(1) == "+" else -1
         return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
     if name.strip().upper() in {"UTC", "Z"}:
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown timezone {name!r}; give an offset like +03:00 or an IANA name") from exc
+        raise ValueError(
+            f"unknown timezone {name!r}; give an offset like +03:00 or an IANA name"
+        ) from exc
 
 
 def parse_local_datetime(value: object, tz: tzinfo | None) -> datetime:
@@ -89,17 +92,13 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 def to_utc64(dt: datetime) -> Any:
     """An aware datetime -> numpy datetime64[ns] in UTC (numpy has no timezones)."""
-    import numpy as np
-
-    return np.datetime64(dt.astimezone(timezone.utc).replace(tzinfo=None), "ns")
+    return np.datetime64(dt.astimezone(UTC).replace(tzinfo=None), "ns")
 
 
 def from_utc64(value: Any, tz: tzinfo) -> datetime:
     """numpy datetime64 (UTC) -> aware datetime in `tz`."""
-    import numpy as np
-
     us = int(np.datetime64(value, "us").astype(np.int64))
-    return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)).astimezone(tz)
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).astimezone(tz)
 
 
 def iso(dt: datetime | None) -> str | None:

@@ -18,7 +18,15 @@ from truce.domain.timeparse import from_utc64
 
 Namespace = Literal["phase", "zone", "feature", "party", "condition"]
 Weapon = Literal[
-    "aircraft", "heavy_vehicle", "artillery", "mlrs", "mortar", "apc", "atgm", "small_arms", "personnel"
+    "aircraft",
+    "heavy_vehicle",
+    "artillery",
+    "mlrs",
+    "mortar",
+    "apc",
+    "atgm",
+    "small_arms",
+    "personnel",
 ]
 assert set(Weapon.__args__) == set(WEAPONS)  # type: ignore[attr-defined]
 

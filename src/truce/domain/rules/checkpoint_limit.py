@@ -29,7 +29,8 @@ class CheckpointLimit:
         p: Params = rule.params
         inc = ctx.incidents
         candidates = np.flatnonzero(
-            is_event(inc, "checkpoint_observation") & (np.nan_to_num(inc.count, nan=-1) > p.max_armed_per_side)
+            is_event(inc, "checkpoint_observation")
+            & (np.nan_to_num(inc.count, nan=-1) > p.max_armed_per_side)
         )
         distance = ctx.distance_fn(p.checkpoint, candidates)
         near = distance <= p.radius_m

@@ -9,7 +9,15 @@ from pydantic import Field
 
 from truce.domain.model import Agreement, Rule
 from truce.domain.rules._common import is_event, is_weapon, weapon_name
-from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, Weapon, fmt_local, fmt_m
+from truce.domain.rules.base import (
+    Findings,
+    Namespace,
+    RuleContext,
+    RuleParams,
+    Weapon,
+    fmt_local,
+    fmt_m,
+)
 from truce.domain.timeparse import LocalDateTime, to_utc64
 
 
@@ -44,11 +52,17 @@ class Demilitarised:
         since = f" after {fmt_local(p.from_, ctx.tz)}" if p.from_ else ""
         evidence = [
             f"{weapon_name(inc, r)} of {inc.party[r]} inside {p.zone}"
-            + (f" ({fmt_m(d)} from {zone.feature}; zone is {fmt_m(zone.distance_m)})" if zone.distance_m else "")
+            + (
+                f" ({fmt_m(d)} from {zone.feature}; zone is {fmt_m(zone.distance_m)})"
+                if zone.distance_m
+                else ""
+            )
             + since
             for r, d in zip(rows, distance, strict=True)
         ]
-        return Findings(rows, inc.party[rows], evidence, np.full(len(rows), p.zone, dtype=object), distance)
+        return Findings(
+            rows, inc.party[rows], evidence, np.full(len(rows), p.zone, dtype=object), distance
+        )
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params

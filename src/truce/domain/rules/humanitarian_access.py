@@ -23,9 +23,12 @@ class HumanitarianAccess:
         p: Params = rule.params
         inc = ctx.incidents
         active = (ctx.active_phase(p.phases) != None) if p.phases else ctx.in_force()  # noqa: E711
-        rows = np.flatnonzero(is_event(inc, "attack_on_humanitarian", "convoy_obstruction") & active)
+        rows = np.flatnonzero(
+            is_event(inc, "attack_on_humanitarian", "convoy_obstruction") & active
+        )
         evidence = [
-            f"{event_name(inc, r).replace('_', ' ')} by {inc.party[r]} while the agreement is in force" for r in rows
+            f"{event_name(inc, r).replace('_', ' ')} by {inc.party[r]} while the agreement is in force"
+            for r in rows
         ]
         return Findings(rows, inc.party[rows], evidence)
 

@@ -26,11 +26,16 @@ class NoFly:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        phase = ctx.active_phase(p.phases) if p.phases else np.where(ctx.in_force(), "in force", None)
+        phase = (
+            ctx.active_phase(p.phases) if p.phases else np.where(ctx.in_force(), "in force", None)
+        )
         mask = is_event(inc, "airstrike") & (inc.party == p.party) & (phase != None)  # noqa: E711
         mask &= ctx.zone_mask(p.zone)
         rows = np.flatnonzero(mask)
-        evidence = [f"airstrike by {p.party} inside no-fly zone {p.zone} during phase {phase[r]}" for r in rows]
+        evidence = [
+            f"airstrike by {p.party} inside no-fly zone {p.zone} during phase {phase[r]}"
+            for r in rows
+        ]
         return Findings(rows, inc.party[rows], evidence, np.full(len(rows), p.zone, dtype=object))
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:

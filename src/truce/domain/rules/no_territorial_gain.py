@@ -29,7 +29,9 @@ class NoTerritorialGain:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        phase = ctx.active_phase(p.phases) if p.phases else np.where(ctx.in_force(), "in force", None)
+        phase = (
+            ctx.active_phase(p.phases) if p.phases else np.where(ctx.in_force(), "in force", None)
+        )
         attacker_excl, _ = involves_excluded(inc, ctx.agreement)
         # Excluded groups are not bound; an advance against them is not a gain "from other parties".
         mask = is_event(inc, "ground_advance") & (phase != None) & ~attacker_excl  # noqa: E711
@@ -39,7 +41,11 @@ class NoTerritorialGain:
             mask &= ctx.any_zone_mask(p.zones)
         rows = np.flatnonzero(mask)
         zone = ctx.first_zone(p.zones, rows) if p.zones else None
-        when = (lambda r: f"during phase {phase[r]}") if p.phases else (lambda r: "while the agreement is in force")
+        when = (
+            (lambda r: f"during phase {phase[r]}")
+            if p.phases
+            else (lambda r: "while the agreement is in force")
+        )
         evidence = [f"ground advance by {inc.party[r]} {when(r)}" for r in rows]
         return Findings(rows, inc.party[rows], evidence, zone)
 

@@ -9,7 +9,15 @@ from pydantic import Field
 
 from truce.domain.model import WEAPONS, Agreement, Rule
 from truce.domain.rules._common import is_event, weapon_name
-from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, Weapon, fmt_local, fmt_m
+from truce.domain.rules.base import (
+    Findings,
+    Namespace,
+    RuleContext,
+    RuleParams,
+    Weapon,
+    fmt_local,
+    fmt_m,
+)
 from truce.domain.timeparse import LocalDateTime, to_utc64
 
 

@@ -1,0 +1,113 @@
+"""`truce evaluate`: the offline pipeline (SPEC §3)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from truce.domain.errors import TruceError
+from truce.domain.evaluate import evaluate
+from truce.domain.model import Evaluation
+from truce.domain.timeparse import iso, parse_local_datetime
+from truce.formats.evaluation_json import evaluation_to_dict
+from truce.formats.reports import read_reports
+from truce.library.catalog import resolve_agreement
+from truce.library.gazetteer import Gazetteer, place_resolver
+
+
+class OutputFormat(StrEnum):
+    json = "json"
+    table = "table"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def run_evaluate(
+    agreement_ref: str, reports_path: Path, as_of_text: str | None, source: str | None
+) -> Evaluation:
+    agreement = resolve_agreement(agreement_ref)
+    as_of = (
+        parse_local_datetime(as_of_text, agreement.timezone) if as_of_text else datetime.now(UTC)
+    )
+    gazetteer = Gazetteer.load().with_agreement(agreement)
+    read = read_reports(reports_path, source=source, resolve_place=place_resolver(gazetteer))
+    return evaluate(agreement, read.reports, as_of=as_of, rejected=read.rejected)
+
+
+def print_table(ev: Evaluation, console: Console) -> None:
+    a = ev.agreement
+    console.print(f"[bold]{a.title}[/] ({a.id})   as of {iso(ev.as_of.astimezone(a.timezone))}")
+    console.print(
+        f"{len(ev.reports)} reports accepted, {len(ev.rejected)} rejected -> "
+        f"{len(ev.incidents)} incidents, {len(ev.violations)} violations"
+    )
+    phases = Table("phase", "start", "end", "status", title="Timeline")
+    for p in ev.phases:
+        phases.add_row(p.id, iso(p.start) or "-", iso(p.end) or "open", p.status)
+    console.print(phases)
+    for c in ev.conditions:
+        state = f"met {iso(c.met_at)}" if c.met_at else f"not met: {c.blocking}"
+        console.print(f"condition [bold]{c.id}[/]: {state}")
+    by = Counter((v.party, v.rule) for v in ev.violations)
+    if by:
+        summary = Table("party", "rule", "violations", title="Violations by party and rule")
+        for (party, rule), n in sorted(by.items()):
+            summary.add_row(party, rule, str(n))
+        console.print(summary)
+        detail = Table("id", "at", "rule", "party", "status", "evidence", title="Violations")
+        for v in ev.violations:
+            detail.add_row(v.id, iso(v.at) or "", v.rule, v.party, v.status, v.evidence)
+        console.print(detail)
+    if ev.rejected:
+        rej = Table("line", "report_id", "reason", title="Rejected rows")
+        for r in ev.rejected:
+            rej.add_row(str(r.line), r.report_id or "", r.reason)
+        console.print(rej)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("evaluate")
+    def evaluate_command(
+        agreement: Annotated[
+            str, typer.Option("--agreement", "-a", help="Agreement file or built-in id.")
+        ],
+        reports: Annotated[
+            Path, typer.Option("--reports", "-r", help="Reports, CSV or JSON Lines (SPEC §2).")
+        ],
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of", help="Evaluate as of this time (default: now); nothing later is used."
+            ),
+        ] = None,
+        output: Annotated[
+            OutputFormat, typer.Option("--format", help="json (SPEC §3) or table.")
+        ] = OutputFormat.table,
+        source: Annotated[
+            str | None, typer.Option(help="Source name for rows that state none.")
+        ] = None,
+    ) -> None:
+        """Consolidate reports into incidents and check them against an agreement."""
+        if not reports.exists():
+            raise fail(f"no such reports file: {reports}")
+        try:
+            ev = run_evaluate(agreement, reports, as_of, source)
+        except (TruceError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+        if output is OutputFormat.json:
+            json.dump(evaluation_to_dict(ev), sys.stdout, ensure_ascii=False, indent=1)
+            sys.stdout.write("\n")
+        else:
+            print_table(ev, Console(width=160))

@@ -1,0 +1,153 @@
+"""Agreement + reports + as_of -> Evaluation: the whole offline pipeline.
+
+Every other part of truce (the CLI, the server, bulletins, the map) calls this
+one function; none of them re-implements a stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import datetime
+
+import numpy as np
+
+from truce.domain.actors import ActorIndex
+from truce.domain.consolidate import ConsolidationSettings, consolidate
+from truce.domain.geo import AgreementSpace
+from truce.domain.model import (
+    EVENT_TYPES,
+    VIOLENT_TYPES,
+    Agreement,
+    Evaluation,
+    IncidentTable,
+    Rejection,
+    ReportTable,
+    Violation,
+    codes_of,
+)
+from truce.domain.phases import resolve_timeline
+from truce.domain.rules import RuleContext, rule_kinds
+from truce.domain.timeparse import from_utc64, to_utc64
+
+VIOLENT_CODES = codes_of(VIOLENT_TYPES, EVENT_TYPES)
+
+
+def attribute(agreement: Agreement, reports: ReportTable) -> tuple[np.ndarray, np.ndarray]:
+    """Each report's (party label, target label): a stated `side` that names a party or
+    excluded group wins; otherwise the actor name as matched against the agreement."""
+    index = ActorIndex.from_agreement(agreement)
+    known = np.array([*agreement.party_ids(), *agreement.excluded_ids()], dtype=object)
+    side = reports.side.astype(object)
+    party = np.where(np.isin(side, known), side, index.resolve(reports.actor))
+    return party.astype(object), index.resolve(reports.target).astype(object)
+
+
+def evaluate(
+    agreement: Agreement,
+    reports: ReportTable,
+    *,
+    as_of: datetime,
+    rejected: Iterable[Rejection] = (),
+    settings: ConsolidationSettings | None = None,
+) -> Evaluation:
+    """Consolidate the reports observed up to `as_of`, resolve the timeline, apply every rule."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = now - clock
+        clock = now
+
+    reports = reports.take(np.flatnonzero(reports.observed_at <= to_utc64(as_of)))
+    fallback = (
+        (float(np.median(reports.lon)), float(np.median(reports.lat))) if len(reports) else None
+    )
+    space = AgreementSpace.of(agreement, fallback)
+    x, y = space.projection.points(reports.lon, reports.lat)
+    lap("project")
+
+    party, target = attribute(agreement, reports)
+    incidents = consolidate(reports, x, y, party, target, settings)
+    lap("consolidate")
+
+    zone_masks = space.zone_masks(incidents.x, incidents.y)
+    violent = np.isin(incidents.event_type, VIOLENT_CODES)
+
+    def violent_times(within: tuple[str, ...]) -> np.ndarray:
+        mask = violent.copy()
+        if within:
+            mask &= np.logical_or.reduce([zone_masks[z] for z in within])
+        return np.sort(incidents.observed_at[mask])
+
+    timeline = resolve_timeline(agreement, violent_times, as_of)
+    lap("phases")
+
+    ctx = RuleContext(
+        agreement=agreement,
+        incidents=incidents,
+        phase_windows=timeline.windows,
+        in_force_from=timeline.in_force_from(),
+        zone_mask_fn=zone_masks.__getitem__,
+        distance_fn=lambda fid, rows: space.distance_to_feature_m(
+            fid, incidents.x[rows], incidents.y[rows]
+        ),
+    )
+    violations = _apply_rules(agreement, incidents, ctx)
+    lap("rules")
+
+    return Evaluation(
+        agreement=agreement,
+        as_of=as_of,
+        reports=reports,
+        rejected=list(rejected),
+        incidents=incidents,
+        incident_ids=[f"inc-{k + 1}" for k in range(len(incidents))],
+        violations=violations,
+        phases=timeline.phases,
+        conditions=timeline.conditions,
+        extra={"timings": timings, "crs": space.projection.crs, "zone_masks": zone_masks},
+    )
+
+
+def _apply_rules(
+    agreement: Agreement, incidents: IncidentTable, ctx: RuleContext
+) -> list[Violation]:
+    """Every rule's findings as Violations, ordered by (time, rule order, incident), ids v-1.."""
+    kinds = rule_kinds()
+    batches = [(rule, kinds[rule.kind].evaluate(rule, ctx)) for rule in agreement.rules]
+    rows = (
+        np.concatenate([f.incidents for _, f in batches]).astype(np.int64)
+        if batches
+        else np.array([], int)
+    )
+    rule_no = (
+        np.concatenate([np.full(len(f), k) for k, (_, f) in enumerate(batches)])
+        if batches
+        else rows
+    )
+    within = np.concatenate([np.arange(len(f)) for _, f in batches]) if batches else rows
+    order = np.lexsort((rows, rule_no, incidents.observed_at[rows]))
+    tz = agreement.timezone
+    out: list[Violation] = []
+    for n, k in enumerate(order, start=1):
+        rule, f = batches[rule_no[k]]
+        i, row = int(within[k]), int(rows[k])
+        zone = None if f.zone is None else f.zone[i]
+        out.append(
+            Violation(
+                id=f"v-{n}",
+                rule=rule.id,
+                kind=rule.kind,
+                incident=row,
+                party=str(f.party[i]),
+                at=from_utc64(incidents.observed_at[row], tz),
+                zone=None if zone is None else str(zone),
+                evidence=f.evidence[i],
+                status="corroborated" if incidents.corroboration[row] >= 2 else "alleged",
+                measured_m=None if f.measured_m is None else float(f.measured_m[i]),
+            )
+        )
+    return out

@@ -1,0 +1,171 @@
+"""Projection, zones and distances, on whole arrays.
+
+Everything metric happens in one projected CRS per agreement (its `crs`, or
+the UTM zone of its centroid), projected once. Zone membership is one STRtree
+query for all points against all zones, refined by an exact distance test, so
+a point exactly `distance_m` from a road is inside its corridor regardless of
+how a buffer polygon would be drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from shapely import STRtree
+from shapely.geometry.base import BaseGeometry
+
+from truce.domain.model import Agreement
+
+WGS84 = "EPSG:4326"
+# Buffers drawn for display and area use this many segments per quarter circle;
+# membership never depends on it.
+QUAD_SEGS = 16
+# Envelope slack (m) so the STRtree pre-filter never misses a point the exact test accepts.
+_ENVELOPE_SLACK_M = 1.0
+
+
+def utm_crs(lon: float, lat: float) -> str:
+    """The UTM zone CRS containing a point.
+
+    >>> utm_crs(37.16, 36.20)
+    'EPSG:32637'
+    """
+    zone = int((lon + 180) // 6) % 60 + 1
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def agreement_centroid(agreement: Agreement) -> tuple[float, float] | None:
+    geoms = [f.geometry for f in agreement.features.values()]
+    if not geoms:
+        return None
+    c = shapely.GeometryCollection(geoms).centroid
+    return (c.x, c.y)
+
+
+def choose_crs(agreement: Agreement, fallback_lonlat: tuple[float, float] | None = None) -> str:
+    """The agreement's metric CRS: its own `crs`, else UTM at its centroid, else at `fallback_lonlat`."""
+    if agreement.crs:
+        return agreement.crs
+    centre = agreement_centroid(agreement) or fallback_lonlat or (37.16, 36.20)
+    return utm_crs(*centre)
+
+
+def is_metric_projected(crs: str) -> bool:
+    c = CRS.from_user_input(crs)
+    return bool(c.is_projected) and all(a.unit_name in {"metre", "meter"} for a in c.axis_info)
+
+
+class Projection:
+    """WGS84 lon/lat <-> one metric CRS, for arrays and geometries."""
+
+    def __init__(self, crs: str) -> None:
+        self.crs = crs
+        self._forward = Transformer.from_crs(WGS84, crs, always_xy=True)
+        self._inverse = Transformer.from_crs(crs, WGS84, always_xy=True)
+
+    def points(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self._forward.transform(
+            np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+        )
+        return np.asarray(x), np.asarray(y)
+
+    def geometry(self, geom: BaseGeometry) -> BaseGeometry:
+        return shapely.transform(
+            geom, lambda c: np.column_stack(self._forward.transform(c[:, 0], c[:, 1]))
+        )
+
+    def to_wgs84(self, geom: BaseGeometry) -> BaseGeometry:
+        return shapely.transform(
+            geom, lambda c: np.column_stack(self._inverse.transform(c[:, 0], c[:, 1]))
+        )
+
+
+@dataclass
+class AgreementSpace:
+    """An agreement's features and zones in its metric CRS."""
+
+    agreement: Agreement
+    projection: Projection
+
+    @classmethod
+    def of(
+        cls, agreement: Agreement, fallback_lonlat: tuple[float, float] | None = None
+    ) -> AgreementSpace:
+        return cls(agreement, Projection(choose_crs(agreement, fallback_lonlat)))
+
+    @cached_property
+    def features_m(self) -> dict[str, BaseGeometry]:
+        return {
+            fid: self.projection.geometry(f.geometry) for fid, f in self.agreement.features.items()
+        }
+
+    @cached_property
+    def zone_ids(self) -> list[str]:
+        return [z.id for z in self.agreement.zones]
+
+    @cached_property
+    def _zone_feature_geoms(self) -> np.ndarray:
+        return np.array([self.features_m[z.feature] for z in self.agreement.zones], dtype=object)
+
+    @cached_property
+    def _zone_distances(self) -> np.ndarray:
+        return np.array([z.distance_m for z in self.agreement.zones], dtype=np.float64)
+
+    @cached_property
+    def _zone_tree(self) -> STRtree:
+        envelopes = shapely.buffer(
+            self._zone_feature_geoms, self._zone_distances + _ENVELOPE_SLACK_M, quad_segs=4
+        )
+        return STRtree(envelopes)
+
+    def zone_polygons_m(self) -> dict[str, BaseGeometry]:
+        """Each zone as a polygon in metres (for area and display; not for membership)."""
+        polys = shapely.buffer(self._zone_feature_geoms, self._zone_distances, quad_segs=QUAD_SEGS)
+        return dict(zip(self.zone_ids, polys, strict=True))
+
+    def zone_polygons_wgs84(self) -> dict[str, BaseGeometry]:
+        return {zid: self.projection.to_wgs84(p) for zid, p in self.zone_polygons_m().items()}
+
+    def zone_area_km2(self) -> dict[str, float]:
+        return {zid: float(p.area) / 1e6 for zid, p in self.zone_polygons_m().items()}
+
+    def membership(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point index, zone index) for every point inside every zone (boundary included)."""
+        if not self.zone_ids or len(x) == 0:
+            return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+        pts = shapely.points(x, y)
+        point_idx, zone_idx = self._zone_tree.query(pts, predicate="intersects")
+        d = shapely.distance(pts[point_idx], self._zone_feature_geoms[zone_idx])
+        inside = d <= self._zone_distances[zone_idx] + 1e-6
+        return point_idx[inside], zone_idx[inside]
+
+    def zone_masks(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        """One boolean mask per zone over the points."""
+        point_idx, zone_idx = self.membership(x, y)
+        masks = np.zeros((len(self.zone_ids), len(x)), dtype=bool)
+        masks[zone_idx, point_idx] = True
+        return dict(zip(self.zone_ids, masks, strict=True))
+
+    def distance_to_feature_m(self, feature_id: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Metres from each point to a feature (0 inside a polygon)."""
+        if len(x) == 0:
+            return np.array([], dtype=np.float64)
+        return shapely.distance(shapely.points(x, y), self.features_m[feature_id])
+
+
+def bounds_wgs84(geoms: Iterable[BaseGeometry]) -> tuple[float, float, float, float] | None:
+    geoms = list(geoms)
+    if not geoms:
+        return None
+    return tuple(shapely.GeometryCollection(geoms).bounds)  # type: ignore[return-value]
+
+
+def zone_polygons(agreement: Agreement, crs: str | None = None) -> dict[str, BaseGeometry]:
+    """Zone polygons in metres in `crs` (default: the agreement's own)."""
+    space = AgreementSpace(agreement, Projection(crs or choose_crs(agreement)))
+    return space.zone_polygons_m()

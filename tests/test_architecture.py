@@ -1,0 +1,62 @@
+"""The pure core stays pure: truce.domain imports no adapter library and does no I/O."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import truce.domain
+
+FORBIDDEN = {
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "typer",
+    "httpx",
+    "uvicorn",
+    "requests",
+    "psycopg",
+    "rich",
+    "alembic",
+}
+IO_CALLS = {"open"}
+
+
+def domain_modules() -> list[Path]:
+    return sorted(Path(truce.domain.__file__).parent.rglob("*.py"))
+
+
+def test_domain_imports_no_adapter_library():
+    offenders = []
+    for path in domain_modules():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("truce.")
+            ):
+                if not node.module.startswith("truce.domain"):
+                    offenders.append(
+                        f"{path.name}: {node.module} (the core must not import adapters)"
+                    )
+    assert offenders == []
+
+
+def test_domain_opens_no_files():
+    calls = []
+    for path in domain_modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in IO_CALLS
+            ):
+                calls.append(f"{path.name}:{node.lineno}")
+    assert calls == []

@@ -1,0 +1,137 @@
+"""Reports -> incidents: duplicates merge, distinct events stay apart, no chaining, order-free."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.geoms import offset_from
+from tests.scenario import at, run
+
+from truce.domain.consolidate import ConsolidationSettings, cluster
+
+CITY = (37.16117, 36.20124)
+S = ConsolidationSettings()
+
+
+def labels(x, y, t_s, keys=None, prec=None):
+    n = len(x)
+    return cluster(
+        np.asarray(x, float),
+        np.asarray(y, float),
+        np.asarray(t_s, float),
+        np.zeros(n, np.int64) if keys is None else np.asarray(keys),
+        np.full(n, np.nan) if prec is None else np.asarray(prec, float),
+        S,
+    )
+
+
+def test_two_sources_on_one_shelling_become_one_corroborated_incident():
+    ev = run(
+        [
+            {"source": "amman", "observed_at": "2016-09-13T04:10:00+03:00", **at(CITY), "event_type": "shelling", "actor": "SAA", "reliability": "B"},
+            {"source": "hmeimim", "observed_at": "2016-09-13T05:00:00+03:00", **at(offset_from(__import__("shapely").Point(*CITY), 800)), "event_type": "shelling", "actor": "Syrian Arab Army", "reliability": "C"},
+        ]
+    )  # fmt: skip
+    assert len(ev.incidents) == 1
+    inc = ev.incidents
+    assert inc.corroboration[0] == 2 and inc.credibility[0] == 1 and inc.reliability[0] == "B"
+    (v,) = ev.violations
+    assert v.status == "corroborated" and v.party == "gov"
+
+
+def test_different_types_far_places_and_distant_times_stay_apart():
+    base = {
+        "observed_at": "2016-09-13T04:10:00+03:00",
+        **at(CITY),
+        "event_type": "shelling",
+        "actor": "SAA",
+    }
+    rows = [
+        base,
+        {**base, "event_type": "airstrike"},
+        {**base, **at(offset_from(__import__("shapely").Point(*CITY), 2500))},
+        {**base, "observed_at": "2016-09-13T10:11:00+03:00"},
+    ]
+    assert len(run(rows).incidents) == 4
+
+
+def test_sightings_of_different_weapons_do_not_merge():
+    base = {
+        "observed_at": "2016-09-13T04:10:00+03:00",
+        **at(CITY),
+        "event_type": "weapon_sighting",
+        "actor": "SAA",
+    }
+    assert len(run([{**base, "weapon": "mortar"}, {**base, "weapon": "artillery"}]).incidents) == 2
+    assert (
+        len(
+            run(
+                [{**base, "weapon": "mortar"}, {**base, "weapon": "mortar", "source": "un"}]
+            ).incidents
+        )
+        == 1
+    )
+
+
+def test_stated_precision_widens_the_distance_limit():
+    far = offset_from(__import__("shapely").Point(*CITY), 2600)
+    base = {"observed_at": "2016-09-13T04:10:00+03:00", "event_type": "shelling", "actor": "SAA"}
+    assert len(run([{**base, **at(CITY)}, {**base, **at(far), "source": "un"}]).incidents) == 2
+    rows = [{**base, **at(CITY)}, {**base, **at(far), "source": "un", "location_precision_m": 1000}]
+    assert len(run(rows).incidents) == 1
+
+
+def test_boundaries_of_distance_and_time_are_inclusive():
+    assert len(set(labels([0, 2000], [0, 0], [0, 0]))) == 1
+    assert len(set(labels([0, 2000.01], [0, 0], [0, 0]))) == 2
+    assert len(set(labels([0, 0], [0, 0], [0, 6 * 3600]))) == 1
+    assert len(set(labels([0, 0], [0, 0], [0, 6 * 3600 + 1]))) == 2
+
+
+def test_a_chain_of_close_reports_does_not_become_one_huge_incident():
+    # 20 reports 1.5 km apart in a line: every neighbour is "close", but the ends are 28.5 km apart.
+    x = np.arange(20) * 1500.0
+    lab = labels(x, np.zeros(20), np.zeros(20))
+    for anchor in np.unique(lab):
+        members = x[lab == anchor]
+        assert np.all(np.abs(members - x[anchor]) <= S.radius_m)
+    assert len(np.unique(lab)) == 10
+
+
+def test_anchor_is_the_earliest_report_and_time_span_is_bounded():
+    t = np.arange(10) * 3600.0 * 2  # every two hours at one place
+    lab = labels(np.zeros(10), np.zeros(10), t)
+    assert list(lab) == [0, 0, 0, 0, 4, 4, 4, 4, 8, 8]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 10_000),
+            st.floats(0, 10_000),
+            st.floats(0, 86_400),
+            st.integers(0, 2),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_input_order_does_not_change_the_incidents(points, rnd):
+    """Same reports, shuffled: the same partition into incidents."""
+
+    def partition(pts):
+        # canonical order is by time, then by a stable id: mimic it with the tuple itself
+        order = sorted(range(len(pts)), key=lambda k: (pts[k][2], pts[k]))
+        arr = np.array([pts[k] for k in order])
+        lab = labels(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3].astype(np.int64))
+        groups: dict[int, list] = {}
+        for k, a in enumerate(lab):
+            groups.setdefault(int(a), []).append(tuple(arr[k]))
+        return sorted(sorted(g) for g in groups.values())
+
+    shuffled = list(points)
+    rnd.shuffle(shuffled)
+    assert partition(points) == partition(shuffled)
