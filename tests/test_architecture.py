@@ -41,11 +41,8 @@ def test_domain_imports_no_adapter_library():
                 isinstance(node, ast.ImportFrom)
                 and node.module
                 and node.module.startswith("truce.")
-            ):
-                if not node.module.startswith("truce.domain"):
-                    offenders.append(
-                        f"{path.name}: {node.module} (the core must not import adapters)"
-                    )
+            ) and not node.module.startswith("truce.domain"):
+                offenders.append(f"{path.name}: {node.module} (the core must not import adapters)")
     assert offenders == []
 
 
