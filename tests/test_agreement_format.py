@@ -6,6 +6,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from truce.domain.errors import AgreementError, Problem, UnknownAgreement
 from truce.domain.model import AfterPhase, AtTime, WhenCondition
@@ -395,3 +398,28 @@ def test_every_builtin_loads_by_its_id():
     for a in list_agreements():
         assert load_builtin(a.id).id == a.id
         assert resolve_agreement(a.id).id == a.id
+
+
+# --- robustness ------------------------------------------------------------------
+
+_scalars = st.none() | st.booleans() | st.integers(-1000, 1000) | st.floats() | st.text(max_size=8)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_SECTIONS = ("parties", "excluded", "features", "zones", "phases", "conditions", "rules")
+
+
+@settings(max_examples=150, deadline=None)
+@given(section=st.sampled_from(_SECTIONS), value=_values)
+def test_any_malformed_section_gives_problems_never_a_crash(section, value):
+    data = yaml.safe_load(SPEC_TEXT)
+    data[section] = value
+    try:
+        parse_agreement(yaml.safe_dump(data))
+    except AgreementError as exc:
+        assert exc.problems
+        assert all(isinstance(p, Problem) and p.message for p in exc.problems)

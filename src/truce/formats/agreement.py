@@ -303,7 +303,7 @@ def _literal_choices(err: dict[str, Any]) -> list[str]:
 def _error_message(err: dict[str, Any], model: type[BaseModel], extra_keys: tuple[str, ...]) -> str:
     kind, loc, value = err["type"], err["loc"], err.get("input")
     if kind == "missing":
-        return f"missing required key '{loc[-1]}'"
+        return f"missing required key '{loc[-1]}'; add it"
     if kind == "extra_forbidden":
         inner = _model_at(model, loc[:-1]) or model
         known = [*_field_keys(inner), *(extra_keys if inner is model else ())]
@@ -387,7 +387,7 @@ class _Builder:
         try:
             return model.model_validate(data, context=context)
         except ValidationError as exc:
-            errors = list(exc.errors())
+            errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
             locs = [tuple(p for p in e["loc"] if p != "[key]") for e in errors]
             for err, loc in zip(errors, locs, strict=True):
                 # an error on a container that only repeats an error inside it says nothing new
@@ -648,8 +648,10 @@ class _Builder:
         if doc.point is not None:
             return Point(doc.point)
         if doc.line is not None:
-            if len(doc.line) < 2:
-                self.add(path, f"a line needs at least 2 points (found {len(doc.line)})")
+            if len(set(doc.line)) < 2:
+                self.add(
+                    path, f"a line needs at least 2 distinct points (found {len(set(doc.line))})"
+                )
                 return None
             return LineString(doc.line)
         ring = list(doc.polygon or [])
