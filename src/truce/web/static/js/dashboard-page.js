@@ -1,0 +1,170 @@
+// The dashboard: phase timeline, conditions with their daily charts, violations per party per day.
+import { endpoints } from "./api.js";
+import { explain, initShell, partyName, showStatus } from "./shell.js";
+import { clear, fmtDate, fmtDay, fmtTime, h, humanize, ms, s } from "./util.js";
+
+const $ = (id) => document.getElementById(id);
+const DAY = 86400000;
+const PHASE_STATUS = {
+  active: "Active now", ended: "Ended", pending: "Not started yet", never: "Did not start (condition not met)",
+};
+
+function phaseTimeline(phases, asOf, tz, agreement) {
+  const starts = phases.map((p) => ms(p.start)).filter(Number.isFinite);
+  const ends = phases.map((p) => ms(p.end)).filter(Number.isFinite);
+  const now = ms(asOf);
+  if (!starts.length) return h("p", { class: "muted" }, "No phase has a start time yet.");
+  const lo = Math.min(...starts) - DAY / 2;
+  let hi = Math.max(...starts, ...ends) + DAY;
+  if (Number.isFinite(now) && now > hi && now - hi < 30 * DAY) hi = now + DAY / 2;
+  const W = 720;
+  const label = 150;
+  const rowH = 34;
+  const H = phases.length * rowH + 34;
+  const x = (t) => label + ((t - lo) / (hi - lo)) * (W - label - 10);
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart phase-chart", role: "img", "aria-labelledby": "phase-chart-title" },
+    s("title", { id: "phase-chart-title" }, `Phases: ${phases.map((p) => `${humanize(p.id)} ${PHASE_STATUS[p.status] || p.status}`).join("; ")}`));
+  // day grid
+  const firstDay = Math.ceil(lo / DAY) * DAY;
+  const step = Math.max(1, Math.ceil((hi - lo) / DAY / 10));
+  for (let t = firstDay; t < hi; t += DAY * step) {
+    svg.append(s("line", { x1: x(t), x2: x(t), y1: 0, y2: H - 24, class: "grid" }),
+      s("text", { x: x(t), y: H - 8, class: "axis", "text-anchor": "middle" }, fmtDay(t, tz)));
+  }
+  phases.forEach((p, i) => {
+    const y = i * rowH + 6;
+    const start = ms(p.start);
+    const end = ms(p.end);
+    const def = agreement?.phases?.find((d) => d.id === p.id);
+    svg.append(s("text", { x: 0, y: y + 15, class: "phase-name" }, humanize(p.id)));
+    svg.append(s("text", { x: 0, y: y + 28, class: `phase-state state-${p.status}` }, PHASE_STATUS[p.status] || p.status));
+    if (Number.isFinite(start)) {
+      const x1 = x(start);
+      const x2 = Number.isFinite(end) ? x(end) : W - 10;
+      svg.append(s("rect", { x: x1, y: y + 2, width: Math.max(3, x2 - x1), height: 22, rx: 3, class: `phase-bar bar-${p.status}${Number.isFinite(end) ? "" : " open"}` },
+        s("title", {}, `${humanize(p.id)}: ${fmtTime(p.start, tz)} – ${p.end ? fmtTime(p.end, tz) : "open-ended"}`)));
+      if (!Number.isFinite(end)) svg.append(s("text", { x: W - 14, y: y + 18, class: "bar-text", "text-anchor": "end" }, "open-ended →"));
+    } else {
+      const waits = def?.start?.when || def?.start?.condition || def?.start?.after;
+      svg.append(s("text", { x: label + 4, y: y + 18, class: "bar-text muted-text" }, waits ? `waits for ${humanize(waits)}` : "start unknown"));
+    }
+  });
+  if (Number.isFinite(now) && now >= lo && now <= hi) {
+    svg.append(s("line", { x1: x(now), x2: x(now), y1: 0, y2: H - 24, class: "now-line" }),
+      s("text", { x: x(now) + 3, y: 10, class: "now-text" }, "as of"));
+  }
+  const list = h("ul", { class: "phase-list" }, phases.map((p) => h("li", { class: `state-${p.status}` },
+    h("strong", {}, humanize(p.id)), `: ${PHASE_STATUS[p.status] || p.status}`,
+    p.start ? ` · from ${fmtTime(p.start, tz)}` : "",
+    p.end ? ` to ${fmtTime(p.end, tz)}` : (p.start ? " · open-ended" : ""))));
+  return [h("div", { class: "chart-scroll" }, svg), list];
+}
+
+function conditionNeeds(cond, def) {
+  const within = def?.within?.length ? ` inside ${def.within.map(humanize).join(", ")}` : " anywhere";
+  return `${cond.days ?? def?.days} consecutive days with at most ${cond.max_incidents ?? def?.max_incidents} violent incidents${within}.`;
+}
+
+function conditionChart(cond) {
+  const daily = cond.daily || [];
+  if (!daily.length) return h("p", { class: "muted" }, "Counting has not started.");
+  const W = Math.max(360, daily.length * 34 + 60);
+  const H = 190;
+  const top = 18;
+  const bottom = 40;
+  const left = 34;
+  const max = Math.max(cond.max_incidents + 2, ...daily.map((d) => d.incidents));
+  const bw = (W - left - 10) / daily.length;
+  const y = (v) => top + (1 - v / max) * (H - top - bottom);
+  const svg = s("svg", {
+    viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "chart condition-chart", role: "img",
+    "aria-label": `Violent incidents per day for ${cond.id}, threshold ${cond.max_incidents} per day`,
+  });
+  svg.append(s("defs", {}, s("pattern", { id: `hatch-${cond.id}`, width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
+    s("line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#666", "stroke-width": 2 }))));
+  for (const v of [0, Math.round(max / 2), max]) {
+    svg.append(s("line", { x1: left, x2: W - 10, y1: y(v), y2: y(v), class: "grid" }),
+      s("text", { x: left - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, String(v)));
+  }
+  daily.forEach((d, i) => {
+    const x = left + i * bw + 3;
+    const w = Math.max(4, bw - 6);
+    const cls = !d.complete ? "day-open" : d.quiet ? "day-quiet" : "day-loud";
+    const tip = `${fmtDate(d.day)}: ${d.incidents} violent incidents, ${d.complete ? (d.quiet ? "quiet" : "not quiet") : "day not over"}`;
+    svg.append(s("g", { class: `day ${cls}` },
+      s("title", {}, tip),
+      s("rect", { x, y: y(d.incidents), width: w, height: Math.max(1, y(0) - y(d.incidents)), class: "bar",
+        fill: d.complete ? null : `url(#hatch-${cond.id})` }),
+      s("text", { x: x + w / 2, y: y(d.incidents) - 4, class: "bar-value", "text-anchor": "middle" }, String(d.incidents)),
+      s("text", { x: x + w / 2, y: H - bottom + 15, class: "axis", "text-anchor": "middle" }, fmtDate(d.day).split(" ").slice(1).join(" ")),
+      s("text", { x: x + w / 2, y: H - bottom + 30, class: `day-mark ${cls}`, "text-anchor": "middle" }, !d.complete ? "…" : d.quiet ? "✓" : "✗"),
+    ));
+  });
+  svg.append(s("line", { x1: left, x2: W - 10, y1: y(cond.max_incidents), y2: y(cond.max_incidents), class: "threshold" }),
+    s("text", { x: W - 12, y: y(cond.max_incidents) - 4, class: "threshold-text", "text-anchor": "end" }, `quiet day: ≤ ${cond.max_incidents}`));
+  return h("div", { class: "chart-scroll" }, svg);
+}
+
+function conditionCard(cond, def, tz) {
+  const met = Boolean(cond.met_at);
+  const streak = cond.streak_days ?? 0;
+  const days = cond.days ?? def?.days ?? 0;
+  return h("article", { class: `condition ${met ? "met" : "unmet"}`, "data-condition": cond.id },
+    h("h3", {}, humanize(cond.id), " ", h("span", { class: `cond-pill ${met ? "met" : "unmet"}` }, met ? "✓ Met" : "Not met yet")),
+    h("p", {}, h("strong", {}, "Needs: "), conditionNeeds(cond, def)),
+    met ? h("p", {}, h("strong", {}, "Met: "), fmtTime(cond.met_at, tz))
+      : h("p", {}, h("strong", {}, "Where it stands: "), cond.blocking || "—"),
+    h("div", { class: "streak" },
+      h("span", {}, `Quiet-day streak: ${streak} of ${days}`),
+      h("progress", { max: days || 1, value: Math.min(streak, days), "aria-label": `Quiet-day streak ${streak} of ${days}` })),
+    conditionChart(cond),
+    h("p", { class: "chart-key muted" }, "Bars: violent incidents per local day. ✓ quiet, ✗ over the threshold, … day not over (hatched)."),
+  );
+}
+
+function violationsTable(rows, agreement) {
+  if (!rows?.length) return h("p", { class: "muted" }, "No violations.");
+  const days = [...new Set(rows.map((r) => r.day))].sort();
+  const parties = [...new Set(rows.map((r) => r.party))].sort();
+  const count = new Map(rows.map((r) => [`${r.day}|${r.party}`, r.count]));
+  const max = Math.max(...rows.map((r) => r.count));
+  return h("table", { class: "heat" },
+    h("caption", { class: "visually-hidden" }, "Violations per party per day"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"),
+      parties.map((p) => h("th", { scope: "col", title: partyName(agreement, p) }, p)), h("th", { scope: "col" }, "Total"))),
+    h("tbody", {}, days.map((d) => h("tr", {},
+      h("th", { scope: "row" }, fmtDate(d)),
+      parties.map((p) => {
+        const n = count.get(`${d}|${p}`) || 0;
+        const a = n ? 0.12 + 0.6 * (n / max) : 0;
+        return h("td", { style: n ? `background: rgba(180, 35, 24, ${a.toFixed(2)})` : null, class: n ? "hit" : "zero" }, n ? String(n) : "·");
+      }),
+      h("td", { class: "total" }, String(parties.reduce((t, p) => t + (count.get(`${d}|${p}`) || 0), 0)))))),
+    h("tfoot", {}, h("tr", {}, h("th", { scope: "row" }, "Total"),
+      parties.map((p) => h("td", { class: "total" }, String(rows.filter((r) => r.party === p).reduce((t, r) => t + r.count, 0)))),
+      h("td", { class: "total" }, String(rows.reduce((t, r) => t + r.count, 0))))));
+}
+
+async function load(id) {
+  let agreement, dash;
+  try {
+    [agreement, dash] = await Promise.all([endpoints.agreement(id), endpoints.dashboard(id)]);
+  } catch (err) {
+    showStatus(explain(err), "error");
+    return;
+  }
+  const tz = agreement.timezone || "UTC";
+  $("agreement-title").textContent = agreement.title || id;
+  $("dash-asof").textContent = dash.as_of ? `As of ${fmtTime(dash.as_of, tz)}. Times in the agreement's timezone (${tz}).`
+    : `Times in the agreement's timezone (${tz}).`;
+  clear($("phase-timeline"), phaseTimeline(dash.phases || [], dash.as_of, tz, agreement));
+  clear($("conditions"), (dash.conditions || []).length
+    ? dash.conditions.map((c) => conditionCard(c, agreement.conditions?.find((d) => d.id === c.id), tz))
+    : h("p", { class: "muted" }, "This agreement has no conditions."));
+  clear($("violations-by-party"), violationsTable(dash.violations_by_party_day, agreement));
+  document.body.dataset.ready = "true";
+}
+
+initShell({ onAgreement: load }).then((session) => {
+  if (!session.me) document.body.dataset.ready = "signed-out";
+});

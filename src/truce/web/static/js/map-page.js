@@ -1,0 +1,400 @@
+// The map page: zones and features, incidents styled by type and status,
+// clustered, filtered by the time slider; summary header; incident panel.
+/* global L */
+import { endpoints } from "./api.js";
+import { legendControl } from "./legend.js";
+import { IncidentPanel } from "./panel.js";
+import { config, explain, initShell, partyName, partyShort, session, showStatus } from "./shell.js";
+import { STATUSES, ZONE_COLORS, eventLabel, incidentIcon, incidentStatus, symbolSvg } from "./styles.js";
+import { TimeFilter } from "./timeline.js";
+import { clear, fmtTime, h, humanize, isoInTz, ms, plural } from "./util.js";
+
+const $ = (id) => document.getElementById(id);
+const isNarrow = () => window.matchMedia("(max-width: 760px)").matches;
+
+const state = {
+  agreementId: null,
+  agreement: null,
+  evaluation: null,
+  tz: "UTC",
+  incidents: [], // evaluation incidents + {t, status, marker, violationList}
+  violationsById: new Map(),
+  visible: [],
+  window: null,
+};
+
+// --- the map ---------------------------------------------------------------
+
+const map = L.map("map", { zoomControl: true, attributionControl: true, preferCanvas: false, minZoom: 3 });
+map.setView([36.2, 37.15], 11);
+L.control.scale({ imperial: false }).addTo(map);
+map.attributionControl.setPrefix(false);
+if (config.tileUrl) {
+  L.tileLayer(config.tileUrl, { attribution: config.tileAttribution || "", maxZoom: 19 }).addTo(map);
+  $("map").classList.add("with-tiles");
+} else {
+  map.attributionControl.addAttribution("No base map: place names from the gazetteer");
+}
+
+const zonesLayer = L.featureGroup().addTo(map);
+const featuresLayer = L.featureGroup().addTo(map);
+const placesLayer = L.layerGroup().addTo(map);
+const clusters = L.markerClusterGroup({
+  maxClusterRadius: 36,
+  disableClusteringAtZoom: 15,
+  spiderfyOnMaxZoom: true,
+  showCoverageOnHover: false,
+  chunkedLoading: true,
+  iconCreateFunction: clusterIcon,
+});
+map.addLayer(clusters);
+let legend = null;
+
+function clusterIcon(cluster) {
+  const children = cluster.getAllChildMarkers();
+  let worst = "dismissed";
+  let nViolations = 0;
+  for (const m of children) {
+    const st = m.options.incident.status;
+    if (STATUSES[st].rank > STATUSES[worst].rank) worst = st;
+    if (["violation", "confirmed", "disputed"].includes(st)) nViolations += 1;
+  }
+  const n = children.length;
+  const size = n < 10 ? 34 : n < 100 ? 40 : 48;
+  const label = `${n} incidents${nViolations ? `, ${nViolations} with violations` : ""}; zoom in to see them`;
+  return L.divIcon({
+    html: `<span title="${label}">${n}</span>${nViolations ? `<span class="cluster-v" aria-hidden="true">${nViolations}!</span>` : ""}`,
+    className: `incident-cluster cluster-${worst}`,
+    iconSize: [size, size],
+  });
+}
+
+function drawAgreement(geojson) {
+  zonesLayer.clearLayers();
+  featuresLayer.clearLayers();
+  const zoneIds = (state.agreement?.zones || []).map((z) => z.id);
+  const features = geojson?.features || [];
+  for (const f of features) {
+    const p = f.properties || {};
+    const name = p.name || humanize(p.id);
+    if (p.layer === "zone") {
+      const i = Math.max(0, zoneIds.indexOf(p.id));
+      const color = ZONE_COLORS[(i >= 0 ? i : 0) % ZONE_COLORS.length];
+      const area = state.agreement?.zones?.find((z) => z.id === p.id)?.area_km2;
+      L.geoJSON(f, { style: { color, weight: 1.5, fillColor: color, fillOpacity: 0.14, dashArray: "6 4" } })
+        .bindTooltip(`<strong>${name}</strong><br>zone${area ? ` · ${Number(area).toFixed(1)} km²` : ""}`, { sticky: true })
+        .addTo(zonesLayer);
+      const labelAt = L.geoJSON(f).getBounds();
+      if (labelAt.isValid()) {
+        L.marker([labelAt.getNorth(), labelAt.getCenter().lng], {
+          icon: L.divIcon({ className: "zone-label", html: `<span style="color:${color}">${name}</span>`, iconSize: null }),
+          interactive: false, keyboard: false,
+        }).addTo(zonesLayer);
+      }
+    } else if (p.kind === "point" || f.geometry?.type === "Point") {
+      const [lon, lat] = f.geometry.coordinates;
+      L.marker([lat, lon], {
+        icon: L.divIcon({ className: "checkpoint-icon", html: "CP", iconSize: [26, 18] }),
+        title: `Checkpoint: ${name}`, alt: `Checkpoint ${name}`, keyboard: false, zIndexOffset: -500,
+      }).bindTooltip(`Checkpoint: ${name}`).addTo(featuresLayer);
+    } else if (p.kind === "line" || /LineString/.test(f.geometry?.type || "")) {
+      L.geoJSON(f, { style: { color: "#3d3d3d", weight: 3.5, opacity: 0.85 } })
+        .bindTooltip(`Road / corridor: ${name}`, { sticky: true }).addTo(featuresLayer);
+    } else {
+      L.geoJSON(f, { style: { color: "#555", weight: 1, fill: false, dashArray: "2 3" } })
+        .bindTooltip(name, { sticky: true }).addTo(featuresLayer);
+    }
+  }
+}
+
+function fitView() {
+  let bounds = zonesLayer.getBounds();
+  if (!bounds.isValid()) bounds = featuresLayer.getBounds();
+  if (!bounds.isValid() && state.incidents.length) {
+    bounds = L.latLngBounds(state.incidents.map((i) => [i.lat, i.lon]));
+  }
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.08), { maxZoom: 14 });
+}
+
+async function drawPlaces() {
+  placesLayer.clearLayers();
+  if (config.tileUrl) return;
+  const b = map.getBounds().pad(0.5);
+  let places = [];
+  const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((x) => x.toFixed(4)).join(",");
+  for (const query of [{ bbox, limit: 200 }, {}]) {
+    try {
+      const got = await endpoints.gazetteer(query);
+      if (Array.isArray(got) && got.length) {
+        places = got;
+        break;
+      }
+    } catch {
+      // this server's gazetteer may not list places by area; try the next form
+    }
+  }
+  places = places.filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon) && b.contains([p.lat, p.lon]));
+  for (const p of places.slice(0, 150)) {
+    L.marker([p.lat, p.lon], {
+      icon: L.divIcon({ className: `place-label place-${p.kind || "place"}`, html: `<i></i><span>${p.name}</span>`, iconSize: null }),
+      interactive: false, keyboard: false, zIndexOffset: -1000,
+    }).addTo(placesLayer);
+  }
+}
+
+// --- incidents -----------------------------------------------------------
+
+function buildIncidents(evaluation) {
+  state.violationsById = new Map();
+  for (const v of evaluation.violations || []) state.violationsById.set(v.id, v);
+  const byIncident = new Map();
+  for (const v of evaluation.violations || []) {
+    if (!byIncident.has(v.incident)) byIncident.set(v.incident, []);
+    byIncident.get(v.incident).push(v);
+  }
+  clusters.clearLayers();
+  state.incidents = (evaluation.incidents || []).map((inc) => {
+    const list = Array.isArray(inc.violations) && inc.violations.length
+      ? inc.violations.map((id) => state.violationsById.get(id)).filter(Boolean)
+      : byIncident.get(inc.id) || [];
+    const item = { ...inc, t: ms(inc.observed_at), violationList: list };
+    item.status = incidentStatus(item, list);
+    item.marker = L.marker([inc.lat, inc.lon], {
+      icon: incidentIcon(L, item),
+      title: markerTitle(item),
+      alt: markerTitle(item),
+      keyboard: true,
+      riseOnHover: true,
+      incident: item,
+    });
+    item.marker.on("click", () => openIncident(item, { pan: false }));
+    return item;
+  });
+}
+
+function markerTitle(item) {
+  return `${eventLabel(item.event_type)}, ${STATUSES[item.status].label}, ${fmtTime(item.t, state.tz, { offset: false })}`;
+}
+
+function restyle(item) {
+  item.status = incidentStatus(item, item.violationList);
+  item.marker.setIcon(incidentIcon(L, item));
+  item.marker.options.title = markerTitle(item);
+  const el = item.marker.getElement();
+  if (el) el.title = markerTitle(item);
+  clusters.refreshClusters(item.marker);
+}
+
+function applyFilter(w) {
+  state.window = w;
+  if (!state.evaluation) return;
+  const from = w.from ?? -Infinity;
+  const to = w.to ?? Infinity;
+  const visible = state.incidents.filter((i) => i.t > from && i.t <= to);
+  const visibleSet = new Set(visible);
+  const toRemove = [];
+  const toAdd = [];
+  for (const i of state.incidents) {
+    const on = clusters.hasLayer(i.marker);
+    if (visibleSet.has(i) && !on) toAdd.push(i.marker);
+    else if (!visibleSet.has(i) && on) toRemove.push(i.marker);
+  }
+  if (toRemove.length) clusters.removeLayers(toRemove);
+  if (toAdd.length) clusters.addLayers(toAdd);
+  state.visible = visible;
+  const nv = visible.filter((i) => ["violation", "confirmed", "disputed"].includes(i.status)).length;
+  const count = $("time-count");
+  count.textContent = `Showing ${plural(visible.length, "incident")} of ${state.incidents.length}`
+    + ` (${nv} with violations).`;
+  count.dataset.visible = String(visible.length);
+  count.dataset.total = String(state.incidents.length);
+  renderSummary();
+  renderList();
+  saveUrl();
+}
+
+// --- summary header ------------------------------------------------------------
+
+function phasesAt(t) {
+  return (state.evaluation?.phases || []).filter((p) => {
+    const s = ms(p.start);
+    const e = p.end ? ms(p.end) : Infinity;
+    return Number.isFinite(s) && s <= t && t < e;
+  });
+}
+
+function renderSummary() {
+  const w = state.window;
+  const vis = state.visible;
+  const violations = vis.flatMap((i) => i.violationList.filter((v) => v.review !== "dismissed"));
+  const parties = [...new Set(violations.map((v) => v.party))].sort();
+  const rules = [...new Set(violations.map((v) => v.rule))].sort();
+  const counts = new Map();
+  for (const v of violations) counts.set(`${v.party}|${v.rule}`, (counts.get(`${v.party}|${v.rule}`) || 0) + 1);
+  const confirmed = violations.filter((v) => v.review === "confirmed").length;
+  const now = phasesAt(w.t);
+  const when = w.mode === "all" ? "over the whole timeline"
+    : w.mode === "upto" ? `up to ${fmtTime(w.t, state.tz)}`
+      : `in the ${w.mode === "24h" ? "24 hours" : "7 days"} up to ${fmtTime(w.t, state.tz)}`;
+  const ruleTitle = (id) => state.agreement?.rules?.find((r) => r.id === id)?.description || humanize(id);
+  const phaseText = w.mode === "all"
+    ? (state.evaluation.phases || []).filter((p) => p.status === "active").map((p) => humanize(p.id)).join(", ") || "none active now"
+    : now.map((p) => humanize(p.id)).join(", ") || "no phase in force";
+
+  const stats = h("ul", { class: "stats" },
+    h("li", {}, h("strong", { id: "stat-incidents" }, String(vis.length)), " incidents"),
+    h("li", {}, h("strong", { id: "stat-violations" }, String(violations.length)), " violations",
+      confirmed ? h("span", { class: "muted" }, ` (${confirmed} confirmed)`) : ""),
+    h("li", {}, w.mode === "all" ? "Phase now: " : "Phase then: ", h("strong", { id: "stat-phase" }, phaseText)),
+  );
+  const table = violations.length
+    ? h("table", { class: "party-rule" },
+      h("caption", {}, "Violations by party and rule ", h("span", { class: "muted" }, when)),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Party"),
+        rules.map((r) => h("th", { scope: "col", title: ruleTitle(r) }, r)), h("th", { scope: "col" }, "Total"))),
+      h("tbody", {}, parties.map((p) => h("tr", {},
+        h("th", { scope: "row", title: partyName(state.agreement, p) }, partyShort(p)),
+        rules.map((r) => {
+          const n = counts.get(`${p}|${r}`) || 0;
+          return h("td", { class: n ? "hit" : "zero" }, n ? String(n) : "·");
+        }),
+        h("td", { class: "total" }, String(violations.filter((v) => v.party === p).length)),
+      ))))
+    : h("p", { class: "muted" }, `No violations ${when}.`);
+  clear($("summary-body"), h("p", { class: "summary-when" }, `Shown: ${when}.`), stats, table);
+}
+
+// --- list --------------------------------------------------------------------
+
+function renderList() {
+  const list = $("incident-list");
+  const sorted = [...state.visible].sort((a, b) => {
+    const r = STATUSES[b.status].rank - STATUSES[a.status].rank;
+    return r || b.t - a.t;
+  });
+  const shown = sorted.slice(0, 200);
+  $("list-count").textContent = `(${state.visible.length}${sorted.length > shown.length ? `, first ${shown.length}` : ""})`;
+  clear(list, shown.map((i) => {
+    const rules = [...new Set(i.violationList.map((v) => v.rule))].join(", ");
+    const li = h("li", {}, h("button", {
+      type: "button", class: `incident-item status-${i.status}`, "data-key": i.key,
+      onclick: () => openIncident(i, { pan: true }),
+    },
+    h("span", { class: "item-symbol" }),
+    h("span", { class: "item-text" },
+      h("span", { class: "item-title" }, eventLabel(i.event_type), " · ", partyShort(i.party)),
+      h("span", { class: "item-meta" }, fmtTime(i.t, state.tz, { offset: false }), rules ? ` · ${rules}` : ""),
+      h("span", { class: "item-status" }, STATUSES[i.status].label))));
+    li.querySelector(".item-symbol").innerHTML = symbolSvg(i.event_type, i.status, 24);
+    return li;
+  }));
+}
+
+// --- incident panel ---------------------------------------------------------
+
+const panel = new IncidentPanel({
+  root: $("incident-panel"), body: $("panel-body"), title: $("panel-title"), close: $("panel-close"),
+  onClose: () => { highlight(null); saveUrl(); },
+});
+let highlighted = null;
+
+function highlight(item) {
+  highlighted?.marker.getElement()?.classList.remove("selected");
+  highlighted = item;
+  item?.marker.getElement()?.classList.add("selected");
+}
+
+function openIncident(item, { pan }) {
+  const go = () => {
+    highlight(item);
+    panel.show(state.agreementId, item, {
+      agreement: state.agreement, tz: state.tz,
+      onReviewed: (updated) => {
+        const v = [...state.violationsById.values()].find((x) => (updated.key && x.key === updated.key) || x.id === updated.id);
+        if (v) Object.assign(v, { review: updated.review, history: updated.history });
+        for (const inc of state.incidents) {
+          if (inc.violationList.some((x) => x === v)) restyle(inc);
+        }
+        highlight(item);
+        renderSummary();
+        renderList();
+      },
+    });
+    saveUrl();
+  };
+  if (pan && clusters.hasLayer(item.marker)) clusters.zoomToShowLayer(item.marker, go);
+  else go();
+}
+
+// --- URL state ------------------------------------------------------------------
+
+function saveUrl() {
+  const url = new URL(window.location.href);
+  if (state.agreementId) url.searchParams.set("agreement", state.agreementId);
+  if (state.window) {
+    url.searchParams.set("mode", state.window.mode);
+    if (state.window.mode !== "all") url.searchParams.set("t", isoInTz(state.window.t, state.tz));
+    else url.searchParams.delete("t");
+  }
+  if (panel.current) url.searchParams.set("incident", panel.current);
+  else url.searchParams.delete("incident");
+  window.history.replaceState(null, "", url);
+}
+
+// --- loading ----------------------------------------------------------------------
+
+const timeFilter = new TimeFilter({
+  slider: $("time-slider"), mode: $("time-mode"), label: $("time-label"), ticks: $("time-ticks"),
+  play: $("time-play"), tz: "UTC", onChange: applyFilter,
+});
+
+async function loadAgreement(id, initial = {}) {
+  state.agreementId = id;
+  panel.hide();
+  clear($("summary-body"), h("p", { class: "muted" }, "Loading…"));
+  let agreement, geojson, evaluation;
+  try {
+    [agreement, geojson, evaluation] = await Promise.all([
+      endpoints.agreement(id), endpoints.geojson(id), endpoints.evaluation(id),
+    ]);
+  } catch (err) {
+    showStatus(explain(err), "error");
+    clear($("summary-body"), h("p", { class: "error" }, explain(err)));
+    return;
+  }
+  showStatus(null);
+  state.agreement = agreement;
+  state.evaluation = evaluation;
+  state.tz = agreement.timezone || session.agreements.find((a) => a.id === id)?.timezone || "UTC";
+  $("agreement-title").textContent = agreement.title || id;
+  drawAgreement(geojson);
+  buildIncidents(evaluation);
+  legend?.remove();
+  legend = legendControl(L, {
+    eventTypes: [...new Set(state.incidents.map((i) => i.event_type))].sort(),
+    collapsed: isNarrow(),
+  }).addTo(map);
+  fitView();
+  timeFilter.setRange(evaluation, state.tz, initial);
+  document.body.dataset.ready = "true";
+  drawPlaces();
+  if (initial.incident) {
+    const item = state.incidents.find((i) => i.key === initial.incident);
+    if (item) openIncident(item, { pan: true });
+  }
+}
+
+const params = new URLSearchParams(window.location.search);
+let firstLoad = true;
+initShell({
+  onAgreement: (id) => {
+    const initial = firstLoad
+      ? { t: params.get("t"), mode: params.get("mode"), incident: params.get("incident") }
+      : {};
+    firstLoad = false;
+    return loadAgreement(id, initial);
+  },
+}).then(() => {
+  if (!session.me) document.body.dataset.ready = "signed-out";
+});
+window.truce = { map, state }; // for debugging in the console
