@@ -58,9 +58,8 @@ __all__ = ["FORMAT_VERSION", "load_agreement", "parse_agreement"]
 FORMAT_VERSION = 1
 AGREEMENT_ID = re.compile(r"^[a-z0-9-]+$")
 CONDITION_KINDS: tuple[str, ...] = ("quiet_days",)
-SWAP_DISTANCE_KM = (
-    500.0  # a coordinate this far from the others, whose swap is near them, is swapped
-)
+# A coordinate this far from the others, whose swap lies near them, was written [lat, lon].
+SWAP_DISTANCE_KM = 500.0
 
 PathT = tuple[str | int, ...]
 Namespace = Literal["phase", "zone", "feature", "party", "condition"]
