@@ -20,6 +20,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "truce.cli.agreements",
     "truce.cli.evaluate",
+    "truce.cli.demo",
 )
 
 for _name in COMMAND_MODULES:
