@@ -68,13 +68,14 @@ function conditionNeeds(cond, def) {
 function conditionChart(cond) {
   const daily = cond.daily || [];
   if (!daily.length) return h("p", { class: "muted" }, "Counting has not started.");
-  const W = Math.max(360, daily.length * 34 + 60);
-  const H = 190;
+  const bw = 44;
+  const left = 34;
+  const right = 104; // room for the threshold's label
+  const W = left + daily.length * bw + right;
+  const H = 200;
   const top = 18;
   const bottom = 40;
-  const left = 34;
   const max = Math.max(cond.max_incidents + 2, ...daily.map((d) => d.incidents));
-  const bw = (W - left - 10) / daily.length;
   const y = (v) => top + (1 - v / max) * (H - top - bottom);
   const svg = s("svg", {
     viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "chart condition-chart", role: "img",
@@ -83,7 +84,7 @@ function conditionChart(cond) {
   svg.append(s("defs", {}, s("pattern", { id: `hatch-${cond.id}`, width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
     s("line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#666", "stroke-width": 2 }))));
   for (const v of [0, Math.round(max / 2), max]) {
-    svg.append(s("line", { x1: left, x2: W - 10, y1: y(v), y2: y(v), class: "grid" }),
+    svg.append(s("line", { x1: left, x2: W - right, y1: y(v), y2: y(v), class: "grid" }),
       s("text", { x: left - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, String(v)));
   }
   daily.forEach((d, i) => {
@@ -100,8 +101,8 @@ function conditionChart(cond) {
       s("text", { x: x + w / 2, y: H - bottom + 30, class: `day-mark ${cls}`, "text-anchor": "middle" }, !d.complete ? "…" : d.quiet ? "✓" : "✗"),
     ));
   });
-  svg.append(s("line", { x1: left, x2: W - 10, y1: y(cond.max_incidents), y2: y(cond.max_incidents), class: "threshold" }),
-    s("text", { x: W - 12, y: y(cond.max_incidents) - 4, class: "threshold-text", "text-anchor": "end" }, `quiet day: ≤ ${cond.max_incidents}`));
+  svg.append(s("line", { x1: left, x2: W - right + 4, y1: y(cond.max_incidents), y2: y(cond.max_incidents), class: "threshold" }),
+    s("text", { x: W - right + 8, y: y(cond.max_incidents) + 4, class: "threshold-text" }, `quiet: ≤ ${cond.max_incidents}/day`));
   return h("div", { class: "chart-scroll" }, svg);
 }
 

@@ -25,7 +25,7 @@ const state = {
 
 // --- the map ---------------------------------------------------------------
 
-const map = L.map("map", { zoomControl: true, attributionControl: true, preferCanvas: false, minZoom: 3 });
+const map = L.map("map", { zoomControl: true, attributionControl: true, minZoom: 3, maxZoom: 18 });
 map.setView([36.2, 37.15], 11);
 L.control.scale({ imperial: false }).addTo(map);
 map.attributionControl.setPrefix(false);
@@ -261,7 +261,7 @@ function renderSummary() {
         h("td", { class: "total" }, String(violations.filter((v) => v.party === p).length)),
       ))))
     : h("p", { class: "muted" }, `No violations ${when}.`);
-  clear($("summary-body"), h("p", { class: "summary-when" }, `Shown: ${when}.`), stats, table);
+  clear($("summary-body"), h("div", { class: "summary-left" }, h("p", { class: "summary-when" }, `Shown: ${when}.`), stats), table);
 }
 
 // --- list --------------------------------------------------------------------

@@ -19,10 +19,10 @@ export function timelineRange(evaluation) {
   }
   let lo = Math.min(...finite);
   let hi = Math.max(...finite);
-  const asOf = ms(evaluation.as_of);
-  if (Number.isFinite(asOf) && asOf < hi) hi = asOf;
   lo = Math.floor(lo / HOUR) * HOUR - 6 * HOUR;
   hi = Math.ceil(hi / HOUR) * HOUR + 6 * HOUR;
+  const asOf = ms(evaluation.as_of);
+  if (Number.isFinite(asOf) && asOf < hi) hi = Math.max(asOf, lo + HOUR);
   return [lo, hi];
 }
 
