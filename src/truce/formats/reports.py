@@ -26,7 +26,8 @@ Decisions worth knowing:
 - `line` is the physical line where a row starts (the header is line 1).
   It is computed from quote parity; if that disagrees with the parser (a
   stray quote inside an unquoted field) the file is re-read with the csv
-  module, which tracks lines exactly.
+  module, which tracks lines exactly. Lines are counted by LF; a bare CR
+  outside quotes ends a record (as in every CSV parser) but not a line.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import csv
 import io
 import json
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,8 +220,18 @@ def _parse_csv(
 
 
 def _read_frame(body: bytes, names: list[str], numeric: tuple[str, ...]) -> pd.DataFrame:
-    """Every field as text, except `numeric` columns parsed by the C parser (fast path)."""
+    """Every field as text, except `numeric` columns parsed by the C parser (fast path).
+    A warning that pandas dropped data is raised as ParserError."""
     numeric = tuple(c for c in numeric if c in names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return _read_frame_quietly(body, names, numeric)
+        except pd.errors.ParserWarning as exc:
+            raise pd.errors.ParserError(str(exc)) from exc
+
+
+def _read_frame_quietly(body: bytes, names: list[str], numeric: tuple[str, ...]) -> pd.DataFrame:
     return pd.read_csv(
         io.BytesIO(body),
         header=None,
@@ -232,7 +244,6 @@ def _read_frame(body: bytes, names: list[str], numeric: tuple[str, ...]) -> pd.D
         skip_blank_lines=True,
         encoding="utf-8",
         engine="c",
-        float_precision="high",
     )
 
 
