@@ -43,7 +43,10 @@ function phaseTimeline(phases, asOf, tz, agreement) {
       const x2 = Number.isFinite(end) ? x(end) : W - 10;
       svg.append(s("rect", { x: x1, y: y + 2, width: Math.max(3, x2 - x1), height: 22, rx: 3, class: `phase-bar bar-${p.status}${Number.isFinite(end) ? "" : " open"}` },
         s("title", {}, `${humanize(p.id)}: ${fmtTime(p.start, tz)} – ${p.end ? fmtTime(p.end, tz) : "open-ended"}`)));
-      if (!Number.isFinite(end)) svg.append(s("text", { x: W - 14, y: y + 18, class: "bar-text", "text-anchor": "end" }, "open-ended →"));
+      if (!Number.isFinite(end)) {
+        const roomRight = W - 10 - x1 > 110;
+        svg.append(s("text", { x: roomRight ? W - 14 : x1 - 6, y: y + 18, class: "bar-text", "text-anchor": "end" }, roomRight ? "open-ended →" : "open-ended"));
+      }
     } else {
       const waits = def?.start?.when || def?.start?.condition || def?.start?.after;
       svg.append(s("text", { x: label + 4, y: y + 18, class: "bar-text muted-text" }, waits ? `waits for ${humanize(waits)}` : "start unknown"));
@@ -55,6 +58,7 @@ function phaseTimeline(phases, asOf, tz, agreement) {
   }
   const list = h("ul", { class: "phase-list" }, phases.map((p) => h("li", { class: `state-${p.status}` },
     h("strong", {}, humanize(p.id)), `: ${PHASE_STATUS[p.status] || p.status}`,
+    agreement?.phases?.find((d) => d.id === p.id)?.name ? ` (${agreement.phases.find((d) => d.id === p.id).name})` : "",
     p.start ? ` · from ${fmtTime(p.start, tz)}` : "",
     p.end ? ` to ${fmtTime(p.end, tz)}` : (p.start ? " · open-ended" : ""))));
   return [h("div", { class: "chart-scroll" }, svg), list];
@@ -111,7 +115,7 @@ function conditionCard(cond, def, tz) {
   const streak = cond.streak_days ?? 0;
   const days = cond.days ?? def?.days ?? 0;
   return h("article", { class: `condition ${met ? "met" : "unmet"}`, "data-condition": cond.id },
-    h("h3", {}, humanize(cond.id), " ", h("span", { class: `cond-pill ${met ? "met" : "unmet"}` }, met ? "✓ Met" : "Not met yet")),
+    h("h3", {}, def?.name || humanize(cond.id), " ", h("span", { class: `cond-pill ${met ? "met" : "unmet"}` }, met ? "✓ Met" : "Not met yet")),
     h("p", {}, h("strong", {}, "Needs: "), conditionNeeds(cond, def)),
     met ? h("p", {}, h("strong", {}, "Met: "), fmtTime(cond.met_at, tz))
       : h("p", {}, h("strong", {}, "Where it stands: "), cond.blocking || "—"),

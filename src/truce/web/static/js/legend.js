@@ -2,7 +2,7 @@
 import { EVENT_LABELS, STATUSES, STATUS_ORDER, glyphSvg, symbolSvg } from "./styles.js";
 
 export function legendControl(L, { eventTypes, collapsed }) {
-  const control = L.control({ position: "topright" });
+  const control = L.control({ position: "bottomright" });
   control.onAdd = () => {
     const div = L.DomUtil.create("div", "legend leaflet-control");
     L.DomEvent.disableClickPropagation(div);
@@ -15,13 +15,14 @@ export function legendControl(L, { eventTypes, collapsed }) {
       .map((t) => `<li><span class="legend-glyph">${glyphSvg(t, 16)}</span>${EVENT_LABELS[t] || t}</li>`).join("");
     div.innerHTML = `<details ${collapsed ? "" : "open"}><summary>Legend</summary>
       <h3>Incident status (shape, colour, badge)</h3><ul class="legend-list">${statuses}</ul>
-      <details class="legend-more"><summary>Event types (symbol inside)</summary><ul class="legend-list">${types}</ul></details>
+      <details class="legend-more"><summary>Event types and map symbols</summary>
+      <h3>Event type (symbol inside)</h3><ul class="legend-list">${types}</ul>
       <h3>Agreement</h3><ul class="legend-list">
         <li><span class="legend-zone"></span>Zone where rules apply</li>
         <li><span class="legend-line"></span>Road / corridor</li>
         <li><span class="checkpoint-icon legend-cp">CP</span>Checkpoint</li>
         <li><span class="legend-cluster">12</span>Group of incidents; “5!”: 5 with violations</li>
-      </ul></details>`;
+      </ul></details></details>`;
     return div;
   };
   return control;

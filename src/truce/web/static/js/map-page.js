@@ -76,7 +76,8 @@ function drawAgreement(geojson) {
   const features = geojson?.features || [];
   for (const f of features) {
     const p = f.properties || {};
-    const name = p.name || humanize(p.id);
+    const rawName = p.name || humanize(p.id);
+    const name = escapeHtml(rawName);
     if (p.layer === "zone") {
       const i = Math.max(0, zoneIds.indexOf(p.id));
       const color = ZONE_COLORS[(i >= 0 ? i : 0) % ZONE_COLORS.length];
@@ -95,7 +96,7 @@ function drawAgreement(geojson) {
       const [lon, lat] = f.geometry.coordinates;
       L.marker([lat, lon], {
         icon: L.divIcon({ className: "checkpoint-icon", html: "CP", iconSize: [26, 18] }),
-        title: `Checkpoint: ${name}`, alt: `Checkpoint ${name}`, keyboard: false, zIndexOffset: -500,
+        title: `Checkpoint: ${rawName}`, alt: `Checkpoint ${rawName}`, keyboard: false, zIndexOffset: -500,
       }).bindTooltip(`Checkpoint: ${name}`).addTo(featuresLayer);
     } else if (p.kind === "line" || /LineString/.test(f.geometry?.type || "")) {
       L.geoJSON(f, { style: { color: "#3d3d3d", weight: 3.5, opacity: 0.85 } })
@@ -116,30 +117,56 @@ function fitView() {
   if (bounds.isValid()) map.fitBounds(bounds.pad(0.08), { maxZoom: 14 });
 }
 
+/**
+ * Places inside `bounds` from the gazetteer. The API searches by name only (`q`, "a name or
+ * its beginning"), so this asks once per initial letter and keeps what lies in the map's
+ * area. Cached for the tab's session.
+ */
+async function gazetteerPlaces(bounds) {
+  const bbox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()].map((x) => x.toFixed(3)).join(",");
+  const cacheKey = `truce.places.${bbox}`;
+  try {
+    const cached = sessionStorage.getItem(cacheKey);
+    if (cached) return JSON.parse(cached);
+  } catch { /* no cache */ }
+  let places = [];
+  {
+    const letters = "abcdefghijklmnopqrstuvwxyz".split("");
+    const answers = await Promise.allSettled(letters.map((q) => endpoints.gazetteer({ q, limit: 100 })));
+    const seen = new Set();
+    for (const a of answers) {
+      for (const p of a.status === "fulfilled" && Array.isArray(a.value) ? a.value : []) {
+        const id = `${p.name}|${p.lat}|${p.lon}`;
+        if (!seen.has(id)) {
+          seen.add(id);
+          places.push(p);
+        }
+      }
+    }
+  }
+  places = (Array.isArray(places) ? places : [])
+    .filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon) && bounds.contains([p.lat, p.lon]))
+    .map((p) => ({ name: p.name, lat: p.lat, lon: p.lon, kind: p.kind }));
+  try {
+    sessionStorage.setItem(cacheKey, JSON.stringify(places));
+  } catch { /* storage full: fine */ }
+  return places;
+}
+
 async function drawPlaces() {
   placesLayer.clearLayers();
   if (config.tileUrl) return;
-  const b = map.getBounds().pad(0.5);
-  let places = [];
-  const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((x) => x.toFixed(4)).join(",");
-  for (const query of [{ bbox, limit: 200 }, {}]) {
-    try {
-      const got = await endpoints.gazetteer(query);
-      if (Array.isArray(got) && got.length) {
-        places = got;
-        break;
-      }
-    } catch {
-      // this server's gazetteer may not list places by area; try the next form
-    }
-  }
-  places = places.filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon) && b.contains([p.lat, p.lon]));
+  const places = await gazetteerPlaces(map.getBounds().pad(0.5));
   for (const p of places.slice(0, 150)) {
     L.marker([p.lat, p.lon], {
-      icon: L.divIcon({ className: `place-label place-${p.kind || "place"}`, html: `<i></i><span>${p.name}</span>`, iconSize: null }),
+      icon: L.divIcon({ className: `place-label place-${p.kind || "place"}`, html: `<i></i><span>${escapeHtml(p.name)}</span>`, iconSize: null }),
       interactive: false, keyboard: false, zIndexOffset: -1000,
     }).addTo(placesLayer);
   }
+}
+
+function escapeHtml(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
 // --- incidents -----------------------------------------------------------
@@ -168,6 +195,13 @@ function buildIncidents(evaluation) {
       incident: item,
     });
     item.marker.on("click", () => openIncident(item, { pan: false }));
+    item.marker.on("add", () => {
+      const el = item.marker.getElement();
+      if (!el) return;
+      el.dataset.key = inc.key;
+      el.dataset.status = item.status;
+      if (highlighted === item) el.classList.add("selected");
+    });
     return item;
   });
 }
@@ -181,7 +215,11 @@ function restyle(item) {
   item.marker.setIcon(incidentIcon(L, item));
   item.marker.options.title = markerTitle(item);
   const el = item.marker.getElement();
-  if (el) el.title = markerTitle(item);
+  if (el) {
+    el.title = markerTitle(item);
+    el.dataset.key = item.key;
+    el.dataset.status = item.status;
+  }
   clusters.refreshClusters(item.marker);
 }
 
@@ -236,7 +274,10 @@ function renderSummary() {
   const when = w.mode === "all" ? "over the whole timeline"
     : w.mode === "upto" ? `up to ${fmtTime(w.t, state.tz)}`
       : `in the ${w.mode === "24h" ? "24 hours" : "7 days"} up to ${fmtTime(w.t, state.tz)}`;
-  const ruleTitle = (id) => state.agreement?.rules?.find((r) => r.id === id)?.description || humanize(id);
+  const ruleTitle = (id) => {
+    const r = state.agreement?.rules?.find((x) => x.id === id);
+    return r ? `${r.name || r.id}: ${r.description || r.kind}` : humanize(id);
+  };
   const phaseText = w.mode === "all"
     ? (state.evaluation.phases || []).filter((p) => p.status === "active").map((p) => humanize(p.id)).join(", ") || "none active now"
     : now.map((p) => humanize(p.id)).join(", ") || "no phase in force";

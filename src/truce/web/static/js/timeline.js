@@ -91,7 +91,8 @@ export class TimeFilter {
           title: `${humanize(p.id)} (${p.status}): ${fmtTime(p.start, this.tz)} – ${p.end ? fmtTime(p.end, this.tz) : "open-ended"}`,
         }));
         items.push(h("span", { class: "tick tick-start", style: `left:${pct(start)}` }));
-        items.push(h("span", { class: `tick-label row-${i % 2}`, style: `left:${pct(start)}` }, humanize(p.id)));
+        const edge = (start - this.lo) / span > 0.85 ? " edge-right" : "";
+        items.push(h("span", { class: `tick-label row-${i % 2}${edge}`, style: `left:${pct(start)}` }, humanize(p.id)));
       }
       if (Number.isFinite(end)) items.push(h("span", { class: "tick tick-end", style: `left:${pct(end)}` }));
     });
