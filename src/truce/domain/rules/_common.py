@@ -7,6 +7,7 @@ import numpy as np
 from truce.domain.model import (
     ATTACK_TYPES,
     EVENT_TYPES,
+    UNATTRIBUTED,
     WEAPONS,
     Agreement,
     IncidentTable,
@@ -35,7 +36,13 @@ def involves_excluded(inc: IncidentTable, agreement: Agreement) -> tuple[np.ndar
 
 
 def event_name(inc: IncidentTable, row: int) -> str:
-    return EVENT_TYPES[int(inc.event_type[row])]
+    """The event type in words: `small arms fire`, `atgm attack`."""
+    return EVENT_TYPES[int(inc.event_type[row])].replace("_", " ")
+
+
+def actor_words(label: str) -> str:
+    """A party label as evidence text reads it."""
+    return "an unidentified attacker" if label == UNATTRIBUTED else label
 
 
 def weapon_name(inc: IncidentTable, row: int) -> str:

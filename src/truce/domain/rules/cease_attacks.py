@@ -7,7 +7,13 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import event_name, involves_excluded, is_attack, phases_words
+from truce.domain.rules._common import (
+    actor_words,
+    event_name,
+    involves_excluded,
+    is_attack,
+    phases_words,
+)
 from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
 
 
@@ -36,7 +42,7 @@ class CeaseAttacks:
         zone = ctx.first_zone(p.zones, rows) if p.zones else None
         evidence = []
         for k, r in enumerate(rows):
-            text = f"{event_name(inc, r)} by {inc.party[r]}"
+            text = f"{event_name(inc, r)} by {actor_words(inc.party[r])}"
             if inc.target[r]:
                 text += f" against {inc.target[r]}"
             text += f" during phase {phase[r]}" if p.phases else " while the agreement is in force"

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import event_name, is_event, phases_words
+from truce.domain.rules._common import actor_words, event_name, is_event, phases_words
 from truce.domain.rules.base import Findings, PhaseScoped, RuleContext
 
 
@@ -27,7 +27,7 @@ class HumanitarianAccess:
             is_event(inc, "attack_on_humanitarian", "convoy_obstruction") & active
         )
         evidence = [
-            f"{event_name(inc, r).replace('_', ' ')} by {inc.party[r]} while the agreement is in force"
+            f"{event_name(inc, r)} by {actor_words(inc.party[r])} while the agreement is in force"
             for r in rows
         ]
         return Findings(rows, inc.party[rows], evidence)

@@ -1,0 +1,5 @@
+"""`python -m truce` is the `truce` command."""
+
+from truce.cli import main
+
+main()
