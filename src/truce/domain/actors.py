@@ -57,7 +57,7 @@ def normalise_name(name: str) -> str:
     >>> normalise_name("Jabhat Fateh al-Sham")
     'jabhat fateh al sham'
     """
-    return " ".join(_NOT_WORD.sub(" ", _fold(name)).split())
+    return " ".join(_NOT_WORD.sub(" ", _APOSTROPHES.sub(" ", _fold(name))).split())
 
 
 def skeleton(name: str) -> str:
