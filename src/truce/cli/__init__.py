@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "truce.cli.agreements",
     "truce.cli.evaluate",
     "truce.cli.demo",
+    "truce.cli.server",
 )
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,216 @@
+"""The `/api` routes of docs/api.md. Each is a thin wrapper: parse, call the service, return.
+
+Errors are raised as typed exceptions and turned into status codes by
+`truce.api.errors` only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from truce.api import documents
+from truce.api.bodies import read_limited, report_format, to_reader_input
+from truce.api.deps import CurrentUser, Publisher, ServiceDep, SettingsDep, Submitter
+from truce.api.schemas import (
+    AgreementSummary,
+    Document,
+    Health,
+    IngestAnswer,
+    Me,
+    Place,
+    ReviewCreate,
+)
+from truce.domain.errors import GazetteerError, TruceError
+from truce.store.errors import BadInput
+
+router = APIRouter(prefix="/api")
+
+
+@router.get("/health", response_model=Health, tags=["meta"])
+def health() -> Health:
+    return Health()
+
+
+@router.get("/me", response_model=Me, tags=["meta"])
+def me(user: CurrentUser) -> Me:
+    return Me(name=user.name, role=user.role, party=user.party)
+
+
+# --- agreements -------------------------------------------------------------------
+
+
+@router.get("/agreements", response_model=list[AgreementSummary], tags=["agreements"])
+def list_agreements(service: ServiceDep, user: CurrentUser) -> list[dict[str, Any]]:
+    return [documents.agreement_summary(e.agreement) for e in service.agreements.all()]
+
+
+@router.get("/agreements/{agreement_id}", tags=["agreements"])
+def agreement_detail(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Document:
+    return documents.agreement_detail(service.agreements.get(agreement_id).agreement)
+
+
+@router.get("/agreements/{agreement_id}/geojson", tags=["agreements"])
+def agreement_geojson(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Document:
+    return documents.agreement_geojson(service.agreements.get(agreement_id).agreement)
+
+
+def _parse_as_of(service: Any, agreement_id: str, as_of: str | None) -> datetime | None:
+    if not as_of:
+        return None
+    from truce.domain.timeparse import parse_local_datetime
+
+    tz = service.agreements.get(agreement_id).agreement.timezone
+    try:
+        return parse_local_datetime(as_of, tz)
+    except (ValueError, TruceError) as exc:
+        raise BadInput(
+            f"as_of: {exc}; give an ISO 8601 time such as 2016-09-20T00:00:00+03:00"
+        ) from None
+
+
+@router.get("/agreements/{agreement_id}/evaluation", tags=["evaluation"])
+def evaluation(
+    agreement_id: str,
+    service: ServiceDep,
+    user: CurrentUser,
+    as_of: Annotated[str | None, Query(description="ISO 8601; default: now")] = None,
+) -> Document:
+    return service.evaluation(agreement_id, user, as_of=_parse_as_of(service, agreement_id, as_of))
+
+
+@router.get("/agreements/{agreement_id}/dashboard", tags=["evaluation"])
+def dashboard(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Document:
+    agreement = service.agreements.get(agreement_id).agreement
+    return documents.dashboard(agreement, service.evaluation(agreement_id, user))
+
+
+@router.get("/agreements/{agreement_id}/incidents/{key:path}", tags=["evaluation"])
+def incident(agreement_id: str, key: str, service: ServiceDep, user: CurrentUser) -> Document:
+    if key.endswith("/publish"):
+        raise BadInput("publish an incident with POST, not GET")
+    return service.incident(agreement_id, key, user)
+
+
+@router.post("/agreements/{agreement_id}/incidents/{key:path}/publish", tags=["review"])
+def publish_incident(agreement_id: str, key: str, service: ServiceDep, user: Publisher) -> Document:
+    return service.publish_incident(agreement_id, key, user)
+
+
+# --- reports -------------------------------------------------------------------------
+
+
+async def _reports(
+    request: Request,
+    service: Any,
+    settings: Any,
+    user: Any,
+    agreement: str | None,
+    *,
+    store: bool,
+) -> dict[str, Any]:
+    fmt = report_format(request.headers.get("content-type"))
+    body = await read_limited(request, settings.max_body_bytes)
+    data, reader_format = to_reader_input(body, fmt)
+    if store:
+        result = await run_in_threadpool(
+            service.ingest_reports, data, format=reader_format, user=user, agreement_id=agreement
+        )
+    else:
+        result = await run_in_threadpool(
+            service.validate_reports, data, format=reader_format, user=user, agreement_id=agreement
+        )
+    return result.to_dict()  # type: ignore[no-any-return]
+
+
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post("/reports", response_model=IngestAnswer, tags=["reports"], openapi_extra=_BODY_DOC)
+async def ingest(
+    request: Request,
+    service: ServiceDep,
+    settings: SettingsDep,
+    user: Submitter,
+    agreement: Annotated[
+        str | None, Query(description="resolve place names against this agreement's features too")
+    ] = None,
+) -> dict[str, Any]:
+    """Store a batch of reports (SPEC §2). Committed before the answer is sent."""
+    return await _reports(request, service, settings, user, agreement, store=True)
+
+
+@router.post(
+    "/reports/validate", response_model=IngestAnswer, tags=["reports"], openapi_extra=_BODY_DOC
+)
+async def validate(
+    request: Request,
+    service: ServiceDep,
+    settings: SettingsDep,
+    user: Submitter,
+    agreement: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """Same answer as POST /api/reports; stores nothing."""
+    return await _reports(request, service, settings, user, agreement, store=False)
+
+
+# --- violations -----------------------------------------------------------------------
+
+
+@router.get("/violations/{key:path}", tags=["review"])
+def violation(key: str, service: ServiceDep, user: CurrentUser) -> Document:
+    if key.endswith("/review"):
+        raise BadInput("review a violation with POST, not GET")
+    return service.violation(key, user)
+
+
+@router.post("/violations/{key:path}/review", tags=["review"])
+def review(key: str, body: ReviewCreate, service: ServiceDep, user: CurrentUser) -> Document:
+    return service.review(key, body.action, body.comment, user)
+
+
+# --- gazetteer -------------------------------------------------------------------------
+
+
+@router.get("/gazetteer", response_model=list[Place], tags=["gazetteer"])
+def gazetteer(
+    user: CurrentUser,
+    service: ServiceDep,
+    q: Annotated[str, Query(min_length=1, description="a place name or its beginning")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    agreement: Annotated[str | None, Query(description="include this agreement's features")] = None,
+) -> list[dict[str, Any]]:
+    from truce.library.gazetteer import Gazetteer
+
+    gaz = Gazetteer.load()
+    if agreement:
+        gaz = gaz.with_agreement(service.agreements.get(agreement).agreement)
+    places = gaz.search(q, limit)
+    if not places:
+        suggestions = gaz.suggest(q)
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        raise GazetteerError(f"no place matches {q!r}{hint}", candidates=suggestions)
+    return [
+        {
+            "name": p.name,
+            "lon": p.lon,
+            "lat": p.lat,
+            "kind": "settlement" if p.population else "place",
+            "source": p.source,
+            "precision_m": p.precision_m,
+            "admin1": p.admin1 or None,
+        }
+        for p in places
+    ]

@@ -1,0 +1,316 @@
+"""`truce serve`, `truce ingest`, `truce users ...`, `truce audit verify`, `truce db upgrade`.
+
+Thin: parse, call `truce.service`, print. The database is `TRUCE_DATABASE_URL`
+(or SQLite at `TRUCE_DB_PATH`, default ./truce.sqlite), or `--db URL`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from truce.domain.errors import TruceError
+from truce.store.engine import database_url_from_env
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="database URL (default: TRUCE_DATABASE_URL, else sqlite at TRUCE_DB_PATH)"
+    ),
+]
+AgreementFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--agreement", help="an agreement file to serve besides the built-in library (repeatable)"
+    ),
+]
+INGEST_CHUNK_ROWS = 50_000
+
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _service(db: str | None, agreements: list[Path] | None = None, *, migrate: bool = True):  # type: ignore[no-untyped-def]
+    from truce.service import Service
+    from truce.store.migrate import upgrade
+
+    svc = Service.from_url(db or database_url_from_env(), tuple(agreements or ()))
+    if migrate:
+        upgrade(svc.engine)
+    return svc
+
+
+def _chunks(path: Path, fmt: str, rows: int):  # type: ignore[no-untyped-def]
+    """(bytes, first line number - 1, bytes read so far) per chunk of about `rows` rows.
+
+    CSV chunks repeat the header; a quoted field spanning lines is kept whole by
+    counting quotes."""
+    with path.open("rb") as f:
+        header = f.readline() if fmt == "csv" else b""
+        line_no = 1 if fmt == "csv" else 0
+        buf: list[bytes] = []
+        start = line_no
+        quotes = 0
+        for raw in f:
+            buf.append(raw)
+            line_no += 1
+            if fmt == "csv":
+                quotes += raw.count(b'"')
+            if len(buf) >= rows and quotes % 2 == 0:
+                yield header + b"".join(buf), start, f.tell()
+                buf, start = [], line_no
+        if buf:
+            yield header + b"".join(buf), start, f.tell()
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0: any free port)")] = 8000,
+    agreement: AgreementFiles = None,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="load demo reports for us-ru-2016-09 and make an admin token"),
+    ] = False,
+    db: DbOption = None,
+    max_body_mb: Annotated[
+        float | None, typer.Option(help="largest request body in MB (413 beyond)")
+    ] = None,
+) -> None:
+    """Run the web server (REST API, OpenAPI at /docs)."""
+    import socket
+
+    import uvicorn
+
+    from truce.api import Settings, create_app
+
+    overrides: dict[str, object] = {"agreement_files": tuple(agreement or ())}
+    if db:
+        overrides["database_url"] = db
+    if max_body_mb:
+        overrides["max_body_bytes"] = int(max_body_mb * 1024 * 1024)
+    try:
+        settings = Settings.from_env(**overrides)
+        app = create_app(settings)
+    except TruceError as exc:
+        raise _fail(str(exc)) from None
+    service = app.state.service
+    token = None
+    if demo:
+        token = _load_demo(service)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound_port}/"
+    print(
+        f"truce serving {settings.database_url.split('@')[-1]} at {url} (API docs: {url}docs)",
+        flush=True,
+    )
+    if token:
+        print(f"admin token: {token}", flush=True)
+        print(
+            f"try: curl -H 'Authorization: Bearer {token}' {url}api/agreements/us-ru-2016-09/evaluation",
+            flush=True,
+        )
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _load_demo(service) -> str:  # type: ignore[no-untyped-def]
+    """Demo reports for us-ru-2016-09 (truce.demodata) and a fresh admin token."""
+    from truce.store.users import SYSTEM_USER
+
+    try:
+        from truce import demodata
+    except ImportError:
+        err.print("[yellow]truce.demodata is not available: serving without demo reports[/]")
+    else:
+        import csv
+        import io
+
+        agreement = service.agreements.get("us-ru-2016-09").agreement
+        out = io.StringIO()
+        writer = csv.DictWriter(out, list(demodata.COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(demodata.generate(agreement))
+        result = service.ingest_reports(
+            out.getvalue().encode("utf-8"), format="csv", user=SYSTEM_USER
+        )
+        print(
+            f"demo data: {result.accepted} reports added, {result.duplicate} already there, "
+            f"{len(result.rejected)} rejected (deliberately bad rows)",
+            flush=True,
+        )
+    name = f"demo-admin-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    _, token = service.add_user(name, "admin", None, actor="demo")
+    return token  # type: ignore[no-any-return]
+
+
+def ingest(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV or JSON Lines report file (SPEC §2)", exists=True, dir_okay=False),
+    ],
+    source: Annotated[
+        str | None, typer.Option(help="source for rows that do not state one")
+    ] = None,
+    agreement: Annotated[
+        str | None, typer.Option(help="resolve place names against this agreement's features too")
+    ] = None,
+    db: DbOption = None,
+    as_user: Annotated[str, typer.Option("--as", help="recorded as the submitter")] = "cli",
+    chunk_rows: Annotated[int, typer.Option(help="rows per committed batch")] = INGEST_CHUNK_ROWS,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Store reports from a file, in committed batches, with a progress bar."""
+    from truce.store.users import SYSTEM_USER
+
+    fmt = "jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv"
+    svc = _service(db)
+    user = SYSTEM_USER.__class__(**{**SYSTEM_USER.__dict__, "name": as_user})
+    total = file.stat().st_size
+    accepted = duplicate = 0
+    rejected: list[dict[str, object]] = []
+    columns = (
+        TextColumn("ingest"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}% {task.fields[rows]} rows"),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(*columns, console=err, transient=True, disable=output == "json") as progress:
+            task = progress.add_task("ingest", total=total, rows=0)
+            for data, offset, done in _chunks(file, fmt, chunk_rows):
+                result = svc.ingest_reports(
+                    data,
+                    format=fmt,
+                    user=user,
+                    source=source,
+                    agreement_id=agreement,
+                    line_offset=offset,
+                )
+                accepted += result.accepted
+                duplicate += result.duplicate
+                rejected.extend(result.rejected)
+                progress.update(task, completed=done, rows=accepted + duplicate + len(rejected))
+    except TruceError as exc:
+        raise _fail(str(exc)) from None
+    if output == "json":
+        print(json.dumps({"accepted": accepted, "duplicate": duplicate, "rejected": rejected}))
+        return
+    console = Console()
+    console.print(f"{accepted} accepted, {duplicate} duplicate, {len(rejected)} rejected")
+    if rejected:
+        table = Table("line", "report_id", "field", "reason", title="Rejected rows")
+        for r in rejected[:200]:
+            table.add_row(
+                str(r["line"]), str(r["report_id"] or ""), str(r["field"] or ""), str(r["reason"])
+            )
+        console.print(table)
+        if len(rejected) > 200:
+            console.print(f"... and {len(rejected) - 200} more")
+
+
+users_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="admin, secretariat, centre, humanitarian or observer")],
+    party: Annotated[str | None, typer.Option(help="the party a centre belongs to")] = None,
+    expires_days: Annotated[
+        float | None, typer.Option(help="token lifetime in days (default: no expiry)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Create a user and print its token (shown once; only its hash is stored)."""
+    svc = _service(db)
+    expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
+    try:
+        user, token = svc.add_user(name, role, party, expires_at=expires)
+    except TruceError as exc:
+        raise _fail(str(exc)) from None
+    err.print(
+        f"user {user.name} ({user.role}{', ' + user.party if user.party else ''}) created; token:"
+    )
+    print(token)
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None) -> None:
+    """Every user and token state (tokens themselves are never shown again)."""
+    svc = _service(db)
+    table = Table("name", "role", "party", "created", "expires", "revoked")
+    for u in svc.list_users():
+        table.add_row(
+            u.name,
+            u.role,
+            u.party or "",
+            u.created_at.isoformat(timespec="seconds"),
+            u.expires_at.isoformat(timespec="seconds") if u.expires_at else "",
+            u.revoked_at.isoformat(timespec="seconds") if u.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@users_app.command("revoke")
+def users_revoke(name: str, db: DbOption = None) -> None:
+    """Revoke every active token of a user."""
+    svc = _service(db)
+    try:
+        n = svc.revoke_user(name)
+    except TruceError as exc:
+        raise _fail(str(exc)) from None
+    print(f"revoked {n} token(s) of {name}")
+
+
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Recompute the chain; exit 1 naming each edited, removed or reordered entry."""
+    svc = _service(db, migrate=False)
+    result = svc.verify_audit()
+    if result.ok:
+        print(f"audit log OK: {result.entries} entries, chain intact")
+        return
+    for p in result.problems:
+        err.print(f"[bold red]{p}[/]", highlight=False)
+    err.print(f"audit log BROKEN: {len(result.problems)} problem(s) in {result.entries} entries")
+    raise typer.Exit(1)
+
+
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Apply the Alembic migrations (the server also does this at start-up)."""
+    from truce.store.engine import make_engine
+    from truce.store.migrate import upgrade
+
+    url = db or database_url_from_env()
+    rev = upgrade(make_engine(url))
+    print(f"database at revision {rev}: {url.split('@')[-1]}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("ingest")(ingest)
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(db_app, name="db")

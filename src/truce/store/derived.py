@@ -1,0 +1,116 @@
+"""The cached evaluation of each agreement, shared by every server process.
+
+A snapshot is fresh when it was computed for the current reports version and
+agreement digest, and `now` is before its `valid_until` (the next phase
+boundary or local midnight that could change phase or condition states).
+
+Computing is guarded by a lease in the `derived` row: a conditional UPDATE
+(atomic on both dialects: SQLite's write lock, PostgreSQL's row lock) lets
+exactly one process claim it; the others wait for the snapshot to appear. A
+lease older than `LEASE_S` is taken to belong to a crashed process and can be
+claimed again.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from truce.store.engine import write_transaction
+from truce.store.schema import derived
+
+LEASE_S = 300.0
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    agreement_id: str
+    reports_version: int
+    agreement_digest: str
+    as_of: datetime
+    valid_until: datetime | None
+    computed_at: datetime
+    data: dict[str, Any]
+
+    def fresh(self, version: int, digest: str, now: datetime) -> bool:
+        return (
+            self.reports_version == version
+            and self.agreement_digest == digest
+            and (self.valid_until is None or now < self.valid_until)
+        )
+
+
+def load(conn: Connection, agreement_id: str) -> Snapshot | None:
+    row = conn.execute(select(derived).where(derived.c.agreement_id == agreement_id)).first()
+    if row is None or row.snapshot is None:
+        return None
+    return Snapshot(
+        agreement_id=agreement_id,
+        reports_version=int(row.reports_version),
+        agreement_digest=row.agreement_digest,
+        as_of=_aware(row.as_of),  # type: ignore[arg-type]
+        valid_until=_aware(row.valid_until),
+        computed_at=_aware(row.computed_at),  # type: ignore[arg-type]
+        data=json.loads(row.snapshot),
+    )
+
+
+def claim(engine: Engine, agreement_id: str, *, now: datetime) -> str | None:
+    """Try to take the compute lease; returns its token, or None when another holds it."""
+    token = secrets.token_hex(16)
+    stale = now - timedelta(seconds=LEASE_S)
+    with write_transaction(engine) as conn:
+        ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(ins(derived).values(agreement_id=agreement_id).on_conflict_do_nothing())
+        n = conn.execute(
+            update(derived)
+            .where(
+                derived.c.agreement_id == agreement_id,
+                or_(derived.c.claim_token.is_(None), derived.c.claim_at < stale),
+            )
+            .values(claim_token=token, claim_at=now)
+        ).rowcount
+    return token if n == 1 else None
+
+
+def release(engine: Engine, agreement_id: str, token: str) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(derived)
+            .where(derived.c.agreement_id == agreement_id, derived.c.claim_token == token)
+            .values(claim_token=None, claim_at=None)
+        )
+
+
+def store(engine: Engine, snap: Snapshot, token: str) -> bool:
+    """Write the snapshot and release the lease, if the lease is still ours."""
+    with write_transaction(engine) as conn:
+        n = conn.execute(
+            update(derived)
+            .where(derived.c.agreement_id == snap.agreement_id, derived.c.claim_token == token)
+            .values(
+                reports_version=snap.reports_version,
+                agreement_digest=snap.agreement_digest,
+                as_of=snap.as_of,
+                valid_until=snap.valid_until,
+                computed_at=snap.computed_at,
+                snapshot=json.dumps(snap.data, separators=(",", ":")),
+                claim_version=snap.reports_version,
+                claim_token=None,
+                claim_at=None,
+            )
+        ).rowcount
+    return n == 1

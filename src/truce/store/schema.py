@@ -1,0 +1,169 @@
+"""The tables, as SQLAlchemy Core metadata. Migrations (not `create_all`) build them.
+
+Times are stored in UTC. Every table works on SQLite and PostgreSQL alike; on
+PostgreSQL with PostGIS the migration adds `reports.geom`, a generated
+`geometry(Point, 4326)` column with a GiST index, derived from `lon`/`lat` so the
+same insert code path serves both dialects.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias, auto-incrementing) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("report_id", String(200), nullable=False),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("place", Text),
+    Column("location_precision_m", Float),
+    Column("event_type", String(40), nullable=False),
+    Column("weapon", String(40)),
+    Column("actor", Text),
+    Column("side", String(100)),
+    Column("target", Text),
+    Column("count", Float),
+    Column("fatalities", Float),
+    Column("reliability", String(1)),
+    Column("credibility", SmallInteger),
+    Column("notes", Text),
+    Column("submitted_by", String(200), nullable=False),
+    Column("published", Boolean, nullable=False, default=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("source", "report_id", name="uq_reports_source_report_id"),
+)
+Index("ix_reports_observed_at", reports.c.observed_at)
+Index("ix_reports_submitted_by", reports.c.submitted_by)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("party", String(100)),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),
+)
+Index("ix_users_name", users.c.name)
+
+# Key/value counters shared by all processes: `reports_version` (bumped by every
+# ingest that adds rows), `audit_head` (hash of the newest audit entry).
+state = Table(
+    "state",
+    metadata,
+    Column("key", String(50), primary_key=True),
+    Column("int_value", BigInteger),
+    Column("text_value", Text),
+)
+
+violation_reviews = Table(
+    "violation_reviews",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("violation_key", String(600), nullable=False, unique=True),
+    Column("agreement_id", String(100), nullable=False),
+    Column("rule", String(100), nullable=False),
+    Column("incident_key", String(500), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("published", Boolean, nullable=False, default=False),
+    Column("version", Integer, nullable=False, default=1),  # optimistic concurrency
+    Column("last_seen", Text),  # JSON of the violation when last reviewed (kept when it disappears)
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_violation_reviews_agreement_id", violation_reviews.c.agreement_id)
+
+review_events = Table(
+    "review_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "review_id",
+        BigId,
+        ForeignKey("violation_reviews.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("actor_role", String(20), nullable=False),
+    Column("actor_party", String(100)),
+    Column("action", String(20), nullable=False),
+    Column("from_state", String(20), nullable=False),
+    Column("to_state", String(20), nullable=False),
+    Column("comment", Text),
+)
+Index("ix_review_events_review_id", review_events.c.review_id)
+
+# Incidents the secretariat published (publishing a violation publishes its incident).
+incident_publications = Table(
+    "incident_publications",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("agreement_id", String(100), nullable=False),
+    Column("incident_key", String(500), nullable=False),
+    Column("published_by", String(200), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("agreement_id", "incident_key", name="uq_incident_publications_key"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),  # ISO 8601 UTC, exactly as hashed
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("payload", Text, nullable=False),  # canonical JSON, exactly as hashed
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One cached evaluation per agreement, for one reports version. `claim_*` is a lease:
+# the process whose conditional UPDATE claims it computes; the others wait for it.
+derived = Table(
+    "derived",
+    metadata,
+    Column("agreement_id", String(100), primary_key=True),
+    Column("reports_version", BigInteger),
+    Column("agreement_digest", String(64)),
+    Column("as_of", DateTime(timezone=True)),
+    Column("valid_until", DateTime(timezone=True)),
+    Column("computed_at", DateTime(timezone=True)),
+    Column("snapshot", Text),  # JSON: the evaluation object served by the API
+    Column("claim_version", BigInteger),
+    Column("claim_token", String(64)),
+    Column("claim_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,150 @@
+"""Users and their bearer tokens. Only the sha256 of a token is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, get_args
+
+from sqlalchemy import Connection, Engine, select, update
+
+from truce.store.errors import AuthError, BadInput, Conflict, NotFound
+from truce.store.schema import users
+
+Role = Literal["admin", "secretariat", "centre", "humanitarian", "observer"]
+ROLES: tuple[str, ...] = get_args(Role)
+TOKEN_PREFIX = "truce_"
+
+
+@dataclass(frozen=True)
+class User:
+    """Who is calling. `party` is set for centres (the side whose centre it is)."""
+
+    id: int
+    name: str
+    role: str
+    party: str | None
+    created_at: datetime
+    revoked_at: datetime | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in ("admin", "secretariat")
+
+
+# Used by the CLI and by tests that act without a token.
+SYSTEM_USER = User(
+    id=0, name="system", role="admin", party=None, created_at=datetime(1970, 1, 1, tzinfo=UTC)
+)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _user(row: object) -> User:
+    m = row._mapping  # type: ignore[attr-defined]
+    return User(
+        id=m["id"],
+        name=m["name"],
+        role=m["role"],
+        party=m["party"],
+        created_at=_aware(m["created_at"]),  # type: ignore[arg-type]
+        revoked_at=_aware(m["revoked_at"]),
+        expires_at=_aware(m["expires_at"]),
+    )
+
+
+def check_new_user(name: str, role: str, party: str | None) -> None:
+    if not name or not name.strip() or ":" in name:
+        raise BadInput("a user name must be non-empty and must not contain ':'")
+    if role not in ROLES:
+        raise BadInput(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if role == "centre" and not party:
+        raise BadInput("a centre is bound to one party: give --party PARTY_ID")
+    if role != "centre" and party:
+        raise BadInput(f"only centres are bound to a party; drop --party for role {role!r}")
+
+
+def add(
+    conn: Connection,
+    name: str,
+    role: str,
+    party: str | None,
+    *,
+    expires_at: datetime | None = None,
+    now: datetime,
+) -> tuple[User, str]:
+    """Create a user with a fresh token; returns the user and the token (shown once)."""
+    check_new_user(name, role, party)
+    active = conn.execute(
+        select(users.c.id).where(users.c.name == name, users.c.revoked_at.is_(None))
+    ).first()
+    if active is not None:
+        raise Conflict(f"user {name!r} already has an active token; revoke it first")
+    token = new_token()
+    uid = conn.execute(
+        users.insert()
+        .values(
+            name=name,
+            role=role,
+            party=party,
+            token_hash=hash_token(token),
+            created_at=now,
+            expires_at=expires_at,
+        )
+        .returning(users.c.id)
+    ).scalar_one()
+    return User(uid, name, role, party, now, None, expires_at), token
+
+
+def revoke(conn: Connection, name: str, *, now: datetime) -> int:
+    n = conn.execute(
+        update(users)
+        .where(users.c.name == name, users.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+    if not n:
+        raise NotFound(f"no active user named {name!r}")
+    return n
+
+
+def list_users(engine: Engine) -> list[User]:
+    with engine.connect() as conn:
+        return [_user(r) for r in conn.execute(select(users).order_by(users.c.id))]
+
+
+def authenticate(engine: Engine, token: str | None, *, now: datetime) -> User:
+    """The user a bearer token belongs to; AuthError saying why not otherwise."""
+    if not token:
+        raise AuthError(
+            "missing token: send 'Authorization: Bearer <token>' (tokens are made with "
+            "'truce users add NAME --role ROLE')"
+        )
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.token_hash == hash_token(token))).first()
+    if row is None:
+        raise AuthError("unknown token: check it was copied whole, or ask an admin for a new one")
+    user = _user(row)
+    if user.revoked_at is not None:
+        raise AuthError(
+            f"token revoked at {user.revoked_at.isoformat()}: ask an admin for a new one"
+        )
+    if user.expires_at is not None and user.expires_at <= now:
+        raise AuthError(
+            f"token expired at {user.expires_at.isoformat()}: ask an admin for a new one"
+        )
+    return user
