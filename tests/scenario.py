@@ -11,14 +11,10 @@ from typing import Any
 from truce.domain.evaluate import evaluate
 from truce.domain.model import Agreement, Evaluation
 from truce.formats.agreement import load_agreement
-from truce.formats.reports import read_reports
+from truce.formats.reports import COLUMNS, read_reports
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SPEC_AGREEMENT = FIXTURES / "agreements" / "spec-example.yaml"
-COLUMNS = [
-    "report_id", "source", "observed_at", "lat", "lon", "place", "location_precision_m", "event_type",
-    "weapon", "actor", "side", "target", "count", "fatalities", "reliability", "credibility", "notes",
-]  # fmt: skip
 
 
 def spec_agreement() -> Agreement:

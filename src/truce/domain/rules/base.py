@@ -116,6 +116,13 @@ class RuleContext:
             out[inside] = pid
         return out
 
+    def phase_labels(self, phase_ids: tuple[str, ...]) -> np.ndarray:
+        """For each incident, the listed phase active at its time; with no phases listed,
+        "in force" once the agreement is in force; None where the rule does not apply."""
+        if phase_ids:
+            return self.active_phase(phase_ids)
+        return np.where(self.in_force(), "in force", None)
+
     def in_force(self) -> np.ndarray:
         if np.isnat(self.in_force_from):
             return np.zeros(len(self.incidents), dtype=bool)

@@ -31,9 +31,7 @@ class CeaseAttacks:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        phase = (
-            ctx.active_phase(p.phases) if p.phases else np.where(ctx.in_force(), "in force", None)
-        )
+        phase = ctx.phase_labels(p.phases)
         attacker_excl, target_excl = involves_excluded(inc, ctx.agreement)
         mask = is_attack(inc) & (phase != None) & ~attacker_excl & ~target_excl  # noqa: E711
         if p.zones:

@@ -22,7 +22,7 @@ class HumanitarianAccess:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        active = (ctx.active_phase(p.phases) != None) if p.phases else ctx.in_force()  # noqa: E711
+        active = ctx.phase_labels(p.phases) != None  # noqa: E711
         rows = np.flatnonzero(
             is_event(inc, "attack_on_humanitarian", "convoy_obstruction") & active
         )

@@ -26,9 +26,7 @@ class NoFly:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        phase = (
-            ctx.active_phase(p.phases) if p.phases else np.where(ctx.in_force(), "in force", None)
-        )
+        phase = ctx.phase_labels(p.phases)
         mask = is_event(inc, "airstrike") & (inc.party == p.party) & (phase != None)  # noqa: E711
         mask &= ctx.zone_mask(p.zone)
         rows = np.flatnonzero(mask)

@@ -29,9 +29,7 @@ class NoTerritorialGain:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        phase = (
-            ctx.active_phase(p.phases) if p.phases else np.where(ctx.in_force(), "in force", None)
-        )
+        phase = ctx.phase_labels(p.phases)
         attacker_excl, _ = involves_excluded(inc, ctx.agreement)
         # Excluded groups are not bound; an advance against them is not a gain "from other parties".
         mask = is_event(inc, "ground_advance") & (phase != None) & ~attacker_excl  # noqa: E711
