@@ -1,0 +1,506 @@
+"""OGC API – Features documents: pure functions, no web framework (pygeoapi's habit).
+
+The routes in `truce.api.ogc_routes` are one-line wrappers around these builders;
+the per-process feature index they query lives in `truce.api.ogc_index`.
+
+Collections are per agreement, with stable ids `{agreement}-{kind}` for kind in
+`zones`, `incidents`, `violations`, `checkpoints` (e.g. `us-ru-2016-09-incidents`):
+every served agreement's four layers are listed in `/ogc/collections`, so QGIS
+and OWSLib see them all without configuration.
+
+Query parameters (`parse_*`) raise `OgcParameterError` (400, OGC exception body
+`{"code", "description"}`), unknown collections and items `OgcNotFound` (404).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+import shapely
+
+from truce.domain.model import Agreement
+from truce.store.errors import BadInput, NotFound
+
+__all__ = [
+    "CONFORMANCE",
+    "CRS84",
+    "DEFAULT_LIMIT",
+    "KINDS",
+    "MAX_LIMIT",
+    "Bbox",
+    "Interval",
+    "OgcNotFound",
+    "OgcParameterError",
+    "checkpoint_features",
+    "collection",
+    "collection_id",
+    "collections",
+    "conformance",
+    "exception_body",
+    "incident_feature",
+    "items",
+    "landing",
+    "parse_bbox",
+    "parse_datetime",
+    "parse_f",
+    "parse_limit",
+    "parse_offset",
+    "split_collection_id",
+    "violation_feature",
+    "zone_features",
+]
+
+CONFORMANCE: tuple[str, ...] = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+)
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+KINDS: tuple[str, ...] = ("zones", "incidents", "violations", "checkpoints")
+KIND_TITLES = {
+    "zones": "Zones",
+    "incidents": "Incidents (consolidated from reports)",
+    "violations": "Violations (at their incident)",
+    "checkpoints": "Checkpoints (referenced by checkpoint_limit rules)",
+}
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 10_000
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+
+
+class OgcParameterError(BadInput):
+    """A bad query parameter: 400 with an OGC exception body."""
+
+    code = "InvalidParameterValue"
+
+
+class OgcNotFound(NotFound):
+    """An unknown collection or feature: 404 with an OGC exception body."""
+
+    code = "NotFound"
+
+
+def exception_body(exc: Exception) -> dict[str, str]:
+    """The OGC API exception document (plus `detail`, like every truce error body)."""
+    code = getattr(exc, "code", "InvalidParameterValue")
+    return {"code": code, "description": str(exc), "detail": str(exc)}
+
+
+# --- query parameters --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bbox:
+    """WGS84 lon/lat box; `minx > maxx` crosses the antimeridian."""
+
+    minx: float
+    miny: float
+    maxx: float
+    maxy: float
+
+    def lon_ranges(self) -> list[tuple[float, float]]:
+        if self.minx <= self.maxx:
+            return [(self.minx, self.maxx)]
+        return [(self.minx, 180.0), (-180.0, self.maxx)]
+
+    def polygons(self) -> list[Any]:
+        return [shapely.box(a, self.miny, b, self.maxy) for a, b in self.lon_ranges()]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Closed interval in UTC nanoseconds; `None` is open."""
+
+    start_ns: int | None
+    end_ns: int | None
+
+
+def parse_bbox(text: str | None) -> Bbox | None:
+    """`minx,miny,maxx,maxy` (or the 6-number 3D form) in CRS84.
+
+    >>> parse_bbox("37.1,36.2,37.2,36.3")
+    Bbox(minx=37.1, miny=36.2, maxx=37.2, maxy=36.3)
+    """
+    if text is None or text == "":
+        return None
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise OgcParameterError(
+            f"bbox {text!r}: not numbers; give minx,miny,maxx,maxy in WGS84 degrees"
+        ) from None
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    if len(values) != 4:
+        raise OgcParameterError(
+            f"bbox {text!r}: {len(parts)} numbers; give 4 (minx,miny,maxx,maxy)"
+        )
+    if not all(math.isfinite(v) for v in values):
+        raise OgcParameterError(f"bbox {text!r}: numbers must be finite")
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
+        raise OgcParameterError(f"bbox {text!r}: longitudes must be within -180..180")
+    if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise OgcParameterError(f"bbox {text!r}: latitudes must be within -90..90")
+    if miny > maxy:
+        raise OgcParameterError(f"bbox {text!r}: miny {miny} is above maxy {maxy}")
+    return Bbox(minx, miny, maxx, maxy)
+
+
+def _ns(dt: datetime) -> int:
+    delta = dt.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def _bound(text: str, whole: str, *, end: bool) -> int | None:
+    if text in ("", ".."):
+        return None
+    if len(text) == 10:  # a bare date: the whole UTC day
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise OgcParameterError(f"datetime {whole!r}: {text!r} is not a date") from None
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return _ns(start + timedelta(days=1)) - 1 if end else _ns(start)
+    try:
+        dt = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise OgcParameterError(
+            f"datetime {whole!r}: {text!r} is not RFC 3339; e.g. 2016-09-15T00:00:00Z"
+        ) from None
+    if dt.tzinfo is None:
+        raise OgcParameterError(
+            f"datetime {whole!r}: {text!r} has no offset; add Z or +03:00 (RFC 3339)"
+        )
+    return _ns(dt)
+
+
+def parse_datetime(text: str | None) -> Interval | None:
+    """An instant, a closed interval `a/b`, or a half-open one `../b`, `a/..`.
+
+    >>> parse_datetime("../1970-01-01T00:00:01Z")
+    Interval(start_ns=None, end_ns=1000000000)
+    """
+    if text is None or text == "":
+        return None
+    if "/" in text:
+        a, _, b = text.partition("/")
+        if "/" in b:
+            raise OgcParameterError(f"datetime {text!r}: at most one '/'")
+        start, end = _bound(a, text, end=False), _bound(b, text, end=True)
+        if start is None and end is None:
+            return Interval(None, None)
+        if start is not None and end is not None and start > end:
+            raise OgcParameterError(f"datetime {text!r}: the start is after the end")
+        return Interval(start, end)
+    if text == "..":
+        raise OgcParameterError("datetime '..': give an instant or an interval")
+    return Interval(_bound(text, text, end=False), _bound(text, text, end=True))
+
+
+def _int(name: str, text: str | None, default: int) -> int:
+    if text is None or text == "":
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise OgcParameterError(f"{name} {text!r}: not an integer") from None
+
+
+def parse_limit(text: str | None) -> int:
+    """1..MAX_LIMIT; larger values are clamped to MAX_LIMIT (OGC API – Features §7.15.3)."""
+    value = _int("limit", text, DEFAULT_LIMIT)
+    if value < 1:
+        raise OgcParameterError(f"limit {value}: must be at least 1")
+    return min(value, MAX_LIMIT)
+
+
+def parse_offset(text: str | None) -> int:
+    value = _int("offset", text, 0)
+    if value < 0:
+        raise OgcParameterError(f"offset {value}: must be 0 or more")
+    return value
+
+
+def parse_f(text: str | None) -> None:
+    if text not in (None, "", "json", "geojson"):
+        raise OgcParameterError(f"f {text!r}: only f=json is served")
+
+
+# --- collection ids -----------------------------------------------------------------
+
+
+def collection_id(agreement_id: str, kind: str) -> str:
+    return f"{agreement_id}-{kind}"
+
+
+def split_collection_id(cid: str, known_agreements: Sequence[str]) -> tuple[str, str]:
+    agreement_id, _, kind = cid.rpartition("-")
+    if kind not in KINDS or agreement_id not in known_agreements:
+        known = ", ".join(collection_id(a, k) for a in known_agreements for k in KINDS)
+        raise OgcNotFound(f"no collection {cid!r}; known: {known}")
+    return agreement_id, kind
+
+
+# --- documents -------------------------------------------------------------------------
+
+
+def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str, str]:
+    link = {"href": href, "rel": rel, "type": type_}
+    if title:
+        link["title"] = title
+    return link
+
+
+def landing(base: str) -> dict[str, Any]:
+    """`base` is the OGC root URL without a trailing slash (e.g. http://host/ogc)."""
+    root = base.rsplit("/ogc", 1)[0]
+    return {
+        "title": "truce",
+        "description": "Ceasefire monitoring: zones, incidents, violations and checkpoints "
+        "of every served agreement as OGC API – Features.",
+        "links": [
+            _link(f"{base}?f=json", "self", JSON, "this document"),
+            _link(f"{root}/openapi.json", "service-desc", OPENAPI, "the API definition"),
+            _link(f"{root}/docs", "service-doc", "text/html", "the API documentation"),
+            _link(f"{base}/conformance?f=json", "conformance", JSON, "conformance classes"),
+            _link(f"{base}/collections?f=json", "data", JSON, "collections"),
+        ],
+    }
+
+
+def conformance() -> dict[str, Any]:
+    return {"conformsTo": list(CONFORMANCE)}
+
+
+def _iso_utc(ns: int | None) -> str | None:
+    if ns is None:
+        return None
+    dt = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
+    return dt.isoformat().replace("+00:00", "Z")
+
+
+def collection(
+    base: str,
+    agreement: Agreement,
+    kind: str,
+    *,
+    bbox: Sequence[float] | None = None,
+    interval: tuple[int | None, int | None] | None = None,
+) -> dict[str, Any]:
+    cid = collection_id(agreement.id, kind)
+    href = f"{base}/collections/{cid}"
+    extent: dict[str, Any] = {
+        "spatial": {"bbox": [list(bbox) if bbox else [-180.0, -90.0, 180.0, 90.0]], "crs": CRS84}
+    }
+    if interval is not None:
+        extent["temporal"] = {
+            "interval": [[_iso_utc(interval[0]), _iso_utc(interval[1])]],
+            "trs": TRS,
+        }
+    return {
+        "id": cid,
+        "title": f"{agreement.title}: {KIND_TITLES[kind]}",
+        "description": f"{KIND_TITLES[kind]} of agreement {agreement.id}.",
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "extent": extent,
+        "links": [
+            _link(f"{href}?f=json", "self", JSON, "this collection"),
+            _link(f"{href}/items?f=json", "items", GEOJSON, "the features"),
+            _link(f"{base}/collections?f=json", "parent", JSON, "all collections"),
+        ],
+    }
+
+
+def collections(base: str, docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "links": [_link(f"{base}/collections?f=json", "self", JSON, "this document")],
+        "collections": list(docs),
+    }
+
+
+def items(
+    href: str,
+    features: list[dict[str, Any]],
+    *,
+    number_matched: int,
+    limit: int,
+    offset: int,
+    query: Mapping[str, str],
+    now: datetime,
+) -> dict[str, Any]:
+    """The items FeatureCollection; `query` is the request's other parameters (kept in links)."""
+    base_q = {k: v for k, v in query.items() if k not in ("limit", "offset", "f") and v}
+
+    def page(at: int) -> str:
+        return f"{href}?{urlencode({**base_q, 'f': 'json', 'limit': limit, 'offset': at})}"
+
+    links = [_link(page(offset), "self", GEOJSON, "this page")]
+    if offset + len(features) < number_matched:
+        links.append(_link(page(offset + limit), "next", GEOJSON, "next page"))
+    if offset > 0:
+        links.append(_link(page(max(0, offset - limit)), "prev", GEOJSON, "previous page"))
+    links.append(_link(href.rsplit("/items", 1)[0] + "?f=json", "collection", JSON))
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "numberMatched": number_matched,
+        "numberReturned": len(features),
+        "timeStamp": now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "links": links,
+    }
+
+
+def feature(href: str, feat: dict[str, Any]) -> dict[str, Any]:
+    """One feature with its own links (GET .../items/{id})."""
+    return {
+        **feat,
+        "links": [
+            _link(f"{href}?f=json", "self", GEOJSON, "this feature"),
+            _link(href.rsplit("/items/", 1)[0] + "?f=json", "collection", JSON),
+        ],
+    }
+
+
+# --- features ------------------------------------------------------------------------
+
+
+def _point(lon: float, lat: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def incident_feature(inc: Mapping[str, Any]) -> dict[str, Any]:
+    """An evaluation incident (as `Service.evaluation` shows it) as a point feature."""
+    props = {
+        "key": inc["key"],
+        "incident": inc["id"],
+        "event_type": inc["event_type"],
+        "weapon": inc.get("weapon"),
+        "observed_at": inc["observed_at"],
+        "party": inc["party"],
+        "target": inc.get("target"),
+        "corroboration": inc["corroboration"],
+        "status": "corroborated" if inc["corroboration"] >= 2 else "alleged",
+        "grade": inc.get("grade"),
+        "sources": ",".join(inc.get("sources", [])),
+        "count": inc.get("count"),
+        "fatalities": inc.get("fatalities"),
+        "precision_m": inc.get("precision_m"),
+        "violations": len(inc.get("violations", [])),
+        "published": inc.get("published"),
+    }
+    return {
+        "type": "Feature",
+        "id": inc["key"],
+        "geometry": _point(inc["lon"], inc["lat"]),
+        "properties": props,
+    }
+
+
+def violation_feature(v: Mapping[str, Any], lon: float, lat: float) -> dict[str, Any]:
+    """A violation at its incident's position."""
+    props = {
+        "key": v["key"],
+        "rule": v["rule"],
+        "kind": v["kind"],
+        "party": v["party"],
+        "at": v["at"],
+        "zone": v.get("zone"),
+        "evidence": v["evidence"],
+        "status": v.get("status"),
+        "review": v.get("review"),
+        "published": v.get("published"),
+        "incident_key": v.get("incident_key"),
+        "measured_m": v.get("measured_m"),
+    }
+    return {"type": "Feature", "id": v["key"], "geometry": _point(lon, lat), "properties": props}
+
+
+def zone_features(agreement: Agreement) -> list[dict[str, Any]]:
+    """The agreement's zones as WGS84 polygons (in the agreement file's order)."""
+    if not agreement.zones:
+        return []
+    from truce.domain.geo import AgreementSpace
+
+    polygons = AgreementSpace.of(agreement).zone_polygons_wgs84()
+    return [
+        {
+            "type": "Feature",
+            "id": z.id,
+            "geometry": shapely.geometry.mapping(polygons[z.id]),
+            "properties": {
+                "zone": z.id,
+                "name": z.name,
+                "feature": z.feature,
+                "distance_m": z.distance_m,
+            },
+        }
+        for z in agreement.zones
+    ]
+
+
+def checkpoint_features(agreement: Agreement) -> list[dict[str, Any]]:
+    """Point features referenced by `checkpoint_limit` rules (one per checkpoint)."""
+    out: dict[str, dict[str, Any]] = {}
+    for rule in agreement.rules:
+        if rule.kind != "checkpoint_limit":
+            continue
+        fid = getattr(rule.params, "checkpoint", None)
+        feat = agreement.features.get(fid) if fid else None
+        if feat is None or feat.geometry.geom_type != "Point":
+            continue
+        entry = out.setdefault(
+            fid,
+            {
+                "type": "Feature",
+                "id": fid,
+                "geometry": shapely.geometry.mapping(feat.geometry),
+                "properties": {
+                    "checkpoint": fid,
+                    "name": feat.name,
+                    "rules": "",
+                    "max_armed_per_side": None,
+                    "radius_m": None,
+                    "uncertainty_m": feat.uncertainty_m,
+                    "note": feat.note,
+                },
+            },
+        )
+        props = entry["properties"]
+        props["rules"] = ",".join(filter(None, [props["rules"], rule.id]))
+        props["max_armed_per_side"] = getattr(rule.params, "max_armed_per_side", None)
+        props["radius_m"] = getattr(rule.params, "radius_m", None)
+    return list(out.values())
+
+
+def geometry_bbox(features: Sequence[dict[str, Any]]) -> list[float] | None:
+    """Bounds of GeoJSON features, for collection extents."""
+    if not features:
+        return None
+    geoms = [shapely.geometry.shape(f["geometry"]) for f in features]
+    b = shapely.total_bounds(np.array(geoms, dtype=object))
+    return [round(float(v), 6) for v in b]
+
+
+def filter_shapes(features: Sequence[dict[str, Any]], bbox: Bbox | None) -> list[dict[str, Any]]:
+    """Features (few: zones, checkpoints) intersecting `bbox`."""
+    if bbox is None:
+        return list(features)
+    boxes = bbox.polygons()
+    return [
+        f
+        for f in features
+        if any(shapely.intersects(shapely.geometry.shape(f["geometry"]), b) for b in boxes)
+    ]
