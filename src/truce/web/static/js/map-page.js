@@ -82,7 +82,7 @@ function drawAgreement(geojson) {
       const i = Math.max(0, zoneIds.indexOf(p.id));
       const color = ZONE_COLORS[(i >= 0 ? i : 0) % ZONE_COLORS.length];
       const area = state.agreement?.zones?.find((z) => z.id === p.id)?.area_km2;
-      L.geoJSON(f, { style: { color, weight: 1.5, fillColor: color, fillOpacity: 0.14, dashArray: "6 4" } })
+      L.geoJSON(f, { style: { color, weight: 1.5, fillColor: color, fillOpacity: 0.14, dashArray: "6 4", className: `zone-shape zone-${p.id}` } })
         .bindTooltip(`<strong>${name}</strong><br>zone${area ? ` · ${Number(area).toFixed(1)} km²` : ""}`, { sticky: true })
         .addTo(zonesLayer);
       const labelAt = L.geoJSON(f).getBounds();
@@ -99,10 +99,10 @@ function drawAgreement(geojson) {
         title: `Checkpoint: ${rawName}`, alt: `Checkpoint ${rawName}`, keyboard: false, zIndexOffset: -500,
       }).bindTooltip(`Checkpoint: ${name}`).addTo(featuresLayer);
     } else if (p.kind === "line" || /LineString/.test(f.geometry?.type || "")) {
-      L.geoJSON(f, { style: { color: "#3d3d3d", weight: 3.5, opacity: 0.85 } })
+      L.geoJSON(f, { style: { color: "#3d3d3d", weight: 3.5, opacity: 0.85, className: `feature-line feature-${p.id}` } })
         .bindTooltip(`Road / corridor: ${name}`, { sticky: true }).addTo(featuresLayer);
     } else {
-      L.geoJSON(f, { style: { color: "#555", weight: 1, fill: false, dashArray: "2 3" } })
+      L.geoJSON(f, { style: { color: "#555", weight: 1, fill: false, dashArray: "2 3", className: `feature-area feature-${p.id}` } })
         .bindTooltip(name, { sticky: true }).addTo(featuresLayer);
     }
   }
@@ -289,7 +289,7 @@ function renderSummary() {
     h("li", {}, w.mode === "all" ? "Phase now: " : "Phase then: ", h("strong", { id: "stat-phase" }, phaseText)),
   );
   const table = violations.length
-    ? h("table", { class: "party-rule" },
+    ? h("div", { class: "table-scroll party-rule-wrap" }, h("table", { class: "party-rule" },
       h("caption", {}, "Violations by party and rule ", h("span", { class: "muted" }, when)),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Party"),
         rules.map((r) => h("th", { scope: "col", title: ruleTitle(r) }, r)), h("th", { scope: "col" }, "Total"))),
@@ -300,7 +300,7 @@ function renderSummary() {
           return h("td", { class: n ? "hit" : "zero" }, n ? String(n) : "·");
         }),
         h("td", { class: "total" }, String(violations.filter((v) => v.party === p).length)),
-      ))))
+      )))))
     : h("p", { class: "muted" }, `No violations ${when}.`);
   clear($("summary-body"), h("div", { class: "summary-left" }, h("p", { class: "summary-when" }, `Shown: ${when}.`), stats), table);
 }
