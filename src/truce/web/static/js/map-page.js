@@ -41,7 +41,7 @@ const featuresLayer = L.featureGroup().addTo(map);
 const placesLayer = L.layerGroup().addTo(map);
 const clusters = L.markerClusterGroup({
   maxClusterRadius: 36,
-  disableClusteringAtZoom: 15,
+  disableClusteringAtZoom: 14,
   spiderfyOnMaxZoom: true,
   showCoverageOnHover: false,
   chunkedLoading: true,

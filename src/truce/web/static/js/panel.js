@@ -17,22 +17,23 @@ function gradeText(r) {
   return g || "ungraded";
 }
 
-function reportsTable(reports, tz) {
+function reportsList(reports, tz) {
   if (!reports?.length) return h("p", { class: "muted" }, "No reports visible to you.");
-  return h("div", { class: "table-scroll" }, h("table", { class: "reports" },
-    h("caption", { class: "visually-hidden" }, "Reports of this incident"),
-    h("thead", {}, h("tr", {}, ["Source", "Grade", "Observed", "What they saw", "Notes"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, reports.map((r) => h("tr", { class: "report-row", "data-key": r.key },
-      h("td", {}, r.source || "—"),
-      h("td", {}, h("abbr", { class: "grade", title: "Admiralty grade: source reliability A–F, information credibility 1–6" }, gradeText(r))),
-      h("td", { class: "nowrap" }, fmtTime(r.observed_at, tz, { weekday: false, offset: false })),
-      h("td", {}, [
-        r.actor && `actor: ${r.actor}`, r.target && `target: ${r.target}`,
-        r.weapon && `weapon: ${humanize(r.weapon)}`, (r.count ?? "") !== "" && r.count !== null ? `count: ${r.count}` : null,
-      ].filter(Boolean).join("; ") || "—"),
-      h("td", {}, r.notes || ""),
-    ))),
-  ));
+  return h("ol", { class: "reports" }, reports.map((r) => {
+    const saw = [
+      r.actor && `actor: ${r.actor}`, r.target && `target: ${r.target}`,
+      r.weapon && `weapon: ${humanize(r.weapon)}`,
+      r.count !== undefined && r.count !== null && r.count !== "" ? `count: ${r.count}` : null,
+    ].filter(Boolean).join("; ");
+    return h("li", { class: "report-row", "data-key": r.key },
+      h("div", { class: "report-head" },
+        h("strong", {}, r.source || "—"), " ",
+        h("abbr", { class: "grade", title: "Admiralty grade: source reliability A–F, information credibility 1–6" }, gradeText(r)),
+        " · ", h("span", { class: "nowrap" }, fmtTime(r.observed_at, tz, { weekday: false }))),
+      saw ? h("div", { class: "report-saw" }, saw) : null,
+      r.notes ? h("div", { class: "report-notes" }, r.notes) : null,
+    );
+  }));
 }
 
 function historyList(history, tz) {
@@ -47,7 +48,12 @@ function historyList(history, tz) {
 
 function reviewForm(violation, onReviewed) {
   const role = session.me?.role;
-  const actions = REVIEW_ACTIONS[role] || [];
+  // Offer what would change something: not "confirm" on a confirmed violation, etc.
+  const reached = { confirm: "confirmed", dismiss: "dismissed", dispute: "disputed" };
+  const actions = (REVIEW_ACTIONS[role] || []).filter((a) => {
+    if (a === "publish") return !violation.published;
+    return !reached[a] || reached[a] !== (violation.review || "alleged");
+  });
   if (!actions.length) return null;
   const comment = h("textarea", { id: `comment-${violation.key}`, rows: 2, class: "review-comment" });
   const message = h("p", { class: "review-message", role: "status", "aria-live": "polite" });
@@ -95,6 +101,7 @@ function violationCard(v, agreement, tz, onReviewed) {
       ["Zone", v.zone ? humanize(v.zone) : null],
       ["Sources", v.status === "corroborated" ? "Corroborated (2+ sources)" : "Alleged (1 source)"],
       ["Review", h("span", { class: `review-pill review-${review}` }, REVIEW_LABELS[review] || review)],
+      ["Published", v.published === undefined ? null : v.published ? "Yes: observers see it" : "Not yet"],
       ["Measured", v.measured_m !== undefined && v.measured_m !== null ? `${Math.round(v.measured_m)} m` : null],
     ]),
     h("p", { class: "evidence" }, h("strong", {}, "Evidence: "), v.evidence || "—"),
@@ -170,7 +177,7 @@ export class IncidentPanel {
         ? violations.map((v) => violationCard(v, agreement, tz, reviewed))
         : h("p", { class: "muted" }, st?.help || "No rule of the agreement is broken by this incident."),
       h("h3", {}, `Reports (${(detail.reports || []).length})`),
-      reportsTable(detail.reports, tz),
+      reportsList(detail.reports, tz),
     );
     this.body.querySelector(".panel-symbol").innerHTML = symbolSvg(incident.event_type, incident.status, 28);
   }
