@@ -301,7 +301,9 @@ function renderSummary() {
         }),
         h("td", { class: "total" }, String(violations.filter((v) => v.party === p).length)),
       )))))
-    : h("p", { class: "muted" }, `No violations ${when}.`);
+    : h("p", { class: "muted" }, `No violations ${when}.`,
+      !(state.evaluation.violations || []).length && session.agreements.length > 1
+        ? " This agreement has none at all: choose another in the agreement list at the top." : "");
   clear($("summary-body"), h("div", { class: "summary-left" }, h("p", { class: "summary-when" }, `Shown: ${when}.`), stats), table);
 }
 
@@ -436,6 +438,9 @@ initShell({
     return loadAgreement(id, initial);
   },
 }).then(() => {
-  if (!session.me) document.body.dataset.ready = "signed-out";
+  if (!session.me) {
+    clear($("summary-body"), h("p", { class: "muted" }, "Sign in to see the agreement's incidents and violations."));
+    document.body.dataset.ready = "signed-out";
+  }
 });
 window.truce = { map, state }; // for debugging in the console
