@@ -1,0 +1,197 @@
+"""Bulk-ingest throughput through the service layer (the path of `POST /api/reports`
+and `truce ingest`), on SQLite and PostgreSQL, against plain `executemany` INSERTs.
+
+    .venv/bin/python bench/ingest.py [--n 200000] [--backend sqlite|postgresql|both]
+        [--chunk 50000] [--alt-n 50000]
+
+For each backend, on an empty database (SQLite: a temp file; PostgreSQL:
+`TRUCE_TEST_PG_URL`, a fresh schema dropped afterwards):
+1. truce end to end: CSV bytes in chunks of --chunk rows (like `truce ingest`)
+   -> `Service.ingest_reports` (parse, validate, store, audit, commit).
+2. truce store only: `Service.store_reports` on already parsed tables.
+3. the alternative: the same rows as dicts, one DBAPI `executemany` of a plain
+   INSERT per chunk, committed per chunk (no duplicate detection), on --alt-n rows.
+Targets: >= 20,000 reports/s (SQLite), >= 50,000 reports/s (PostgreSQL), end to end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from truce.service import AgreementRegistry, Service  # noqa: E402
+from truce.store import reports as report_store  # noqa: E402
+from truce.store.engine import make_engine  # noqa: E402
+from truce.store.migrate import upgrade  # noqa: E402
+from truce.store.users import SYSTEM_USER  # noqa: E402
+
+PG_URL = os.environ.get(
+    "TRUCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/truce_test"
+)
+TARGETS = {"sqlite": 20_000.0, "postgresql": 50_000.0}
+EVENTS = np.array(["shelling", "airstrike", "armed_clash", "small_arms_fire", "ground_advance"])
+ACTORS = np.array(["SAA", "FSA", "Syrian Air Force", "", "NDF"])
+
+
+def make_csv_chunks(n: int, chunk: int, *, seed: int = 1, prefix: str = "r") -> list[bytes]:
+    """n distinct SPEC §2 rows (distinct places and times: they do not merge), as CSV chunks."""
+    rng = np.random.default_rng(seed)
+    i = np.arange(n)
+    start = np.datetime64("2016-09-10T00:00:00")
+    df = pd.DataFrame(
+        {
+            "report_id": np.char.add(f"{prefix}-", i.astype(str)),
+            "source": np.where(i % 3 == 0, "amman", np.where(i % 3 == 1, "hmeimim", "ngo")),
+            "observed_at": pd.to_datetime(start + (i * 7).astype("timedelta64[s]")).strftime(
+                "%Y-%m-%dT%H:%M:%S+03:00"
+            ),
+            "lat": np.round(35.5 + rng.random(n) * 1.5, 6),
+            "lon": np.round(36.5 + rng.random(n) * 1.5, 6),
+            "event_type": EVENTS[i % len(EVENTS)],
+            "actor": ACTORS[i % len(ACTORS)],
+            "reliability": "B",
+            "credibility": 2,
+        }
+    )
+    return [df.iloc[s : s + chunk].to_csv(index=False).encode() for s in range(0, n, chunk)]
+
+
+class Db:
+    """An empty truce database on one backend; `close()` removes it."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self._drop: str | None = None
+        if backend == "sqlite":
+            self._dir = tempfile.TemporaryDirectory()
+            self.url = f"sqlite:///{self._dir.name}/bench.sqlite"
+        else:
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            self._admin = create_engine(PG_URL)
+            with self._admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            self._drop = schema
+            sep = "&" if "?" in PG_URL else "?"
+            self.url = f"{PG_URL}{sep}options=-csearch_path%3D{schema},public"
+        self.engine = make_engine(self.url)
+        upgrade(self.engine)
+
+    def service(self) -> Service:
+        return Service(self.engine, AgreementRegistry.load(builtins=False))
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self._drop:
+            with self._admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{self._drop}" CASCADE'))
+            self._admin.dispose()
+        else:
+            self._dir.cleanup()
+
+
+def truce_end_to_end(backend: str, chunks: list[bytes], n: int) -> float:
+    db = Db(backend)
+    try:
+        svc = db.service()
+        t0 = time.perf_counter()
+        accepted = sum(
+            svc.ingest_reports(c, format="csv", user=SYSTEM_USER).accepted for c in chunks
+        )
+        dt = time.perf_counter() - t0
+        assert accepted == n, (accepted, n)
+        return n / dt
+    finally:
+        db.close()
+
+
+def truce_store_only(backend: str, chunks: list[bytes], n: int) -> float:
+    db = Db(backend)
+    try:
+        svc = db.service()
+        parsed = [svc.read(c, format="csv", user=SYSTEM_USER) for c in chunks]
+        t0 = time.perf_counter()
+        accepted = sum(svc.store_reports(t, r, user=SYSTEM_USER).accepted for t, r in parsed)
+        dt = time.perf_counter() - t0
+        assert accepted == n
+        return n / dt
+    finally:
+        db.close()
+
+
+def alternative(backend: str, chunks: list[bytes], n: int) -> float:
+    """Plain DBAPI executemany of INSERT, committed per chunk (store only)."""
+    db = Db(backend)
+    try:
+        svc = db.service()
+        from datetime import UTC, datetime
+
+        batches = []
+        for c in chunks:
+            table, _ = svc.read(c, format="csv", user=SYSTEM_USER)
+            batches.append(
+                report_store.rows_of(table, submitted_by="bench", received_at=datetime.now(UTC))
+            )
+        cols = list(batches[0][0])
+        mark = "?" if backend == "sqlite" else "%s"
+        names = ", ".join(f'"{c}"' for c in cols)
+        sql = f"INSERT INTO reports ({names}) VALUES ({', '.join([mark] * len(cols))})"
+        raw = db.engine.raw_connection()
+        try:
+            t0 = time.perf_counter()
+            for rows in batches:
+                cur = raw.cursor()
+                if backend == "sqlite":
+                    cur.execute("BEGIN")
+                cur.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
+                raw.commit()
+                cur.close()
+            dt = time.perf_counter() - t0
+        finally:
+            raw.close()
+        return n / dt
+    finally:
+        db.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=200_000)
+    ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--chunk", type=int, default=50_000)
+    ap.add_argument("--alt-n", type=int, default=50_000, help="rows for the alternative")
+    args = ap.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    chunks = make_csv_chunks(args.n, args.chunk)
+    alt_n = min(args.alt_n, args.n)
+    alt_chunks = make_csv_chunks(alt_n, min(args.chunk, alt_n), prefix="alt")
+    print(
+        f"bench/ingest.py: n={args.n:,} reports, chunks of {args.chunk:,}; alternative on {alt_n:,}"
+    )
+    for backend in backends:
+        e2e = truce_end_to_end(backend, chunks, args.n)
+        store = truce_store_only(backend, chunks, args.n)
+        alt = alternative(backend, alt_chunks, alt_n)
+        target = TARGETS[backend]
+        verdict = "PASS" if e2e >= target else "MISS"
+        print(
+            f"{backend:>10}: truce end to end {e2e:>10,.0f} reports/s  (target >= {target:,.0f}: {verdict})\n"
+            f"{'':>10}  truce store only {store:>10,.0f} reports/s\n"
+            f"{'':>10}  executemany INSERT (store only) {alt:>10,.0f} reports/s"
+            f"  -> truce store / alternative = {store / alt:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
