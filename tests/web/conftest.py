@@ -45,8 +45,6 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 AGREEMENT = "us-ru-2016-09"
 SERVER_START_S = 120
 
-pytestmark = pytest.mark.browser
-
 
 def truce_command(*args: str) -> list[str]:
     """`truce ARGS` with this interpreter, so the test venv's code is what runs.

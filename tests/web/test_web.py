@@ -10,6 +10,8 @@ import uuid
 import pytest
 from tests.web.conftest import AGREEMENT, Server, shot
 
+pytestmark = pytest.mark.browser
+
 MAP = f"/?agreement={AGREEMENT}"
 
 
