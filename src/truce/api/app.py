@@ -25,7 +25,7 @@ log = logging.getLogger("truce.api")
 # Parts owned by others, plugged in when they exist: (module, attribute). The
 # attribute is an APIRouter to include, or a function `mount(app)`.
 PLUGINS: tuple[tuple[str, str], ...] = (
-    ("truce.api.ogc", "router"),
+    ("truce.api.ogc_routes", "mount"),
     ("truce.web.routes", "mount_web"),
 )
 

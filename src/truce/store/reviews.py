@@ -126,15 +126,16 @@ def publish_incident(
     now: datetime,
 ) -> bool:
     """Publish an incident and its reports in the caller's transaction; False if already."""
-    n = conn.execute(
+    inserted = conn.execute(
         _insert(conn)(incident_publications)
         .values(
             agreement_id=agreement_id, incident_key=incident_key, published_by=by, published_at=now
         )
         .on_conflict_do_nothing()
-    ).rowcount
+        .returning(incident_publications.c.id)
+    ).first()
     report_store.mark_published(conn, report_keys)
-    return n == 1
+    return inserted is not None
 
 
 class _Lost(Exception):
