@@ -16,10 +16,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Serves the map, dashboard and API with demo reports for us-ru-2016-09; prints the URL
+# and an admin token. DEMO_PORT=0 picks any free port.
+DEMO_PORT ?= 8000
 demo: install
 	mkdir -p $(DEMO_DIR)
-	$(TRUCE) demo-data --agreement us-ru-2016-09 --out $(DEMO_DIR)/reports.csv
-	$(TRUCE) evaluate --agreement us-ru-2016-09 --reports $(DEMO_DIR)/reports.csv --as-of 2016-09-20T00:00:00+03:00 --format table
+	TRUCE_DB_PATH=$(DEMO_DIR)/truce.sqlite $(TRUCE) serve --demo --port $(DEMO_PORT)
 
 # System packages the tests use (PostgreSQL + PostGIS, Chromium); idempotent.
 test-env:

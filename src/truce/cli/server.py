@@ -92,6 +92,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the web server (REST API, OpenAPI at /docs)."""
+    import signal
     import socket
 
     import uvicorn
@@ -129,7 +130,12 @@ def serve(
             flush=True,
         )
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
+    # handler that was there before; a no-op one lets `truce serve` exit with status 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     uvicorn.Server(config).run(sockets=[sock])
+    print("truce stopped", flush=True)
 
 
 def _load_demo(service) -> str:  # type: ignore[no-untyped-def]
