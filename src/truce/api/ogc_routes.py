@@ -16,9 +16,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from starlette.concurrency import run_in_threadpool
 
 from truce.api import ogc
-from truce.api.deps import ServiceDep, SettingsDep, bearer
+from truce.api.deps import bearer
 from truce.api.ogc_index import OgcApi
 from truce.store.users import User
 
@@ -35,21 +36,23 @@ class GeoJSONResponse(JSONResponse):
     media_type = "application/geo+json"
 
 
-def ogc_user(
-    service: ServiceDep,
-    settings: SettingsDep,
+# The dependencies are `async def` on purpose: FastAPI runs each sync dependency in
+# the thread pool, and those hops cost more than the OGC query itself.
+async def ogc_user(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
-    if credentials is None and settings.ogc_public:
+    if credentials is None and request.app.state.settings.ogc_public:
         return ANONYMOUS
-    return service.authenticate(credentials.credentials if credentials else None)
+    service = request.app.state.service
+    return service.authenticate(credentials.credentials if credentials else None)  # type: ignore[no-any-return]
 
 
-def get_ogc(request: Request) -> OgcApi:
+async def get_ogc(request: Request) -> OgcApi:
     return request.app.state.ogc  # type: ignore[no-any-return]
 
 
-def base_url(request: Request) -> str:
+async def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/ogc"
 
 
@@ -63,29 +66,29 @@ router = APIRouter(prefix="/ogc", tags=["ogc"])
 
 @router.get("", summary="Landing page")
 @router.get("/", include_in_schema=False)
-def landing(api: Ogc, base: Base, f: F = None) -> JSONResponse:
+async def landing(api: Ogc, base: Base, f: F = None) -> JSONResponse:
     return JSONResponse(api.landing(base))
 
 
 @router.get("/conformance")
-def conformance(api: Ogc, f: F = None) -> JSONResponse:
+async def conformance(api: Ogc, f: F = None) -> JSONResponse:
     return JSONResponse(api.conformance())
 
 
 @router.get("/collections")
-def collections(api: Ogc, base: Base, user: OgcUser, f: F = None) -> JSONResponse:
-    return JSONResponse(api.collections(base, user))
+async def collections(api: Ogc, base: Base, user: OgcUser, f: F = None) -> JSONResponse:
+    return JSONResponse(await run_in_threadpool(api.collections, base, user))
 
 
 @router.get("/collections/{collection_id}")
-def collection(
+async def collection(
     collection_id: str, api: Ogc, base: Base, user: OgcUser, f: F = None
 ) -> JSONResponse:
-    return JSONResponse(api.collection(base, collection_id, user))
+    return JSONResponse(await run_in_threadpool(api.collection, base, collection_id, user))
 
 
 @router.get("/collections/{collection_id}/items", response_class=GeoJSONResponse)
-def items(
+async def items(
     collection_id: str,
     api: Ogc,
     base: Base,
@@ -99,14 +102,14 @@ def items(
     f: F = None,
 ) -> GeoJSONResponse:
     q = {"bbox": bbox, "datetime": datetime_, "limit": limit, "offset": offset, "f": f}
-    return GeoJSONResponse(api.items(base, collection_id, q, user))
+    return GeoJSONResponse(await run_in_threadpool(api.items, base, collection_id, q, user))
 
 
 @router.get("/collections/{collection_id}/items/{feature_id:path}")
-def item(
+async def item(
     collection_id: str, feature_id: str, api: Ogc, base: Base, user: OgcUser, f: F = None
 ) -> GeoJSONResponse:
-    return GeoJSONResponse(api.item(base, collection_id, feature_id, user))
+    return GeoJSONResponse(await run_in_threadpool(api.item, base, collection_id, feature_id, user))
 
 
 def _ogc_error(_request: Request, exc: Exception) -> JSONResponse:
