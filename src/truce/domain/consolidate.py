@@ -15,8 +15,8 @@ not depend on input order. Components that satisfy the anchor test at once (the
 vast majority) are kept whole; the rest are split round by round, each round a
 set of array operations over all unresolved components together.
 
-Complexity: candidate pairs come from a k-d tree over (x, y, t) scaled to the
-limits, so the work is O(n log n + pairs), never n².
+Complexity: candidate pairs come from a grid of (key, cell) buckets sorted by
+time (see `_close_pairs`), so the work is O(n log n + pairs), never n².
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from truce.domain.model import (
     UNATTRIBUTED,
@@ -85,6 +84,83 @@ def _within_limits(
     return close & (np.abs(t_s[i] - t_s[j]) <= s.window_s)
 
 
+# Candidate pairs are generated and filtered in blocks of about this many rows, so
+# memory stays proportional to the admitted pairs, not to the candidates.
+_PAIR_BLOCK_ROWS = 131_072
+# Grid cells that are forward neighbours of a cell: each unordered pair of distinct
+# neighbouring cells is visited once.
+_FORWARD_CELLS = ((1, -1), (1, 0), (1, 1), (0, 1))
+
+
+def _close_pairs(
+    x: np.ndarray,
+    y: np.ndarray,
+    t_s: np.ndarray,
+    keys: np.ndarray,
+    prec: np.ndarray,
+    settings: ConsolidationSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every unordered pair of rows that `_within_limits` admits, once each.
+
+    Candidates: rows are bucketed by (key, grid cell whose side is the largest possible
+    distance limit) and sorted by time within each bucket; for each row, the rows of its
+    own and its neighbouring cells inside the time window are contiguous runs found with
+    `searchsorted`. The candidates are a superset of the admissible pairs and are
+    filtered block by block. O(n log n + candidates), with no tree to traverse.
+    """
+    n = len(x)
+    reach_m = settings.radius_m + min(
+        float(np.hypot(prec.max(), prec.max())), settings.max_widening_m
+    )
+    window_s = settings.window_s
+    cx = np.floor((x - x.min()) / reach_m).astype(np.int64)
+    cy = np.floor((y - y.min()) / reach_m).astype(np.int64)
+    key_code = np.unique(keys, return_inverse=True)[1].astype(np.int64)
+    width, height = int(cx.max()) + 3, int(cy.max()) + 3  # room for the +-1 neighbours
+    cell = (key_code * height + (cy + 1)) * width + (cx + 1)
+    # Whole seconds, widened by one on each side below, keep the candidate set a superset.
+    t_q = np.floor(t_s - t_s.min()).astype(np.int64)
+    span = int(t_q.max()) + int(np.ceil(window_s)) + 4
+    order = np.lexsort((t_q, cell))
+    cells, cell_rank = np.unique(cell[order], return_inverse=True)
+    composite = cell_rank.astype(np.int64) * span + t_q[order]  # sorted ascending
+    sorted_cell, sorted_t = cell[order], t_q[order]
+    w = int(np.ceil(window_s)) + 1
+
+    found_i: list[np.ndarray] = []
+    found_j: list[np.ndarray] = []
+    for lo_row in range(0, n, _PAIR_BLOCK_ROWS):
+        rows = np.arange(lo_row, min(n, lo_row + _PAIR_BLOCK_ROWS))  # sorted positions
+        own_rank = cell_rank[rows].astype(np.int64)
+        t_row = sorted_t[rows]
+        # Same cell: the rows after this one in (cell, time) order, up to the window.
+        ranges = [(rows + 1, np.searchsorted(composite, own_rank * span + t_row + w, "right"))]
+        for dx, dy in _FORWARD_CELLS:
+            target = sorted_cell[rows] + dy * width + dx
+            rank = np.minimum(np.searchsorted(cells, target), len(cells) - 1)
+            present = cells[rank] == target
+            base = rank.astype(np.int64) * span
+            lo = np.searchsorted(composite, base + t_row - w, "left")
+            hi = np.searchsorted(composite, base + t_row + w, "right")
+            ranges.append((lo, np.where(present, hi, lo)))
+        for lo, hi in ranges:
+            count = np.maximum(hi - lo, 0)
+            total = int(count.sum())
+            if total == 0:
+                continue
+            starts = np.cumsum(count) - count
+            a = np.repeat(rows, count)
+            b = np.repeat(lo - starts, count) + np.arange(total, dtype=np.int64)
+            a, b = order[a], order[b]
+            ok = _within_limits(a, b, x, y, t_s, prec, settings)
+            found_i.append(a[ok])
+            found_j.append(b[ok])
+    if not found_i:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty.copy()
+    return np.concatenate(found_i), np.concatenate(found_j)
+
+
 def cluster(
     x: np.ndarray,
     y: np.ndarray,
@@ -101,46 +177,30 @@ def cluster(
     if n == 0:
         return np.array([], dtype=np.int64)
     prec = np.nan_to_num(precision_m, nan=0.0)
-    reach = (
-        1.0
-        + min(float(np.hypot(prec.max(), prec.max())), settings.max_widening_m) / settings.radius_m
-    )
-    # Scale so that the box of half-width `reach` in the max-norm covers every admissible
-    # pair: space in units of the radius, time so that the window maps to `reach`.
-    t_rel = t_s - t_s.min()
-    key_code = np.unique(keys, return_inverse=True)[1]
-    coords = np.column_stack(
-        (
-            x / settings.radius_m,
-            y / settings.radius_m,
-            t_rel / settings.window_s * reach,
-            key_code.astype(np.float64) * (4 * reach),  # different keys never meet
-        )
-    )
-    pairs = cKDTree(coords, balanced_tree=False, compact_nodes=False).query_pairs(
-        r=reach, p=np.inf, output_type="ndarray"
-    )
-    i, j = pairs[:, 0], pairs[:, 1]
-    ok = _within_limits(i, j, x, y, t_s, prec, settings)
-    i, j = i[ok], j[ok]
+    i, j = _close_pairs(x, y, t_s, keys, prec, settings)
 
     anchor_of = np.full(n, -1, dtype=np.int64)
-    alive = np.ones(n, dtype=bool)
+    # Each round works on the unresolved rows only, renumbered 0..m-1 in ascending row
+    # order (so a component's lowest local index is its lowest row): a long chain needs
+    # many rounds, and each must cost what is left, not n.
+    rows = np.arange(n, dtype=np.int64)
     while True:
-        graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
-        _, comp = connected_components(graph, directed=False)
+        m = len(rows)
+        graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(m, m))
+        n_comp, comp = connected_components(graph, directed=False)
         # Anchor: the lowest row (earliest in canonical order) of each component.
-        rows = np.flatnonzero(alive)
-        first = np.full(comp.max() + 1, n, dtype=np.int64)
-        np.minimum.at(first, comp[rows], rows)
-        anchor = first[comp[rows]]
+        first = np.full(n_comp, m, dtype=np.int64)
+        np.minimum.at(first, comp, np.arange(m, dtype=np.int64))
+        anchor = rows[first[comp]]
         admitted = (anchor == rows) | _within_limits(rows, anchor, x, y, t_s, prec, settings)
         anchor_of[rows[admitted]] = anchor[admitted]
-        alive[rows[admitted]] = False
-        if not alive.any():
+        if admitted.all():
             return anchor_of
-        keep = alive[i] & alive[j]
-        i, j = i[keep], j[keep]
+        unresolved = ~admitted
+        local = np.cumsum(unresolved) - 1  # new index of each unresolved row
+        keep = unresolved[i] & unresolved[j]
+        i, j = local[i[keep]], local[j[keep]]
+        rows = rows[unresolved]
 
 
 def _grouped_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
