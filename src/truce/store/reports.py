@@ -118,11 +118,24 @@ class InsertOutcome:
         return len(self.inserted)
 
 
+INSERT_COLUMNS: tuple[str, ...] = (*STORED_COLUMNS, "submitted_by", "published", "received_at")
+_PG_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS truce_reports_in (
+  source text, report_id text, observed_at timestamptz, lon float8, lat float8, place text,
+  location_precision_m float8, event_type text, weapon text, actor text, side text, target text,
+  count float8, fatalities float8, reliability text, credibility smallint, notes text,
+  submitted_by text, published boolean, received_at timestamptz
+) ON COMMIT DROP
+"""
+
+
 def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> InsertOutcome:
     """Insert in the caller's transaction; rows whose key exists already are skipped."""
     inserted: set[tuple[str, str]] = set()
     if not rows:
         return InsertOutcome(inserted)
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        return _insert_rows_pg_copy(conn, rows)
     stmt = _insert_stmt(conn)
     for start in range(0, len(rows), INSERT_CHUNK * 10):
         chunk = rows[start : start + INSERT_CHUNK * 10]
@@ -130,6 +143,25 @@ def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> InsertOutcome:
             stmt, chunk
         )
         inserted.update((r[0], r[1]) for r in result)
+    return InsertOutcome(inserted)
+
+
+def _insert_rows_pg_copy(conn: Connection, rows: list[dict[str, Any]]) -> InsertOutcome:
+    """PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT."""
+    cols = ", ".join(f'"{c}"' for c in INSERT_COLUMNS)
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute(_PG_STAGING)
+        cur.execute("TRUNCATE truce_reports_in")
+        with cur.copy(f"COPY truce_reports_in ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in INSERT_COLUMNS])
+        cur.execute(
+            f"INSERT INTO reports ({cols}) SELECT {cols} FROM truce_reports_in "
+            "ON CONFLICT (source, report_id) DO NOTHING RETURNING source, report_id"
+        )
+        inserted = {(r[0], r[1]) for r in cur.fetchall()}
+        cur.execute("TRUNCATE truce_reports_in")
     return InsertOutcome(inserted)
 
 
