@@ -444,18 +444,18 @@ class Service:
             )
         with read_transaction(self.engine) as conn:
             rows = report_store.fetch_by_keys(conn, inc["report_ids"])
-            histories = {
-                v["key"]: reviews.get(conn, v["key"])
-                for v in view["violations"]
-                if v["incident_key"] == key
-            }
+            histories: dict[str, list[dict[str, Any]]] = {}
+            for v in view["violations"]:
+                if v["incident_key"] == key:
+                    state = reviews.get(conn, v["key"])
+                    histories[v["key"]] = state.history if state else []
         tz = self.agreements.get(agreement_id).agreement.timezone
         inc = dict(inc)
         inc["reports"] = sorted(
             (_report_public(r, tz) for r in rows), key=lambda r: (r["observed_at"], r["key"])
         )
         inc["violations"] = [
-            {**v, "history": (histories[v["key"]].history if histories[v["key"]] else [])}
+            {**v, "history": histories[v["key"]]}
             for v in view["violations"]
             if v["incident_key"] == key
         ]

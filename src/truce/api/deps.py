@@ -41,6 +41,20 @@ def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+def get_optional_user(
+    service: ServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User | None:
+    """The caller, or None without a token (for endpoints that may be public, e.g. OGC);
+    a token that is sent but bad is still 401."""
+    if credentials is None:
+        return None
+    return service.authenticate(credentials.credentials)
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
 def require_roles(*roles: str):  # type: ignore[no-untyped-def]
     """A dependency that lets only these roles through (403 otherwise)."""
 

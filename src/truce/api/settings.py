@@ -1,4 +1,8 @@
-"""Server settings: from keyword arguments, else `TRUCE_*` environment variables."""
+"""Server settings: from keyword arguments, else `TRUCE_*` environment variables.
+
+Every field has one environment variable (`ENV_VARS`); docs/api.md lists them all
+(a test checks).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,21 @@ from truce.store.engine import database_url_from_env
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 
+ENV_VARS: dict[str, str] = {
+    "database_url": "TRUCE_DATABASE_URL",  # (or TRUCE_DB_PATH for the SQLite file)
+    "agreement_files": "TRUCE_AGREEMENTS",
+    "max_body_bytes": "TRUCE_MAX_BODY_BYTES",
+    "migrate": "TRUCE_MIGRATE",
+    "ogc_public": "TRUCE_OGC_PUBLIC",
+}
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
 
 class Settings(BaseModel):
-    """Everything `create_app` needs. Documented in docs/api.md ("Settings")."""
+    """Everything `create_app` needs."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -27,13 +43,15 @@ class Settings(BaseModel):
     def from_env(cls, **overrides: object) -> Settings:
         env = os.environ
         values: dict[str, object] = {"database_url": database_url_from_env()}
-        if env.get("TRUCE_MAX_BODY_BYTES"):
-            values["max_body_bytes"] = int(env["TRUCE_MAX_BODY_BYTES"])
-        if env.get("TRUCE_AGREEMENTS"):
+        if env.get(ENV_VARS["max_body_bytes"]):
+            values["max_body_bytes"] = int(env[ENV_VARS["max_body_bytes"]])
+        if env.get(ENV_VARS["agreement_files"]):
             values["agreement_files"] = tuple(
-                Path(p) for p in env["TRUCE_AGREEMENTS"].split(os.pathsep) if p
+                Path(p) for p in env[ENV_VARS["agreement_files"]].split(os.pathsep) if p
             )
-        if env.get("TRUCE_OGC_PUBLIC"):
-            values["ogc_public"] = env["TRUCE_OGC_PUBLIC"].lower() in ("1", "true", "yes")
+        if env.get(ENV_VARS["migrate"]):
+            values["migrate"] = _flag(env[ENV_VARS["migrate"]])
+        if env.get(ENV_VARS["ogc_public"]):
+            values["ogc_public"] = _flag(env[ENV_VARS["ogc_public"]])
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
