@@ -13,7 +13,9 @@ Who sees what (`Visibility`):
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,7 +38,10 @@ from truce.store.users import User
 SUBMIT_ROLES = frozenset({"admin", "secretariat", "centre", "humanitarian"})
 PUBLISH_ROLES = frozenset({"admin", "secretariat"})
 SHARED_ROLES = frozenset({"centre", "humanitarian"})
-WAIT_FOR_OTHER_COMPUTE_S = 600.0
+# How long a request waits for another process's computation before computing itself
+# (without storing); a lease older than derived.LEASE_S is taken over.
+WAIT_FOR_OTHER_COMPUTE_S = 120.0
+AS_OF_CACHE_SIZE = 32
 
 
 def utc_now() -> datetime:
@@ -154,6 +159,11 @@ class Service:
         self.agreements = agreements
         self.clock = clock
         self.computations = 0  # evaluations this process computed (for tests and logs)
+        # Evaluations for explicit `as_of` instants, per reports version (in-process only).
+        self._as_of_cache: OrderedDict[tuple[str, str, int, datetime], dict[str, Any]] = (
+            OrderedDict()
+        )
+        self._as_of_lock = threading.Lock()
 
     @classmethod
     def from_url(cls, url: str, agreement_files: tuple[Path, ...] = ()) -> Service:
@@ -354,7 +364,7 @@ class Service:
         """
         entry = self.agreements.get(agreement_id)
         if as_of is not None:
-            return self._compute(entry, as_of)[1]
+            return self._snapshot_as_of(entry, as_of)
         deadline = time.monotonic() + WAIT_FOR_OTHER_COMPUTE_S
         delay = 0.02
         while True:
@@ -383,6 +393,23 @@ class Service:
                 return self._compute(entry, now)[1]
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
+
+    def _snapshot_as_of(self, entry: AgreementEntry, as_of: datetime) -> dict[str, Any]:
+        with read_transaction(self.engine) as conn:
+            version = report_store.reports_version(conn)
+        key = (entry.agreement.id, entry.digest, version, as_of)
+        with self._as_of_lock:
+            if key in self._as_of_cache:
+                self._as_of_cache.move_to_end(key)
+                return self._as_of_cache[key]
+        snap, data = self._compute(entry, as_of)
+        with self._as_of_lock:
+            self._as_of_cache[(entry.agreement.id, entry.digest, snap.reports_version, as_of)] = (
+                data
+            )
+            while len(self._as_of_cache) > AS_OF_CACHE_SIZE:
+                self._as_of_cache.popitem(last=False)
+        return data
 
     def _compute(
         self, entry: AgreementEntry, as_of: datetime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from pathlib import Path
 
 from tests.server.data import AGREEMENT, AS_OF, BASE_ROWS, many_rows, to_csv
 
@@ -191,3 +192,45 @@ def test_gazetteer_finds_places_and_404s_with_suggestions(client, tokens):
     nothing = client.get("/api/gazetteer", params={"q": "qqqqzzzz"}, headers=h)
     assert nothing.status_code == 404
     assert "no place" in nothing.json()["detail"]
+
+
+def test_explicit_as_of_is_cached_per_reports_version(service):
+    service.ingest_reports(to_csv(BASE_ROWS).encode(), format="csv", user=SYSTEM_USER)
+    at = datetime.fromisoformat(AS_OF)
+    a = service.snapshot(AGREEMENT, as_of=at)
+    assert service.snapshot(AGREEMENT, as_of=at) == a
+    assert service.computations == 1
+    service.ingest_reports(to_csv(many_rows(5)).encode(), format="csv", user=SYSTEM_USER)
+    service.snapshot(AGREEMENT, as_of=at)
+    assert service.computations == 2
+
+
+def test_a_lease_left_by_a_crashed_process_is_taken_over(service):
+    from datetime import UTC, timedelta
+
+    from truce.store import derived
+
+    long_ago = datetime.now(UTC) - timedelta(seconds=derived.LEASE_S + 1)
+    assert derived.claim(service.engine, AGREEMENT, now=long_ago) is not None  # then "crashed"
+    assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is not None
+    # A fresh lease is respected.
+    assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is None
+
+
+def test_extra_agreement_files_are_served(db_url, tmp_path):
+    from tests.server.conftest import TestClient
+
+    from truce.api import Settings, create_app
+
+    spec = Path(__file__).parents[1] / "fixtures" / "agreements" / "spec-example.yaml"
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(spec.read_text().replace("id: us-ru-2016-09", "id: my-truce", 1))
+    app = create_app(Settings(database_url=db_url, agreement_files=(mine,)))
+    service = app.state.service
+    _, token = service.add_user("root", "admin")
+    h = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as c:
+        ids = {a["id"] for a in c.get("/api/agreements", headers=h).json()}
+        assert c.get("/api/agreements/my-truce/evaluation", headers=h).status_code == 200
+    service.engine.dispose()
+    assert {AGREEMENT, "my-truce"} <= ids

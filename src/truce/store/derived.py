@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from truce.store.engine import write_transaction
 from truce.store.schema import derived
 
-LEASE_S = 300.0
+LEASE_S = 180.0
 
 
 def _aware(dt: datetime | None) -> datetime | None:
