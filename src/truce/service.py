@@ -164,6 +164,8 @@ class Service:
             OrderedDict()
         )
         self._as_of_lock = threading.Lock()
+        # The last snapshot this process parsed, per agreement (reused while it is current).
+        self._memo: dict[str, derived.Snapshot] = {}
 
     @classmethod
     def from_url(cls, url: str, agreement_files: tuple[Path, ...] = ()) -> Service:
@@ -251,7 +253,8 @@ class Service:
                     "reason": r.reason,
                 }
             )
-            key = f"{r.source}:{r.report_id}" if r.source and r.report_id else None
+            src = forced or r.source
+            key = f"{src}:{r.report_id}" if src and r.report_id else None
             result.results.append({"line": r.line + line_offset, "key": key, "status": "rejected"})
         for i in np.flatnonzero(bad_source):
             result.rejected.append(
@@ -371,20 +374,22 @@ class Service:
             now = self.clock()
             with read_transaction(self.engine) as conn:
                 version = report_store.reports_version(conn)
-                snap = derived.load(conn, agreement_id)
+                snap = derived.load(conn, agreement_id, self._memo.get(agreement_id))
             if snap is not None and snap.fresh(version, entry.digest, now):
+                self._memo[agreement_id] = snap
                 return snap.data
             token = derived.claim(self.engine, agreement_id, now=now)
             if token is not None:
                 try:
                     with read_transaction(self.engine) as conn:
                         version = report_store.reports_version(conn)
-                        snap = derived.load(conn, agreement_id)
+                        snap = derived.load(conn, agreement_id, self._memo.get(agreement_id))
                     if snap is not None and snap.fresh(version, entry.digest, now):
                         derived.release(self.engine, agreement_id, token)
                         return snap.data
                     new, data = self._compute(entry, now)
-                    derived.store(self.engine, new, token)
+                    if derived.store(self.engine, new, token):
+                        self._memo[agreement_id] = new
                     return data
                 except BaseException:
                     derived.release(self.engine, agreement_id, token)

@@ -53,9 +53,25 @@ class Snapshot:
         )
 
 
-def load(conn: Connection, agreement_id: str) -> Snapshot | None:
-    row = conn.execute(select(derived).where(derived.c.agreement_id == agreement_id)).first()
-    if row is None or row.snapshot is None:
+def load(conn: Connection, agreement_id: str, reuse: Snapshot | None = None) -> Snapshot | None:
+    """The stored snapshot; `reuse` (one this process parsed before) is returned as is
+    when the stored one is the same computation, sparing a large JSON parse."""
+    meta_cols = [c for c in derived.c if c.name != "snapshot"]
+    row = conn.execute(select(*meta_cols).where(derived.c.agreement_id == agreement_id)).first()
+    if row is None or row.computed_at is None:
+        return None
+    computed_at = _aware(row.computed_at)
+    if (
+        reuse is not None
+        and reuse.reports_version == row.reports_version
+        and reuse.agreement_digest == row.agreement_digest
+        and reuse.computed_at == computed_at
+    ):
+        return reuse
+    text = conn.execute(
+        select(derived.c.snapshot).where(derived.c.agreement_id == agreement_id)
+    ).scalar()
+    if text is None:
         return None
     return Snapshot(
         agreement_id=agreement_id,
@@ -63,8 +79,8 @@ def load(conn: Connection, agreement_id: str) -> Snapshot | None:
         agreement_digest=row.agreement_digest,
         as_of=_aware(row.as_of),  # type: ignore[arg-type]
         valid_until=_aware(row.valid_until),
-        computed_at=_aware(row.computed_at),  # type: ignore[arg-type]
-        data=json.loads(row.snapshot),
+        computed_at=computed_at,  # type: ignore[arg-type]
+        data=json.loads(text),
     )
 
 
