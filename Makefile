@@ -21,7 +21,8 @@ install: $(STAMP)
 DEMO_PORT ?= 8000
 demo: install
 	mkdir -p $(DEMO_DIR)
-	TRUCE_DB_PATH=$(DEMO_DIR)/truce.sqlite $(TRUCE) serve --demo --port $(DEMO_PORT)
+	TRUCE_DB_PATH=$(DEMO_DIR)/truce.sqlite TRUCE_DEFAULT_AGREEMENT=us-ru-2016-09 \
+		$(TRUCE) serve --demo --port $(DEMO_PORT)
 
 # System packages the tests use (PostgreSQL + PostGIS, Chromium); idempotent.
 test-env:

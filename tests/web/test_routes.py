@@ -74,6 +74,7 @@ def test_no_tiles_by_default_and_a_tile_url_when_configured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("TRUCE_TILE_URL", raising=False)
+    monkeypatch.delenv("TRUCE_DEFAULT_AGREEMENT", raising=False)
     assert page_config(client().get("/").text)["tileUrl"] == ""
     monkeypatch.setenv("TRUCE_TILE_URL", "https://tiles.example.org/{z}/{x}/{y}.png")
     monkeypatch.setenv("TRUCE_TILE_ATTRIBUTION", "© Example")
@@ -81,7 +82,13 @@ def test_no_tiles_by_default_and_a_tile_url_when_configured(
     assert config == {
         "tileUrl": "https://tiles.example.org/{z}/{x}/{y}.png",
         "tileAttribution": "© Example",
+        "defaultAgreement": "",
     }
+
+
+def test_default_agreement_for_first_time_visitors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUCE_DEFAULT_AGREEMENT", "us-ru-2016-09")
+    assert page_config(client().get("/dashboard").text)["defaultAgreement"] == "us-ru-2016-09"
 
 
 def test_app_settings_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,8 @@ Settings (read when `mount_web` is called):
   for deployments that have a tile server; empty (default) draws a plain background
   with place labels from the gazetteer.
 - `TRUCE_TILE_ATTRIBUTION`: attribution text shown with those tiles.
+- `TRUCE_DEFAULT_AGREEMENT`: the agreement a first-time visitor sees (`make demo`
+  sets it to the demo's); otherwise the first one listed.
 
 An app can also set `app.state.settings` with `tile_url` / `tile_attribution`
 attributes; those win over the environment.
@@ -48,6 +50,7 @@ PAGES: dict[str, tuple[str, str]] = {
 class WebSettings:
     tile_url: str = ""
     tile_attribution: str = ""
+    default_agreement: str = ""
 
 
 def web_settings(app: FastAPI) -> WebSettings:
@@ -63,6 +66,7 @@ def web_settings(app: FastAPI) -> WebSettings:
     return WebSettings(
         tile_url=pick("tile_url", "TRUCE_TILE_URL"),
         tile_attribution=pick("tile_attribution", "TRUCE_TILE_ATTRIBUTION"),
+        default_agreement=pick("default_agreement", "TRUCE_DEFAULT_AGREEMENT"),
     )
 
 
@@ -87,6 +91,7 @@ def mount_web(app: FastAPI) -> None:
             config = {
                 "tileUrl": settings.tile_url,
                 "tileAttribution": settings.tile_attribution,
+                "defaultAgreement": settings.default_agreement,
             }
             return templates.TemplateResponse(
                 request,

@@ -92,7 +92,8 @@ function renderAuth() {
 
 function pickAgreement(agreements) {
   const params = new URLSearchParams(window.location.search);
-  const wanted = params.get("agreement") || localStorage.getItem("truce.agreement");
+  const wanted =
+    params.get("agreement") || localStorage.getItem("truce.agreement") || config.defaultAgreement;
   if (wanted && agreements.some((a) => a.id === wanted)) return wanted;
   return agreements[0]?.id || null;
 }
