@@ -11,9 +11,8 @@ line into one "incident". truce instead anchors each incident at its earliest
 report (ties broken by `source:report_id`) and admits a report only if it is
 within the distance and time limits *of the anchor*. An incident therefore
 spans at most twice the distance and once the time window, and the result does
-not depend on input order. Components that satisfy the anchor test at once (the
-vast majority) are kept whole; the rest are split round by round, each round a
-set of array operations over all unresolved components together.
+not depend on input order. Anchors are decided in rounds, each a set of array
+operations over all undecided reports together (see `_greedy_anchors`).
 
 Complexity: candidate pairs come from a grid of (key, cell) buckets sorted by
 time (see `_close_pairs`), so the work is O(n log n + pairs), never n².
@@ -25,8 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from truce.domain.model import (
     UNATTRIBUTED,
@@ -179,28 +176,39 @@ def cluster(
     prec = np.nan_to_num(precision_m, nan=0.0)
     i, j = _close_pairs(x, y, t_s, keys, prec, settings)
 
-    anchor_of = np.full(n, -1, dtype=np.int64)
-    # Each round works on the unresolved rows only, renumbered 0..m-1 in ascending row
-    # order (so a component's lowest local index is its lowest row): a long chain needs
-    # many rounds, and each must cost what is left, not n.
-    rows = np.arange(n, dtype=np.int64)
-    while True:
-        m = len(rows)
-        graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(m, m))
-        n_comp, comp = connected_components(graph, directed=False)
-        # Anchor: the lowest row (earliest in canonical order) of each component.
-        first = np.full(n_comp, m, dtype=np.int64)
-        np.minimum.at(first, comp, np.arange(m, dtype=np.int64))
-        anchor = rows[first[comp]]
-        admitted = (anchor == rows) | _within_limits(rows, anchor, x, y, t_s, prec, settings)
-        anchor_of[rows[admitted]] = anchor[admitted]
-        if admitted.all():
-            return anchor_of
-        unresolved = ~admitted
-        local = np.cumsum(unresolved) - 1  # new index of each unresolved row
-        keep = unresolved[i] & unresolved[j]
-        i, j = local[i[keep]], local[j[keep]]
-        rows = rows[unresolved]
+    return _greedy_anchors(i, j, n)
+
+
+def _greedy_anchors(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
+    """Each row's anchor, given every admitted pair (i, j) over rows 0..n-1.
+
+    Taking rows in canonical order, a row is an anchor unless an earlier anchor admits
+    it, and then it joins the earliest such anchor: the anchors are the
+    lexicographically first maximal independent set of the pair graph. That order
+    dependence is short in practice, so it is resolved in rounds over all rows at once
+    (Blelloch, Fineman & Shun, SPAA 2012): every undecided row with no undecided
+    earlier neighbour is an anchor, and its neighbours are decided as members. A chain
+    of reports that percolates through a dense area is one component but needs only
+    as many rounds as its longest run of dependencies.
+    """
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    anchor = np.zeros(n, dtype=bool)
+    decided = np.zeros(n, dtype=bool)
+    live_lo, live_hi = lo, hi
+    while not decided.all():
+        has_earlier = np.zeros(n, dtype=bool)
+        has_earlier[live_hi] = True
+        new = ~decided & ~has_earlier
+        anchor[new] = True
+        decided[new] = True
+        decided[live_hi[new[live_lo]]] = True  # a new anchor is never the later end
+        keep = ~decided[live_lo] & ~decided[live_hi]
+        live_lo, live_hi = live_lo[keep], live_hi[keep]
+    anchor_of = np.where(anchor, np.arange(n, dtype=np.int64), n)
+    # A member joins its earliest neighbouring anchor, which is earlier than itself.
+    joins = anchor[lo] & ~anchor[hi]
+    np.minimum.at(anchor_of, hi[joins], lo[joins])
+    return anchor_of
 
 
 def _grouped_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
