@@ -112,16 +112,19 @@ def _close_pairs(
     window_s = settings.window_s
     cx = np.floor((x - x.min()) / reach_m).astype(np.int64)
     cy = np.floor((y - y.min()) / reach_m).astype(np.int64)
-    key_code = np.unique(keys, return_inverse=True)[1].astype(np.int64)
+    key_code = pd.factorize(keys)[0].astype(np.int64)  # any injective small code will do
     width, height = int(cx.max()) + 3, int(cy.max()) + 3  # room for the +-1 neighbours
     cell = (key_code * height + (cy + 1)) * width + (cx + 1)
     # Whole seconds, widened by one on each side below, keep the candidate set a superset.
     t_q = np.floor(t_s - t_s.min()).astype(np.int64)
     span = int(t_q.max()) + int(np.ceil(window_s)) + 4
     order = np.lexsort((t_q, cell))
-    cells, cell_rank = np.unique(cell[order], return_inverse=True)
+    sorted_cell = cell[order]
+    first_of_cell = np.flatnonzero(np.diff(sorted_cell, prepend=sorted_cell[0] - 1))
+    cells = sorted_cell[first_of_cell]  # ascending, distinct
+    cell_rank = np.cumsum(np.diff(sorted_cell, prepend=sorted_cell[0]) != 0)
     composite = cell_rank.astype(np.int64) * span + t_q[order]  # sorted ascending
-    sorted_cell, sorted_t = cell[order], t_q[order]
+    sorted_t = t_q[order]
     w = int(np.ceil(window_s)) + 1
 
     found_i: list[np.ndarray] = []
