@@ -179,18 +179,9 @@ def worker_alternative(args: argparse.Namespace) -> None:
     doc = yaml.safe_load(Path(args.agreement).read_text(encoding="utf-8"))
     crs = doc.get("crs", "EPSG:32637")
     as_of = pd.Timestamp(args.as_of).tz_convert("UTC")
-    event_types = [
-        "airstrike",
-        "shelling",
-        "armed_clash",
-        "small_arms_fire",
-        "atgm_attack",
-        "ground_advance",
-        "weapon_sighting",
-        "checkpoint_observation",
-        "convoy_obstruction",
-        "attack_on_humanitarian",
-    ]
+    from truce.domain.model import EVENT_TYPES
+
+    event_types = list(EVENT_TYPES)
 
     # read: parse, validate the essentials, drop re-sent keys, apply as_of
     t = time.perf_counter()
