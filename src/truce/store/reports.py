@@ -23,30 +23,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from truce.domain.model import EVENT_TYPES, NO_CODE, WEAPONS, ReportTable, empty_reports
+from truce.formats.reports import COLUMNS
 from truce.store.schema import reports, state
 
 # Rows per INSERT statement; both dialects cap bound parameters (SQLite 32766).
 INSERT_CHUNK = 1000
 
-STORED_COLUMNS: tuple[str, ...] = (
-    "source",
-    "report_id",
-    "observed_at",
-    "lon",
-    "lat",
-    "place",
-    "location_precision_m",
-    "event_type",
-    "weapon",
-    "actor",
-    "side",
-    "target",
-    "count",
-    "fatalities",
-    "reliability",
-    "credibility",
-    "notes",
-)
+# The SPEC §2 columns, stored as read; every insert path addresses them by name.
+STORED_COLUMNS: tuple[str, ...] = COLUMNS
 
 
 def report_key(source: str, report_id: str) -> str:
