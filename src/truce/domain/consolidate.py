@@ -11,11 +11,13 @@ line into one "incident". truce instead anchors each incident at its earliest
 report (ties broken by `source:report_id`) and admits a report only if it is
 within the distance and time limits *of the anchor*. An incident therefore
 spans at most twice the distance and once the time window, and the result does
-not depend on input order. Anchors are decided in rounds, each a set of array
-operations over all undecided reports together (see `_greedy_anchors`).
+not depend on input order. Deciding anchors is inherently sequential, so it is
+one compiled pass (`truce.domain.anchors`).
 
-Complexity: candidate pairs come from a grid of (key, cell) buckets sorted by
-time (see `_close_pairs`), so the work is O(n log n + pairs), never n².
+Complexity: reports are bucketed by (key, grid cell as wide as the largest
+distance limit); each report is compared only with the reports of its 3 x 3
+block of cells inside the time window, so the work is O(n log n + candidates),
+never n².
 """
 
 from __future__ import annotations
@@ -61,104 +63,60 @@ def compatibility_keys(reports: ReportTable) -> np.ndarray:
 
 
 def canonical_order(reports: ReportTable) -> np.ndarray:
-    """Rows sorted by (time, source, report_id): the order that defines anchors."""
-    return np.lexsort(
-        (reports.report_id.astype(str), reports.source.astype(str), reports.observed_at)
-    )
+    """Rows sorted by (time, source, report_id): the order that defines anchors.
 
-
-def _within_limits(
-    i: np.ndarray,
-    j: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    t_s: np.ndarray,
-    prec: np.ndarray,
-    s: ConsolidationSettings,
-) -> np.ndarray:
-    widening = np.minimum(np.hypot(prec[i], prec[j]), s.max_widening_m)
-    close = np.hypot(x[i] - x[j], y[i] - y[j]) <= s.radius_m + widening
-    return close & (np.abs(t_s[i] - t_s[j]) <= s.window_s)
-
-
-# Candidate pairs are generated and filtered in blocks of about this many rows, so
-# memory stays proportional to the admitted pairs, not to the candidates.
-_PAIR_BLOCK_ROWS = 131_072
-# Grid cells that are forward neighbours of a cell: each unordered pair of distinct
-# neighbouring cells is visited once.
-_FORWARD_CELLS = ((1, -1), (1, 0), (1, 1), (0, 1))
-
-
-def _close_pairs(
-    x: np.ndarray,
-    y: np.ndarray,
-    t_s: np.ndarray,
-    keys: np.ndarray,
-    prec: np.ndarray,
-    settings: ConsolidationSettings,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every unordered pair of rows that `_within_limits` admits, once each.
-
-    Candidates: rows are bucketed by (key, grid cell whose side is the largest possible
-    distance limit) and sorted by time within each bucket; for each row, the rows of its
-    own and its neighbouring cells inside the time window are contiguous runs found with
-    `searchsorted`. The candidates are a superset of the admissible pairs and are
-    filtered block by block. O(n log n + candidates), with no tree to traverse.
+    Sorts on integers (time, then the sources' rank), and compares report ids only
+    within runs still tied on both: sorting a million strings would cost more than
+    all the rest of consolidation.
     """
-    n = len(x)
-    reach_m = settings.radius_m + min(
-        float(np.hypot(prec.max(), prec.max())), settings.max_widening_m
-    )
-    window_s = settings.window_s
+    t = reports.observed_at.astype("datetime64[ns]").astype(np.int64)
+    source_rank = pd.factorize(reports.source, sort=True)[0]
+    order = np.lexsort((source_rank, t))
+    t_sorted, s_sorted = t[order], source_rank[order]
+    same = (t_sorted[1:] == t_sorted[:-1]) & (s_sorted[1:] == s_sorted[:-1])
+    tied = np.zeros(len(t), dtype=bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    if tied.any():
+        rows = order[tied]  # runs of equal (time, source), each contiguous in `order`
+        by_id = np.lexsort((reports.report_id[rows].astype(str), source_rank[rows], t[rows]))
+        order[tied] = rows[by_id]
+    return order
+
+
+# The 3 x 3 block of grid cells around a cell, itself included.
+_BLOCK = tuple((dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+
+
+def _grid(
+    x: np.ndarray, y: np.ndarray, keys: np.ndarray, reach_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bucket rows by (key, grid cell of side `reach_m`).
+
+    Returns (cell rank per row, rows grouped by cell in their original order, start
+    of each group plus a final end, the ranks of each cell's 3 x 3 block or -1).
+    Any two rows within `reach_m` of each other with equal keys are in each
+    other's blocks.
+    """
     cx = np.floor((x - x.min()) / reach_m).astype(np.int64)
     cy = np.floor((y - y.min()) / reach_m).astype(np.int64)
     key_code = pd.factorize(keys)[0].astype(np.int64)  # any injective small code will do
     width, height = int(cx.max()) + 3, int(cy.max()) + 3  # room for the +-1 neighbours
     cell = (key_code * height + (cy + 1)) * width + (cx + 1)
-    # Whole seconds, widened by one on each side below, keep the candidate set a superset.
-    t_q = np.floor(t_s - t_s.min()).astype(np.int64)
-    span = int(t_q.max()) + int(np.ceil(window_s)) + 4
-    order = np.lexsort((t_q, cell))
-    sorted_cell = cell[order]
-    first_of_cell = np.flatnonzero(np.diff(sorted_cell, prepend=sorted_cell[0] - 1))
-    cells = sorted_cell[first_of_cell]  # ascending, distinct
-    cell_rank = np.cumsum(np.diff(sorted_cell, prepend=sorted_cell[0]) != 0)
-    composite = cell_rank.astype(np.int64) * span + t_q[order]  # sorted ascending
-    sorted_t = t_q[order]
-    w = int(np.ceil(window_s)) + 1
-
-    found_i: list[np.ndarray] = []
-    found_j: list[np.ndarray] = []
-    for lo_row in range(0, n, _PAIR_BLOCK_ROWS):
-        rows = np.arange(lo_row, min(n, lo_row + _PAIR_BLOCK_ROWS))  # sorted positions
-        own_rank = cell_rank[rows].astype(np.int64)
-        t_row = sorted_t[rows]
-        # Same cell: the rows after this one in (cell, time) order, up to the window.
-        ranges = [(rows + 1, np.searchsorted(composite, own_rank * span + t_row + w, "right"))]
-        for dx, dy in _FORWARD_CELLS:
-            target = sorted_cell[rows] + dy * width + dx
-            rank = np.minimum(np.searchsorted(cells, target), len(cells) - 1)
-            present = cells[rank] == target
-            base = rank.astype(np.int64) * span
-            lo = np.searchsorted(composite, base + t_row - w, "left")
-            hi = np.searchsorted(composite, base + t_row + w, "right")
-            ranges.append((lo, np.where(present, hi, lo)))
-        for lo, hi in ranges:
-            count = np.maximum(hi - lo, 0)
-            total = int(count.sum())
-            if total == 0:
-                continue
-            starts = np.cumsum(count) - count
-            a = np.repeat(rows, count)
-            b = np.repeat(lo - starts, count) + np.arange(total, dtype=np.int64)
-            a, b = order[a], order[b]
-            ok = _within_limits(a, b, x, y, t_s, prec, settings)
-            found_i.append(a[ok])
-            found_j.append(b[ok])
-    if not found_i:
-        empty = np.array([], dtype=np.int64)
-        return empty, empty.copy()
-    return np.concatenate(found_i), np.concatenate(found_j)
+    by_cell = np.argsort(cell, kind="stable")
+    sorted_cell = cell[by_cell]
+    first = np.ones(len(cell), dtype=bool)
+    first[1:] = sorted_cell[1:] != sorted_cell[:-1]
+    cell_start = np.append(np.flatnonzero(first), len(cell))
+    cells = sorted_cell[first]
+    cell_of = np.empty(len(cell), dtype=np.int64)
+    cell_of[by_cell] = np.cumsum(first) - 1
+    neighbours = np.empty((len(cells), len(_BLOCK)), dtype=np.int64)
+    for k, (dx, dy) in enumerate(_BLOCK):
+        target = cells + dy * width + dx
+        rank = np.minimum(np.searchsorted(cells, target), len(cells) - 1)
+        neighbours[:, k] = np.where(cells[rank] == target, rank, -1)
+    return cell_of, by_cell.astype(np.int64), cell_start, neighbours
 
 
 def cluster(
@@ -171,54 +129,31 @@ def cluster(
 ) -> np.ndarray:
     """Cluster labels for points already in canonical order (row 0 earliest).
 
-    Returns, for each row, the row number of its incident's anchor.
+    Returns, for each row, the row number of its incident's anchor: taking rows in
+    order, a row is an anchor unless an earlier anchor admits it (same key, within
+    the distance and time limits), and then it joins the earliest such anchor.
     """
     n = len(x)
     if n == 0:
         return np.array([], dtype=np.int64)
-    prec = np.nan_to_num(precision_m, nan=0.0)
-    i, j = _close_pairs(x, y, t_s, keys, prec, settings)
+    from truce.domain.anchors import assign_anchors  # numba: loaded only when needed
 
-    return _greedy_anchors(i, j, n)
-
-
-def _greedy_anchors(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
-    """Each row's anchor, given every admitted pair (i, j) over rows 0..n-1.
-
-    Taking rows in canonical order, a row is an anchor unless an earlier anchor admits
-    it, and then it joins the earliest such anchor: the anchors are the
-    lexicographically first maximal independent set of the pair graph. That order
-    dependence is short in practice, so it is resolved in rounds over all rows at once
-    (Blelloch, Fineman & Shun, SPAA 2012): every undecided row with no undecided
-    earlier neighbour is an anchor, and its neighbours are decided as members. A chain
-    of reports that percolates through a dense area is one component but needs only
-    as many rounds as its longest run of dependencies.
-    """
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
-    anchor = np.zeros(n, dtype=bool)
-    decided = np.zeros(n, dtype=bool)
-    live_lo, live_hi = lo, hi
-    while not decided.all():
-        has_earlier = np.zeros(n, dtype=bool)
-        has_earlier[live_hi] = True
-        new = ~decided & ~has_earlier
-        anchor[new] = True
-        decided[new] = True
-        decided[live_hi[new[live_lo]]] = True  # a new anchor is never the later end
-        keep = ~decided[live_lo] & ~decided[live_hi]
-        live_lo, live_hi = live_lo[keep], live_hi[keep]
-    anchor_of = np.where(anchor, np.arange(n, dtype=np.int64), n)
-    # A member joins its earliest neighbouring anchor, which is earlier than itself.
-    joins = anchor[lo] & ~anchor[hi]
-    np.minimum.at(anchor_of, hi[joins], lo[joins])
-    return anchor_of
-
-
-def _grouped_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, -np.inf)
-    np.fmax.at(out, labels, np.nan_to_num(values, nan=-np.inf))
-    out[np.isneginf(out)] = np.nan
-    return out
+    prec = np.nan_to_num(np.asarray(precision_m, dtype=np.float64), nan=0.0)
+    widest = min(float(np.hypot(prec.max(), prec.max())), settings.max_widening_m)
+    cell_of, by_cell, cell_start, neighbours = _grid(x, y, keys, settings.radius_m + widest)
+    return assign_anchors(
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(y, dtype=np.float64),
+        np.ascontiguousarray(t_s, dtype=np.float64),
+        prec,
+        cell_of,
+        by_cell,
+        cell_start.astype(np.int64),
+        neighbours,
+        float(settings.radius_m),
+        float(settings.window_s),
+        float(settings.max_widening_m),
+    )
 
 
 def _vote(labels: np.ndarray, weights: np.ndarray, incident: np.ndarray, n: int) -> np.ndarray:
@@ -262,48 +197,52 @@ def consolidate(
         reports.precision_m[order],
         settings,
     )
-    anchors_sorted_unique = np.unique(
-        anchor_sorted
-    )  # ascending canonical position = incident order
-    n = len(anchors_sorted_unique)
-    incident_of_sorted = np.searchsorted(anchors_sorted_unique, anchor_sorted)
+    # Anchors in canonical order are the incidents in their output order.
+    is_anchor = anchor_sorted == np.arange(len(anchor_sorted))
+    anchor_pos = np.flatnonzero(is_anchor)
+    n = len(anchor_pos)
+    incident_of_sorted = (np.cumsum(is_anchor) - 1)[anchor_sorted]
     incident = np.empty(len(reports), dtype=np.int64)
     incident[order] = incident_of_sorted
-    anchor_rows = order[anchors_sorted_unique]
+    anchor_rows = order[anchor_pos]
 
-    # Members, grouped by incident, each group in canonical order.
+    # Members, grouped by incident, each group in canonical order; every group is
+    # non-empty, so per-incident reductions are `reduceat` over the group starts.
     members = order[np.argsort(incident_of_sorted, kind="stable")]
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(incident, minlength=n), out=offsets[1:])
+    starts = offsets[:-1]
+
+    def per_incident(reduce: np.ufunc, values: np.ndarray) -> np.ndarray:
+        return reduce.reduceat(values[members], starts) if n else values[:0]
 
     prec = reports.precision_m
     w = 1.0 / np.square(np.maximum(np.nan_to_num(prec, nan=DEFAULT_PRECISION_M), 10.0))
-    wsum = np.bincount(incident, weights=w, minlength=n)
+    wsum = per_incident(np.add, w)
 
     def wmean(v: np.ndarray) -> np.ndarray:
-        return np.bincount(incident, weights=w * v, minlength=n) / wsum
+        return per_incident(np.add, w * v) / wsum
 
     source_code, sources = factorize(reports.source)
-    pair = np.unique(incident * len(sources) + source_code)
-    corroboration = np.bincount(pair // max(len(sources), 1), minlength=n)
+    # Distinct (incident, source) pairs: sorting keeps the incidents' grouping.
+    pair = np.sort(incident[members] * len(sources) + source_code[members])
+    first = np.ones(len(pair), dtype=bool)
+    first[1:] = pair[1:] != pair[:-1]
+    corroboration = np.bincount(pair[first] // max(len(sources), 1), minlength=n)
 
     rel_code, rel_names = factorize(reports.reliability)
     rel_weight = np.array([RELIABILITY_WEIGHT.get(r, 0.3) for r in rel_names])[rel_code]
     rel_rank = np.array(
         [_RELIABILITY_RANK.get(r, len(_RELIABILITY_RANK)) for r in rel_names], dtype=np.int64
     )
-    best_rank = np.full(n, len(_RELIABILITY_RANK), dtype=np.int64)
-    np.minimum.at(best_rank, incident, rel_rank[rel_code])
+    best_rank = per_incident(np.minimum, rel_rank[rel_code])
     reliability = np.array([*_RELIABILITY_RANK, ""], dtype=object)[best_rank]
 
     cred = np.where(reports.credibility > 0, reports.credibility, 6).astype(np.int64)
-    best_cred = np.full(n, 6, dtype=np.int64)
-    np.minimum.at(best_cred, incident, cred)
     # Admiralty 1 = "confirmed by other sources": two or more independent sources.
-    credibility = np.where(corroboration >= 2, 1, best_cred).astype(np.int8)
+    credibility = np.where(corroboration >= 2, 1, per_incident(np.minimum, cred)).astype(np.int8)
 
-    best_prec = np.full(n, np.inf)
-    np.minimum.at(best_prec, incident, np.where(np.isnan(prec), np.inf, prec))
+    best_prec = per_incident(np.fmin, prec)  # NaN only where no report states one
     party_vote = _vote(party, rel_weight, incident, n)
 
     return IncidentTable(
@@ -315,12 +254,12 @@ def consolidate(
         lat=wmean(reports.lat),
         x=wmean(x),
         y=wmean(y),
-        precision_m=np.where(np.isinf(best_prec), np.nan, best_prec),
+        precision_m=best_prec,
         party=np.where(party_vote == "", UNATTRIBUTED, party_vote).astype(object),
         target=_vote(target, rel_weight, incident, n),
         side=reports.side[anchor_rows].astype(object),
-        count=_grouped_max(reports.count, incident, n),
-        fatalities=_grouped_max(reports.fatalities, incident, n),
+        count=per_incident(np.fmax, reports.count),
+        fatalities=per_incident(np.fmax, reports.fatalities),
         corroboration=corroboration.astype(np.int64),
         reliability=reliability,
         credibility=credibility,

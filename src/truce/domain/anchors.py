@@ -1,0 +1,87 @@
+"""The anchor pass of consolidation, compiled with numba.
+
+Which report anchors an incident is a sequential decision: taking reports in
+canonical order, a report is an anchor unless an earlier *anchor* admits it.
+Whole-array rounds (a maximal-independent-set algorithm) need as many rounds as
+the longest chain of such dependencies — hundreds on a dense million-report
+file — so this one pass over the reports is compiled instead. It visits each
+report's candidates once: the reports of its own and its eight neighbouring
+grid cells inside the time window, found through a per-cell cursor that only
+moves forward because the reports arrive in time order. O(n + candidates).
+
+numba compiles on first use and caches the machine code beside this module
+(or in numba's user cache directory when that is read-only), so later
+processes load it in milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def assign_anchors(
+    x: np.ndarray,
+    y: np.ndarray,
+    t_s: np.ndarray,
+    prec: np.ndarray,
+    cell_of: np.ndarray,
+    by_cell: np.ndarray,
+    cell_start: np.ndarray,
+    neighbours: np.ndarray,
+    radius_m: float,
+    window_s: float,
+    max_widening_m: float,
+) -> np.ndarray:  # pragma: no cover - compiled; covered through `consolidate.cluster`
+    """Each row's anchor row, for rows in canonical order (row 0 earliest).
+
+    `cell_of[j]` is row j's cell rank; `by_cell` lists the rows grouped by cell,
+    each group in canonical order, group c spanning `cell_start[c]:cell_start[c + 1]`;
+    `neighbours[c]` holds the ranks of cell c's 3 x 3 block (-1 where empty).
+    Row j joins row i (an earlier anchor) when
+    hypot(x, y) distance <= radius_m + min(hypot(prec_i, prec_j), max_widening_m)
+    and |t_i - t_j| <= window_s; among several, the earliest.
+    """
+    n = len(x)
+    # The candidates' coordinates in cell order, so that a scan reads memory in sequence.
+    cell_x = x[by_cell]
+    cell_y = y[by_cell]
+    cell_t = t_s[by_cell]
+    cell_prec = prec[by_cell]
+    anchor_of = np.empty(n, dtype=np.int64)
+    is_anchor = np.zeros(n, dtype=np.bool_)
+    cursor = cell_start[:-1].copy()  # per cell: first position still inside the window
+    for j in range(n):
+        xj = x[j]
+        yj = y[j]
+        tj = t_s[j]
+        pj = prec[j]
+        best = n
+        for k in range(neighbours.shape[1]):
+            c = neighbours[cell_of[j], k]
+            if c < 0:
+                continue
+            pos = cursor[c]
+            end = cell_start[c + 1]
+            while pos < end and tj - cell_t[pos] > window_s:
+                pos += 1
+            cursor[c] = pos
+            while pos < end:
+                i = by_cell[pos]
+                if i >= best or i >= j:
+                    break  # rows in a cell come in canonical order: none later is better
+                if is_anchor[i] and abs(cell_t[pos] - tj) <= window_s:
+                    widening = min(math.hypot(cell_prec[pos], pj), max_widening_m)
+                    if math.hypot(cell_x[pos] - xj, cell_y[pos] - yj) <= radius_m + widening:
+                        best = i
+                        break
+                pos += 1
+        if best == n:
+            is_anchor[j] = True
+            anchor_of[j] = j
+        else:
+            anchor_of[j] = best
+    return anchor_of
