@@ -52,7 +52,9 @@ def assign_anchors(
     cell_t = t_s[by_cell]
     cell_prec = prec[by_cell]
     anchor_of = np.empty(n, dtype=np.int64)
-    is_anchor = np.zeros(n, dtype=np.bool_)
+    cell_anchor = np.zeros(n, dtype=np.bool_)  # by position in `by_cell`
+    position = np.empty(n, dtype=np.int64)
+    position[by_cell] = np.arange(n)
     cursor = cell_start[:-1].copy()  # per cell: first position still inside the window
     for j in range(n):
         xj = x[j]
@@ -73,14 +75,14 @@ def assign_anchors(
                 i = by_cell[pos]
                 if i >= best or i >= j:
                     break  # rows in a cell come in canonical order: none later is better
-                if is_anchor[i] and abs(cell_t[pos] - tj) <= window_s:
+                if cell_anchor[pos] and abs(cell_t[pos] - tj) <= window_s:
                     widening = min(math.hypot(cell_prec[pos], pj), max_widening_m)
                     if math.hypot(cell_x[pos] - xj, cell_y[pos] - yj) <= radius_m + widening:
                         best = i
                         break
                 pos += 1
         if best == n:
-            is_anchor[j] = True
+            cell_anchor[position[j]] = True
             anchor_of[j] = j
         else:
             anchor_of[j] = best

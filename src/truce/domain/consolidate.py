@@ -62,15 +62,17 @@ def compatibility_keys(reports: ReportTable) -> np.ndarray:
     return (reports.event_type.astype(np.int64) * 32 + weapon) * n_sides + side
 
 
-def canonical_order(reports: ReportTable) -> np.ndarray:
+def canonical_order(reports: ReportTable, source_rank: np.ndarray | None = None) -> np.ndarray:
     """Rows sorted by (time, source, report_id): the order that defines anchors.
 
     Sorts on integers (time, then the sources' rank), and compares report ids only
     within runs still tied on both: sorting a million strings would cost more than
-    all the rest of consolidation.
+    all the rest of consolidation. `source_rank`, if given, is
+    `pd.factorize(reports.source, sort=True)[0]`.
     """
     t = reports.observed_at.astype("datetime64[ns]").astype(np.int64)
-    source_rank = pd.factorize(reports.source, sort=True)[0]
+    if source_rank is None:
+        source_rank = pd.factorize(reports.source, sort=True)[0]
     order = np.lexsort((source_rank, t))
     t_sorted, s_sorted = t[order], source_rank[order]
     same = (t_sorted[1:] == t_sorted[:-1]) & (s_sorted[1:] == s_sorted[:-1])
@@ -186,7 +188,8 @@ def consolidate(
     human-friendly id for one evaluation.
     """
     settings = settings or ConsolidationSettings()
-    order = canonical_order(reports)
+    source_code, source_names = pd.factorize(reports.source, sort=True)
+    order = canonical_order(reports, source_code)
     t_ns = reports.observed_at.astype("datetime64[ns]").astype(np.int64)
     t_s = t_ns[order] / _NS_PER_S
     anchor_sorted = cluster(
@@ -223,12 +226,12 @@ def consolidate(
     def wmean(v: np.ndarray) -> np.ndarray:
         return per_incident(np.add, w * v) / wsum
 
-    source_code, sources = factorize(reports.source)
     # Distinct (incident, source) pairs: sorting keeps the incidents' grouping.
-    pair = np.sort(incident[members] * len(sources) + source_code[members])
+    n_sources = max(len(source_names), 1)
+    pair = np.sort(incident[members] * n_sources + source_code[members])
     first = np.ones(len(pair), dtype=bool)
     first[1:] = pair[1:] != pair[:-1]
-    corroboration = np.bincount(pair[first] // max(len(sources), 1), minlength=n)
+    corroboration = np.bincount(pair[first] // n_sources, minlength=n)
 
     rel_code, rel_names = factorize(reports.reliability)
     rel_weight = np.array([RELIABILITY_WEIGHT.get(r, 0.3) for r in rel_names])[rel_code]
@@ -271,7 +274,12 @@ def consolidate(
 def report_keys(reports: ReportTable, rows: np.ndarray) -> np.ndarray:
     """`source:report_id` for the given rows."""
     return np.array(
-        [f"{s}:{r}" for s, r in zip(reports.source[rows], reports.report_id[rows], strict=True)],
+        [
+            f"{s}:{r}"
+            for s, r in zip(
+                reports.source[rows].tolist(), reports.report_id[rows].tolist(), strict=True
+            )
+        ],
         dtype=object,
     )
 
