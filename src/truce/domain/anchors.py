@@ -9,9 +9,10 @@ report's candidates once: the reports of its own and its eight neighbouring
 grid cells inside the time window, found through a per-cell cursor that only
 moves forward because the reports arrive in time order. O(n + candidates).
 
-numba compiles on first use and caches the machine code beside this module
-(or in numba's user cache directory when that is read-only), so later
-processes load it in milliseconds.
+numba compiles on first use (about 2 s) and caches the machine code beside
+this module, or in numba's user cache directory (`NUMBA_CACHE_DIR`) when that
+is read-only, so later processes load it in milliseconds. Where neither is
+writable it compiles once per process instead of failing.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, nogil=True)
-def assign_anchors(
+def _assign_anchors(
     x: np.ndarray,
     y: np.ndarray,
     t_s: np.ndarray,
@@ -87,3 +87,9 @@ def assign_anchors(
         else:
             anchor_of[j] = best
     return anchor_of
+
+
+try:
+    assign_anchors = numba.njit(cache=True, nogil=True)(_assign_anchors)
+except RuntimeError:  # numba found no writable cache directory
+    assign_anchors = numba.njit(nogil=True)(_assign_anchors)
