@@ -1,0 +1,99 @@
+"""The whole document, section by section, into an Agreement: every id is
+known first so references resolve, then each section is built and checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from truce.domain.model import Agreement, ExcludedGroup, Party, SourceRef
+from truce.formats.agreement.checker import Checker, Namespace
+from truce.formats.agreement.document import ExcludedDoc, PartyDoc, TopDoc
+from truce.formats.agreement.features import features
+from truce.formats.agreement.header import header, top_doc
+from truce.formats.agreement.rules import rules
+from truce.formats.agreement.timeline import conditions, cycles, phases
+from truce.formats.agreement.yaml_paths import PathT, format_path
+from truce.formats.agreement.zones import zones
+
+
+def build_agreement(check: Checker, data: dict[str, Any]) -> Agreement | None:
+    """The Agreement, or None when `check` has found any problem."""
+    top = top_doc(check, data)
+    header(check, top)
+    _collect_ids(check, top)
+    parties = _parties(check, top.parties or [])
+    excluded = _excluded(check, top.excluded or [])
+    built_features = features(check, top.features or {})
+    built_zones = zones(check, top.zones or [])
+    built_phases = phases(check, top.phases or [])
+    built_conditions = conditions(check, top.conditions or [])
+    built_rules = rules(check, top.rules or [])
+    cycles(check)
+    if check.problems:
+        return None
+    return Agreement(
+        id=top.id,
+        title=top.title or "",
+        timezone=check.tz,
+        timezone_name=str(top.timezone),
+        signed=top.signed,
+        crs=top.crs,
+        sources=tuple(SourceRef(s.title, s.url) for s in top.sources or []),
+        parties=parties,
+        excluded=excluded,
+        features=built_features,
+        zones=built_zones,
+        phases=built_phases,
+        conditions=built_conditions,
+        rules=built_rules,
+        description=top.description,
+        notes=tuple(top.notes or ()),
+    )
+
+
+def _collect_ids(check: Checker, top: TopDoc) -> None:
+    """Know every id first (also of items with other problems) so references resolve."""
+    seen: dict[str, PathT] = {}
+    sections: list[tuple[str, list[Any], Namespace | None]] = [
+        ("parties", top.parties or [], "party"),
+        ("excluded", top.excluded or [], None),
+        ("zones", top.zones or [], "zone"),
+        ("phases", top.phases or [], "phase"),
+        ("conditions", top.conditions or [], "condition"),
+        ("rules", top.rules or [], None),
+    ]
+    for section, items, namespace in sections:
+        for i, item in enumerate(items):
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(item_id, str):
+                continue
+            if item_id in seen:
+                check.add(
+                    (section, i, "id"),
+                    f"duplicate id '{item_id}': already used by {format_path(seen[item_id])}; "
+                    "every party, excluded group, zone, phase, condition and rule needs its own id",
+                    item_id,
+                )
+                continue
+            seen[item_id] = (section, i)
+            if namespace:
+                check.ids[namespace].append(item_id)
+    check.ids["feature"] = [str(k) for k in (top.features or {})]
+
+
+def _parties(check: Checker, items: list[Any]) -> tuple[Party, ...]:
+    out = []
+    for i, item in enumerate(items):
+        doc = check.validate(PartyDoc, item, ("parties", i))
+        if doc:
+            out.append(Party(doc.id, doc.name, tuple(doc.actors), doc.guarantor))
+    return tuple(out)
+
+
+def _excluded(check: Checker, items: list[Any]) -> tuple[ExcludedGroup, ...]:
+    out = []
+    for i, item in enumerate(items):
+        doc = check.validate(ExcludedDoc, item, ("excluded", i))
+        if doc:
+            out.append(ExcludedGroup(doc.id, doc.name or doc.id, tuple(doc.actors)))
+    return tuple(out)
