@@ -21,43 +21,26 @@ A step whose candidates point to two labels resolves to "" rather than guess.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from truce.domain.model import Agreement
+from truce.domain.model import Agreement, ExcludedGroup, Party
+from truce.domain.names import ARTICLES, VOWELS, consonant_skeleton, name_words, normalise_name
 
 __all__ = ["MIN_SKELETON_CONSONANTS", "ActorIndex", "normalise_name", "skeleton"]
 
 MIN_SKELETON_CONSONANTS = 4
 _AMBIGUOUS = "\x00ambiguous"
 
-_APOSTROPHES = re.compile(r"['`´ʹʻʼʽʾʿˈ‘’‛′]")
-_NOT_WORD = re.compile(r"[\W_]+")
-_ARTICLES = frozenset(
-    {"al", "el", "il", "ul", "ad", "ed", "ash", "esh", "as", "at", "an", "ar", "az", "adh", "ath"}
-)
+# Exact keys are `normalise_name` as it stands: apostrophes split words (Hay'at =
+# Hay at), articles stay (containment matches whole phrases) and letters of every
+# script count (a name written in Arabic script still matches exactly).
+# Actor skeletons keep h and fold only these spellings (the gazetteer's place
+# skeletons also drop h and fold ch -> sh): widening them would change which actor
+# names count as the same, and which pass the MIN_SKELETON_CONSONANTS guard.
 _FOLDS = (("dj", "j"), ("ph", "f"), ("ck", "k"), ("q", "k"), ("ou", "u"))
-_VOWELS = frozenset("aeiouyw")
-_DOUBLED = re.compile(r"(.)\1+")
-
-
-def _fold(name: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", name)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def normalise_name(name: str) -> str:
-    """Casefold, strip accents, turn punctuation (hyphens, apostrophes) into spaces,
-    collapse spaces.
-
-    >>> normalise_name("Jabhat Fateh al-Sham")
-    'jabhat fateh al sham'
-    """
-    return " ".join(_NOT_WORD.sub(" ", _APOSTROPHES.sub(" ", _fold(name))).split())
 
 
 def skeleton(name: str) -> str:
@@ -70,19 +53,11 @@ def skeleton(name: str) -> str:
     >>> skeleton("Hay'at Tahrir al-Sham") == skeleton("Hayat Tahrir al Sham")
     True
     """
-    words = _NOT_WORD.sub(" ", _APOSTROPHES.sub("", _fold(name))).split()
-    out = []
-    for word in words:
-        if word in _ARTICLES:
-            continue
-        for old, new in _FOLDS:
-            word = word.replace(old, new)
-        out.append(word[0] + "".join(c for c in word[1:] if c not in _VOWELS))
-    return _DOUBLED.sub(r"\1", "".join(out))
+    return consonant_skeleton(name_words(name, apostrophes="join", articles=ARTICLES), folds=_FOLDS)
 
 
 def _consonants(key: str) -> int:
-    return sum(1 for c in key if c.isalpha() and c not in _VOWELS)
+    return sum(1 for c in key if c.isalpha() and c not in VOWELS)
 
 
 class ActorIndex:
@@ -106,7 +81,8 @@ class ActorIndex:
     @classmethod
     def from_agreement(cls, agreement: Agreement) -> ActorIndex:
         pairs: list[tuple[str, str]] = []
-        for group in (*agreement.parties, *agreement.excluded):
+        groups: tuple[Party | ExcludedGroup, ...] = (*agreement.parties, *agreement.excluded)
+        for group in groups:
             pairs += [(group.id, group.id), (group.name, group.id)]
             pairs += [(actor, group.id) for actor in group.actors]
         return cls(pairs)

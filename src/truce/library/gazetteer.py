@@ -21,8 +21,6 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -31,6 +29,7 @@ from typing import Any
 
 from truce.domain.errors import GazetteerError
 from truce.domain.model import Agreement, Feature
+from truce.domain.names import ARTICLES, VOWELS, consonant_skeleton, name_words
 
 __all__ = [
     "Gazetteer",
@@ -41,27 +40,20 @@ __all__ = [
     "resolve_place",
 ]
 
-# Arabic articles as they appear in Latin transliterations, once split from the noun.
-_ARTICLES = frozenset(
-    {"al", "el", "il", "ul", "ash", "esh", "ech", "as", "es", "ad", "ed", "ar", "er", "an", "en",
-     "at", "et", "az", "ez", "adh", "ath", "dh"}
-)  # fmt: skip
-_APOSTROPHES = re.compile(r"['`ʿʾ‘’ʻʼ´]")
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
-# Transliteration variants folded before vowels are dropped (order matters).
-_FOLDS = (
-    ("dj", "j"),
-    ("ch", "sh"),  # French: Cheikh -> sheikh
-    ("kh", "k"),
-    ("gh", "g"),
-    ("dh", "d"),
-    ("th", "t"),
-    ("ph", "f"),
-    ("q", "k"),
-    ("ou", "u"),
-)
-_VOWELS = re.compile(r"[aeiouyw]")
-_DOUBLED = re.compile(r"(.)\1+")
+# Place names also drop the French-style articles (ech-Cheikh, es-Suwayda, er-Raqqa,
+# et-Tall, Deir ez-Zor) and a bare `dh` that GeoNames spellings carry. Actor
+# skeletons drop only ARTICLES: widening theirs would change which actors match.
+_PLACE_ARTICLES = ARTICLES | {"ech", "es", "er", "en", "et", "ez", "dh"}
+# Place skeletons drop h as well as vowels (Hamah = Hama, Khan = Kan, Shaykh = Sheikh),
+# which also covers kh/gh/dh/th; the French ch is read as sh first (Cheikh = Sheikh).
+_PLACE_FOLDS = (("dj", "j"), ("ch", "sh"), ("ph", "f"), ("q", "k"), ("ou", "u"))
+_PLACE_SILENT = VOWELS | {"h"}
+
+
+def _place_words(name: str) -> list[str]:
+    # Keys are ASCII: the Latin-script GeoNames spellings' odd letters (ə in Hələb) break
+    # words rather than stand in a key, and apostrophes join (Ma‘arrat = Maarrat).
+    return name_words(name, apostrophes="join", ascii_only=True, articles=_PLACE_ARTICLES)
 
 
 def normalise_place_name(name: str) -> str:
@@ -72,11 +64,7 @@ def normalise_place_name(name: str) -> str:
     >>> normalise_place_name("Ma‘arrat an Nu‘mān")
     'maarrat numan'
     """
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _APOSTROPHES.sub("", text.lower().replace("ı", "i"))
-    tokens = [t for t in _NON_ALNUM.sub(" ", text).split() if t not in _ARTICLES]
-    return " ".join(tokens)
+    return " ".join(_place_words(name))
 
 
 def place_skeleton(name: str) -> str:
@@ -87,15 +75,9 @@ def place_skeleton(name: str) -> str:
     >>> place_skeleton("Saraqib") == place_skeleton("Sarakib")
     True
     """
-    out = []
-    for token in normalise_place_name(name).split():
-        for a, b in _FOLDS:
-            token = token.replace(a, b)
-        if len(token) > 2 and token.endswith("h") and token[-2] in "aeiou":
-            token = token[:-1]  # Hamah / Hama
-        head, tail = token[:1], _VOWELS.sub("", token[1:])
-        out.append(_DOUBLED.sub(r"\1", head + tail.replace("h", "")))
-    return " ".join(out)
+    return consonant_skeleton(
+        _place_words(name), folds=_PLACE_FOLDS, silent=_PLACE_SILENT, separator=" "
+    )
 
 
 @dataclass(frozen=True)
