@@ -4,6 +4,7 @@ numbers, and the duplicate keys that YAML itself would silently drop."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import yaml
 
@@ -26,42 +27,47 @@ def parse_path(text: str) -> PathT:
     return tuple(parts)
 
 
+def _below(
+    node: yaml.Node, path: PathT = ()
+) -> Iterator[tuple[PathT, object, yaml.Node | None, yaml.Node]]:
+    """Every node below `node`, depth first: (path, visit, key node or None, node). `visit`
+    stands for this one visit of the parent (an alias `*k` visits its node again)."""
+    visit = object()
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, str(key.value))
+            yield child, visit, key, value
+            yield from _below(value, child)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            yield (*path, i), visit, None, value
+            yield from _below(value, (*path, i))
+
+
 def line_index(root: yaml.Node | None) -> dict[PathT, int]:
     """Every path in the YAML node tree -> its 1-based line (the key's line for mapping values)."""
-    lines: dict[PathT, int] = {}
-
-    def walk(node: yaml.Node, path: PathT) -> None:
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = (*path, str(key.value))
-                lines[child] = key.start_mark.line + 1
-                walk(value, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, value in enumerate(node.value):
-                walk(value, (*path, i))
-
-    if root is not None:
-        walk(root, ())
+    if root is None:
+        return {}
+    lines: dict[PathT, int] = {(): root.start_mark.line + 1}
+    for path, _visit, key, node in _below(root):
+        if key is not None:
+            lines[path] = key.start_mark.line + 1
+        else:
+            lines.setdefault(path, node.start_mark.line + 1)
     return lines
 
 
 def duplicate_keys(root: yaml.Node | None) -> list[tuple[PathT, int, str]]:
+    """(path, line, key) of every key that repeats an earlier one in the same mapping."""
+    if root is None:
+        return []
     out: list[tuple[PathT, int, str]] = []
-
-    def walk(node: yaml.Node, path: PathT) -> None:
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key, value in node.value:
-                name = str(key.value)
-                if name in seen:
-                    out.append(((*path, name), key.start_mark.line + 1, name))
-                seen.add(name)
-                walk(value, (*path, name))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, value in enumerate(node.value):
-                walk(value, (*path, i))
-
-    if root is not None:
-        walk(root, ())
+    seen: set[tuple[object, str]] = set()  # (the mapping's visit, key)
+    for path, visit, key, _node in _below(root):
+        if key is None:
+            continue
+        name = str(key.value)
+        if (visit, name) in seen:
+            out.append((path, key.start_mark.line + 1, name))
+        seen.add((visit, name))
     return out
