@@ -423,3 +423,19 @@ def test_any_malformed_section_gives_problems_never_a_crash(section, value):
     except AgreementError as exc:
         assert exc.problems
         assert all(isinstance(p, Problem) and p.message for p in exc.problems)
+
+
+def test_a_date_that_does_not_exist_is_a_problem_with_its_line():
+    text = "truce: 1\nid: demo\ntitle: Demo\nphases:\n  - {id: p, start: 2016-13-01T19:00:00}\n"
+    with pytest.raises(AgreementError) as err:
+        parse_agreement(text, "demo.yaml")
+    [problem] = err.value.problems
+    assert problem.line == 5
+    assert "2016-13-01T19:00:00" in problem.message and "month" in problem.message
+
+
+def test_a_recursive_alias_is_a_problem_not_a_crash():
+    with pytest.raises(AgreementError) as err:
+        parse_agreement("truce: 1\nid: demo\na: &r [1, *r]\n", "demo.yaml")
+    [problem] = err.value.problems
+    assert problem.line == 3 and "alias" in problem.message

@@ -32,7 +32,12 @@ from truce.domain.model import Agreement
 from truce.formats.agreement.builder import build_agreement
 from truce.formats.agreement.checker import Checker
 from truce.formats.agreement.header import FORMAT_VERSION
-from truce.formats.agreement.yaml_paths import duplicate_keys, line_index
+from truce.formats.agreement.yaml_paths import (
+    RecursiveAlias,
+    duplicate_keys,
+    invalid_timestamp,
+    line_index,
+)
 
 __all__ = ["FORMAT_VERSION", "load_agreement", "parse_agreement"]
 
@@ -51,9 +56,28 @@ def load_agreement(path: str | Path) -> Agreement:
 
 def parse_agreement(text: str, file: str | None = None) -> Agreement:
     """Validate agreement YAML text; raise AgreementError with every problem found."""
+    root = None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        lines = line_index(root)
         data = yaml.safe_load(text)
+    except RecursiveAlias as exc:
+        problem = Problem(
+            "",
+            "an alias refers to a node that contains it; write the value out",
+            file=file,
+            line=exc.line,
+        )
+        raise AgreementError([problem], file) from exc
+    except ValueError as exc:  # a scalar that looks like a date but is none, e.g. 2016-13-01
+        line, value, reason = invalid_timestamp(root) or (None, "", str(exc))
+        problem = Problem(
+            "",
+            f"not a real date or time: {value} ({reason}); write it as YYYY-MM-DDTHH:MM:SS",
+            file=file,
+            line=line,
+        )
+        raise AgreementError([problem], file) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = getattr(exc, "problem", None) or str(exc)
@@ -69,7 +93,7 @@ def parse_agreement(text: str, file: str | None = None) -> Agreement:
             "", "an agreement file is a YAML mapping that starts with `truce: 1`", file=file, line=1
         )
         raise AgreementError([problem], file)
-    check = Checker(file, line_index(root))
+    check = Checker(file, lines)
     for path, _line, name in duplicate_keys(root):
         check.add(
             path,

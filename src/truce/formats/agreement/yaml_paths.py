@@ -27,21 +27,48 @@ def parse_path(text: str) -> PathT:
     return tuple(parts)
 
 
+class RecursiveAlias(ValueError):
+    """An alias inside the node it refers to (`a: &r [1, *r]`): a tree without end."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"line {line}: recursive alias")
+        self.line = line
+
+
 def _below(
-    node: yaml.Node, path: PathT = ()
+    node: yaml.Node, path: PathT = (), ancestors: frozenset[int] = frozenset()
 ) -> Iterator[tuple[PathT, object, yaml.Node | None, yaml.Node]]:
     """Every node below `node`, depth first: (path, visit, key node or None, node). `visit`
-    stands for this one visit of the parent (an alias `*k` visits its node again)."""
+    stands for this one visit of the parent (an alias `*k` visits its node again).
+    Raises `RecursiveAlias` where a node contains itself."""
     visit = object()
+    ancestors = ancestors | {id(node)}
     if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, str(key.value))
-            yield child, visit, key, value
-            yield from _below(value, child)
+        children = [((*path, str(key.value)), key, value) for key, value in node.value]
     elif isinstance(node, yaml.SequenceNode):
-        for i, value in enumerate(node.value):
-            yield (*path, i), visit, None, value
-            yield from _below(value, (*path, i))
+        children = [((*path, i), None, value) for i, value in enumerate(node.value)]
+    else:
+        return
+    for child, key, value in children:
+        if id(value) in ancestors:
+            raise RecursiveAlias((key or value).start_mark.line + 1)
+        yield child, visit, key, value
+        yield from _below(value, child, ancestors)
+
+
+def invalid_timestamp(root: yaml.Node | None) -> tuple[int, str, str] | None:
+    """(line, text, reason) of the first scalar YAML reads as a date or time that does
+    not exist (`2016-13-01`), or None."""
+    if root is None:
+        return None
+    constructor = yaml.SafeLoader("")
+    for _path, _visit, _key, node in _below(root):
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                constructor.construct_yaml_timestamp(node)
+            except ValueError as exc:
+                return node.start_mark.line + 1, str(node.value), str(exc)
+    return None
 
 
 def line_index(root: yaml.Node | None) -> dict[PathT, int]:
