@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from truce.domain.model import EVENT_TYPES, NO_CODE, WEAPONS, ReportTable  # noqa: E402
 from truce.service import AgreementRegistry, Service  # noqa: E402
 from truce.store import reports as report_store  # noqa: E402
 from truce.store.engine import make_engine  # noqa: E402
@@ -130,20 +132,52 @@ def truce_store_only(backend: str, chunks: list[bytes], n: int) -> float:
         db.close()
 
 
+def plain_rows(table: ReportTable, submitted_by: str, received_at: datetime) -> list[tuple]:
+    """The rows as DBAPI parameter tuples in INSERT_COLUMNS order (what an ORM-less loader does)."""
+    observed = pd.DatetimeIndex(table.observed_at).tz_localize(UTC).to_pydatetime()
+
+    def text(values: np.ndarray) -> list[str | None]:
+        return [v or None for v in values.tolist()]
+
+    def number(values: np.ndarray) -> list[float | None]:
+        return [None if v != v else v for v in values.tolist()]
+
+    columns = {
+        "report_id": table.report_id.tolist(),
+        "source": table.source.tolist(),
+        "observed_at": list(observed),
+        "lat": table.lat.tolist(),
+        "lon": table.lon.tolist(),
+        "place": text(table.place),
+        "location_precision_m": number(table.precision_m),
+        "event_type": [EVENT_TYPES[c] for c in table.event_type.tolist()],
+        "weapon": [WEAPONS[c] if c != NO_CODE else None for c in table.weapon.tolist()],
+        "actor": text(table.actor),
+        "side": text(table.side),
+        "target": text(table.target),
+        "count": number(table.count),
+        "fatalities": number(table.fatalities),
+        "reliability": text(table.reliability),
+        "credibility": [c or None for c in table.credibility.tolist()],
+        "notes": text(table.notes),
+    }
+    n = len(table)
+    consts = {"submitted_by": [submitted_by] * n, "published": [False] * n}
+    consts["received_at"] = [received_at] * n
+    columns.update(consts)
+    return list(zip(*(columns[c] for c in report_store.INSERT_COLUMNS), strict=True))
+
+
 def alternative(backend: str, chunks: list[bytes], n: int) -> float:
     """Plain DBAPI executemany of INSERT, committed per chunk (store only)."""
     db = Db(backend)
     try:
         svc = db.service()
-        from datetime import UTC, datetime
-
         batches = []
         for c in chunks:
             table, _ = svc.read(c, format="csv", user=SYSTEM_USER)
-            batches.append(
-                report_store.rows_of(table, submitted_by="bench", received_at=datetime.now(UTC))
-            )
-        cols = list(batches[0][0])
+            batches.append(plain_rows(table, "bench", datetime.now(UTC)))
+        cols = report_store.INSERT_COLUMNS
         mark = "?" if backend == "sqlite" else "%s"
         names = ", ".join(f'"{c}"' for c in cols)
         sql = f"INSERT INTO reports ({names}) VALUES ({', '.join([mark] * len(cols))})"
@@ -154,7 +188,7 @@ def alternative(backend: str, chunks: list[bytes], n: int) -> float:
                 cur = raw.cursor()
                 if backend == "sqlite":
                     cur.execute("BEGIN")
-                cur.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
+                cur.executemany(sql, rows)
                 raw.commit()
                 cur.close()
             dt = time.perf_counter() - t0

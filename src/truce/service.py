@@ -142,6 +142,40 @@ def _force_source(table: ReportTable, source: str) -> tuple[ReportTable, int]:
     return table.take(keep), len(table) - len(keep)
 
 
+# Text columns of a ReportTable, by their SPEC §2 names.
+_TEXT_FIELDS = ("report_id", "source", "place", "actor", "side", "target", "reliability", "notes")
+
+
+def _unstorable_rows(table: ReportTable) -> dict[int, tuple[str, str]]:
+    """Rows the store cannot take as they are, with the field and the reason (first found):
+    a ':' in a source would make `source:report_id` keys ambiguous, and PostgreSQL text
+    cannot hold NUL (0x00), so neither backend stores it."""
+    out: dict[int, tuple[str, str]] = {}
+    sources, joined = _texts(table.source)
+    if ":" in joined:
+        for i, s in enumerate(sources):
+            if ":" in s:
+                out[i] = ("source", f"source {s!r} contains ':'; use a name without it")
+    for name in _TEXT_FIELDS:
+        values, joined = _texts(getattr(table, name))
+        if "\x00" in joined:
+            for i, v in enumerate(values):
+                if "\x00" in v:
+                    reason = f"{name} contains a NUL character (0x00); remove it and send again"
+                    out.setdefault(i, (name, reason))
+    return out
+
+
+def _texts(values: np.ndarray) -> tuple[list[str], str]:
+    """The values as str, and all of them joined (one C-level pass finds a character)."""
+    items = values.tolist()
+    try:
+        return items, "".join(items)
+    except TypeError:  # not all str
+        items = [str(v) for v in items]
+        return items, "".join(items)
+
+
 # --- the service ----------------------------------------------------------------------
 
 
@@ -241,8 +275,7 @@ class Service:
         table, dup_forced = read.reports, 0
         if forced:
             table, dup_forced = _force_source(table, forced)
-        # A ':' in a source would make `source:report_id` keys ambiguous.
-        bad_source = np.array([":" in str(s) for s in table.source], dtype=bool)
+        unstorable = _unstorable_rows(table)
         result = IngestResult(duplicate=read.duplicates + dup_forced)
         for r in read.rejected:
             result.rejected.append(
@@ -256,20 +289,21 @@ class Service:
             src = forced or r.source
             key = f"{src}:{r.report_id}" if src and r.report_id else None
             result.results.append({"line": r.line + line_offset, "key": key, "status": "rejected"})
-        for i in np.flatnonzero(bad_source):
+        for i, (field_name, reason) in sorted(unstorable.items()):
+            line = int(table.line[i]) + line_offset
             result.rejected.append(
                 {
-                    "line": int(table.line[i]) + line_offset,
+                    "line": line,
                     "report_id": str(table.report_id[i]),
-                    "field": "source",
-                    "reason": f"source {table.source[i]!r} contains ':'; use a name without it",
+                    "field": field_name,
+                    "reason": reason,
                 }
             )
-            result.results.append(
-                {"line": int(table.line[i]) + line_offset, "key": None, "status": "rejected"}
-            )
-        if bad_source.any():
-            table = table.take(np.flatnonzero(~bad_source))
+            result.results.append({"line": line, "key": None, "status": "rejected"})
+        if unstorable:
+            keep = np.ones(len(table), dtype=bool)
+            keep[list(unstorable)] = False
+            table = table.take(np.flatnonzero(keep))
         return table, result
 
     def validate_reports(
@@ -280,7 +314,8 @@ class Service:
         pairs = list(zip(table.source.tolist(), table.report_id.tolist(), strict=True))
         with self.engine.connect() as conn:
             existing = report_store.existing_keys(conn, pairs)
-        self._results(table, result, lambda pair: pair not in existing)
+        new = np.fromiter((p not in existing for p in pairs), dtype=bool, count=len(pairs))
+        self._results(table, result, new)
         result.stored = False
         return result
 
@@ -308,52 +343,54 @@ class Service:
     def store_reports(
         self, table: ReportTable, result: IngestResult, *, user: User, line_offset: int = 0
     ) -> IngestResult:
+        """Store the parsed rows; one audit entry for the batch; committed before this returns."""
         now = self.clock()
-        rows = report_store.rows_of(table, submitted_by=user.name, received_at=now)
         with write_transaction(self.engine) as conn:
-            outcome = report_store.insert_rows(conn, rows)
+            outcome = report_store.insert_reports(
+                conn, table, submitted_by=user.name, received_at=now
+            )
             if outcome.count:
                 result.reports_version = report_store.bump_version(conn)
-                digest = hashlib.sha256(
-                    "\n".join(sorted(f"{s}:{r}" for s, r in outcome.inserted)).encode()
-                ).hexdigest()
+                new_keys = sorted(
+                    f"{s}:{r}"
+                    for s, r in zip(
+                        table.source[outcome.new].tolist(),
+                        table.report_id[outcome.new].tolist(),
+                        strict=True,
+                    )
+                )
                 audit.append(
                     conn,
                     user.name,
                     "reports.ingest",
                     {
                         "accepted": outcome.count,
-                        "sources": sorted({s for s, _ in outcome.inserted}),
-                        "keys_sha256": digest,
+                        "sources": sorted(set(table.source[outcome.new].tolist())),
+                        "keys_sha256": hashlib.sha256("\n".join(new_keys).encode()).hexdigest(),
                         "reports_version": result.reports_version,
                     },
                 )
-        self._results(table, result, lambda pair: pair in outcome.inserted, line_offset)
+        self._results(table, result, outcome.new, line_offset)
         return result
 
     @staticmethod
     def _results(
-        table: ReportTable,
-        result: IngestResult,
-        is_new: Callable[[tuple[str, str]], bool],
-        line_offset: int = 0,
+        table: ReportTable, result: IngestResult, new: np.ndarray, line_offset: int = 0
     ) -> None:
-        for src, rid, line in zip(
-            table.source.tolist(), table.report_id.tolist(), table.line.tolist(), strict=True
-        ):
-            new = is_new((src, rid))
-            result.results.append(
-                {
-                    "line": int(line) + line_offset,
-                    "key": f"{src}:{rid}",
-                    "status": "accepted" if new else "duplicate",
-                }
+        """One result per stored-or-duplicate row, merged in line order with the rejections."""
+        accepted = int(new.sum())
+        result.accepted += accepted
+        result.duplicate += len(new) - accepted
+        status = np.where(new, "accepted", "duplicate").tolist()
+        lines = (table.line + line_offset).tolist()
+        rows = [
+            {"line": line, "key": f"{src}:{rid}", "status": st}
+            for line, src, rid, st in zip(
+                lines, table.source.tolist(), table.report_id.tolist(), status, strict=True
             )
-            if new:
-                result.accepted += 1
-            else:
-                result.duplicate += 1
-        result.results.sort(key=lambda r: r["line"])
+        ]
+        result.results.extend(rows)
+        result.results.sort(key=lambda r: r["line"])  # linear when already in order
         result.rejected.sort(key=lambda r: r["line"])
 
     # --- evaluation (cached per reports version) ------------------------------------------

@@ -1,152 +1,243 @@
 """Reports in and out of the database, in bulk.
 
-Insert: chunks of multi-row `INSERT ... ON CONFLICT (source, report_id) DO
-NOTHING RETURNING source, report_id` (SQLAlchemy's insertmanyvalues on both
-dialects), so one round trip covers many rows and the rows that came back are
-exactly the new ones: everything else in the chunk was a duplicate.
+Insert (`insert_reports`), in the caller's write transaction, which holds the
+writers' lock (SQLite: the write lock; PostgreSQL: the advisory lock every
+`write_transaction` takes), so no other writer interleaves:
+- PostgreSQL: the batch is encoded column-wise into a binary COPY payload
+  (`pgcopy`) and copied straight into `reports` under a savepoint. If a row's
+  (source, report_id) is stored already the unique index refuses the COPY; then
+  the stored keys are found with one query and only the new rows are copied.
+- SQLite: one `executemany` of `INSERT ... ON CONFLICT (source, report_id) DO
+  NOTHING`; the rows with an id above the largest id before the insert are
+  exactly the new ones (rowids only grow while the write lock is held).
+Either way the unique constraint on (source, report_id) is the final guard.
 
 Load: every stored report as a columnar `ReportTable`, for `evaluate()`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from truce.domain.model import EVENT_TYPES, NO_CODE, WEAPONS, ReportTable, empty_reports
 from truce.formats.reports import COLUMNS
+from truce.store import pgcopy
+from truce.store.errors import BadInput
 from truce.store.schema import reports, state
-
-# Rows per INSERT statement; both dialects cap bound parameters (SQLite 32766).
-INSERT_CHUNK = 1000
 
 # The SPEC §2 columns, stored as read; every insert path addresses them by name.
 STORED_COLUMNS: tuple[str, ...] = COLUMNS
+INSERT_COLUMNS: tuple[str, ...] = (*STORED_COLUMNS, "submitted_by", "published", "received_at")
+# Rows per COPY payload (PostgreSQL) or executemany (SQLite): bounds the memory of one
+# encoding step; the server works on one slice while the next is encoded.
+SLICE_ROWS = 20_000
+UNIQUE_KEY = "uq_reports_source_report_id"
 
 
 def report_key(source: str, report_id: str) -> str:
     return f"{source}:{report_id}"
 
 
-def _text(values: np.ndarray) -> list[str | None]:
-    return [None if v is None or v == "" else str(v) for v in values.tolist()]
-
-
-def _floats(values: np.ndarray) -> list[float | None]:
-    return [None if (v is None or math.isnan(v)) else float(v) for v in values.tolist()]
-
-
-def rows_of(
-    table: ReportTable, *, submitted_by: str, received_at: datetime
-) -> list[dict[str, Any]]:
-    """Insertable dicts for every row of `table` (column-wise conversion, then zipped)."""
-    n = len(table)
-    observed = pd.DatetimeIndex(table.observed_at).tz_localize(UTC).to_pydatetime()
-    weapon = [WEAPONS[c] if c != NO_CODE else None for c in table.weapon.tolist()]
-    cred = [int(c) if c else None for c in table.credibility.tolist()]
-    columns: dict[str, Sequence[Any]] = {
-        "source": [str(s) for s in table.source.tolist()],
-        "report_id": [str(r) for r in table.report_id.tolist()],
-        "observed_at": observed,
-        "lon": table.lon.astype(float).tolist(),
-        "lat": table.lat.astype(float).tolist(),
-        "place": _text(table.place),
-        "location_precision_m": _floats(table.precision_m),
-        "event_type": [EVENT_TYPES[c] for c in table.event_type.tolist()],
-        "weapon": weapon,
-        "actor": _text(table.actor),
-        "side": _text(table.side),
-        "target": _text(table.target),
-        "count": _floats(table.count),
-        "fatalities": _floats(table.fatalities),
-        "reliability": _text(table.reliability),
-        "credibility": cred,
-        "notes": _text(table.notes),
-    }
-    names = list(columns)
-    cols = [columns[k] for k in names]
-    out = []
-    for i in range(n):
-        row = {k: c[i] for k, c in zip(names, cols, strict=True)}
-        row["submitted_by"] = submitted_by
-        row["published"] = False
-        row["received_at"] = received_at
-        out.append(row)
-    return out
-
-
-def _insert_stmt(conn: Connection) -> Any:
-    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    return (
-        ins(reports)
-        .on_conflict_do_nothing(index_elements=["source", "report_id"])
-        .returning(reports.c.source, reports.c.report_id)
-    )
-
-
 @dataclass(frozen=True)
 class InsertOutcome:
-    inserted: set[tuple[str, str]]  # (source, report_id) of the rows that are new
+    new: np.ndarray  # bool per row of the table: True where the row was stored by this insert
 
     @property
     def count(self) -> int:
-        return len(self.inserted)
+        return int(self.new.sum())
 
 
-INSERT_COLUMNS: tuple[str, ...] = (*STORED_COLUMNS, "submitted_by", "published", "received_at")
-_PG_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS truce_reports_in (
-  source text, report_id text, observed_at timestamptz, lon float8, lat float8, place text,
-  location_precision_m float8, event_type text, weapon text, actor text, side text, target text,
-  count float8, fatalities float8, reliability text, credibility smallint, notes text,
-  submitted_by text, published boolean, received_at timestamptz
-) ON COMMIT DROP
-"""
-
-
-def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> InsertOutcome:
-    """Insert in the caller's transaction; rows whose key exists already are skipped."""
-    inserted: set[tuple[str, str]] = set()
-    if not rows:
-        return InsertOutcome(inserted)
+def insert_reports(
+    conn: Connection, table: ReportTable, *, submitted_by: str, received_at: datetime
+) -> InsertOutcome:
+    """Store the rows of `table` whose (source, report_id) is new, in the caller's write
+    transaction. `table` must not repeat a key (the reader keeps the first of each)."""
+    if not len(table):
+        return InsertOutcome(np.zeros(0, dtype=bool))
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        return _insert_rows_pg_copy(conn, rows)
-    stmt = _insert_stmt(conn)
-    for start in range(0, len(rows), INSERT_CHUNK * 10):
-        chunk = rows[start : start + INSERT_CHUNK * 10]
-        result = conn.execution_options(insertmanyvalues_page_size=INSERT_CHUNK).execute(
-            stmt, chunk
-        )
-        inserted.update((r[0], r[1]) for r in result)
-    return InsertOutcome(inserted)
+        return _insert_pg(conn, table, submitted_by, received_at)
+    if conn.dialect.name == "sqlite":
+        return _insert_sqlite(conn, table, submitted_by, received_at)
+    raise NotImplementedError(f"no bulk insert for {conn.dialect.name}+{conn.dialect.driver}")
 
 
-def _insert_rows_pg_copy(conn: Connection, rows: list[dict[str, Any]]) -> InsertOutcome:
-    """PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT."""
-    cols = ", ".join(f'"{c}"' for c in INSERT_COLUMNS)
+def _codes_to_names(codes: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Names for int codes, "" for NO_CODE."""
+    lookup = np.array([*names, ""], dtype=object)  # NO_CODE (-1) picks the last entry
+    return lookup[np.asarray(codes, dtype=np.int64)]
+
+
+def _utc_datetime64(value: datetime) -> np.datetime64:
+    return np.datetime64(value.astimezone(UTC).replace(tzinfo=None), "us")
+
+
+# --- PostgreSQL: binary COPY ---------------------------------------------------------
+
+
+_QUOTED_COLUMNS = ", ".join(f'"{c}"' for c in INSERT_COLUMNS)
+_COPY_SQL = f"COPY reports ({_QUOTED_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+
+
+def _pg_rows(table: ReportTable, submitted_by: str, received_at: datetime) -> bytes:
+    """Binary COPY rows for `table`, fields in the order of INSERT_COLUMNS."""
+    n = len(table)
+    try:
+        text = pgcopy.text_field
+        by_name = {
+            "report_id": text(table.report_id),
+            "source": text(table.source),
+            "observed_at": pgcopy.timestamptz_field(table.observed_at),
+            "lat": pgcopy.float8_field(table.lat),
+            "lon": pgcopy.float8_field(table.lon),
+            "place": text(table.place),
+            "location_precision_m": pgcopy.float8_field(table.precision_m),
+            "event_type": text(_codes_to_names(table.event_type, EVENT_TYPES)),
+            "weapon": text(_codes_to_names(table.weapon, WEAPONS)),
+            "actor": text(table.actor),
+            "side": text(table.side),
+            "target": text(table.target),
+            "count": pgcopy.float8_field(table.count),
+            "fatalities": pgcopy.float8_field(table.fatalities),
+            "reliability": text(table.reliability),
+            "credibility": pgcopy.int2_field(table.credibility, table.credibility == 0),
+            "notes": text(table.notes),
+            "submitted_by": text([submitted_by] * n),
+            "published": pgcopy.bool_field(np.zeros(n, dtype=bool)),
+            "received_at": pgcopy.timestamptz_field(
+                np.full(n, _utc_datetime64(received_at), dtype="datetime64[us]")
+            ),
+        }
+    except pgcopy.NulInText as exc:
+        line = int(table.line[exc.row])
+        raise BadInput(
+            f"line {line}: a value contains a NUL character (0x00), which the database "
+            "cannot store; remove it and send the batch again"
+        ) from None
+    return pgcopy.encode_rows([by_name[c] for c in INSERT_COLUMNS])
+
+
+def _copy_in(cur: Any, table: ReportTable, submitted_by: str, received_at: datetime) -> None:
+    with cur.copy(_COPY_SQL) as copy:
+        copy.write(pgcopy.HEADER)
+        for start in range(0, len(table), SLICE_ROWS):
+            part = table.take(np.arange(start, min(start + SLICE_ROWS, len(table))))
+            copy.write(_pg_rows(part, submitted_by, received_at))
+        copy.write(pgcopy.TRAILER)
+
+
+def _insert_pg(
+    conn: Connection, table: ReportTable, submitted_by: str, received_at: datetime
+) -> InsertOutcome:
+    from psycopg import errors
+
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur:  # type: ignore[union-attr]
-        cur.execute(_PG_STAGING)
-        cur.execute("TRUNCATE truce_reports_in")
-        with cur.copy(f"COPY truce_reports_in ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in INSERT_COLUMNS])
+    try:
+        with conn.begin_nested(), raw.cursor() as cur:  # type: ignore[union-attr]
+            _copy_in(cur, table, submitted_by, received_at)
+        return InsertOutcome(np.ones(len(table), dtype=bool))
+    except errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != UNIQUE_KEY:
+            raise
+    # Some keys are stored already: copy only the others. The writers' lock is held,
+    # so the stored keys cannot change before the second COPY.
+    new = ~_stored_pg(raw, table)
+    if new.any():
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            _copy_in(cur, table.take(np.flatnonzero(new)), submitted_by, received_at)
+    return InsertOutcome(new)
+
+
+def _stored_pg(raw: Any, table: ReportTable) -> np.ndarray:
+    """Which rows of `table` have a (source, report_id) that is stored: one query."""
+    stored = np.zeros(len(table), dtype=bool)
+    with raw.cursor() as cur:
         cur.execute(
-            f"INSERT INTO reports ({cols}) SELECT {cols} FROM truce_reports_in "
-            "ON CONFLICT (source, report_id) DO NOTHING RETURNING source, report_id"
+            "SELECT k.i FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS k(s, r, i) "
+            "WHERE EXISTS (SELECT 1 FROM reports WHERE source = k.s AND report_id = k.r)",
+            (table.source.tolist(), table.report_id.tolist()),
         )
-        inserted = {(r[0], r[1]) for r in cur.fetchall()}
-        cur.execute("TRUNCATE truce_reports_in")
-    return InsertOutcome(inserted)
+        found = np.array([row[0] for row in cur.fetchall()], dtype=np.int64)
+    stored[found - 1] = True
+    return stored
+
+
+# --- SQLite: executemany, new rows found by rowid --------------------------------------
+
+
+def _sqlite_text(values: np.ndarray) -> list[str | None]:
+    return [v or None for v in values.tolist()]
+
+
+def _sqlite_float(values: np.ndarray) -> list[float | None]:
+    return [None if v != v else v for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def _sqlite_times(utc: np.ndarray) -> list[str]:
+    """SQLAlchemy's SQLite DATETIME text, 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)."""
+    iso = np.datetime_as_string(np.asarray(utc).astype("datetime64[us]"), unit="us")
+    if len(iso):
+        chars = iso.astype("U26").view(np.uint32).reshape(len(iso), 26).copy()
+        chars[:, 10] = ord(" ")
+        iso = chars.view("U26").ravel()
+    return iso.tolist()  # type: ignore[no-any-return]
+
+
+def _insert_sqlite(
+    conn: Connection, table: ReportTable, submitted_by: str, received_at: datetime
+) -> InsertOutcome:
+    n = len(table)
+    received = _sqlite_times(np.array([_utc_datetime64(received_at)]))[0]
+    by_name: dict[str, Iterable[Any]] = {
+        "report_id": table.report_id.tolist(),
+        "source": table.source.tolist(),
+        "observed_at": _sqlite_times(table.observed_at),
+        "lat": np.asarray(table.lat, dtype=np.float64).tolist(),
+        "lon": np.asarray(table.lon, dtype=np.float64).tolist(),
+        "place": _sqlite_text(table.place),
+        "location_precision_m": _sqlite_float(table.precision_m),
+        "event_type": _codes_to_names(table.event_type, EVENT_TYPES).tolist(),
+        "weapon": _sqlite_text(_codes_to_names(table.weapon, WEAPONS)),
+        "actor": _sqlite_text(table.actor),
+        "side": _sqlite_text(table.side),
+        "target": _sqlite_text(table.target),
+        "count": _sqlite_float(table.count),
+        "fatalities": _sqlite_float(table.fatalities),
+        "reliability": _sqlite_text(table.reliability),
+        "credibility": [c or None for c in table.credibility.tolist()],
+        "notes": _sqlite_text(table.notes),
+        "submitted_by": repeat(submitted_by, n),
+        "published": repeat(0, n),
+        "received_at": repeat(received, n),
+    }
+    marks = ", ".join("?" * len(INSERT_COLUMNS))
+    sql = (
+        f"INSERT INTO reports ({_QUOTED_COLUMNS}) VALUES ({marks}) "
+        "ON CONFLICT (source, report_id) DO NOTHING"
+    )
+    raw = conn.connection.driver_connection
+    cur = raw.cursor()  # type: ignore[union-attr]
+    try:
+        before = cur.execute("SELECT coalesce(max(id), 0) FROM reports").fetchone()[0]
+        cur.executemany(sql, zip(*(by_name[c] for c in INSERT_COLUMNS), strict=True))
+        added = cur.execute("SELECT count(*) FROM reports WHERE id > ?", (before,)).fetchone()[0]
+        if added == n:
+            return InsertOutcome(np.ones(n, dtype=bool))
+        if added == 0:
+            return InsertOutcome(np.zeros(n, dtype=bool))
+        rows = cur.execute("SELECT source, report_id FROM reports WHERE id > ?", (before,))
+        inserted = set(rows.fetchall())
+    finally:
+        cur.close()
+    pairs = zip(table.source.tolist(), table.report_id.tolist(), strict=True)
+    return InsertOutcome(np.fromiter((p in inserted for p in pairs), dtype=bool, count=n))
 
 
 def bump_version(conn: Connection) -> int:

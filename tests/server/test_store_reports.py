@@ -1,0 +1,179 @@
+"""The bulk insert path of the store (binary COPY on PostgreSQL, executemany on SQLite):
+values round-trip, partly stored batches, rows the store cannot take, and the COPY encoder."""
+
+from __future__ import annotations
+
+import struct
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import func, select
+from tests.server.data import many_rows, to_csv
+
+from truce.domain.model import NO_CODE, ReportTable
+from truce.store import audit, pgcopy
+from truce.store import reports as report_store
+from truce.store.engine import write_transaction
+from truce.store.schema import audit_log, reports
+from truce.store.users import SYSTEM_USER
+
+RECEIVED = datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+def _table() -> ReportTable:
+    """Every kind of value a column can hold: NULLs, NaN, codes, non-ASCII text."""
+    obj = lambda *v: np.array(v, dtype=object)  # noqa: E731
+    return ReportTable(
+        source=obj("amman", "hmeimim", "ngo"),
+        report_id=obj("a-1", "h-7", "n-ü"),
+        observed_at=np.array(
+            ["2016-09-13T01:10:00.123456", "1999-12-31T23:59:59", "2016-09-14T07:00:00"],
+            dtype="datetime64[ns]",
+        ),
+        lon=np.array([37.13, -0.5, 180.0]),
+        lat=np.array([36.25, 0.0, -90.0]),
+        precision_m=np.array([np.nan, 250.0, 0.0]),
+        event_type=np.array([1, 0, 9], dtype=np.int8),
+        weapon=np.array([NO_CODE, 2, 8], dtype=np.int8),
+        actor=obj("SAA", "", "الجيش العربي السوري"),
+        side=obj("", "gov", ""),
+        target=obj("", "", "Jabhat Fateh al-Sham"),
+        count=np.array([np.nan, 3.0, 12.0]),
+        fatalities=np.array([0.0, np.nan, 2.0]),
+        reliability=obj("B", "", "F"),
+        credibility=np.array([2, 0, 6], dtype=np.int8),
+        place=obj("", "Castello road", "Aleppo — east"),
+        notes=obj('tab\there, newline\nthere, quote " and \\ backslash', "", "x" * 5000),
+        line=np.array([2, 3, 4], dtype=np.int64),
+    )
+
+
+def _count(engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(reports)).scalar_one())
+
+
+def test_every_kind_of_value_is_stored_and_loaded_back_unchanged(service):
+    table = _table()
+    with write_transaction(service.engine) as conn:
+        outcome = report_store.insert_reports(
+            conn, table, submitted_by="tester", received_at=RECEIVED
+        )
+    assert outcome.new.tolist() == [True, True, True]
+    with service.engine.connect() as conn:
+        loaded, submitted_by = report_store.load_all(conn)
+        stored = {
+            (r["source"], r["report_id"]): r
+            for r in report_store.fetch_by_keys(conn, ["amman:a-1", "hmeimim:h-7", "ngo:n-ü"])
+        }
+    assert submitted_by.tolist() == ["tester"] * 3
+    for name in ("source", "report_id", "actor", "side", "target", "reliability", "place", "notes"):
+        assert getattr(loaded, name).tolist() == getattr(table, name).tolist(), name
+    for name in ("event_type", "weapon", "credibility", "observed_at"):
+        assert np.array_equal(getattr(loaded, name), getattr(table, name)), name
+    for name in ("lon", "lat", "precision_m", "count", "fatalities"):
+        assert np.array_equal(getattr(loaded, name), getattr(table, name), equal_nan=True), name
+    first = stored[("amman", "a-1")]
+    assert first["observed_at"].replace(tzinfo=first["observed_at"].tzinfo or UTC) == datetime(
+        2016, 9, 13, 1, 10, 0, 123456, tzinfo=UTC
+    )
+    assert first["received_at"].replace(tzinfo=first["received_at"].tzinfo or UTC) == RECEIVED
+    assert first["weapon"] is None and first["side"] is None and first["credibility"] == 2
+    assert first["location_precision_m"] is None and first["published"] is False
+    assert stored[("hmeimim", "h-7")]["credibility"] is None
+    assert stored[("hmeimim", "h-7")]["weapon"] == "artillery"
+    assert stored[("ngo", "n-ü")]["credibility"] == 6
+
+
+def test_a_batch_with_some_keys_stored_already_stores_only_the_others(service):
+    svc = service
+    svc.ingest_reports(to_csv(many_rows(10)).encode(), format="csv", user=SYSTEM_USER)
+    # rows 5..14: 5..9 are stored, 10..14 are new, interleaved with a stored one in between
+    rows = many_rows(10, start=5)
+    rows.insert(3, many_rows(1, start=0)[0])
+    result = svc.ingest_reports(to_csv(rows).encode(), format="csv", user=SYSTEM_USER)
+    assert (result.accepted, result.duplicate) == (5, 6)
+    status = {r["key"]: r["status"] for r in result.results}
+    assert [r["line"] for r in result.results] == list(range(2, 13))
+    assert all(status[f"bulk:b-{i}"] == "duplicate" for i in (0, 5, 6, 7, 8, 9))
+    assert all(status[f"bulk:b-{i}"] == "accepted" for i in range(10, 15))
+    assert _count(svc.engine) == 15
+    with svc.engine.connect() as conn:
+        last = conn.execute(select(audit_log.c.payload).order_by(audit_log.c.seq.desc())).first()
+    assert '"accepted":5' in last[0]
+    assert audit.verify(svc.engine).ok
+
+
+def test_a_value_holding_nul_is_rejected_with_its_line_and_the_rest_go_in(service):
+    rows = many_rows(3)
+    rows[1]["notes"] = "before\x00after"
+    data = to_csv(rows, [*rows[0].keys(), "notes"]).encode()
+    result = service.ingest_reports(data, format="csv", user=SYSTEM_USER)
+    assert result.accepted == 2
+    assert [(r["line"], r["field"]) for r in result.rejected] == [(3, "notes")]
+    assert "NUL" in result.rejected[0]["reason"]
+    assert [r["status"] for r in result.results] == ["accepted", "rejected", "accepted"]
+    assert _count(service.engine) == 2
+
+
+def test_an_empty_batch_stores_nothing_and_writes_no_audit_entry(service):
+    table = _table().take(np.array([], dtype=np.int64))
+    with write_transaction(service.engine) as conn:
+        outcome = report_store.insert_reports(conn, table, submitted_by="x", received_at=RECEIVED)
+    assert outcome.count == 0 and _count(service.engine) == 0
+
+
+# --- the binary COPY encoder, without a server -------------------------------------------
+
+
+def _parse_rows(body: bytes, nfields: int) -> list[list[bytes | None]]:
+    rows, at = [], 0
+    while at < len(body):
+        (count,) = struct.unpack_from(">h", body, at)
+        assert count == nfields
+        at += 2
+        row: list[bytes | None] = []
+        for _ in range(count):
+            (size,) = struct.unpack_from(">i", body, at)
+            at += 4
+            if size == -1:
+                row.append(None)
+            else:
+                row.append(body[at : at + size])
+                at += size
+        rows.append(row)
+    return rows
+
+
+def test_binary_copy_rows_follow_the_postgresql_layout():
+    fields = [
+        pgcopy.text_field(np.array(["ab", "", "ü"], dtype=object)),
+        pgcopy.float8_field(np.array([1.5, np.nan, -2.0])),
+        pgcopy.int2_field(np.array([3, 0, -1]), np.array([False, True, False])),
+        pgcopy.bool_field(np.array([True, False, True])),
+        pgcopy.timestamptz_field(
+            np.array(["2000-01-01T00:00:01", "1999-12-31T23:59:59.999999", "2016-09-13"], "M8[ns]")
+        ),
+    ]
+    rows = _parse_rows(pgcopy.encode_rows(fields), 5)
+    assert rows[0] == [
+        b"ab",
+        struct.pack(">d", 1.5),
+        struct.pack(">h", 3),
+        b"\x01",
+        struct.pack(">q", 1_000_000),
+    ]
+    assert rows[1] == [None, None, None, b"\x00", struct.pack(">q", -1)]
+    assert rows[2][0] == "ü".encode() and rows[2][2] == struct.pack(">h", -1)
+    assert struct.unpack(">q", rows[2][4])[0] == (
+        int(np.datetime64("2016-09-13", "us").astype(np.int64)) - pgcopy.PG_EPOCH_US
+    )
+
+
+def test_binary_copy_refuses_text_holding_nul_and_names_the_row():
+    try:
+        pgcopy.text_field(np.array(["fine", "also fine", "not\x00fine"], dtype=object))
+    except pgcopy.NulInText as exc:
+        assert exc.row == 2
+    else:
+        raise AssertionError("NUL was accepted")
