@@ -177,3 +177,23 @@ def test_binary_copy_refuses_text_holding_nul_and_names_the_row():
         assert exc.row == 2
     else:
         raise AssertionError("NUL was accepted")
+
+
+def test_binary_copy_rows_are_the_same_encoded_whole_or_in_slices():
+    fields = [
+        pgcopy.text_field(np.array(["B", "B", "B", "B"], dtype=object)),  # uniform text
+        pgcopy.text_field(np.array(["", "", "", ""], dtype=object)),  # all NULL
+        pgcopy.float8_field(np.array([1.0, 2.0, 3.0, 4.0])),  # uniform fixed
+        pgcopy.text_field(np.array(["x", "", "yyy", "ü"], dtype=object)),
+        pgcopy.float8_field(np.array([np.nan, 2.0, np.nan, 4.0])),
+    ]
+    assert [f.uniform for f in fields] == [True, True, True, False, False]
+    whole = pgcopy.encode_rows(fields)
+    sliced = b"".join(
+        pgcopy.encode_rows([f.rows(a, b) for f in fields]) for a, b in ((0, 1), (1, 3), (3, 4))
+    )
+    assert whole == sliced
+    rows = _parse_rows(whole, 5)
+    assert [r[0] for r in rows] == [b"B"] * 4 and [r[1] for r in rows] == [None] * 4
+    assert [r[3] for r in rows] == [b"x", None, b"yyy", "ü".encode()]
+    assert rows[2][4] is None and rows[3][4] == struct.pack(">d", 4.0)
