@@ -142,8 +142,16 @@ def _force_source(table: ReportTable, source: str) -> tuple[ReportTable, int]:
     return table.take(keep), len(table) - len(keep)
 
 
+_ACCEPTED, _DUPLICATE = "accepted", "duplicate"
 # Text columns of a ReportTable, by their SPEC §2 names.
 _TEXT_FIELDS = ("report_id", "source", "place", "actor", "side", "target", "reliability", "notes")
+
+
+def _keys(table: ReportTable) -> list[str]:
+    """`source:report_id` of every row."""
+    return [
+        f"{s}:{r}" for s, r in zip(table.source.tolist(), table.report_id.tolist(), strict=True)
+    ]
 
 
 def _unstorable_rows(table: ReportTable) -> dict[int, tuple[str, str]]:
@@ -262,15 +270,24 @@ class Service:
 
         if user.role not in SUBMIT_ROLES:
             raise Forbidden(f"role {user.role!r} may not submit reports")
-        gazetteer = Gazetteer.load()
-        if agreement_id:
-            gazetteer = gazetteer.with_agreement(self.agreements.get(agreement_id).agreement)
+        agreement = self.agreements.get(agreement_id).agreement if agreement_id else None
+        resolver: list[Callable[[str], tuple[float, float, float]]] = []
+
+        def resolve_place(name: str) -> tuple[float, float, float]:
+            # The gazetteer is built on the first place name: most batches have none.
+            if not resolver:
+                gazetteer = Gazetteer.load()
+                if agreement is not None:
+                    gazetteer = gazetteer.with_agreement(agreement)
+                resolver.append(place_resolver(gazetteer))
+            return resolver[0](name)
+
         forced = user.name if user.role == "centre" else None
         read = read_reports(
             data,
             format=format,  # type: ignore[arg-type]
             source=forced or source,
-            resolve_place=place_resolver(gazetteer),
+            resolve_place=resolve_place,
         )
         table, dup_forced = read.reports, 0
         if forced:
@@ -345,20 +362,16 @@ class Service:
     ) -> IngestResult:
         """Store the parsed rows; one audit entry for the batch; committed before this returns."""
         now = self.clock()
+        keys = _keys(table)
         with write_transaction(self.engine) as conn:
             outcome = report_store.insert_reports(
                 conn, table, submitted_by=user.name, received_at=now
             )
             if outcome.count:
                 result.reports_version = report_store.bump_version(conn)
-                new_keys = sorted(
-                    f"{s}:{r}"
-                    for s, r in zip(
-                        table.source[outcome.new].tolist(),
-                        table.report_id[outcome.new].tolist(),
-                        strict=True,
-                    )
-                )
+                new_keys = [
+                    k for k, is_new in zip(keys, outcome.new.tolist(), strict=True) if is_new
+                ]
                 audit.append(
                     conn,
                     user.name,
@@ -366,31 +379,40 @@ class Service:
                     {
                         "accepted": outcome.count,
                         "sources": sorted(set(table.source[outcome.new].tolist())),
-                        "keys_sha256": hashlib.sha256("\n".join(new_keys).encode()).hexdigest(),
+                        "keys_sha256": hashlib.sha256(
+                            "\n".join(sorted(new_keys)).encode()
+                        ).hexdigest(),
                         "reports_version": result.reports_version,
                     },
                 )
-        self._results(table, result, outcome.new, line_offset)
+        self._results(table, result, outcome.new, line_offset, keys)
         return result
 
     @staticmethod
     def _results(
-        table: ReportTable, result: IngestResult, new: np.ndarray, line_offset: int = 0
+        table: ReportTable,
+        result: IngestResult,
+        new: np.ndarray,
+        line_offset: int = 0,
+        keys: list[str] | None = None,
     ) -> None:
         """One result per stored-or-duplicate row, merged in line order with the rejections."""
         accepted = int(new.sum())
         result.accepted += accepted
         result.duplicate += len(new) - accepted
-        status = np.where(new, "accepted", "duplicate").tolist()
+        status = [_ACCEPTED if x else _DUPLICATE for x in new.tolist()]
+        keys = keys if keys is not None else _keys(table)
         lines = (table.line + line_offset).tolist()
         rows = [
-            {"line": line, "key": f"{src}:{rid}", "status": st}
-            for line, src, rid, st in zip(
-                lines, table.source.tolist(), table.report_id.tolist(), status, strict=True
-            )
+            {"line": line, "key": key, "status": st}
+            for line, key, st in zip(lines, keys, status, strict=True)
         ]
-        result.results.extend(rows)
-        result.results.sort(key=lambda r: r["line"])  # linear when already in order
+        in_order = bool((np.diff(table.line) >= 0).all())
+        if result.results or not in_order:
+            result.results.extend(rows)
+            result.results.sort(key=lambda r: r["line"])
+        else:
+            result.results = rows
         result.rejected.sort(key=lambda r: r["line"])
 
     # --- evaluation (cached per reports version) ------------------------------------------

@@ -197,3 +197,68 @@ def test_binary_copy_rows_are_the_same_encoded_whole_or_in_slices():
     assert [r[0] for r in rows] == [b"B"] * 4 and [r[1] for r in rows] == [None] * 4
     assert [r[3] for r in rows] == [b"x", None, b"yyy", "ü".encode()]
     assert rows[2][4] is None and rows[3][4] == struct.pack(">d", 4.0)
+
+
+# --- migration 0002 ------------------------------------------------------------------------
+
+
+def _downgrade(engine, revision: str) -> None:
+    from alembic import command
+
+    from truce.store.migrate import alembic_config
+
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def _index_names(engine) -> set[str]:
+    import warnings
+
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # PostGIS geometry has no SQLAlchemy type
+        return {ix["name"] for ix in inspect(engine).get_indexes("reports")}
+
+
+def _key_collations(engine) -> set[str | None]:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT collation_name FROM information_schema.columns WHERE table_name = "
+                "'reports' AND table_schema = current_schema() "
+                "AND column_name IN ('source', 'report_id', 'submitted_by')"
+            )
+        )
+        return {r[0] for r in rows}
+
+
+def test_migration_0002_keeps_stored_reports_and_can_be_undone(db_url):
+    from truce.store.engine import make_engine
+    from truce.store.migrate import current_revision, upgrade
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0001")
+        with write_transaction(engine) as conn:
+            report_store.insert_reports(conn, _table(), submitted_by="x", received_at=RECEIVED)
+        upgrade(engine)
+        assert current_revision(engine) == "0002"
+        assert "ix_reports_observed_at" not in _index_names(engine)
+        postgres = engine.dialect.name == "postgresql"
+        if postgres:
+            assert _key_collations(engine) == {"C"}
+        with engine.connect() as conn:
+            assert len(report_store.load_all(conn)[0]) == 3
+        _downgrade(engine, "0001")
+        assert "ix_reports_observed_at" in _index_names(engine)
+        if postgres:
+            assert _key_collations(engine) == {None}
+        assert _count(engine) == 3
+    finally:
+        engine.dispose()

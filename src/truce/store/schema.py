@@ -27,6 +27,9 @@ from sqlalchemy import (
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias, auto-incrementing) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Identifiers compared for equality only: byte-wise on PostgreSQL (COLLATE "C"), so
+# index maintenance does not depend on the database locale. SQLite compares bytes anyway.
+KeyText = String(200).with_variant(String(200, collation="C"), "postgresql")
 
 metadata = MetaData(
     naming_convention={
@@ -41,8 +44,8 @@ reports = Table(
     "reports",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("source", String(200), nullable=False),
-    Column("report_id", String(200), nullable=False),
+    Column("source", KeyText, nullable=False),
+    Column("report_id", KeyText, nullable=False),
     Column("observed_at", DateTime(timezone=True), nullable=False),
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
@@ -58,12 +61,12 @@ reports = Table(
     Column("reliability", String(1)),
     Column("credibility", SmallInteger),
     Column("notes", Text),
-    Column("submitted_by", String(200), nullable=False),
+    Column("submitted_by", KeyText, nullable=False),
     Column("published", Boolean, nullable=False, default=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("source", "report_id", name="uq_reports_source_report_id"),
 )
-Index("ix_reports_observed_at", reports.c.observed_at)
+# Every index here is updated by every ingested row: only those a query uses.
 Index("ix_reports_submitted_by", reports.c.submitted_by)
 
 users = Table(
