@@ -156,8 +156,8 @@ def _keys(table: ReportTable) -> list[str]:
 
 def _unstorable_rows(table: ReportTable) -> dict[int, tuple[str, str]]:
     """Rows the store cannot take as they are, with the field and the reason (first found):
-    a ':' in a source would make `source:report_id` keys ambiguous, and PostgreSQL text
-    cannot hold NUL (0x00), so neither backend stores it."""
+    a ':' in a source would make `source:report_id` keys ambiguous; PostgreSQL text
+    cannot hold NUL (0x00) nor exceed a column's length, so neither backend stores those."""
     out: dict[int, tuple[str, str]] = {}
     sources, joined = _texts(table.source)
     if ":" in joined:
@@ -171,6 +171,12 @@ def _unstorable_rows(table: ReportTable) -> dict[int, tuple[str, str]]:
                 if "\x00" in v:
                     reason = f"{name} contains a NUL character (0x00); remove it and send again"
                     out.setdefault(i, (name, reason))
+        limit = report_store.TEXT_LIMITS.get(name)
+        if limit is not None and len(joined) > limit:
+            lengths = np.fromiter(map(len, values), np.int64, len(values))
+            for i in np.flatnonzero(lengths > limit).tolist():
+                reason = f"{name} is {len(values[i])} characters long; at most {limit} are stored"
+                out.setdefault(i, (name, reason))
     return out
 
 

@@ -262,3 +262,15 @@ def test_migration_0002_keeps_stored_reports_and_can_be_undone(db_url):
         assert _count(engine) == 3
     finally:
         engine.dispose()
+
+
+def test_a_value_longer_than_its_column_is_rejected_with_its_line_on_both_backends(service):
+    rows = many_rows(3)
+    rows[0]["report_id"] = "r" * 201
+    rows[2]["side"] = "s" * 101
+    data = to_csv(rows, [*rows[1].keys(), "side"]).encode()
+    result = service.ingest_reports(data, format="csv", user=SYSTEM_USER)
+    assert result.accepted == 1
+    assert [(r["line"], r["field"]) for r in result.rejected] == [(2, "report_id"), (4, "side")]
+    assert "201 characters" in result.rejected[0]["reason"]
+    assert _count(service.engine) == 1

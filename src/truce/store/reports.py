@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, or_, select, tuple_, update
+from sqlalchemy import Connection, String, or_, select, tuple_, update
 
 from truce.domain.model import EVENT_TYPES, NO_CODE, WEAPONS, ReportTable, empty_reports
 from truce.formats.reports import COLUMNS
@@ -40,6 +40,12 @@ INSERT_COLUMNS: tuple[str, ...] = (*STORED_COLUMNS, "submitted_by", "published",
 # encoding step; the server works on one slice while the next is encoded.
 SLICE_ROWS = 20_000
 UNIQUE_KEY = "uq_reports_source_report_id"
+# The most characters a length-limited column takes (PostgreSQL enforces it; SQLite does not).
+TEXT_LIMITS: dict[str, int] = {
+    c.name: c.type.length
+    for c in reports.c
+    if isinstance(c.type, String) and c.type.length is not None
+}
 
 
 def report_key(source: str, report_id: str) -> str:
