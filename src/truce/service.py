@@ -334,10 +334,8 @@ class Service:
     ) -> IngestResult:
         """What ingest would answer, storing nothing (duplicates checked against the store)."""
         table, result = self.read(data, format=format, user=user, agreement_id=agreement_id)
-        pairs = list(zip(table.source.tolist(), table.report_id.tolist(), strict=True))
-        with self.engine.connect() as conn:
-            existing = report_store.existing_keys(conn, pairs)
-        new = np.fromiter((p not in existing for p in pairs), dtype=bool, count=len(pairs))
+        with read_transaction(self.engine) as conn:
+            new = ~report_store.stored_rows(conn, table)
         self._results(table, result, new)
         result.stored = False
         return result

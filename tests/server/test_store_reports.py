@@ -274,3 +274,45 @@ def test_a_value_longer_than_its_column_is_rejected_with_its_line_on_both_backen
     assert [(r["line"], r["field"]) for r in result.rejected] == [(2, "report_id"), (4, "side")]
     assert "201 characters" in result.rejected[0]["reason"]
     assert _count(service.engine) == 1
+
+
+def test_stored_rows_says_which_keys_are_stored_in_one_query(service):
+    table = _table()
+    with write_transaction(service.engine) as conn:
+        report_store.insert_reports(
+            conn, table.take(np.array([0, 2])), submitted_by="x", received_at=RECEIVED
+        )
+    with service.engine.connect() as conn:
+        assert report_store.stored_rows(conn, table).tolist() == [True, False, True]
+        assert report_store.stored_rows(conn, table.take(np.array([1]))).tolist() == [False]
+
+
+def test_two_services_ingesting_overlapping_batches_store_each_report_once(db_url, service):
+    """Separate engines (as two processes) race on batches that share half their keys."""
+    import threading
+
+    from truce.service import AgreementRegistry, Service
+    from truce.store.engine import make_engine
+
+    other = Service(make_engine(db_url), AgreementRegistry([]))
+    batches = [to_csv(many_rows(3000)).encode(), to_csv(many_rows(3000, start=1500)).encode()]
+    results = []
+
+    def run(svc, data):
+        results.append(svc.ingest_reports(data, format="csv", user=SYSTEM_USER))
+
+    threads = [
+        threading.Thread(target=run, args=pair)
+        for pair in zip((service, other), batches, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.engine.dispose()
+    assert sum(r.accepted for r in results) == 4500
+    assert sum(r.duplicate for r in results) == 1500
+    accepted = [x["key"] for r in results for x in r.results if x["status"] == "accepted"]
+    assert len(accepted) == len(set(accepted)) == 4500
+    assert _count(service.engine) == 4500
+    assert audit.verify(service.engine).ok

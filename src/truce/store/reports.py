@@ -17,6 +17,7 @@ Load: every stored report as a columnar `ReportTable`, for `evaluate()`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -159,24 +160,41 @@ def _insert_pg(
             raise
     # Some keys are stored already: copy only the others. The writers' lock is held,
     # so the stored keys cannot change before the second COPY.
-    new = ~_stored_pg(raw, table)
+    new = ~stored_rows(conn, table)
     if new.any():
         with raw.cursor() as cur:  # type: ignore[union-attr]
             _copy_in(cur, table.take(np.flatnonzero(new)), submitted_by, received_at)
     return InsertOutcome(new)
 
 
-def _stored_pg(raw: Any, table: ReportTable) -> np.ndarray:
-    """Which rows of `table` have a (source, report_id) that is stored: one query."""
+def stored_rows(conn: Connection, table: ReportTable) -> np.ndarray:
+    """Which rows of `table` have a (source, report_id) that is stored already (bool per
+    row), in one query that probes the unique index once per row."""
     stored = np.zeros(len(table), dtype=bool)
-    with raw.cursor() as cur:
-        cur.execute(
-            "SELECT k.i FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS k(s, r, i) "
-            "WHERE EXISTS (SELECT 1 FROM reports WHERE source = k.s AND report_id = k.r)",
-            (table.source.tolist(), table.report_id.tolist()),
-        )
-        found = np.array([row[0] for row in cur.fetchall()], dtype=np.int64)
-    stored[found - 1] = True
+    if not len(table):
+        return stored
+    sources, report_ids = table.source.tolist(), table.report_id.tolist()
+    raw = conn.connection.driver_connection
+    cur = raw.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            cur.execute(
+                "SELECT k.i FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS k(s, r, i) "
+                "WHERE EXISTS (SELECT 1 FROM reports WHERE source = k.s AND report_id = k.r)",
+                (sources, report_ids),
+            )
+            found = [row[0] - 1 for row in cur.fetchall()]  # ordinality counts from 1
+        else:
+            cur.execute(
+                "SELECT CAST(k.key AS INTEGER) FROM json_each(?) AS k WHERE EXISTS (SELECT 1 "
+                "FROM reports WHERE source = json_extract(k.value, '$[0]') "
+                "AND report_id = json_extract(k.value, '$[1]'))",
+                (json.dumps(list(zip(sources, report_ids, strict=True))),),
+            )
+            found = [row[0] for row in cur.fetchall()]
+    finally:
+        cur.close()
+    stored[np.array(found, dtype=np.int64)] = True
     return stored
 
 
@@ -253,31 +271,19 @@ def _insert_sqlite(
 
 def bump_version(conn: Connection) -> int:
     """Mark the stored reports as changed; returns the new version."""
-    conn.execute(
+    bumped = conn.execute(
         update(state)
         .where(state.c.key == "reports_version")
         .values(int_value=state.c.int_value + 1)
-    )
-    return reports_version(conn)
+        .returning(state.c.int_value)
+    ).scalar_one()
+    return int(bumped)
 
 
 def reports_version(conn: Connection) -> int:
     return int(
         conn.execute(select(state.c.int_value).where(state.c.key == "reports_version")).scalar_one()
     )
-
-
-def existing_keys(conn: Connection, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of these (source, report_id) pairs are stored already."""
-    keys = list(keys)
-    found: set[tuple[str, str]] = set()
-    for start in range(0, len(keys), 500):
-        part = keys[start : start + 500]
-        q = select(reports.c.source, reports.c.report_id).where(
-            tuple_(reports.c.source, reports.c.report_id).in_(part)
-        )
-        found.update((r[0], r[1]) for r in conn.execute(q))
-    return found
 
 
 def _obj(values: list[Any]) -> np.ndarray:
