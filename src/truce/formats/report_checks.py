@@ -1,0 +1,427 @@
+"""The row checks of SPEC §2: parsed text (`TextRows`) in, a `ReportTable` and
+rejections out. Every check is a whole-column operation (a boolean mask per
+check); messages are built only for the rows that fail."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from truce.domain.errors import GazetteerError
+from truce.domain.model import (
+    CREDIBILITY_GRADES,
+    EVENT_TYPES,
+    NO_CODE,
+    RELIABILITY_GRADES,
+    WEAPONS,
+    Rejection,
+    ReportTable,
+    empty_reports,
+)
+from truce.formats.report_text import TextRows
+from truce.formats.report_values import (
+    TIME_EMPTY,
+    TIME_NO_OFFSET,
+    TIME_OUT_OF_RANGE,
+    TIME_UNPARSEABLE,
+    Distinct,
+    byte_lengths,
+    coordinates,
+    dictionary_codes,
+    stripped_text,
+    times,
+)
+
+T = TypeVar("T")
+PlaceResolver = Callable[[str], tuple[float, float, float | None]]
+
+
+@dataclass
+class ReadResult:
+    """What a report file yielded. Every input row is in exactly one of the three."""
+
+    reports: ReportTable  # accepted, (source, report_id) unique, in file order
+    rejected: list[Rejection] = field(default_factory=list)  # sorted by line
+    duplicates: int = 0  # valid rows dropped because their key repeated an earlier row
+
+
+class _Problems:
+    """Per-check masks; messages are built only for the rows that fail."""
+
+    def __init__(self, n: int) -> None:
+        self.bad = np.zeros(n, dtype=bool)
+        self.checks: list[tuple[np.ndarray, str, Callable[[int], str]]] = []
+
+    def add(self, mask: np.ndarray, field_name: str, message: Callable[[int], str]) -> None:
+        if mask.any():
+            self.bad |= mask
+            self.checks.append((mask, field_name, message))
+
+    def reasons(self) -> dict[int, tuple[str, str]]:
+        out: dict[int, tuple[str, list[str]]] = {}
+        for mask, field_name, message in self.checks:
+            for i in np.flatnonzero(mask).tolist():
+                if i in out:
+                    out[i][1].append(message(i))
+                else:
+                    out[i] = (field_name, [message(i)])
+        return {i: (f, "; ".join(msgs)) for i, (f, msgs) in out.items()}
+
+
+def _text_at(column: pa.ChunkedArray | None, i: int) -> str:
+    return "" if column is None else str(column[i].as_py())
+
+
+_FEW_DISTINCT = (
+    "source",
+    "place",
+    "location_precision_m",
+    "event_type",
+    "weapon",
+    "actor",
+    "side",
+    "target",
+    "count",
+    "fatalities",
+    "reliability",
+    "credibility",
+    "notes",
+)
+_PARALLEL_ROWS = 100_000  # below this, threads cost more than they save
+
+
+@dataclass
+class _Converted:
+    """Every column turned into numpy values, before any check."""
+
+    report_id: np.ndarray  # object, stripped
+    report_id_codes: np.ndarray  # one code per distinct stripped report_id
+    report_id_empty: np.ndarray
+    distinct: dict[str, Distinct]  # the _FEW_DISTINCT columns
+    observed_at: np.ndarray
+    time_problem: np.ndarray
+    lat: tuple[np.ndarray, np.ndarray, np.ndarray]
+    lon: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _convert(rows: TextRows) -> _Converted:
+    """The Arrow work (hashing, casts) runs on a thread pool for big inputs: Arrow
+    releases the GIL, so it overlaps with building the report_id strings."""
+    n = len(rows.lines)
+    text = rows.columns.get
+    workers = min(4, os.cpu_count() or 1) if n >= _PARALLEL_ROWS else 1
+    with ThreadPoolExecutor(workers) if workers > 1 else _InThisThread() as pool:
+        distinct = {c: pool.submit(Distinct.of, text(c), n) for c in _FEW_DISTINCT}
+        id_text = text("report_id")
+        id_codes = pool.submit(dictionary_codes, id_text) if id_text is not None else None
+        observed = pool.submit(times, text("observed_at"), n)
+        lat = pool.submit(coordinates, text("lat"), n)
+        lon = pool.submit(coordinates, text("lon"), n)
+        report_id, stripped_id_text = stripped_text(id_text, n)
+        if id_codes is None or stripped_id_text is not id_text:
+            codes = dictionary_codes(stripped_id_text)[0]
+        else:
+            codes = id_codes.result()[0]
+        observed_at, time_problem = observed.result()
+        return _Converted(
+            report_id=report_id,
+            report_id_codes=codes,
+            report_id_empty=byte_lengths(stripped_id_text) == 0,
+            distinct={c: f.result() for c, f in distinct.items()},
+            observed_at=observed_at,
+            time_problem=time_problem,
+            lat=lat.result(),
+            lon=lon.result(),
+        )
+
+
+class _InThisThread:
+    """The executor interface, running each call at once (small inputs)."""
+
+    def __enter__(self) -> _InThisThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        future: Future[T] = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+def check_rows(
+    rows: TextRows, default_source: str | None, resolve_place: PlaceResolver | None
+) -> ReadResult:
+    n = len(rows.lines)
+    text = rows.columns.get
+    values = _convert(rows)
+    p = _Problems(n)
+
+    report_id = values.report_id
+    p.add(values.report_id_empty, "report_id", lambda i: "report_id is empty")
+
+    source = values.distinct["source"].stripped()
+    if default_source is not None and default_source.strip():
+        fill = default_source.strip()
+        source = source.mapped(lambda v: v or fill)
+    source_empty = source.map(lambda v: v == "", bool)
+    p.add(source_empty, "source", lambda i: "source is empty; give a source column or --source")
+
+    observed_at, time_problem = values.observed_at, values.time_problem
+
+    def observed(i: int) -> str:
+        return _text_at(text("observed_at"), i).strip()
+
+    p.add(
+        time_problem == TIME_EMPTY,
+        "observed_at",
+        lambda i: "observed_at is empty; give an ISO 8601 time with offset",
+    )
+    p.add(
+        time_problem == TIME_UNPARSEABLE,
+        "observed_at",
+        lambda i: f"observed_at is not an ISO 8601 time: {observed(i)!r}",
+    )
+    p.add(
+        time_problem == TIME_NO_OFFSET,
+        "observed_at",
+        lambda i: f"observed_at has no UTC offset: {observed(i)}",
+    )
+    p.add(
+        time_problem == TIME_OUT_OF_RANGE,
+        "observed_at",
+        lambda i: f"observed_at out of range (years 1678-2261): {observed(i)}",
+    )
+
+    lat, lat_empty, lat_bad = values.lat
+    lon, lon_empty, lon_bad = values.lon
+    p.add(lat_bad, "lat", lambda i: f"lat is not a number: {_text_at(text('lat'), i).strip()!r}")
+    p.add(lon_bad, "lon", lambda i: f"lon is not a number: {_text_at(text('lon'), i).strip()!r}")
+    p.add(
+        np.abs(lat) > 90,
+        "lat",
+        lambda i: f"lat out of range: {float(lat[i])}; must be within [-90, 90]",
+    )
+    p.add(
+        np.abs(lon) > 180,
+        "lon",
+        lambda i: f"lon out of range: {float(lon[i])}; must be within [-180, 180]",
+    )
+    p.add(lat_empty & ~lon_empty, "lat", lambda i: "lon given without lat")
+    p.add(lon_empty & ~lat_empty, "lon", lambda i: "lat given without lon")
+
+    place = values.distinct["place"].stripped()
+    precision_text = values.distinct["location_precision_m"]
+    precision, precision_bad = _numbers(precision_text, integer=False)
+    p.add(
+        precision_bad,
+        "location_precision_m",
+        lambda i: (
+            f"location_precision_m is not a non-negative number: {precision_text.text(i).strip()!r}"
+        ),
+    )
+    no_coords = lat_empty & lon_empty
+    place_empty = place.map(lambda v: v == "", bool)
+    p.add(no_coords & place_empty, "lat", lambda i: "no location: give lat and lon, or a place")
+    needs_place = no_coords & ~place_empty
+    if needs_place.any():
+        failures = _resolve_places(place, needs_place, lat, lon, precision, resolve_place)
+        p.add(failures != "", "place", lambda i: str(failures[i]))
+
+    event_text = values.distinct["event_type"]
+    event_type = _vocabulary(event_text, EVENT_TYPES)
+    p.add(event_type == -2, "event_type", lambda i: "event_type is empty")
+    p.add(
+        event_type == -3,
+        "event_type",
+        lambda i: (
+            f"unknown event_type {event_text.text(i).strip()!r}; expected one of {', '.join(EVENT_TYPES)}"
+        ),
+    )
+    weapon_text = values.distinct["weapon"]
+    weapon = _vocabulary(weapon_text, WEAPONS)
+    p.add(
+        weapon == -3,
+        "weapon",
+        lambda i: (
+            f"unknown weapon {weapon_text.text(i).strip()!r}; expected one of {', '.join(WEAPONS)} or empty"
+        ),
+    )
+
+    count_text = values.distinct["count"]
+    count, count_bad = _numbers(count_text, integer=True)
+    p.add(
+        count_bad,
+        "count",
+        lambda i: f"count is not a non-negative integer: {count_text.text(i).strip()!r}",
+    )
+    fatalities_text = values.distinct["fatalities"]
+    fatalities, fatalities_bad = _numbers(fatalities_text, integer=True)
+    p.add(
+        fatalities_bad,
+        "fatalities",
+        lambda i: f"fatalities is not a non-negative integer: {fatalities_text.text(i).strip()!r}",
+    )
+
+    reliability_text = values.distinct["reliability"]
+    reliability = reliability_text.mapped(_reliability)
+    p.add(
+        reliability.map(lambda grade: grade == "?", bool),
+        "reliability",
+        lambda i: f"reliability must be a grade A-F or empty: {reliability_text.text(i).strip()!r}",
+    )
+    credibility_text = values.distinct["credibility"]
+    credibility = credibility_text.map(_credibility, np.int8)
+    p.add(
+        credibility == -1,
+        "credibility",
+        lambda i: f"credibility must be a grade 1-6 or empty: {credibility_text.text(i).strip()!r}",
+    )
+
+    rejected = list(rows.rejected)
+    for i, (field_name, reason) in p.reasons().items():
+        src = source.text(i)
+        rejected.append(
+            Rejection(
+                line=int(rows.lines[i]),
+                report_id=report_id[i] or None,
+                reason=reason,
+                source=src or None,
+                field=field_name,
+            )
+        )
+    rejected.sort(key=lambda r: r.line)
+
+    valid = np.flatnonzero(~p.bad)
+    keep = valid[_first_of_each_key(source.codes[valid], values.report_id_codes[valid])]
+    duplicates = len(valid) - len(keep)
+    if len(keep) == 0:
+        return ReadResult(empty_reports(), rejected, duplicates)
+    table = ReportTable(
+        source=source.objects(keep),
+        report_id=report_id.take(keep),
+        observed_at=observed_at[keep],
+        lon=lon[keep],
+        lat=lat[keep],
+        precision_m=precision[keep],
+        event_type=event_type[keep].astype(np.int8),
+        weapon=weapon[keep].astype(np.int8),
+        actor=values.distinct["actor"].stripped().objects(keep),
+        side=values.distinct["side"].stripped().objects(keep),
+        target=values.distinct["target"].stripped().objects(keep),
+        count=count[keep],
+        fatalities=fatalities[keep],
+        reliability=reliability.objects(keep),
+        credibility=np.where(credibility[keep] > 0, credibility[keep], 0).astype(np.int8),
+        place=place.objects(keep),
+        notes=values.distinct["notes"].objects(keep),
+        line=rows.lines[keep].astype(np.int64),
+    )
+    return ReadResult(table, rejected, duplicates)
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text) if text.strip() else np.nan
+    except ValueError:
+        return np.nan
+
+
+def _numbers(column: Distinct, *, integer: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Optional non-negative numbers: (floats with NaN, invalid mask)."""
+
+    def parse(text: str) -> tuple[float, bool]:
+        if not text.strip():
+            return np.nan, False
+        number = _float_or_nan(text)
+        ok = np.isfinite(number) and number >= 0 and (not integer or number == int(number))
+        return (number, False) if ok else (np.nan, True)
+
+    parsed = [parse(v) for v in column.values]
+    numbers = np.array([x for x, _ in parsed], dtype=np.float64)[column.codes]
+    bad = np.array([b for _, b in parsed], dtype=bool)[column.codes]
+    return numbers, bad
+
+
+def _vocabulary(column: Distinct, vocabulary: tuple[str, ...]) -> np.ndarray:
+    """Codes into `vocabulary`; -2 empty, -3 unknown (case-insensitive, stripped)."""
+    index = {name: i for i, name in enumerate(vocabulary)}
+
+    def code(text: str) -> int:
+        key = text.strip().lower()
+        return -2 if not key else index.get(key, -3)
+
+    codes = column.map(code, np.int16)
+    return np.where(codes == -2, NO_CODE, codes) if vocabulary is WEAPONS else codes
+
+
+def _reliability(text: str) -> str:
+    grade = text.strip().upper()
+    return grade if grade == "" or (len(grade) == 1 and grade in RELIABILITY_GRADES) else "?"
+
+
+def _credibility(text: str) -> int:
+    grade = text.strip()
+    if not grade:
+        return 0
+    number = _float_or_nan(grade)
+    if np.isfinite(number) and number == int(number) and str(int(number)) in CREDIBILITY_GRADES:
+        return int(number)
+    return -1
+
+
+def _resolve_places(
+    place: Distinct,
+    needs: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    precision: np.ndarray,
+    resolve_place: PlaceResolver | None,
+) -> np.ndarray:
+    """Fill lat/lon (and widen precision) from the gazetteer, in place; return the
+    failure message per row ("" where none)."""
+    failures = np.full(len(needs), "", dtype=object)
+    rows = np.flatnonzero(needs)
+    codes = place.codes[rows]
+    for code in np.unique(codes).tolist():
+        name = place.values[code]
+        members = rows[codes == code]
+        if resolve_place is None:
+            failures[members] = (
+                f"place {name!r} given without lat/lon and no gazetteer to resolve it"
+            )
+            continue
+        try:
+            place_lon, place_lat, place_precision = resolve_place(name)
+        except GazetteerError as exc:
+            failures[members] = str(exc)
+            continue
+        lon[members] = place_lon
+        lat[members] = place_lat
+        if place_precision is not None:
+            precision[members] = np.fmax(precision[members], place_precision)
+    return failures
+
+
+def _first_of_each_key(source_codes: np.ndarray, id_codes: np.ndarray) -> np.ndarray:
+    """Positions of the first row of each (source, report_id) pair of codes, in order.
+
+    Only rows whose report_id occurs more than once can repeat a key; the
+    pairs are hashed for those rows alone."""
+    first = np.ones(len(id_codes), dtype=bool)
+    if len(id_codes) == 0:
+        return np.flatnonzero(first)
+    shared = np.bincount(id_codes)[id_codes] > 1
+    if shared.any():
+        rows = np.flatnonzero(shared)
+        pairs = pd.DataFrame({"source": source_codes[rows], "report_id": id_codes[rows]})
+        first[rows] = ~pairs.duplicated(keep="first").to_numpy()
+    return np.flatnonzero(first)

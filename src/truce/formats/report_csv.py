@@ -1,0 +1,418 @@
+"""CSV report files (SPEC §2) to `TextRows`: the parsing half of `read_reports`.
+
+Fast path: pyarrow's multi-threaded CSV reader reads every known column as
+text (the checks do the rest on whole columns). Exact line numbers come from
+the bytes, not from the parser:
+
+- With no `"` in the file and no blank line, row i is on line (header + 1 + i);
+  this costs three byte scans.
+- Otherwise a record ends at a newline with an even number of quotes before
+  it (quote parity). That is what an RFC 4180 parser does only when every
+  quote opens a field, closes one or doubles another, so the file's quotes
+  are checked first; a stray quote (`say "hi`) sends the file to the exact
+  fallback.
+- Rows whose field count is not the header's (Arrow skips them and says so)
+  are found by counting the commas outside quotes per record, then read one
+  by one with the csv module: short rows are padded, blank ones skipped, and
+  rows with non-empty extra fields rejected.
+
+Anything else the fast path cannot vouch for (a bare CR, an Arrow parse
+error, a row count that does not add up) falls back to the csv module over
+the whole file, which tracks lines exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from truce.domain.errors import ReportFormatError
+from truce.domain.model import Rejection
+from truce.formats.report_text import (
+    COLUMNS,
+    KNOWN,
+    Raw,
+    TextRows,
+    check_utf8,
+    decode,
+    not_utf8,
+    text_array,
+)
+
+_SCAN_BYTES = 1 << 22  # bytes compared per numpy step: keeps the temporaries small
+_COMMA, _NEWLINE, _CR, _QUOTE = 44, 10, 13, 34
+
+
+def parse_csv(raw: Raw, start: int, name: str, *, has_default_source: bool) -> TextRows:
+    """Rows of a CSV report file whose text starts at byte `start` (after a BOM).
+    Raises `ReportFormatError` for a file that is not UTF-8, has no header or
+    lacks required columns."""
+    check_utf8(raw, name)
+    header, header_lines = _read_header(raw, start, name)
+    _check_header(header, name, has_default_source=has_default_source)
+    rows = _parse_with_arrow(raw, start, header, header_lines)
+    return rows if rows is not None else _parse_csv_slowly(raw, start, name, header)
+
+
+# --- header -------------------------------------------------------------------
+
+
+def _read_header(raw: Raw, start: int, name: str) -> tuple[list[str], int]:
+    """The header's cells (stripped, lower-cased) and the lines up to its end."""
+    stream = io.BufferedReader(_Window(raw, start))  # type: ignore[arg-type]
+    text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    reader = csv.reader(text)
+    try:
+        for row in reader:
+            if len(row) > 1 or (row and row[0].strip()):
+                return [cell.strip().lower() for cell in row], reader.line_num
+    except UnicodeDecodeError:
+        raise not_utf8(raw, name) from None
+    except csv.Error as exc:
+        raise ReportFormatError(f"{name}: unreadable header: {exc}") from exc
+    raise ReportFormatError(
+        f"{name}: empty file; a report CSV needs a header row ({', '.join(COLUMNS)})"
+    )
+
+
+class _Window(io.RawIOBase):
+    """`raw` from byte `start` on as a stream, without copying the whole of it."""
+
+    def __init__(self, raw: Raw, start: int) -> None:
+        self.raw, self.pos = raw, start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, out: bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = self.raw[self.pos : self.pos + len(out)]
+        out[: len(chunk)] = chunk
+        self.pos += len(chunk)
+        return len(chunk)
+
+
+def _check_header(header: list[str], name: str, *, has_default_source: bool) -> None:
+    present = set(header)
+    required = ["report_id", "observed_at", "event_type"]
+    if not has_default_source:
+        required.insert(1, "source")
+    if "place" not in present or "lat" in present or "lon" in present:
+        required += ["lat", "lon"]
+    missing = [c for c in required if c not in present]
+    if missing:
+        hint = " (or give --source)" if "source" in missing else ""
+        raise ReportFormatError(
+            f"{name}: missing required column(s): {', '.join(missing)}{hint}; "
+            f"the header has: {', '.join(header)}"
+        )
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        seen[h] = seen.get(h, 0) + 1
+        out.append(h if seen[h] == 1 else f"{h}\x00{seen[h]}")  # a later repeat is ignored
+    return out
+
+
+# --- fast path ------------------------------------------------------------------
+
+
+def _parse_with_arrow(
+    raw: Raw, start: int, header: list[str], header_lines: int
+) -> TextRows | None:
+    """The rows via Arrow, or None when only the exact fallback can vouch for them."""
+    body_start = _offset_after_lines(raw, start, header_lines)
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    if _has_bare_cr(raw, buf):
+        return None
+    quotes = _positions(buf, _QUOTE) if raw.find(b'"') >= 0 else None
+    if quotes is not None and not _regular_quotes(buf, quotes, start):
+        return None
+    first_line = header_lines + 1
+    records = None
+    if quotes is not None:
+        records = _Records.scan(buf, body_start, first_line, quotes)
+    names = _unique_names(header)
+    keep = [c for c in names if c in KNOWN]
+    try:
+        table, invalid = _read_table(
+            pa.py_buffer(raw).slice(body_start),
+            names,
+            keep,
+            multiline=records is not None and records.multiline,
+        )
+    except pa.ArrowInvalid:
+        return None
+    if not invalid and records is None:
+        lines = _simple_lines(buf, body_start, first_line, table.num_rows)
+        if lines is not None:
+            return TextRows({c: table.column(c) for c in keep}, lines)
+    if records is None:
+        records = _Records.scan(buf, body_start, first_line, quotes)
+    if not invalid:
+        nonempty = ~records.empty()
+        if int(nonempty.sum()) != table.num_rows:
+            return None
+        columns = {c: table.column(c) for c in keep}
+        return TextRows(columns, records.lines[nonempty])
+    return _with_irregular_rows(raw, records, table, names, keep, quotes)
+
+
+def _read_table(
+    body: pa.Buffer, names: list[str], keep: list[str], *, multiline: bool
+) -> tuple[pa.Table, list[str]]:
+    """Every kept column as text; rows with another field count than the header are
+    skipped (their text returned) rather than failing the read."""
+    invalid: list[str] = []
+
+    def skip(row: pa_csv.InvalidRow) -> str:
+        invalid.append(row.text)
+        return "skip"
+
+    table = pa_csv.read_csv(
+        pa.BufferReader(body),
+        read_options=pa_csv.ReadOptions(
+            column_names=names, block_size=_block_size(body.size), use_threads=True
+        ),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=multiline, invalid_row_handler=skip),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={c: pa.string() for c in keep},
+            include_columns=keep,
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            check_utf8=False,  # the whole file was checked once, faster than per column
+        ),
+    )
+    return table, invalid
+
+
+def _block_size(size: int) -> int:
+    """Blocks Arrow parses in parallel: a few per core, not tiny ones."""
+    return int(min(max(size // 8, 1 << 20), 1 << 24))
+
+
+def _offset_after_lines(raw: Raw, start: int, lines: int) -> int:
+    """Byte offset just past the `lines`-th newline (the end of the file if it has fewer)."""
+    pos = start
+    for _ in range(lines):
+        newline = raw.find(b"\n", pos)
+        if newline < 0:
+            return len(raw)
+        pos = newline + 1
+    return pos
+
+
+def _has_bare_cr(raw: Raw, buf: np.ndarray) -> bool:
+    """A CR not followed by LF ends a record for every parser but not a line: the
+    fast path's line numbers would be off."""
+    if raw.find(b"\r") < 0:
+        return False
+    returns = _positions(buf, _CR)
+    after = returns + 1
+    return bool((after >= len(buf)).any() or (buf[after[after < len(buf)]] != _NEWLINE).any())
+
+
+def _positions(buf: np.ndarray, byte: int, start: int = 0) -> np.ndarray:
+    """Offsets (int64) of every `byte` in buf[start:], scanned in slices."""
+    found = []
+    step = np.empty(min(_SCAN_BYTES, max(len(buf) - start, 0)), dtype=bool)
+    for lo in range(start, len(buf), _SCAN_BYTES):
+        piece = buf[lo : lo + _SCAN_BYTES]
+        hits = step[: len(piece)]
+        np.equal(piece, byte, out=hits)
+        found.append(np.flatnonzero(hits) + lo)
+    return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
+
+
+def _count(buf: np.ndarray, byte: int, start: int) -> int:
+    total = 0
+    step = np.empty(min(_SCAN_BYTES, max(len(buf) - start, 0)), dtype=bool)
+    for lo in range(start, len(buf), _SCAN_BYTES):
+        piece = buf[lo : lo + _SCAN_BYTES]
+        hits = step[: len(piece)]
+        np.equal(piece, byte, out=hits)
+        total += int(np.count_nonzero(hits))
+    return total
+
+
+def _regular_quotes(buf: np.ndarray, quotes: np.ndarray, start: int) -> bool:
+    """Whether quote parity splits records as an RFC 4180 parser does: every quote
+    opens a field (after a comma or newline), closes one (before a comma or line
+    end), or is half of a doubled quote."""
+    if len(quotes) % 2:
+        return False
+    last = len(buf) - 1
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = buf[np.maximum(opening - 1, 0)]
+    ok_open = (opening == start) | (before == _COMMA) | (before == _NEWLINE)
+    ok_open[1:] |= opening[1:] - 1 == closing[:-1]
+    after = buf[np.minimum(closing + 1, last)]
+    ok_close = (closing == last) | (after == _COMMA) | (after == _NEWLINE) | (after == _CR)
+    ok_close[:-1] |= closing[:-1] + 1 == opening[1:]
+    return bool(ok_open.all() and ok_close.all())
+
+
+def _simple_lines(buf: np.ndarray, start: int, first_line: int, n_rows: int) -> np.ndarray | None:
+    """Lines when every body line is a row (no quotes, no blank lines): a count suffices."""
+    n_lines = _count(buf, _NEWLINE, start)
+    if len(buf) > start and buf[-1] != _NEWLINE:
+        n_lines += 1
+    if n_lines != n_rows:
+        return None
+    return np.arange(first_line, first_line + n_rows, dtype=np.int64)
+
+
+class _Records:
+    """Every record of the body: a record ends at a newline outside quotes."""
+
+    def __init__(
+        self,
+        buf: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        lines: np.ndarray,
+        multiline: bool,
+    ) -> None:
+        self.buf = buf
+        self.starts = starts  # offset of the first byte
+        self.ends = ends  # offset of the ending newline (or the end of the file)
+        self.lines = lines  # 1-based line of the first byte
+        self.multiline = multiline  # whether some record spans lines
+
+    @classmethod
+    def scan(
+        cls, buf: np.ndarray, start: int, first_line: int, quotes: np.ndarray | None
+    ) -> _Records:
+        newlines = _positions(buf, _NEWLINE, start)
+        ordinal = np.arange(len(newlines), dtype=np.int64)
+        multiline = False
+        if quotes is not None and len(quotes):
+            outside = np.searchsorted(quotes, newlines) % 2 == 0
+            multiline = not outside.all()
+            newlines, ordinal = newlines[outside], ordinal[outside]
+        starts = np.concatenate(([start], newlines + 1))
+        ends = np.concatenate((newlines, [len(buf)]))
+        lines = first_line + np.concatenate(([0], ordinal + 1))
+        if starts[-1] >= len(buf):  # nothing after the last newline
+            starts, ends, lines = starts[:-1], ends[:-1], lines[:-1]
+        return cls(buf, starts.astype(np.int64), ends.astype(np.int64), lines, multiline)
+
+    def empty(self) -> np.ndarray:
+        """Records Arrow skips as empty lines (nothing, or a lone CR before the LF)."""
+        size = self.ends - self.starts
+        lone_cr = (size == 1) & (self.buf[np.minimum(self.starts, len(self.buf) - 1)] == _CR)
+        return (size == 0) | lone_cr
+
+    def field_counts(self, quotes: np.ndarray | None) -> np.ndarray:
+        """1 + the commas outside quotes, per record."""
+        start = int(self.starts[0]) if len(self.starts) else len(self.buf)
+        commas = _positions(self.buf, _COMMA, start)
+        if quotes is not None and len(quotes):
+            commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
+        bounds = np.searchsorted(commas, np.append(self.starts, len(self.buf)))
+        return np.diff(bounds) + 1
+
+
+def _with_irregular_rows(
+    raw: Raw,
+    records: _Records,
+    table: pa.Table,
+    names: list[str],
+    keep: list[str],
+    quotes: np.ndarray | None,
+) -> TextRows | None:
+    """Arrow skipped some records (wrong field count): read those with the csv
+    module (pad short rows, skip blank ones, reject non-empty extra fields) and
+    put the rows they yield back in file order."""
+    width = len(names)
+    regular = records.field_counts(quotes) == width
+    regular &= ~records.empty()
+    if int(regular.sum()) != table.num_rows:
+        return None
+    positions = np.flatnonzero(regular)
+    index = {c: names.index(c) for c in keep}
+    extra_values: dict[str, list[str]] = {c: [] for c in keep}
+    extra_positions: list[int] = []
+    rejected: list[Rejection] = []
+    for r in np.flatnonzero(~regular & ~records.empty()).tolist():
+        text = raw[records.starts[r] : records.ends[r]].decode("utf-8")
+        try:
+            row = next(csv.reader(io.StringIO(text, newline="")), [])
+        except csv.Error:
+            return None
+        if not any(cell.strip() for cell in row) and len(row) <= 1:
+            continue
+        line = int(records.lines[r])
+        if len(row) > width and any(cell != "" for cell in row[width:]):
+            rejected.append(_too_many_fields(line, row, names))
+            continue
+        row = row + [""] * (width - len(row))
+        for c in keep:
+            extra_values[c].append(row[index[c]])
+        extra_positions.append(r)
+    columns = {c: table.column(c) for c in keep}
+    if not extra_positions:
+        return TextRows(columns, records.lines[positions], rejected)
+    every = np.concatenate((positions, np.array(extra_positions, dtype=np.int64)))
+    order = pa.array(np.argsort(every, kind="stable"))
+    merged = {
+        c: pa.chunked_array(columns[c].chunks + text_array(extra_values[c]).chunks).take(order)
+        for c in keep
+    }
+    return TextRows(merged, records.lines[np.sort(every)], rejected)
+
+
+def _too_many_fields(line: int, row: list[str], names: list[str]) -> Rejection:
+    width = len(names)
+    n = width + sum(1 for cell in row[width:] if cell != "")
+    cells = dict(zip(names, row, strict=False))
+    rid = cells.get("report_id", "").strip()
+    src = cells.get("source", "").strip()
+    return Rejection(
+        line=line,
+        report_id=rid or None,
+        reason=f"row has {n} fields but the header has {width}; quote fields that contain commas",
+        source=src or None,
+    )
+
+
+# --- exact fallback -------------------------------------------------------------
+
+
+def _parse_csv_slowly(raw: Raw, start: int, name: str, header: list[str]) -> TextRows:
+    """The csv module, record by record: exact lines, any number of extra fields."""
+    text = decode(raw, start, name)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    names = _unique_names(header)
+    width = len(header)
+    keep = [(c, i) for i, c in enumerate(names) if c in KNOWN]
+    values: list[list[str]] = [[] for _ in keep]
+    lines: list[int] = []
+    rejected: list[Rejection] = []
+    seen_header = False
+    next_line = 1
+    try:
+        for row in reader:
+            start, next_line = next_line, reader.line_num + 1
+            if not any(cell.strip() for cell in row) and len(row) <= 1:
+                continue
+            if not seen_header:
+                seen_header = True
+                continue
+            if len(row) > width and any(cell != "" for cell in row[width:]):
+                rejected.append(_too_many_fields(start, row, names))
+                continue
+            row = row + [""] * (width - len(row))
+            for slot, (_, j) in zip(values, keep, strict=True):
+                slot.append(row[j])
+            lines.append(start)
+    except csv.Error as exc:
+        raise ReportFormatError(f"{name}: line {reader.line_num}: unreadable CSV: {exc}") from exc
+    columns = {c: text_array(slot) for slot, (c, _) in zip(values, keep, strict=True)}
+    return TextRows(columns, np.array(lines, dtype=np.int64), rejected)
