@@ -135,11 +135,13 @@ def _parse_with_arrow(
     if quotes is not None and not _regular_quotes(buf, quotes, start):
         return None
     first_line = header_lines + 1
+    names = _unique_names(header)
+    keep = [c for c in names if c in KNOWN]
+    if body_start >= len(raw):  # a header and nothing else (Arrow calls that an empty file)
+        return TextRows({c: text_array([]) for c in keep}, np.zeros(0, dtype=np.int64))
     records = None
     if quotes is not None:
         records = _Records.scan(buf, body_start, first_line, quotes)
-    names = _unique_names(header)
-    keep = [c for c in names if c in KNOWN]
     try:
         table, invalid = _read_table(
             pa.py_buffer(raw).slice(body_start),

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -78,7 +80,7 @@ def _settle(
         _settle(mid, stop, fast, slow)
 
 
-Text = pa.ChunkedArray
+Text: TypeAlias = pa.ChunkedArray
 
 
 def byte_lengths(text: Text) -> np.ndarray:
@@ -138,7 +140,7 @@ class Distinct:
         """Row i as written."""
         return self.values[self.codes[i]]
 
-    def map(self, convert: Callable[[str], object], dtype: object) -> np.ndarray:
+    def map(self, convert: Callable[[str], object], dtype: npt.DTypeLike) -> np.ndarray:
         """`convert` applied once per distinct value, spread to every row."""
         return np.array([convert(v) for v in self.values], dtype=dtype).take(self.codes)
 
@@ -237,8 +239,9 @@ def coordinates(text: Text | None, n: int) -> tuple[np.ndarray, np.ndarray, np.n
 
     convert_in_pieces(n, fast, slow)
     empty |= blank
-    numbers[empty] = np.nan
-    return numbers, empty, ~np.isfinite(numbers) & ~empty
+    invalid = ~np.isfinite(numbers) & ~empty
+    numbers[empty | invalid] = np.nan  # `inf` is not a number, not out of range
+    return numbers, empty, invalid
 
 
 def _coordinates_slowly(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
