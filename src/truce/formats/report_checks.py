@@ -172,7 +172,7 @@ def check_rows(
     if default_source is not None and default_source.strip():
         fill = default_source.strip()
         source = source.mapped(lambda v: v or fill)
-    source_empty = source.map(lambda v: v == "", bool)
+    source_empty = source.where(lambda v: v == "")
     p.add(source_empty, "source", lambda i: "source is empty; give a source column or --source")
 
     observed_at, time_problem = values.observed_at, values.time_problem
@@ -229,7 +229,7 @@ def check_rows(
         ),
     )
     no_coords = lat_empty & lon_empty
-    place_empty = place.map(lambda v: v == "", bool)
+    place_empty = place.where(lambda v: v == "")
     p.add(no_coords & place_empty, "lat", lambda i: "no location: give lat and lon, or a place")
     needs_place = no_coords & ~place_empty
     if needs_place.any():
@@ -274,7 +274,7 @@ def check_rows(
     reliability_text = values.distinct["reliability"]
     reliability = reliability_text.mapped(_reliability)
     p.add(
-        reliability.map(lambda grade: grade == "?", bool),
+        reliability.where(lambda grade: grade == "?"),
         "reliability",
         lambda i: f"reliability must be a grade A-F or empty: {reliability_text.text(i).strip()!r}",
     )
@@ -338,17 +338,16 @@ def _float_or_nan(text: str) -> float:
 def _numbers(column: Distinct, *, integer: bool) -> tuple[np.ndarray, np.ndarray]:
     """Optional non-negative numbers: (floats with NaN, invalid mask)."""
 
-    def parse(text: str) -> tuple[float, bool]:
-        if not text.strip():
-            return np.nan, False
-        number = _float_or_nan(text)
-        ok = np.isfinite(number) and number >= 0 and (not integer or number == int(number))
-        return (number, False) if ok else (np.nan, True)
+    def number(text: str) -> float:
+        return np.nan if not text.strip() or invalid(text) else _float_or_nan(text)
 
-    parsed = [parse(v) for v in column.values]
-    numbers = np.array([x for x, _ in parsed], dtype=np.float64)[column.codes]
-    bad = np.array([b for _, b in parsed], dtype=bool)[column.codes]
-    return numbers, bad
+    def invalid(text: str) -> bool:
+        if not text.strip():
+            return False
+        value = _float_or_nan(text)
+        return not (np.isfinite(value) and value >= 0 and (not integer or value == int(value)))
+
+    return column.map(number, np.float64), column.where(invalid)
 
 
 def _vocabulary(column: Distinct, vocabulary: tuple[str, ...]) -> np.ndarray:

@@ -44,11 +44,6 @@ def convert_in_pieces(
     """Fill rows [0, n) with `fast(start, stop)` (which raises where it cannot),
     using `slow(start, stop)` for the rows it refuses. Where refusals are dense (both
     halves of a piece refused) the whole piece goes to `slow` at once."""
-    try:
-        fast(0, n)
-        return
-    except _REFUSED:
-        pass
     for start in range(0, n, _PIECE):
         stop = min(start + _PIECE, n)
         if not _tried(fast, start, stop):
@@ -143,6 +138,13 @@ class Distinct:
     def map(self, convert: Callable[[str], object], dtype: npt.DTypeLike) -> np.ndarray:
         """`convert` applied once per distinct value, spread to every row."""
         return np.array([convert(v) for v in self.values], dtype=dtype).take(self.codes)
+
+    def where(self, test: Callable[[str], bool]) -> np.ndarray:
+        """Rows whose value passes `test` (tested once per distinct value)."""
+        passed = np.array([test(v) for v in self.values], dtype=bool)
+        if not passed.any():
+            return np.zeros(len(self.codes), dtype=bool)
+        return passed.take(self.codes)
 
     def mapped(self, convert: Callable[[str], str]) -> Distinct:
         """Codes into the distinct values of `convert(value)` (two values may convert alike)."""
