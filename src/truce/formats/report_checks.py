@@ -118,12 +118,12 @@ def _convert(rows: TextRows) -> _Converted:
     text = rows.columns.get
     workers = min(4, os.cpu_count() or 1) if n >= _PARALLEL_ROWS else 1
     with ThreadPoolExecutor(workers) if workers > 1 else _InThisThread() as pool:
-        distinct = {c: pool.submit(Distinct.of, text(c), n) for c in _FEW_DISTINCT}
-        id_text = text("report_id")
+        id_text = text("report_id")  # the longest jobs first
         id_codes = pool.submit(dictionary_codes, id_text) if id_text is not None else None
         observed = pool.submit(times, text("observed_at"), n)
         lat = pool.submit(coordinates, text("lat"), n)
         lon = pool.submit(coordinates, text("lon"), n)
+        distinct = {c: pool.submit(Distinct.of, text(c), n) for c in _FEW_DISTINCT}
         report_id, stripped_id_text = stripped_text(id_text, n)
         if id_codes is None or stripped_id_text is not id_text:
             codes = dictionary_codes(stripped_id_text)[0]

@@ -143,7 +143,7 @@ def _parse_with_arrow(
     if quotes is not None:
         records = _Records.scan(buf, body_start, first_line, quotes)
     try:
-        table, invalid = _read_table(
+        table, skipped = _read_table(
             pa.py_buffer(raw).slice(body_start),
             names,
             keep,
@@ -151,13 +151,13 @@ def _parse_with_arrow(
         )
     except pa.ArrowInvalid:
         return None
-    if not invalid and records is None:
+    if not skipped and records is None:
         lines = _simple_lines(buf, body_start, first_line, table.num_rows)
         if lines is not None:
             return TextRows({c: table.column(c) for c in keep}, lines)
     if records is None:
         records = _Records.scan(buf, body_start, first_line, quotes)
-    if not invalid:
+    if not skipped:
         nonempty = ~records.empty()
         if int(nonempty.sum()) != table.num_rows:
             return None
@@ -168,13 +168,14 @@ def _parse_with_arrow(
 
 def _read_table(
     body: pa.Buffer, names: list[str], keep: list[str], *, multiline: bool
-) -> tuple[pa.Table, list[str]]:
-    """Every kept column as text; rows with another field count than the header are
-    skipped (their text returned) rather than failing the read."""
-    invalid: list[str] = []
+) -> tuple[pa.Table, int]:
+    """Every kept column as text, and how many rows Arrow skipped because their field
+    count is not the header's (rather than failing the read)."""
+    skipped = 0
 
     def skip(row: pa_csv.InvalidRow) -> str:
-        invalid.append(row.text)
+        nonlocal skipped
+        skipped += 1
         return "skip"
 
     table = pa_csv.read_csv(
@@ -191,7 +192,7 @@ def _read_table(
             check_utf8=False,  # the whole file was checked once, faster than per column
         ),
     )
-    return table, invalid
+    return table, skipped
 
 
 def _block_size(size: int) -> int:
