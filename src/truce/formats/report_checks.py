@@ -172,75 +172,20 @@ def check_rows(
     if default_source is not None and default_source.strip():
         fill = default_source.strip()
         source = source.mapped(lambda v: v or fill)
-    source_empty = source.where(lambda v: v == "")
-    p.add(source_empty, "source", lambda i: "source is empty; give a source column or --source")
-
-    observed_at, time_problem = values.observed_at, values.time_problem
-
-    def observed(i: int) -> str:
-        return _text_at(text("observed_at"), i).strip()
-
     p.add(
-        time_problem == TIME_EMPTY,
-        "observed_at",
-        lambda i: "observed_at is empty; give an ISO 8601 time with offset",
-    )
-    p.add(
-        time_problem == TIME_UNPARSEABLE,
-        "observed_at",
-        lambda i: f"observed_at is not an ISO 8601 time: {observed(i)!r}",
-    )
-    p.add(
-        time_problem == TIME_NO_OFFSET,
-        "observed_at",
-        lambda i: f"observed_at has no UTC offset: {observed(i)}",
-    )
-    p.add(
-        time_problem == TIME_OUT_OF_RANGE,
-        "observed_at",
-        lambda i: f"observed_at out of range (years 1678-2261): {observed(i)}",
+        source.where(lambda v: v == ""),
+        "source",
+        lambda i: "source is empty; give a source column or --source",
     )
 
-    lat, lat_empty, lat_bad = values.lat
-    lon, lon_empty, lon_bad = values.lon
-    p.add(lat_bad, "lat", lambda i: f"lat is not a number: {_text_at(text('lat'), i).strip()!r}")
-    p.add(lon_bad, "lon", lambda i: f"lon is not a number: {_text_at(text('lon'), i).strip()!r}")
-    p.add(
-        np.abs(lat) > 90,
-        "lat",
-        lambda i: f"lat out of range: {float(lat[i])}; must be within [-90, 90]",
-    )
-    p.add(
-        np.abs(lon) > 180,
-        "lon",
-        lambda i: f"lon out of range: {float(lon[i])}; must be within [-180, 180]",
-    )
-    p.add(lat_empty & ~lon_empty, "lat", lambda i: "lon given without lat")
-    p.add(lon_empty & ~lat_empty, "lon", lambda i: "lat given without lon")
-
-    place = values.distinct["place"].stripped()
-    precision_text = values.distinct["location_precision_m"]
-    precision, precision_bad = _numbers(precision_text, integer=False)
-    p.add(
-        precision_bad,
-        "location_precision_m",
-        lambda i: (
-            f"location_precision_m is not a non-negative number: {precision_text.text(i).strip()!r}"
-        ),
-    )
-    no_coords = lat_empty & lon_empty
-    place_empty = place.where(lambda v: v == "")
-    p.add(no_coords & place_empty, "lat", lambda i: "no location: give lat and lon, or a place")
-    needs_place = no_coords & ~place_empty
-    if needs_place.any():
-        failures = _resolve_places(place, needs_place, lat, lon, precision, resolve_place)
-        p.add(failures != "", "place", lambda i: str(failures[i]))
+    _check_time(p, values.time_problem, text("observed_at"))
+    lat, lon, precision, place = _check_location(p, values, text, resolve_place)
 
     event_text = values.distinct["event_type"]
     event_type = _vocabulary(event_text, EVENT_TYPES)
-    p.add(event_type == -2, "event_type", lambda i: "event_type is empty")
+    p.add(event_text.where_code(event_type, -2), "event_type", lambda i: "event_type is empty")
     p.add(
-        event_type == -3,
+        event_text.where_code(event_type, -3),
         "event_type",
         lambda i: (
             f"unknown event_type {event_text.text(i).strip()!r}; expected one of {', '.join(EVENT_TYPES)}"
@@ -249,7 +194,7 @@ def check_rows(
     weapon_text = values.distinct["weapon"]
     weapon = _vocabulary(weapon_text, WEAPONS)
     p.add(
-        weapon == -3,
+        weapon_text.where_code(weapon, -3),
         "weapon",
         lambda i: (
             f"unknown weapon {weapon_text.text(i).strip()!r}; expected one of {', '.join(WEAPONS)} or empty"
@@ -279,9 +224,9 @@ def check_rows(
         lambda i: f"reliability must be a grade A-F or empty: {reliability_text.text(i).strip()!r}",
     )
     credibility_text = values.distinct["credibility"]
-    credibility = credibility_text.map(_credibility, np.int8)
+    credibility = np.array([_credibility(v) for v in credibility_text.values], dtype=np.int8)
     p.add(
-        credibility == -1,
+        credibility_text.where_code(credibility, -1),
         "credibility",
         lambda i: f"credibility must be a grade 1-6 or empty: {credibility_text.text(i).strip()!r}",
     )
@@ -308,24 +253,97 @@ def check_rows(
     table = ReportTable(
         source=source.objects(keep),
         report_id=report_id.take(keep),
-        observed_at=observed_at[keep],
-        lon=lon[keep],
-        lat=lat[keep],
-        precision_m=precision[keep],
-        event_type=event_type[keep].astype(np.int8),
-        weapon=weapon[keep].astype(np.int8),
+        observed_at=values.observed_at.take(keep),
+        lon=lon.take(keep),
+        lat=lat.take(keep),
+        precision_m=precision.take(keep),
+        event_type=event_text.at(event_type.astype(np.int8), keep),
+        weapon=weapon_text.at(weapon.astype(np.int8), keep),
         actor=values.distinct["actor"].stripped().objects(keep),
         side=values.distinct["side"].stripped().objects(keep),
         target=values.distinct["target"].stripped().objects(keep),
-        count=count[keep],
-        fatalities=fatalities[keep],
+        count=count_text.at(count, keep),
+        fatalities=fatalities_text.at(fatalities, keep),
         reliability=reliability.objects(keep),
-        credibility=np.where(credibility[keep] > 0, credibility[keep], 0).astype(np.int8),
+        credibility=credibility_text.at(np.maximum(credibility, 0), keep),
         place=place.objects(keep),
         notes=values.distinct["notes"].objects(keep),
-        line=rows.lines[keep].astype(np.int64),
+        line=rows.lines.take(keep),
     )
     return ReadResult(table, rejected, duplicates)
+
+
+def _check_time(p: _Problems, problem: np.ndarray, text: pa.ChunkedArray | None) -> None:
+    def observed(i: int) -> str:
+        return _text_at(text, i).strip()
+
+    p.add(
+        problem == TIME_EMPTY,
+        "observed_at",
+        lambda i: "observed_at is empty; give an ISO 8601 time with offset",
+    )
+    p.add(
+        problem == TIME_UNPARSEABLE,
+        "observed_at",
+        lambda i: f"observed_at is not an ISO 8601 time: {observed(i)!r}",
+    )
+    p.add(
+        problem == TIME_NO_OFFSET,
+        "observed_at",
+        lambda i: f"observed_at has no UTC offset: {observed(i)}",
+    )
+    p.add(
+        problem == TIME_OUT_OF_RANGE,
+        "observed_at",
+        lambda i: f"observed_at out of range (years 1678-2261): {observed(i)}",
+    )
+
+
+def _check_location(
+    p: _Problems,
+    values: _Converted,
+    text: Callable[[str], pa.ChunkedArray | None],
+    resolve_place: PlaceResolver | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Distinct]:
+    """(lat, lon, precision per row, place), with places resolved through the gazetteer."""
+    lat, lat_empty, lat_bad = values.lat
+    lon, lon_empty, lon_bad = values.lon
+    p.add(lat_bad, "lat", lambda i: f"lat is not a number: {_text_at(text('lat'), i).strip()!r}")
+    p.add(lon_bad, "lon", lambda i: f"lon is not a number: {_text_at(text('lon'), i).strip()!r}")
+    p.add(
+        (lat > 90) | (lat < -90),
+        "lat",
+        lambda i: f"lat out of range: {float(lat[i])}; must be within [-90, 90]",
+    )
+    p.add(
+        (lon > 180) | (lon < -180),
+        "lon",
+        lambda i: f"lon out of range: {float(lon[i])}; must be within [-180, 180]",
+    )
+    p.add(lat_empty & ~lon_empty, "lat", lambda i: "lon given without lat")
+    p.add(lon_empty & ~lat_empty, "lon", lambda i: "lat given without lon")
+
+    place = values.distinct["place"].stripped()
+    precision_text = values.distinct["location_precision_m"]
+    precision, precision_bad = _numbers(precision_text, integer=False)
+    p.add(
+        precision_bad,
+        "location_precision_m",
+        lambda i: (
+            f"location_precision_m is not a non-negative number: {precision_text.text(i).strip()!r}"
+        ),
+    )
+    precision = precision_text.at(precision, slice(None))
+    no_coords = lat_empty & lon_empty
+    if not no_coords.any():
+        return lat, lon, precision, place
+    place_empty = place.where(lambda v: v == "")
+    p.add(no_coords & place_empty, "lat", lambda i: "no location: give lat and lon, or a place")
+    needs_place = no_coords & ~place_empty
+    if needs_place.any():
+        failures = _resolve_places(place, needs_place, lat, lon, precision, resolve_place)
+        p.add(failures != "", "place", lambda i: str(failures[i]))
+    return lat, lon, precision, place
 
 
 def _float_or_nan(text: str) -> float:
@@ -336,10 +354,8 @@ def _float_or_nan(text: str) -> float:
 
 
 def _numbers(column: Distinct, *, integer: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Optional non-negative numbers: (floats with NaN, invalid mask)."""
-
-    def number(text: str) -> float:
-        return np.nan if not text.strip() or invalid(text) else _float_or_nan(text)
+    """Optional non-negative numbers: (a float per distinct value, NaN where none or
+    invalid; the rows whose value is invalid)."""
 
     def invalid(text: str) -> bool:
         if not text.strip():
@@ -347,18 +363,23 @@ def _numbers(column: Distinct, *, integer: bool) -> tuple[np.ndarray, np.ndarray
         value = _float_or_nan(text)
         return not (np.isfinite(value) and value >= 0 and (not integer or value == int(value)))
 
-    return column.map(number, np.float64), column.where(invalid)
+    def number(text: str) -> float:
+        return np.nan if not text.strip() or invalid(text) else _float_or_nan(text)
+
+    numbers = np.array([number(v) for v in column.values], dtype=np.float64)
+    return numbers, column.where(invalid)
 
 
 def _vocabulary(column: Distinct, vocabulary: tuple[str, ...]) -> np.ndarray:
-    """Codes into `vocabulary`; -2 empty, -3 unknown (case-insensitive, stripped)."""
+    """A code into `vocabulary` per distinct value; -2 empty, -3 unknown
+    (case-insensitive, stripped); an empty weapon is NO_CODE."""
     index = {name: i for i, name in enumerate(vocabulary)}
 
     def code(text: str) -> int:
         key = text.strip().lower()
         return -2 if not key else index.get(key, -3)
 
-    codes = column.map(code, np.int16)
+    codes = np.array([code(v) for v in column.values], dtype=np.int16)
     return np.where(codes == -2, NO_CODE, codes) if vocabulary is WEAPONS else codes
 
 
@@ -418,9 +439,9 @@ def _first_of_each_key(source_codes: np.ndarray, id_codes: np.ndarray) -> np.nda
     first = np.ones(len(id_codes), dtype=bool)
     if len(id_codes) == 0:
         return np.flatnonzero(first)
-    shared = np.bincount(id_codes)[id_codes] > 1
-    if shared.any():
-        rows = np.flatnonzero(shared)
+    repeated = np.bincount(id_codes) > 1
+    if repeated.any():
+        rows = np.flatnonzero(repeated.take(id_codes))
         pairs = pd.DataFrame({"source": source_codes[rows], "report_id": id_codes[rows]})
         first[rows] = ~pairs.duplicated(keep="first").to_numpy()
     return np.flatnonzero(first)

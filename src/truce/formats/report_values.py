@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -135,16 +134,23 @@ class Distinct:
         """Row i as written."""
         return self.values[self.codes[i]]
 
-    def map(self, convert: Callable[[str], object], dtype: npt.DTypeLike) -> np.ndarray:
-        """`convert` applied once per distinct value, spread to every row."""
-        return np.array([convert(v) for v in self.values], dtype=dtype).take(self.codes)
-
     def where(self, test: Callable[[str], bool]) -> np.ndarray:
         """Rows whose value passes `test` (tested once per distinct value)."""
-        passed = np.array([test(v) for v in self.values], dtype=bool)
+        return self._rows_where(np.array([test(v) for v in self.values], dtype=bool))
+
+    def where_code(self, per_value: np.ndarray, code: int) -> np.ndarray:
+        """Rows whose value's entry in `per_value` (one per distinct value) is `code`."""
+        return self._rows_where(per_value == code)
+
+    def _rows_where(self, passed: np.ndarray) -> np.ndarray:
         if not passed.any():
             return np.zeros(len(self.codes), dtype=bool)
         return passed.take(self.codes)
+
+    def at(self, per_value: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+        """`per_value` (one entry per distinct value) spread to `rows`."""
+        codes = self.codes[rows] if isinstance(rows, slice) else self.codes.take(rows)
+        return per_value.take(codes)
 
     def mapped(self, convert: Callable[[str], str]) -> Distinct:
         """Codes into the distinct values of `convert(value)` (two values may convert alike)."""
