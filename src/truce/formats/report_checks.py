@@ -25,7 +25,7 @@ from truce.domain.model import (
     ReportTable,
     empty_reports,
 )
-from truce.formats.report_text import TextRows
+from truce.formats.report_text import FEW_DISTINCT, TextRows
 from truce.formats.report_values import (
     TIME_EMPTY,
     TIME_NO_OFFSET,
@@ -79,21 +79,6 @@ def _text_at(column: pa.ChunkedArray | None, i: int) -> str:
     return "" if column is None else str(column[i].as_py())
 
 
-_FEW_DISTINCT = (
-    "source",
-    "place",
-    "location_precision_m",
-    "event_type",
-    "weapon",
-    "actor",
-    "side",
-    "target",
-    "count",
-    "fatalities",
-    "reliability",
-    "credibility",
-    "notes",
-)
 _PARALLEL_ROWS = 100_000  # below this, threads cost more than they save
 
 
@@ -104,7 +89,7 @@ class _Converted:
     report_id: np.ndarray  # object, stripped
     report_id_codes: np.ndarray  # one code per distinct stripped report_id
     report_id_empty: np.ndarray
-    distinct: dict[str, Distinct]  # the _FEW_DISTINCT columns
+    distinct: dict[str, Distinct]  # the FEW_DISTINCT columns
     observed_at: np.ndarray
     time_problem: np.ndarray
     lat: tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -123,7 +108,7 @@ def _convert(rows: TextRows) -> _Converted:
         observed = pool.submit(times, text("observed_at"), n)
         lat = pool.submit(coordinates, text("lat"), n)
         lon = pool.submit(coordinates, text("lon"), n)
-        distinct = {c: pool.submit(Distinct.of, text(c), n) for c in _FEW_DISTINCT}
+        distinct = {c: pool.submit(Distinct.of, text(c), n) for c in FEW_DISTINCT}
         report_id, stripped_id_text = stripped_text(id_text, n)
         if id_codes is None or stripped_id_text is not id_text:
             codes = dictionary_codes(stripped_id_text)[0]

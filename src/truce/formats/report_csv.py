@@ -34,6 +34,7 @@ from truce.domain.errors import ReportFormatError
 from truce.domain.model import Rejection
 from truce.formats.report_text import (
     COLUMNS,
+    FEW_DISTINCT,
     KNOWN,
     Raw,
     TextRows,
@@ -43,6 +44,7 @@ from truce.formats.report_text import (
     text_array,
 )
 
+_TEXT_TYPE = {c: pa.dictionary(pa.int32(), pa.string()) for c in FEW_DISTINCT}
 _SCAN_BYTES = 1 << 22  # bytes compared per numpy step: keeps the temporaries small
 _COMMA, _NEWLINE, _CR, _QUOTE = 44, 10, 13, 34
 
@@ -185,7 +187,7 @@ def _read_table(
         ),
         parse_options=pa_csv.ParseOptions(newlines_in_values=multiline, invalid_row_handler=skip),
         convert_options=pa_csv.ConvertOptions(
-            column_types={c: pa.string() for c in keep},
+            column_types={c: _TEXT_TYPE.get(c, pa.string()) for c in keep},
             include_columns=keep,
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
@@ -365,7 +367,9 @@ def _with_irregular_rows(
     every = np.concatenate((positions, np.array(extra_positions, dtype=np.int64)))
     order = pa.array(np.argsort(every, kind="stable"))
     merged = {
-        c: pa.chunked_array(columns[c].chunks + text_array(extra_values[c]).chunks).take(order)
+        c: pa.chunked_array(
+            columns[c].cast(pa.string()).chunks + text_array(extra_values[c]).chunks
+        ).take(order)
         for c in keep
     }
     return TextRows(merged, records.lines[np.sort(every)], rejected)

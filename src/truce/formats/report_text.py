@@ -33,6 +33,21 @@ COLUMNS: tuple[str, ...] = (
     "notes",
 )
 KNOWN = frozenset(COLUMNS)
+FEW_DISTINCT = (  # columns whose values repeat: read and checked once per distinct value
+    "source",
+    "place",
+    "location_precision_m",
+    "event_type",
+    "weapon",
+    "actor",
+    "side",
+    "target",
+    "count",
+    "fatalities",
+    "reliability",
+    "credibility",
+    "notes",
+)
 
 Raw = bytes | mmap.mmap  # a file's bytes, read or mapped: both have find() and slicing
 

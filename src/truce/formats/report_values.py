@@ -84,17 +84,23 @@ def byte_lengths(text: Text) -> np.ndarray:
 
 def dictionary_codes(text: Text) -> tuple[np.ndarray, pa.Array]:
     """(code per row, distinct values) of a text column."""
-    encoded = pc.dictionary_encode(text)
+    encoded = text if pa.types.is_dictionary(text.type) else pc.dictionary_encode(text)
     if encoded.num_chunks == 0:
         return np.zeros(0, dtype=np.int32), pa.array([], type=pa.string())
-    sizes = {len(chunk.dictionary) for chunk in encoded.chunks}
-    if len(sizes) > 1:  # Arrow shares one dictionary across chunks; be sure
-        encoded = encoded.unify_dictionaries()
+    if len({_identity(chunk.dictionary) for chunk in encoded.chunks}) > 1:
+        encoded = encoded.unify_dictionaries()  # a dictionary per chunk (the CSV reader's)
     codes = [chunk.indices.to_numpy() for chunk in encoded.chunks]
     return np.concatenate(codes) if len(codes) > 1 else codes[0], encoded.chunk(0).dictionary
 
 
+def _identity(values: pa.Array) -> tuple[int, ...]:
+    """Where an array's buffers are (dictionary_encode shares one dictionary)."""
+    return (values.offset, len(values), *(b.address if b else 0 for b in values.buffers()))
+
+
 def _all_empty(text: Text) -> bool:
+    if pa.types.is_dictionary(text.type):
+        return all(_all_empty(pa.chunked_array([c.dictionary])) for c in text.chunks)
     return all(
         chunk.buffers()[2] is None or len(chunk) == 0 or _text_bytes(chunk) == 0
         for chunk in text.chunks
