@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from truce.formats.report_text import object_array
 
-_PIECE = 8192  # rows per cast when a whole-column cast was refused
+_PIECE = 8192  # rows per cast (a refused piece is bisected)
 _LEAF = 64  # rows below which a refused piece goes straight to the reference parser
 
 
@@ -222,6 +222,8 @@ def _buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(offsets, data bytes) of a string array, offsets indexing into data."""
     _, offsets_buf, data_buf = text.buffers()
     dtype = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    if offsets_buf is None:  # an empty array
+        return np.zeros(1, dtype=dtype), np.zeros(1, dtype=np.uint8)
     offsets = np.frombuffer(offsets_buf, dtype=dtype)[text.offset : text.offset + len(text) + 1]
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0)
     return offsets, data if len(data) else np.zeros(1, dtype=np.uint8)
