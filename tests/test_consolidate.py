@@ -182,3 +182,22 @@ def test_anchors_follow_the_rule_exactly(points):
     pts = sorted(points, key=lambda p: p[2])
     x, y, t, k, p = (np.array([q[c] for q in pts]) for c in range(5))
     assert list(labels(x, y, t, k.astype(np.int64), p)) == reference_anchors(x, y, t, k, p)
+
+
+def test_canonical_order_breaks_equal_times_by_source_then_report_id():
+    from truce.domain.consolidate import canonical_order
+    from truce.formats.reports import read_reports
+
+    rows = [
+        ("b-2", "beta", "2016-09-13T04:10:00+03:00"),
+        ("a-9", "alpha", "2016-09-13T04:10:00+03:00"),
+        ("b-10", "beta", "2016-09-13T04:10:00+03:00"),
+        ("z-1", "zulu", "2016-09-13T01:10:00Z"),  # the same instant, written in UTC
+        ("a-1", "alpha", "2016-09-13T04:09:59+03:00"),
+    ]
+    text = "report_id,source,observed_at,lat,lon,event_type\n" + "".join(
+        f"{rid},{src},{t},36.2,37.1,shelling\n" for rid, src, t in rows
+    )
+    reports = read_reports(text).reports
+    keys = [f"{reports.source[i]}:{reports.report_id[i]}" for i in canonical_order(reports)]
+    assert keys == ["alpha:a-1", "alpha:a-9", "beta:b-10", "beta:b-2", "zulu:z-1"]

@@ -73,7 +73,12 @@ def canonical_order(reports: ReportTable, source_rank: np.ndarray | None = None)
     t = reports.observed_at.astype("datetime64[ns]").astype(np.int64)
     if source_rank is None:
         source_rank = pd.factorize(reports.source, sort=True)[0]
-    order = np.lexsort((source_rank, t))
+    n_sources = int(source_rank.max()) + 1 if len(t) else 1
+    since = t - (t.min() if len(t) else 0)
+    if len(t) and int(since.max()) < (2**62) // n_sources:
+        order = np.argsort(since * n_sources + source_rank, kind="stable")  # one key: faster
+    else:
+        order = np.lexsort((source_rank, t))
     t_sorted, s_sorted = t[order], source_rank[order]
     same = (t_sorted[1:] == t_sorted[:-1]) & (s_sorted[1:] == s_sorted[:-1])
     tied = np.zeros(len(t), dtype=bool)
