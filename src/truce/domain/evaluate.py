@@ -23,12 +23,12 @@ from truce.domain.model import (
     IncidentTable,
     Rejection,
     ReportTable,
-    Violation,
+    ViolationTable,
     codes_of,
 )
 from truce.domain.phases import resolve_timeline
 from truce.domain.rules import RuleContext, rule_kinds
-from truce.domain.timeparse import from_utc64, to_utc64
+from truce.domain.timeparse import to_utc64
 
 VIOLENT_CODES = codes_of(VIOLENT_TYPES, EVENT_TYPES)
 
@@ -114,40 +114,41 @@ def evaluate(
 
 def _apply_rules(
     agreement: Agreement, incidents: IncidentTable, ctx: RuleContext
-) -> list[Violation]:
-    """Every rule's findings as Violations, ordered by (time, rule order, incident), ids v-1.."""
+) -> ViolationTable:
+    """Every rule's findings as one ViolationTable, ordered by (time, rule order, incident):
+    row k is violation `v-{k+1}`."""
     kinds = rule_kinds()
-    batches = [(rule, kinds[rule.kind].evaluate(rule, ctx)) for rule in agreement.rules]
-    rows = (
-        np.concatenate([f.incidents for _, f in batches]).astype(np.int64)
-        if batches
-        else np.array([], int)
-    )
-    rule_no = (
-        np.concatenate([np.full(len(f), k) for k, (_, f) in enumerate(batches)])
-        if batches
-        else rows
-    )
-    within = np.concatenate([np.arange(len(f)) for _, f in batches]) if batches else rows
+    found = [(rule, kinds[rule.kind].evaluate(rule, ctx)) for rule in agreement.rules]
+    found = [(rule, f) for rule, f in found if len(f)]
+    if not found:
+        return ViolationTable.empty(agreement.timezone)
+    rule_no = np.repeat(np.arange(len(found)), [len(f) for _, f in found])
+    rows = np.concatenate([np.asarray(f.incidents, dtype=np.int64) for _, f in found])
     order = np.lexsort((rows, rule_no, incidents.observed_at[rows]))
-    tz = agreement.timezone
-    out: list[Violation] = []
-    for n, k in enumerate(order, start=1):
-        rule, f = batches[rule_no[k]]
-        i, row = int(within[k]), int(rows[k])
-        zone = None if f.zone is None else f.zone[i]
-        out.append(
-            Violation(
-                id=f"v-{n}",
-                rule=rule.id,
-                kind=rule.kind,
-                incident=row,
-                party=str(f.party[i]),
-                at=from_utc64(incidents.observed_at[row], tz),
-                zone=None if zone is None else str(zone),
-                evidence=f.evidence[i],
-                status="corroborated" if incidents.corroboration[row] >= 2 else "alleged",
-                measured_m=None if f.measured_m is None else float(f.measured_m[i]),
-            )
-        )
+    rows, rule_no = rows[order], rule_no[order]
+
+    def column(values: list[np.ndarray], dtype: type | str = object) -> np.ndarray:
+        return np.concatenate([np.asarray(v, dtype=dtype) for v in values])[order]
+
+    return ViolationTable(
+        rule=np.array([rule.id for rule, _ in found], dtype=object)[rule_no],
+        kind=np.array([rule.kind for rule, _ in found], dtype=object)[rule_no],
+        incident=rows,
+        party=column([f.party for _, f in found]),
+        at=incidents.observed_at[rows],
+        zone=column([np.full(len(f), None) if f.zone is None else f.zone for _, f in found]),
+        evidence=column([_object_column(f.evidence) for _, f in found]),
+        corroborated=incidents.corroboration[rows] >= 2,
+        measured_m=column(
+            [np.full(len(f), np.nan) if f.measured_m is None else f.measured_m for _, f in found],
+            np.float64,
+        ),
+        timezone=agreement.timezone,
+    )
+
+
+def _object_column(values: np.ndarray | list[str]) -> np.ndarray:
+    """A list of strings as an object array (np.asarray would make a fixed-width one)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out

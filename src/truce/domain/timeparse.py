@@ -101,6 +101,65 @@ def from_utc64(value: Any, tz: tzinfo) -> datetime:
     return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).astimezone(tz)
 
 
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_utc64_many(values: np.ndarray, tz: tzinfo) -> list[datetime]:
+    """`from_utc64` for a whole datetime64 (UTC) array."""
+    us = np.asarray(values).astype("datetime64[us]").astype(np.int64).tolist()
+    return [(_EPOCH_UTC + timedelta(microseconds=u)).astimezone(tz) for u in us]
+
+
+def utc_offsets_s(values: np.ndarray, tz: tzinfo) -> np.ndarray:
+    """`tz`'s UTC offset in seconds at each instant of a datetime64 (UTC) array.
+
+    A fixed-offset zone answers once. Otherwise the offset is looked up at the
+    start and end of each UTC day the instants fall on (a zone changes offset at
+    most once a day), and per instant only on a day it changes.
+    """
+    values = np.asarray(values)
+    fixed = tz.utcoffset(None)
+    if fixed is not None:
+        return np.full(len(values), int(fixed.total_seconds()), dtype=np.int64)
+    if len(values) == 0:
+        return np.array([], dtype=np.int64)
+    days, day_of = np.unique(values.astype("datetime64[D]"), return_inverse=True)
+    first_us = days.astype("datetime64[us]").astype(np.int64).tolist()
+
+    def offset_at(us: int) -> int:
+        instant = _EPOCH_UTC + timedelta(microseconds=us)
+        off = instant.astimezone(tz).utcoffset()
+        return int(off.total_seconds()) if off is not None else 0
+
+    at_start = np.array([offset_at(u) for u in first_us], dtype=np.int64)
+    at_end = np.array([offset_at(u + 86_400_000_000 - 1) for u in first_us], dtype=np.int64)
+    out = at_start[day_of.ravel()]
+    changing = np.flatnonzero((at_start != at_end)[day_of.ravel()])
+    if len(changing):
+        us = values[changing].astype("datetime64[us]").astype(np.int64).tolist()
+        out[changing] = [offset_at(u) for u in us]
+    return out
+
+
+def iso_many(values: np.ndarray, tz: tzinfo) -> np.ndarray:
+    """`iso(from_utc64(t, tz))` for a whole datetime64 (UTC) array, as an object array."""
+    values = np.asarray(values)
+    if len(values) == 0:
+        return np.array([], dtype=object)
+    offsets = utc_offsets_s(values, tz)
+    seconds = values.astype("datetime64[s]") + offsets.astype("timedelta64[s]")
+    wall = np.datetime_as_string(seconds, unit="s").astype(object)
+    unique, which = np.unique(offsets, return_inverse=True)
+    suffix = np.array(
+        [
+            datetime(2000, 1, 1, tzinfo=timezone(timedelta(seconds=int(o)))).isoformat()[19:]
+            for o in unique
+        ],
+        dtype=object,
+    )
+    return wall + suffix[which.ravel()]
+
+
 def iso(dt: datetime | None) -> str | None:
     """ISO 8601 with offset, seconds precision, as SPEC §3 prints times."""
     if dt is None:

@@ -8,10 +8,12 @@ import numpy as np
 
 from truce.domain.model import Agreement, Rule
 from truce.domain.rules._common import (
-    actor_words,
-    event_name,
+    actors_words,
+    event_words,
     involves_excluded,
     is_attack,
+    join_text,
+    per_value,
     phases_words,
 )
 from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
@@ -38,15 +40,15 @@ class CeaseAttacks:
             mask &= ctx.any_zone_mask(p.zones)
         rows = np.flatnonzero(mask)
         zone = ctx.first_zone(p.zones, rows) if p.zones else None
-        evidence = []
-        for k, r in enumerate(rows):
-            text = f"{event_name(inc, r)} by {actor_words(inc.party[r])}"
-            if inc.target[r]:
-                text += f" against {inc.target[r]}"
-            text += f" during phase {phase[r]}" if p.phases else " while the agreement is in force"
-            if zone is not None:
-                text += f" inside {zone[k]}"
-            evidence.append(text)
+        evidence = join_text(
+            len(rows),
+            event_words(inc.event_type[rows]),
+            " by ",
+            actors_words(inc.party[rows]),
+            per_value(lambda t: f" against {t}" if t else "", inc.target[rows]),
+            " during phase " + phase[rows] if p.phases else " while the agreement is in force",
+            "" if zone is None else " inside " + zone,
+        )
         return Findings(rows, inc.party[rows], evidence, zone)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import is_event
+from truce.domain.rules._common import is_event, join_text, metres_words, per_value
 from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, fmt_m
 
 
@@ -37,11 +37,15 @@ class CheckpointLimit:
         rows, distance = candidates[near], distance[near]
         # The stated side is who is over the limit; failing that, the attributed party.
         side = np.where(inc.side[rows] != "", inc.side[rows], inc.party[rows])
-        evidence = [
-            f"{int(inc.count[r])} armed personnel of {s} at {p.checkpoint} ({fmt_m(d)} away); "
-            f"limit {p.max_armed_per_side} per side"
-            for r, s, d in zip(rows, side, distance, strict=True)
-        ]
+        evidence = join_text(
+            len(rows),
+            per_value(lambda c: str(int(c)), inc.count[rows]),
+            " armed personnel of ",
+            side,
+            f" at {p.checkpoint} (",
+            metres_words(distance),
+            f" away); limit {p.max_armed_per_side} per side",
+        )
         return Findings(rows, side, evidence, measured_m=distance)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:

@@ -8,7 +8,13 @@ import numpy as np
 from pydantic import Field
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import is_event, is_weapon, weapon_name
+from truce.domain.rules._common import (
+    is_event,
+    is_weapon,
+    join_text,
+    metres_words,
+    weapon_words,
+)
 from truce.domain.rules.base import (
     Findings,
     Namespace,
@@ -50,16 +56,23 @@ class Demilitarised:
         zone = ctx.agreement.zone(p.zone)
         distance = ctx.distance_fn(zone.feature, rows)
         since = f" after {fmt_local(p.from_, ctx.tz)}" if p.from_ else ""
-        evidence = [
-            f"{weapon_name(inc, r)} of {inc.party[r]} inside {p.zone}"
-            + (
-                f" ({fmt_m(d)} from {zone.feature}; zone is {fmt_m(zone.distance_m)})"
+        evidence = join_text(
+            len(rows),
+            weapon_words(inc.weapon[rows]),
+            " of ",
+            inc.party[rows],
+            f" inside {p.zone}",
+            *(
+                (
+                    " (",
+                    metres_words(distance),
+                    f" from {zone.feature}; zone is {fmt_m(zone.distance_m)})",
+                )
                 if zone.distance_m
-                else ""
-            )
-            + since
-            for r, d in zip(rows, distance, strict=True)
-        ]
+                else ()
+            ),
+            since,
+        )
         return Findings(
             rows, inc.party[rows], evidence, np.full(len(rows), p.zone, dtype=object), distance
         )

@@ -7,7 +7,13 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import actor_words, event_name, is_event, phases_words
+from truce.domain.rules._common import (
+    actors_words,
+    event_words,
+    is_event,
+    join_text,
+    phases_words,
+)
 from truce.domain.rules.base import Findings, PhaseScoped, RuleContext
 
 
@@ -26,10 +32,13 @@ class HumanitarianAccess:
         rows = np.flatnonzero(
             is_event(inc, "attack_on_humanitarian", "convoy_obstruction") & active
         )
-        evidence = [
-            f"{event_name(inc, r)} by {actor_words(inc.party[r])} while the agreement is in force"
-            for r in rows
-        ]
+        evidence = join_text(
+            len(rows),
+            event_words(inc.event_type[rows]),
+            " by ",
+            actors_words(inc.party[rows]),
+            " while the agreement is in force",
+        )
         return Findings(rows, inc.party[rows], evidence)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:

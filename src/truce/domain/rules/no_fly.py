@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import is_event, phases_words
+from truce.domain.rules._common import is_event, join_text, phases_words
 from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
 
 
@@ -30,10 +30,11 @@ class NoFly:
         mask = is_event(inc, "airstrike") & (inc.party == p.party) & (phase != None)  # noqa: E711
         mask &= ctx.zone_mask(p.zone)
         rows = np.flatnonzero(mask)
-        evidence = [
-            f"airstrike by {p.party} inside no-fly zone {p.zone} during phase {phase[r]}"
-            for r in rows
-        ]
+        evidence = join_text(
+            len(rows),
+            f"airstrike by {p.party} inside no-fly zone {p.zone} during phase ",
+            phase[rows],
+        )
         return Findings(rows, inc.party[rows], evidence, np.full(len(rows), p.zone, dtype=object))
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:

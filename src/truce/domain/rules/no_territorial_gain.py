@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import involves_excluded, is_event, phases_words
+from truce.domain.rules._common import involves_excluded, is_event, join_text, phases_words
 from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
 
 
@@ -39,12 +39,12 @@ class NoTerritorialGain:
             mask &= ctx.any_zone_mask(p.zones)
         rows = np.flatnonzero(mask)
         zone = ctx.first_zone(p.zones, rows) if p.zones else None
-        when = (
-            (lambda r: f"during phase {phase[r]}")
-            if p.phases
-            else (lambda r: "while the agreement is in force")
+        evidence = join_text(
+            len(rows),
+            "ground advance by ",
+            inc.party[rows],
+            " during phase " + phase[rows] if p.phases else " while the agreement is in force",
         )
-        evidence = [f"ground advance by {inc.party[r]} {when(r)}" for r in rows]
         return Findings(rows, inc.party[rows], evidence, zone)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from truce.domain.model import WEAPONS, Agreement, Rule
-from truce.domain.rules._common import is_event, weapon_name
+from truce.domain.rules._common import is_event, join_text, metres_words, weapon_words
 from truce.domain.rules.base import (
     Findings,
     Namespace,
@@ -52,11 +52,16 @@ class Withdrawal:
         hit = distance < minimum
         rows, distance, minimum = candidates[hit], distance[hit], minimum[hit]
         after = fmt_local(p.deadline, ctx.tz)
-        evidence = [
-            f"{weapon_name(inc, r)} of {p.party} {fmt_m(d)} from {p.from_feature} after {after}; minimum {fmt_m(m)}"
-            + (f" (location ±{fmt_m(inc.precision_m[r])})" if inc.precision_m[r] > 0 else "")
-            for r, d, m in zip(rows, distance, minimum, strict=True)
-        ]
+        precision = inc.precision_m[rows]
+        evidence = join_text(
+            len(rows),
+            weapon_words(inc.weapon[rows]),
+            f" of {p.party} ",
+            metres_words(distance),
+            f" from {p.from_feature} after {after}; minimum ",
+            metres_words(minimum),
+            np.where(precision > 0, " (location ±" + metres_words(precision) + ")", ""),
+        )
         return Findings(rows, inc.party[rows], evidence, measured_m=distance)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
