@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from truce.domain.errors import TruceError
 from truce.domain.evaluate import evaluate
 from truce.domain.model import Evaluation
 from truce.domain.timeparse import iso, parse_local_datetime
-from truce.formats.evaluation_json import evaluation_to_dict
+from truce.formats.evaluation_json import evaluation_json
 from truce.formats.reports import read_reports
 from truce.library.catalog import resolve_agreement
 from truce.library.gazetteer import Gazetteer, place_resolver
@@ -107,7 +106,7 @@ def register(app: typer.Typer) -> None:
         except (TruceError, ValueError) as exc:
             raise fail(str(exc)) from exc
         if output is OutputFormat.json:
-            json.dump(evaluation_to_dict(ev), sys.stdout, ensure_ascii=False, indent=1)
+            sys.stdout.write(evaluation_json(ev, indent=1, ensure_ascii=False))
             sys.stdout.write("\n")
         else:
             print_table(ev, Console(width=160))
