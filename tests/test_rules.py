@@ -252,3 +252,15 @@ def test_airstrike_in_no_fly_zone_once_joint_centre_starts():
     out = offset_from(CASTELLO_ROAD, 5000)
     ev = run([{**strike, "lon": out[0], "lat": out[1], "observed_at": "2016-09-23T10:00:00+03:00"}])
     assert kinds(ev) == ["cease_attacks"]
+
+
+def test_violations_read_like_a_list_of_violation_objects():
+    ev = run([shelling(), shelling(observed_at="2016-09-13T22:00:00+03:00", actor="FSA")])
+    listed = list(ev.violations)
+    assert ev.violations == listed and len(ev.violations) == 2
+    assert [v.id for v in listed] == ["v-1", "v-2"] == ev.violations.ids
+    assert ev.violations[-1] == listed[1] and ev.violations[:1] == listed[:1]
+    assert listed[0].at.isoformat() == DURING_CESSATION  # in the agreement's timezone
+    assert (listed[1].party, listed[1].measured_m, listed[1].zone) == ("opp", None, None)
+    with pytest.raises(IndexError):
+        ev.violations[2]
