@@ -8,9 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import cached_property
+from itertools import repeat
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from truce.domain.model import WEAPONS, Agreement, IncidentTable, Rule
@@ -50,13 +53,64 @@ class PhaseScoped(RuleParams):
         return [(f"phases[{i}]", "phase", p) for i, p in enumerate(self.phases)]
 
 
+@dataclass(frozen=True)
+class Words:
+    """A column of text as codes into its few distinct texts: row i reads `texts[codes[i]]`.
+
+    Evidence is put together from such columns (`compose`) once per distinct combination
+    of words, not once per violation.
+    """
+
+    codes: np.ndarray  # int
+    texts: list[str]
+
+    @classmethod
+    def of(cls, values: np.ndarray, words: Callable[[Any], str] = str) -> Words:
+        """`words(v)` for each value (no None among them), worked out once per distinct value."""
+        codes, distinct = pd.factorize(np.asarray(values), use_na_sentinel=False)
+        return cls(codes.astype(np.int64), [words(v) for v in distinct.tolist()])
+
+    def take(self, rows: np.ndarray) -> Words:
+        return Words(self.codes[rows], self.texts)
+
+    def map(self, words: Callable[[str], str]) -> Words:
+        return Words(self.codes, [words(t) for t in self.texts])
+
+    def is_in(self, texts: tuple[str, ...]) -> np.ndarray:
+        """Mask: rows whose text is one of `texts`."""
+        return np.array([t in texts for t in self.texts] + [False], dtype=bool)[self.codes]
+
+
+def compose(n: int, *parts: str | Words) -> np.ndarray:
+    """n texts (an object array), row i's being the parts joined: a `str` as it is, a
+    `Words` column by its row i. Each distinct combination is joined once."""
+    columns = [p for p in parts if isinstance(p, Words)]
+    if not columns:
+        return np.full(n, "".join(p for p in parts if isinstance(p, str)), dtype=object)
+    combined = np.zeros(n, dtype=np.int64)
+    for w in columns:
+        combined = combined * max(len(w.texts), 1) + w.codes
+        if combined.max(initial=0) > 2**40:
+            combined = pd.factorize(combined)[0].astype(np.int64)
+    which, _ = pd.factorize(combined)
+    first = np.empty(int(which.max(initial=-1)) + 1, dtype=np.int64)
+    first[which[::-1]] = np.arange(n)[::-1]  # a row showing each distinct combination
+    pieces = [
+        repeat(p) if isinstance(p, str) else np.array(p.texts, dtype=object)[p.codes[first]]
+        for p in parts
+    ]
+    texts = np.empty(len(first), dtype=object)
+    texts[:] = ["".join(t) for t in zip(*pieces, strict=False)]  # constants repeat
+    return texts[which]  # type: ignore[no-any-return]
+
+
 @dataclass
 class Findings:
     """The violations one rule found: parallel arrays, one entry per violation."""
 
     incidents: np.ndarray  # int row numbers in the IncidentTable
     party: np.ndarray  # object: charged party
-    evidence: list[str]
+    evidence: np.ndarray | list[str]  # object array of str (or a list)
     zone: np.ndarray | None = None  # object: zone id or None
     measured_m: np.ndarray | None = None
 
@@ -79,10 +133,67 @@ class RuleContext:
     zone_mask_fn: Callable[[str], np.ndarray]
     distance_fn: Callable[[str, np.ndarray], np.ndarray]  # (feature id, incident rows) -> metres
     _zone_cache: dict[str, np.ndarray] = field(default_factory=dict)
+    _phase_cache: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
 
     @property
     def tz(self) -> tzinfo:
         return self.agreement.timezone
+
+    @cached_property
+    def _parties(self) -> Words:
+        return Words.of(self.incidents.party)
+
+    @cached_property
+    def _targets(self) -> Words:
+        return Words.of(self.incidents.target)
+
+    def parties(self, rows: np.ndarray) -> Words:
+        """The charged party (or excluded group, or `unattributed`) of these incidents."""
+        return self._parties.take(rows)
+
+    def targets(self, rows: np.ndarray) -> Words:
+        """The target party or excluded group of these incidents ("" when none)."""
+        return self._targets.take(rows)
+
+    def party_is(self, *labels: str) -> np.ndarray:
+        """Mask: incidents whose party is one of `labels`."""
+        return self._parties.is_in(labels)
+
+    @cached_property
+    def excluded(self) -> tuple[np.ndarray, np.ndarray]:
+        """Masks: (the attacker is an excluded group, the target is an excluded group)."""
+        ids = self.agreement.excluded_ids()
+        return self._parties.is_in(ids), self._targets.is_in(ids)
+
+    def phase_index(self, phase_ids: tuple[str, ...]) -> np.ndarray:
+        """For each incident, the position in `phase_ids` of the first listed phase active
+        at its time (-1: none). With no phases listed: 0 once the agreement is in force."""
+        if phase_ids not in self._phase_cache:
+            if not phase_ids:
+                index = np.where(self.in_force(), 0, -1)
+            else:
+                t = self.incidents.observed_at
+                index = np.full(len(t), -1, dtype=np.int64)
+                for k in reversed(range(len(phase_ids))):
+                    start, end = self.phase_windows.get(
+                        phase_ids[k], (np.datetime64("NaT"), np.datetime64("NaT"))
+                    )
+                    if np.isnat(start):
+                        continue
+                    inside = t >= start
+                    if not np.isnat(end):
+                        inside &= t < end
+                    index[inside] = k
+            self._phase_cache[phase_ids] = index
+        return self._phase_cache[phase_ids]
+
+    def first_zone_index(self, zone_ids: tuple[str, ...], rows: np.ndarray) -> np.ndarray:
+        """For each row, the position in `zone_ids` of the first listed zone containing it
+        (-1: none)."""
+        out = np.full(len(rows), -1, dtype=np.int64)
+        for k in reversed(range(len(zone_ids))):
+            out[self.zone_mask(zone_ids[k])[rows]] = k
+        return out
 
     def zone_mask(self, zone_id: str) -> np.ndarray:
         if zone_id not in self._zone_cache:

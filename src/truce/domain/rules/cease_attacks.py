@@ -8,15 +8,13 @@ import numpy as np
 
 from truce.domain.model import Agreement, Rule
 from truce.domain.rules._common import (
-    actors_words,
+    actor_words,
     event_words,
-    involves_excluded,
     is_attack,
-    join_text,
-    per_value,
+    listed_words,
     phases_words,
 )
-from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
+from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext, compose
 
 
 class Params(PhaseScoped):
@@ -33,23 +31,26 @@ class CeaseAttacks:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        phase = ctx.phase_labels(p.phases)
-        attacker_excl, target_excl = involves_excluded(inc, ctx.agreement)
-        mask = is_attack(inc) & (phase != None) & ~attacker_excl & ~target_excl  # noqa: E711
+        phase = ctx.phase_index(p.phases)
+        attacker_excluded, target_excluded = ctx.excluded
+        mask = is_attack(inc) & (phase >= 0) & ~attacker_excluded & ~target_excluded
         if p.zones:
             mask &= ctx.any_zone_mask(p.zones)
         rows = np.flatnonzero(mask)
-        zone = ctx.first_zone(p.zones, rows) if p.zones else None
-        evidence = join_text(
+        zone = ctx.first_zone_index(p.zones, rows) if p.zones else None
+        evidence = compose(
             len(rows),
-            event_words(inc.event_type[rows]),
+            event_words(inc, rows),
             " by ",
-            actors_words(inc.party[rows]),
-            per_value(lambda t: f" against {t}" if t else "", inc.target[rows]),
-            " during phase " + phase[rows] if p.phases else " while the agreement is in force",
-            "" if zone is None else " inside " + zone,
+            ctx.parties(rows).map(actor_words),
+            ctx.targets(rows).map(lambda t: f" against {t}" if t else ""),
+            listed_words(phase[rows], p.phases, " during phase ")
+            if p.phases
+            else " while the agreement is in force",
+            "" if zone is None else listed_words(zone, p.zones, " inside "),
         )
-        return Findings(rows, inc.party[rows], evidence, zone)
+        zone_ids = None if zone is None else np.array(p.zones, dtype=object)[zone]
+        return Findings(rows, inc.party[rows], evidence, zone_ids)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params

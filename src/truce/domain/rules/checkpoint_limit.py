@@ -8,8 +8,16 @@ import numpy as np
 from pydantic import Field
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import is_event, join_text, metres_words, per_value
-from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, fmt_m
+from truce.domain.rules._common import is_event, metres_words
+from truce.domain.rules.base import (
+    Findings,
+    Namespace,
+    RuleContext,
+    RuleParams,
+    Words,
+    compose,
+    fmt_m,
+)
 
 
 class Params(RuleParams):
@@ -30,18 +38,18 @@ class CheckpointLimit:
         inc = ctx.incidents
         candidates = np.flatnonzero(
             is_event(inc, "checkpoint_observation")
-            & (np.nan_to_num(inc.count, nan=-1) > p.max_armed_per_side)
+            & (inc.count > p.max_armed_per_side)  # an unknown count (NaN) is not over
         )
         distance = ctx.distance_fn(p.checkpoint, candidates)
         near = distance <= p.radius_m
         rows, distance = candidates[near], distance[near]
         # The stated side is who is over the limit; failing that, the attributed party.
         side = np.where(inc.side[rows] != "", inc.side[rows], inc.party[rows])
-        evidence = join_text(
+        evidence = compose(
             len(rows),
-            per_value(lambda c: str(int(c)), inc.count[rows]),
+            Words.of(inc.count[rows], lambda c: str(int(c))),
             " armed personnel of ",
-            side,
+            Words.of(side),
             f" at {p.checkpoint} (",
             metres_words(distance),
             f" away); limit {p.max_armed_per_side} per side",

@@ -8,19 +8,14 @@ import numpy as np
 from pydantic import Field
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import (
-    is_event,
-    is_weapon,
-    join_text,
-    metres_words,
-    weapon_words,
-)
+from truce.domain.rules._common import is_event, is_weapon, metres_words, weapon_words
 from truce.domain.rules.base import (
     Findings,
     Namespace,
     RuleContext,
     RuleParams,
     Weapon,
+    compose,
     fmt_local,
     fmt_m,
 )
@@ -56,11 +51,11 @@ class Demilitarised:
         zone = ctx.agreement.zone(p.zone)
         distance = ctx.distance_fn(zone.feature, rows)
         since = f" after {fmt_local(p.from_, ctx.tz)}" if p.from_ else ""
-        evidence = join_text(
+        evidence = compose(
             len(rows),
-            weapon_words(inc.weapon[rows]),
+            weapon_words(inc, rows),
             " of ",
-            inc.party[rows],
+            ctx.parties(rows),
             f" inside {p.zone}",
             *(
                 (

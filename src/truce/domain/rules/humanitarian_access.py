@@ -7,14 +7,8 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import (
-    actors_words,
-    event_words,
-    is_event,
-    join_text,
-    phases_words,
-)
-from truce.domain.rules.base import Findings, PhaseScoped, RuleContext
+from truce.domain.rules._common import actor_words, event_words, is_event, phases_words
+from truce.domain.rules.base import Findings, PhaseScoped, RuleContext, compose
 
 
 class Params(PhaseScoped):
@@ -28,15 +22,15 @@ class HumanitarianAccess:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        active = ctx.phase_labels(p.phases) != None  # noqa: E711
+        active = ctx.phase_index(p.phases) >= 0
         rows = np.flatnonzero(
             is_event(inc, "attack_on_humanitarian", "convoy_obstruction") & active
         )
-        evidence = join_text(
+        evidence = compose(
             len(rows),
-            event_words(inc.event_type[rows]),
+            event_words(inc, rows),
             " by ",
-            actors_words(inc.party[rows]),
+            ctx.parties(rows).map(actor_words),
             " while the agreement is in force",
         )
         return Findings(rows, inc.party[rows], evidence)

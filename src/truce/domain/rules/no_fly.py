@@ -7,8 +7,8 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import is_event, join_text, phases_words
-from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
+from truce.domain.rules._common import is_event, listed_words, phases_words
+from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext, compose
 
 
 class Params(PhaseScoped):
@@ -26,14 +26,14 @@ class NoFly:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        phase = ctx.phase_labels(p.phases)
-        mask = is_event(inc, "airstrike") & (inc.party == p.party) & (phase != None)  # noqa: E711
+        phase = ctx.phase_index(p.phases)
+        mask = is_event(inc, "airstrike") & ctx.party_is(p.party) & (phase >= 0)
         mask &= ctx.zone_mask(p.zone)
         rows = np.flatnonzero(mask)
-        evidence = join_text(
+        evidence = compose(
             len(rows),
             f"airstrike by {p.party} inside no-fly zone {p.zone} during phase ",
-            phase[rows],
+            listed_words(phase[rows], p.phases or ("in force",), ""),
         )
         return Findings(rows, inc.party[rows], evidence, np.full(len(rows), p.zone, dtype=object))
 

@@ -7,8 +7,8 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import involves_excluded, is_event, join_text, phases_words
-from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
+from truce.domain.rules._common import is_event, listed_words, phases_words
+from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext, compose
 
 
 class Params(PhaseScoped):
@@ -29,21 +29,25 @@ class NoTerritorialGain:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        phase = ctx.phase_labels(p.phases)
-        attacker_excl, _ = involves_excluded(inc, ctx.agreement)
+        phase = ctx.phase_index(p.phases)
+        attacker_excluded, _ = ctx.excluded
         # Excluded groups are not bound; an advance against them is not a gain "from other parties".
-        mask = is_event(inc, "ground_advance") & (phase != None) & ~attacker_excl  # noqa: E711
+        mask = is_event(inc, "ground_advance") & (phase >= 0) & ~attacker_excluded
         if p.party:
-            mask &= inc.party == p.party
+            mask &= ctx.party_is(p.party)
         if p.zones:
             mask &= ctx.any_zone_mask(p.zones)
         rows = np.flatnonzero(mask)
-        zone = ctx.first_zone(p.zones, rows) if p.zones else None
-        evidence = join_text(
+        zone = None
+        if p.zones:
+            zone = np.array(p.zones, dtype=object)[ctx.first_zone_index(p.zones, rows)]
+        evidence = compose(
             len(rows),
             "ground advance by ",
-            inc.party[rows],
-            " during phase " + phase[rows] if p.phases else " while the agreement is in force",
+            ctx.parties(rows),
+            listed_words(phase[rows], p.phases, " during phase ")
+            if p.phases
+            else " while the agreement is in force",
         )
         return Findings(rows, inc.party[rows], evidence, zone)
 

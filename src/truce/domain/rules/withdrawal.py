@@ -8,13 +8,15 @@ import numpy as np
 from pydantic import Field
 
 from truce.domain.model import WEAPONS, Agreement, Rule
-from truce.domain.rules._common import is_event, join_text, metres_words, weapon_words
+from truce.domain.rules._common import is_event, metres_words, weapon_words
 from truce.domain.rules.base import (
     Findings,
     Namespace,
     RuleContext,
     RuleParams,
     Weapon,
+    Words,
+    compose,
     fmt_local,
     fmt_m,
 )
@@ -43,7 +45,7 @@ class Withdrawal:
             minimum_by_code[WEAPONS.index(w)] = d
         candidates = np.flatnonzero(
             is_event(inc, "weapon_sighting")
-            & (inc.party == p.party)
+            & ctx.party_is(p.party)
             & (inc.observed_at > to_utc64(p.deadline))
             & ~np.isnan(minimum_by_code[inc.weapon])
         )
@@ -52,15 +54,14 @@ class Withdrawal:
         hit = distance < minimum
         rows, distance, minimum = candidates[hit], distance[hit], minimum[hit]
         after = fmt_local(p.deadline, ctx.tz)
-        precision = inc.precision_m[rows]
-        evidence = join_text(
+        evidence = compose(
             len(rows),
-            weapon_words(inc.weapon[rows]),
+            weapon_words(inc, rows),
             f" of {p.party} ",
             metres_words(distance),
             f" from {p.from_feature} after {after}; minimum ",
             metres_words(minimum),
-            np.where(precision > 0, " (location ±" + metres_words(precision) + ")", ""),
+            Words.of(inc.precision_m[rows], lambda m: f" (location ±{fmt_m(m)})" if m > 0 else ""),
         )
         return Findings(rows, inc.party[rows], evidence, measured_m=distance)
 
