@@ -30,7 +30,9 @@ from truce.domain.phases import resolve_timeline
 from truce.domain.rules import RuleContext, rule_kinds
 from truce.domain.timeparse import to_utc64
 
-VIOLENT_CODES = codes_of(VIOLENT_TYPES, EVENT_TYPES)
+# Whether each event type (by code) is violent, for quiet-day counts; the last entry is for -1.
+VIOLENT_TABLE = np.zeros(len(EVENT_TYPES) + 1, dtype=bool)
+VIOLENT_TABLE[codes_of(VIOLENT_TYPES, EVENT_TYPES)] = True
 
 
 def attribute(agreement: Agreement, reports: ReportTable) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +63,9 @@ def evaluate(
         timings[stage] = now - clock
         clock = now
 
-    reports = reports.take(np.flatnonzero(reports.observed_at <= to_utc64(as_of)))
+    observed = reports.observed_at <= to_utc64(as_of)
+    if not observed.all():  # nothing after as_of is used; usually nothing is left out
+        reports = reports.take(np.flatnonzero(observed))
     fallback = (
         (float(np.median(reports.lon)), float(np.median(reports.lat))) if len(reports) else None
     )
@@ -74,7 +78,7 @@ def evaluate(
     lap("consolidate")
 
     zone_masks = space.zone_masks(incidents.x, incidents.y)
-    violent = np.isin(incidents.event_type, VIOLENT_CODES)
+    violent = VIOLENT_TABLE[incidents.event_type]
 
     def violent_times(within: tuple[str, ...]) -> np.ndarray:
         mask = violent.copy()

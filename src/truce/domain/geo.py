@@ -1,10 +1,11 @@
 """Projection, zones and distances, on whole arrays.
 
 Everything metric happens in one projected CRS per agreement (its `crs`, or
-the UTM zone of its centroid), projected once. Zone membership is one STRtree
-query for all points against all zones, refined by an exact distance test, so
-a point exactly `distance_m` from a road is inside its corridor regardless of
-how a buffer polygon would be drawn.
+the UTM zone of its centroid), projected once. Zone membership takes, for each
+zone, the points in its envelope (from the points sorted once by x) and tests
+their exact distance to the zone's feature, so a point exactly `distance_m`
+from a road is inside its corridor regardless of how a buffer polygon would be
+drawn.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from functools import cached_property
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
-from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 
 from truce.domain.model import Agreement
+from truce.domain.planar import planar_distance
 
 WGS84 = "EPSG:4326"
 # Buffers drawn for display and area use this many segments per quarter circle;
 # membership never depends on it.
 QUAD_SEGS = 16
-# Envelope slack (m) so the STRtree pre-filter never misses a point the exact test accepts.
+# Envelope slack (m) so the envelope pre-filter never misses a point the exact test accepts.
 _ENVELOPE_SLACK_M = 1.0
 
 
@@ -117,11 +118,12 @@ class AgreementSpace:
         return np.array([z.distance_m for z in self.agreement.zones], dtype=np.float64)
 
     @cached_property
-    def _zone_tree(self) -> STRtree:
-        envelopes = shapely.buffer(
-            self._zone_feature_geoms, self._zone_distances + _ENVELOPE_SLACK_M, quad_segs=4
+    def _zone_envelopes(self) -> np.ndarray:
+        """(zones x 4) min x, min y, max x, max y of the points each zone can hold."""
+        reach = self._zone_distances + _ENVELOPE_SLACK_M
+        return shapely.bounds(self._zone_feature_geoms) + np.column_stack(
+            [-reach, -reach, reach, reach]
         )
-        return STRtree(envelopes)
 
     def zone_polygons_m(self) -> dict[str, BaseGeometry]:
         """Each zone as a polygon in metres (for area and display; not for membership)."""
@@ -135,14 +137,33 @@ class AgreementSpace:
         return {zid: float(p.area) / 1e6 for zid, p in self.zone_polygons_m().items()}
 
     def membership(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(point index, zone index) for every point inside every zone (boundary included)."""
-        if not self.zone_ids or len(x) == 0:
+        """(point index, zone index) for every point inside every zone (boundary included).
+
+        Per zone: the points in its envelope (a range of the points sorted by x, then y),
+        then the exact distance test (numpy's, `planar_distance`, or GEOS's).
+        """
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        by_x = np.argsort(x, kind="stable")
+        sorted_x = x[by_x]
+        points: list[np.ndarray] = []
+        zones: list[np.ndarray] = []
+        for k, (geom, distance_m) in enumerate(
+            zip(self._zone_feature_geoms, self._zone_distances, strict=True)
+        ):
+            min_x, min_y, max_x, max_y = self._zone_envelopes[k]
+            lo = np.searchsorted(sorted_x, min_x, side="left")
+            hi = np.searchsorted(sorted_x, max_x, side="right")
+            near = by_x[lo:hi]
+            near = near[(y[near] >= min_y) & (y[near] <= max_y)]
+            d = planar_distance(geom, x[near], y[near])
+            if d is None:
+                d = shapely.distance(shapely.points(x[near], y[near]), geom)
+            inside = near[d <= distance_m + 1e-6]
+            points.append(inside)
+            zones.append(np.full(len(inside), k, dtype=np.int64))
+        if not points:
             return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-        pts = shapely.points(x, y)
-        point_idx, zone_idx = self._zone_tree.query(pts, predicate="intersects")
-        d = shapely.distance(pts[point_idx], self._zone_feature_geoms[zone_idx])
-        inside = d <= self._zone_distances[zone_idx] + 1e-6
-        return point_idx[inside], zone_idx[inside]
+        return np.concatenate(points), np.concatenate(zones)
 
     def zone_masks(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         """One boolean mask per zone over the points."""
