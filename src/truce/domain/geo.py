@@ -176,7 +176,9 @@ class AgreementSpace:
         """Metres from each point to a feature (0 inside a polygon)."""
         if len(x) == 0:
             return np.array([], dtype=np.float64)
-        return shapely.distance(shapely.points(x, y), self.features_m[feature_id])
+        feature = self.features_m[feature_id]
+        d = planar_distance(feature, x, y)
+        return shapely.distance(shapely.points(x, y), feature) if d is None else d
 
 
 def bounds_wgs84(geoms: Iterable[BaseGeometry]) -> tuple[float, float, float, float] | None:
