@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, tzinfo
+from functools import cached_property
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -402,7 +403,7 @@ class ViolationTable(Sequence[Violation]):
     def __len__(self) -> int:
         return len(self.incident)
 
-    @property
+    @cached_property
     def ids(self) -> list[str]:
         return [f"v-{k}" for k in range(1, len(self) + 1)]
 

@@ -141,23 +141,26 @@ def utc_offsets_s(values: np.ndarray, tz: tzinfo) -> np.ndarray:
     return out
 
 
-def iso_many(values: np.ndarray, tz: tzinfo) -> np.ndarray:
-    """`iso(from_utc64(t, tz))` for a whole datetime64 (UTC) array, as an object array."""
+def iso_many(values: np.ndarray, tz: tzinfo, around: str = "") -> np.ndarray:
+    """`iso(from_utc64(t, tz))` for a whole datetime64 (UTC) array, as an object array;
+    each text between two `around` (e.g. JSON's quotes), if given."""
     values = np.asarray(values)
     if len(values) == 0:
         return np.array([], dtype=object)
     offsets = utc_offsets_s(values, tz)
-    seconds = values.astype("datetime64[s]") + offsets.astype("timedelta64[s]")
-    wall = np.datetime_as_string(seconds, unit="s").astype(object)
-    unique, which = np.unique(offsets, return_inverse=True)
+    distinct, which = np.unique(offsets, return_inverse=True)
     suffix = np.array(
         [
             datetime(2000, 1, 1, tzinfo=timezone(timedelta(seconds=int(o)))).isoformat()[19:]
-            for o in unique
-        ],
-        dtype=object,
+            + around
+            for o in distinct.tolist()
+        ]
     )
-    return wall + suffix[which.ravel()]
+    seconds = values.astype("datetime64[s]") + offsets.astype("timedelta64[s]")
+    text = np.strings.add(np.datetime_as_string(seconds, unit="s"), suffix[which.ravel()])
+    if around:
+        text = np.strings.add(around, text)
+    return text.astype(object)  # type: ignore[no-any-return]
 
 
 def iso(dt: datetime | None) -> str | None:

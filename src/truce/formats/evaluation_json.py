@@ -365,13 +365,17 @@ def _source_sets(
 ) -> Categories | Lists:
     """Each incident's sources as JSON text (lists opened at level 3), made once per
     distinct set of sources."""
-    group, source_rank, sorted_names = _source_pairs(inc, codes, names)
-    if len(sorted_names) > 62:
-        offsets = np.searchsorted(group, np.arange(len(inc) + 1))
-        flat = np.array(sorted_names, dtype=object)[source_rank].tolist()
+    if len(names) > 62:
+        flat, offsets = _sources(inc, codes, names)
         return string_lists(np.array(flat, dtype=object), offsets, 3, style)
+    sorted_names = sorted(names)
+    rank = np.array([sorted_names.index(n) for n in names], dtype=np.int64)
+    # Each incident's set of sources as bits (by alphabetical rank), or-ed over its reports.
+    bits = np.left_shift(1, rank[codes[inc.members]])
     sets = np.zeros(len(inc), dtype=np.int64)
-    np.bitwise_or.at(sets, group, np.left_shift(1, source_rank))
+    reported = np.flatnonzero(np.diff(inc.offsets))
+    if len(reported):
+        sets[reported] = np.bitwise_or.reduceat(bits, inc.offsets[reported])
     which, distinct = pd.factorize(sets)
     start, sep, end = style.brackets("[", "]", 3)
     encoded = style.strings(sorted_names).tolist()
@@ -388,7 +392,7 @@ def evaluation_json(ev: Evaluation, *, indent: int | None = None, ensure_ascii: 
     style = JsonStyle(indent, ensure_ascii)
     inc, vt = ev.incidents, ev.violations
     # The incidents open at nesting level 1 (in the top object), their fields at 3.
-    observed_at = style.strings(iso_many(inc.observed_at, ev.agreement.timezone))
+    observed_at = iso_many(inc.observed_at, ev.agreement.timezone, around='"')  # plain ASCII
     incident_ids = style.strings(ev.incident_ids)
     codes, names = _source_codes(ev.reports)
     report_ids, report_id_lengths = _report_ids(inc, ev.reports, codes, names)
