@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from tests.geoms import ALEPPO_EAST, CASTELLO_ROAD, CP_CASTELLO_1, offset_from
 from tests.scenario import at, run
@@ -264,3 +265,22 @@ def test_violations_read_like_a_list_of_violation_objects():
     assert (listed[1].party, listed[1].measured_m, listed[1].zone) == ("opp", None, None)
     with pytest.raises(IndexError):
         ev.violations[2]
+
+
+def test_evidence_is_composed_once_per_distinct_combination_of_words():
+    from truce.domain.rules.base import Words, compose
+
+    n = 1000
+    rng = np.random.default_rng(1)
+    big = Words(rng.integers(0, 997, n), [f"w{k}" for k in range(997)])
+    small = Words(rng.integers(0, 3, n), ["a", "b", "c"])
+    # Together more combinations than an int64 code could count: they are renumbered.
+    many = [Words(rng.integers(0, 50_000, n), [str(k) for k in range(50_000)]) for _ in range(3)]
+    got = compose(n, "<", big, "|", small, *many, ">")
+    expected = [
+        "<" + big.texts[b] + "|" + small.texts[s] + "".join(w.texts[w.codes[i]] for w in many) + ">"
+        for i, (b, s) in enumerate(zip(big.codes, small.codes, strict=True))
+    ]
+    assert got.tolist() == expected
+    assert compose(3, "only ", "constants").tolist() == ["only constants"] * 3
+    assert compose(0, "x", small.take(np.array([], dtype=np.int64))).tolist() == []
