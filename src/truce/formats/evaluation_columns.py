@@ -1,0 +1,190 @@
+"""The SPEC §3 incident and violation fields, each for all rows at once: shared by
+the dicts (`evaluation_to_dict`) and the text (`evaluation_json`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from truce.domain.model import EVENT_TYPES, WEAPONS, Evaluation, IncidentTable, ReportTable
+from truce.formats.json_columns import (
+    Categories,
+    JsonStyle,
+    Lists,
+    floats,
+    round_like_python,
+    string_lists,
+)
+
+EVENT_NAMES = np.array(EVENT_TYPES, dtype=object)
+WEAPON_NAMES = np.array([*WEAPONS, None], dtype=object)  # NO_CODE (-1) -> None
+CREDIBILITY = np.array([str(k) for k in range(-128, 128)], dtype=object)  # int8 -> digits
+
+
+def groups(inc: IncidentTable) -> np.ndarray:
+    """The incident row of each entry of `inc.members`."""
+    return np.repeat(np.arange(len(inc)), np.diff(inc.offsets))
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array."""
+    values = np.sort(values)
+    return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
+
+
+def source_codes(reports: ReportTable) -> tuple[np.ndarray, list[str]]:
+    """Each report's source as a code, and the sources by code."""
+    codes, names = pd.factorize(reports.source)
+    return codes.astype(np.int64), names.tolist()
+
+
+def report_ids_in_order(
+    inc: IncidentTable, reports: ReportTable, codes: np.ndarray, names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each incident's `source:report_id` keys in sorted order, concatenated in incident
+    order (incident i's are `[inc.offsets[i]:inc.offsets[i+1]]`), and their lengths."""
+    members, group = inc.members, groups(inc)
+    prefixes = np.array([f"{name}:" for name in names], dtype=object)
+    # Keys from different sources sort as their `source:` prefixes do, unless a source name
+    # holds a ":" (then all are compared in full). So sort by source, then break the ties:
+    # runs of one source's reports in one incident, compared by key.
+    if any(":" in name for name in names):
+        rank = np.zeros(len(names), dtype=np.int64)
+    else:
+        rank = np.argsort(np.argsort(prefixes))
+    source_rank = rank[codes[members]]
+    # Stable sort of (incident, source): members are already grouped, so this is quick.
+    order = np.argsort(group * max(len(names), 1) + source_rank, kind="stable")
+    reps, group, source_rank = members[order], group[order], source_rank[order]
+    # The keys are made in their final order, so what reads them next reads memory in order.
+    keys = prefixes[codes[reps]] + reports.report_id[reps] if len(reps) else reps.astype(object)
+    prefix_length = np.array([len(p) for p in prefixes], dtype=np.int64)
+    id_length = np.fromiter(map(len, reports.report_id.tolist()), np.int64, len(reports))
+    lengths = prefix_length[codes[reps]] + id_length[reps]
+    tied = (group[1:] == group[:-1]) & (source_rank[1:] == source_rank[:-1])
+    if tied.any():
+        edges = np.diff(np.concatenate([[0], tied.astype(np.int8), [0]]))
+        run_start, run_end = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) + 1
+        pairs = run_start[run_end - run_start == 2]
+        swap = pairs[keys[pairs] > keys[pairs + 1]]
+        for column in (keys, lengths):
+            column[swap], column[swap + 1] = column[swap + 1], column[swap].copy()
+        longer = np.flatnonzero(run_end - run_start > 2)
+        if len(longer):
+            key_list, length_list = keys.tolist(), lengths.tolist()
+            for a, b in zip(run_start[longer].tolist(), run_end[longer].tolist(), strict=True):
+                key_list[a:b], length_list[a:b] = zip(
+                    *sorted(zip(key_list[a:b], length_list[a:b], strict=True)), strict=True
+                )
+            keys[:], lengths[:] = key_list, length_list
+    return keys, lengths
+
+
+def source_pairs(
+    inc: IncidentTable, codes: np.ndarray, names: list[str]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(incident, source rank) for each distinct source of each incident, sorted; the
+    source names in rank (alphabetical) order."""
+    width = max(len(names), 1)
+    ordered = sorted(range(len(names)), key=names.__getitem__)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[ordered] = np.arange(len(names))
+    pairs = _distinct(groups(inc) * width + rank[codes[inc.members]])
+    group, source_rank = np.divmod(pairs, width)
+    return group, source_rank, [names[k] for k in ordered]
+
+
+def source_lists(
+    inc: IncidentTable, codes: np.ndarray, names: list[str]
+) -> tuple[list[str], np.ndarray]:
+    """Every incident's distinct sources, sorted within the incident, concatenated; offsets."""
+    group, source_rank, sorted_names = source_pairs(inc, codes, names)
+    offsets = np.searchsorted(group, np.arange(len(inc) + 1))
+    return np.array(sorted_names, dtype=object)[source_rank].tolist(), offsets
+
+
+def violation_ids_by_incident(ev: Evaluation) -> tuple[np.ndarray, np.ndarray]:
+    """Every incident's violation ids, in id order, concatenated; offsets."""
+    vt = ev.violations
+    order = np.argsort(vt.incident, kind="stable")
+    flat = np.array(vt.ids, dtype=object)[order]
+    counts = np.bincount(vt.incident, minlength=len(ev.incidents))
+    return flat, np.concatenate([[0], np.cumsum(counts)])
+
+
+def grades(inc: IncidentTable) -> np.ndarray:
+    """`B2`: best source reliability (F when unknown) and information credibility."""
+    reliability = np.where(inc.reliability == "", "F", inc.reliability).astype(object)
+    return reliability + CREDIBILITY[inc.credibility.astype(np.int64) + 128]
+
+
+def targets(inc: IncidentTable) -> np.ndarray:
+    target = inc.target.astype(object)
+    return np.where(target == "", None, target)
+
+
+def _whole(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of a float column: (a whole number that fits int64, neither that nor NaN)."""
+    whole = np.isfinite(values) & (values == np.floor(values)) & (np.abs(values) < 2**62)
+    return whole, ~np.isnan(values) & ~whole
+
+
+def numbers_or_none(values: np.ndarray) -> list[float | int | None]:
+    """Each value as SPEC §3 gives it: NaN -> None, whole numbers -> int, else float."""
+    values = np.asarray(values, dtype=np.float64)
+    whole, other = _whole(values)
+    out = np.full(len(values), None, dtype=object)
+    out[whole] = values[whole].astype(np.int64).tolist()
+    out[other] = [int(v) if v.is_integer() else v for v in values[other].tolist()]
+    return out.tolist()  # type: ignore[no-any-return]
+
+
+def number_texts(values: np.ndarray) -> np.ndarray:
+    """`numbers_or_none`, as json writes each."""
+    values = np.asarray(values, dtype=np.float64)
+    whole, other = _whole(values)
+    out = np.full(len(values), "null", dtype=object)
+    out[whole] = values[whole].astype(np.int64).astype(str).astype(object)
+    out[other] = [
+        int.__repr__(int(v)) if v.is_integer() else text
+        for v, text in zip(values[other].tolist(), floats(values[other]).tolist(), strict=True)
+    ]
+    return out
+
+
+def measured_m(ev: Evaluation) -> np.ndarray:
+    """Each violation's measured distance to 0.1 m; NaN where nothing was measured."""
+    return round_like_python(ev.violations.measured_m, 1)
+
+
+def source_set_texts(
+    inc: IncidentTable, codes: np.ndarray, names: list[str], style: JsonStyle
+) -> Categories | Lists:
+    """Each incident's sources as JSON text (lists opened at level 3), made once per
+    distinct set of sources."""
+    if len(names) > 62:
+        flat, offsets = source_lists(inc, codes, names)
+        return string_lists(np.array(flat, dtype=object), offsets, 3, style)
+    sorted_names = sorted(names)
+    rank = np.array([sorted_names.index(n) for n in names], dtype=np.int64)
+    # Each incident's set of sources as bits (by alphabetical rank), or-ed over its reports.
+    bits = np.left_shift(1, rank[codes[inc.members]])
+    sets = np.zeros(len(inc), dtype=np.int64)
+    reported = np.flatnonzero(np.diff(inc.offsets))
+    if len(reported):
+        sets[reported] = np.bitwise_or.reduceat(bits, inc.offsets[reported])
+    which, distinct = pd.factorize(sets)
+    start, sep, end = style.brackets("[", "]", 3)
+    encoded = style.strings(sorted_names).tolist()
+    texts = [
+        start + sep.join(e for k, e in enumerate(encoded) if one_set >> k & 1) + end
+        if one_set
+        else "[]"
+        for one_set in distinct.tolist()
+    ]
+    return Categories(which.astype(np.int64), np.array(texts, dtype=object))
+
+
+def int_texts(values: np.ndarray) -> np.ndarray:
+    """Each integer as json writes it."""
+    return np.asarray(values).astype(np.int64).astype(str).astype(object)
