@@ -120,9 +120,9 @@ def worker_truce(args: argparse.Namespace) -> None:
     done = time.perf_counter()
     t_json = None
     if args.json_output:
-        from truce.formats.evaluation_json import evaluation_to_dict
+        from truce.formats.evaluation_json import evaluation_json
 
-        text = json.dumps(evaluation_to_dict(ev))
+        text = evaluation_json(ev)  # what `truce evaluate --format json` writes
         t_json = time.perf_counter() - done
         json_bytes = len(text)
         del text
