@@ -33,21 +33,9 @@ COLUMNS: tuple[str, ...] = (
     "notes",
 )
 KNOWN = frozenset(COLUMNS)
-FEW_DISTINCT = (  # columns whose values repeat: read and checked once per distinct value
-    "source",
-    "place",
-    "location_precision_m",
-    "event_type",
-    "weapon",
-    "actor",
-    "side",
-    "target",
-    "count",
-    "fatalities",
-    "reliability",
-    "credibility",
-    "notes",
-)
+# Columns whose values repeat: read and checked once per distinct value.
+MANY_DISTINCT = ("report_id", "observed_at", "lat", "lon")
+FEW_DISTINCT = tuple(c for c in COLUMNS if c not in MANY_DISTINCT)
 
 Raw = bytes | mmap.mmap  # a file's bytes, read or mapped: both have find() and slicing
 
