@@ -36,10 +36,10 @@ def _admin_token(db_url: str) -> str:
 
 
 class Server:
-    def __init__(self, db_url: str, tmp_path: Path) -> None:
+    def __init__(self, db_url: str, tmp_path: Path, *args: str) -> None:
         self.log = (tmp_path / "serve.log").open("w+")
         self.proc = subprocess.Popen(
-            [*CLI, "serve", "--port", "0", "--db", db_url],
+            [*CLI, "serve", "--port", "0", "--db", db_url, *args],
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
@@ -73,8 +73,8 @@ class Server:
 def server_factory(db_url: str, tmp_path: Path) -> Iterator:
     started: list[Server] = []
 
-    def start() -> Server:
-        s = Server(db_url, tmp_path)
+    def start(*args: str) -> Server:
+        s = Server(db_url, tmp_path, *args)
         started.append(s)
         return s
 
@@ -100,6 +100,30 @@ def test_serve_starts_on_a_free_port_ingests_and_stops_on_sigterm(db_url, server
     assert httpx.get(f"{server.url}/docs").status_code == 200
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(20) == 0
+
+
+def test_serve_with_two_workers_answers_ogc_and_stops_on_sigterm(db_url, server_factory):
+    token = _admin_token(db_url)
+    server = server_factory("--workers", "2", "--warm")
+    h = {"Authorization": f"Bearer {token}"}
+    r = httpx.post(
+        f"{server.url}/api/reports",
+        content=to_csv(BASE_ROWS),
+        headers={**h, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200 and r.json()["accepted"] == 4
+    items = f"{server.url}/ogc/collections/us-ru-2016-09-incidents/items"
+    # Whichever worker answers, it sees the ingest within freshness_ms (default 1 s).
+    deadline = time.monotonic() + 30
+    matched = None
+    while time.monotonic() < deadline and matched != 3:
+        doc = httpx.get(items, headers=h, timeout=60).json()
+        matched = doc["numberMatched"]
+        time.sleep(0.2)
+    assert matched == 3
+    assert httpx.get(items, headers={"Authorization": "Bearer nope"}).status_code == 401
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(30) == 0
 
 
 def test_sigkill_in_the_middle_of_a_large_ingest_loses_no_acknowledged_batch(

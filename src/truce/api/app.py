@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,11 +15,13 @@ from fastapi import APIRouter, FastAPI
 
 import truce
 from truce.api import errors
+from truce.api.deps import Authenticator
 from truce.api.routes import router as api_router
 from truce.api.settings import Settings
 from truce.service import AgreementRegistry, Service
 from truce.store.engine import make_engine
 from truce.store.migrate import upgrade
+from truce.store.watermark import Watermark
 
 log = logging.getLogger("truce.api")
 
@@ -39,9 +42,14 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
             upgrade(engine)
         service = Service(engine, AgreementRegistry.load(settings.agreement_files))
 
+    watermark = Watermark(service.engine, settings.freshness_ms / 1000)
+
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.warm and hasattr(app.state, "ogc"):
+            threading.Thread(target=_warm, args=(app,), name="truce-warm", daemon=True).start()
         yield
+        watermark.close()
         service.engine.dispose()
 
     app = FastAPI(
@@ -52,6 +60,8 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     )
     app.state.settings = settings
     app.state.service = service
+    app.state.watermark = watermark
+    app.state.auth = Authenticator(service, watermark)
     errors.install(app)
     app.include_router(api_router)
     for name, attribute in PLUGINS:
@@ -67,3 +77,17 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         elif callable(plugin):
             plugin(app)
     return app
+
+
+def _warm(app: FastAPI) -> None:
+    """Start-up: load the snapshots and OGC indexes while the server already answers
+    (requests that need them wait for them)."""
+    try:
+        app.state.ogc.warm()
+    except Exception:
+        log.exception("warming the OGC index failed; it will be built on first use")
+
+
+def create_app_from_env() -> FastAPI:
+    """`create_app(Settings.from_env())`, for uvicorn's `--factory` (worker processes)."""
+    return create_app()

@@ -333,7 +333,7 @@ def collections(base: str, docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def items(
     href: str,
-    features: list[dict[str, Any]],
+    features: Sequence[Any],
     *,
     number_matched: int,
     limit: int,
@@ -341,11 +341,14 @@ def items(
     query: Mapping[str, str],
     now: datetime,
 ) -> dict[str, Any]:
-    """The items FeatureCollection; `query` is the request's other parameters (kept in links)."""
+    """The items FeatureCollection; `query` is the request's other parameters (kept in links).
+
+    `features` are feature dicts, or already encoded ones (`orjson.Fragment`)."""
     base_q = {k: v for k, v in query.items() if k not in ("limit", "offset", "f") and v}
+    kept = urlencode(base_q) + "&" if base_q else ""  # encoded once, not once per link
 
     def page(at: int) -> str:
-        return f"{href}?{urlencode({**base_q, 'f': 'json', 'limit': limit, 'offset': at})}"
+        return f"{href}?{kept}f=json&limit={limit}&offset={at}"
 
     links = [_link(page(offset), "self", GEOJSON, "this page")]
     if offset + len(features) < number_matched:
@@ -355,7 +358,7 @@ def items(
     links.append(_link(href.rsplit("/items", 1)[0] + "?f=json", "collection", JSON))
     return {
         "type": "FeatureCollection",
-        "features": features,
+        "features": list(features),
         "numberMatched": number_matched,
         "numberReturned": len(features),
         "timeStamp": now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
@@ -459,7 +462,7 @@ def checkpoint_features(agreement: Agreement) -> list[dict[str, Any]]:
             continue
         fid = getattr(rule.params, "checkpoint", None)
         feat = agreement.features.get(fid) if fid else None
-        if feat is None or feat.geometry.geom_type != "Point":
+        if fid is None or feat is None or feat.geometry.geom_type != "Point":
             continue
         entry = out.setdefault(
             fid,

@@ -3,35 +3,46 @@
 The incidents (and violations, placed at their incident) of an agreement's
 shared snapshot (`Service.snapshot`) go into numpy arrays sorted by longitude,
 so a bbox query is two `searchsorted` calls, a latitude and time mask over that
-slice, and a slice for the page: no scan of Python dicts. The index is rebuilt
+slice, and a slice for the page: no scan of Python dicts. The snapshot's dicts
+are referenced, never copied (at 1M incidents a copy is a gigabyte).
+
+Whether the index is current is decided from the store's watermark
+(`truce.store.watermark`, re-read at most every `freshness_ms`): it is rebuilt
 only when the stored reports version changes or the snapshot's `valid_until`
 (next phase boundary or local midnight) passes.
 
-Who sees what is `Service.visibility(...).filter(...)`, applied once per
-distinct visibility state (published incidents, review states, own reports) on
-the whole snapshot and cached as a boolean mask plus the filtered dicts.
+Who sees what is `Service.visibility(...)`: per distinct viewer (everything,
+published only, or one centre's own) and watermark, the masks its
+`Visibility.filter` implies are computed once over whole arrays (`View`); the
+page's few items then go through `Visibility.filter` itself, so the documents
+are exactly what the REST API shows that user.
+
+Methods taking `block=False` raise `WouldBlock` rather than read the database or
+build anything, so the routes can answer from memory on the event loop and move
+to a worker thread only when needed.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from sqlalchemy import select
 
 from truce.api import ogc
 from truce.api.ogc import Bbox, Interval
-from truce.service import SHARED_ROLES, Service
-from truce.store import reports as report_store
+from truce.service import SHARED_ROLES, Service, Visibility
 from truce.store.engine import read_transaction
 from truce.store.schema import derived
 from truce.store.users import User
+from truce.store.watermark import Mark, Watermark
 
 VIEW_CACHE_SIZE = 16
 NAT = np.iinfo(np.int64).min
@@ -105,42 +116,78 @@ class PointIndex:
         return bbox, ((int(t.min()), int(t.max())) if len(t) else None)
 
 
+class WouldBlock(Exception):
+    """Answering needs the database or a (re)build; retry with `block=True` off the event loop."""
+
+
 @dataclass
 class View:
-    """What one visibility state sees: masks in index order and filtered dicts by source position."""
+    """What one visibility state sees: masks in index order for queries, and by source
+    position for lookups by id (None: everything)."""
 
-    incident_visible: np.ndarray
-    incidents: np.ndarray  # object: filtered incident dict or None, by source position
-    violation_visible: np.ndarray
-    violations: np.ndarray
+    visibility: Visibility
+    incident_visible: np.ndarray | None
+    violation_visible: np.ndarray | None
+    incident_visible_by_pos: np.ndarray | None = None
+    violation_visible_by_pos: np.ndarray | None = None
+
+    def sees_incident(self, pos: int) -> bool:
+        mask = self.incident_visible_by_pos
+        return mask is None or bool(mask[pos])
+
+    def sees_violation(self, pos: int) -> bool:
+        mask = self.violation_visible_by_pos
+        return mask is None or bool(mask[pos])
+
+
+def _who(user: User) -> Hashable:
+    """Users with the same answer share a view: everything, published only, or their own."""
+    if user.sees_everything:
+        return "all"
+    if user.role in SHARED_ROLES:
+        return (user.role, user.name)
+    return "published"
 
 
 @dataclass
 class AgreementIndex:
+    """One snapshot of one agreement, indexed. Holds the snapshot's dicts (shared with
+    the service, not copied) and numpy arrays over them."""
+
     agreement_id: str
     reports_version: int
     valid_until: datetime | None
     data: dict[str, Any]
     incidents: PointIndex
     violations: PointIndex
+    violation_incident: np.ndarray  # by violation source position: its incident's position
     violation_lonlat: np.ndarray  # (n, 2), by violation source position
+    violations_at: dict[int, list[int]]  # incident position -> its violations' positions
     incident_pos: dict[str, int]
     violation_pos: dict[str, int]
     views: OrderedDict[Hashable, View] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _report_incident: tuple[list[str], np.ndarray] | None = None
+    # Per incident, once served: its feature's JSON up to the viewer-dependent properties.
+    _encoded: list[bytes | None] = field(default_factory=list)
 
     @classmethod
     def build(
         cls, agreement_id: str, version: int, valid_until: datetime | None, data: dict[str, Any]
     ) -> AgreementIndex:
-        incs = data["incidents"]
-        lon = np.array([i["lon"] for i in incs], dtype=np.float64)
-        lat = np.array([i["lat"] for i in incs], dtype=np.float64)
+        incs, vios = data["incidents"], data["violations"]
+        n = len(incs)
+        lon = np.fromiter((i["lon"] for i in incs), dtype=np.float64, count=n)
+        lat = np.fromiter((i["lat"] for i in incs), dtype=np.float64, count=n)
         t = _times_ns([i["observed_at"] for i in incs])
-        incident_pos = {inc["key"]: n for n, inc in enumerate(incs)}
-        vios = data["violations"]
-        at_inc = np.array([incident_pos[v["incident_key"]] for v in vios], dtype=np.int64)
+        incident_pos = {inc["key"]: k for k, inc in enumerate(incs)}
+        at_inc = np.fromiter(
+            (incident_pos[v["incident_key"]] for v in vios), dtype=np.int64, count=len(vios)
+        )
         vlon, vlat = lon[at_inc], lat[at_inc]
+        violations_at: dict[int, list[int]] = {}
+        for v, i in enumerate(at_inc.tolist()):
+            violations_at.setdefault(i, []).append(v)
         return cls(
             agreement_id=agreement_id,
             reports_version=version,
@@ -148,9 +195,12 @@ class AgreementIndex:
             data=data,
             incidents=PointIndex.build(lon, lat, t),
             violations=PointIndex.build(vlon, vlat, _times_ns([v["at"] for v in vios])),
+            violation_incident=at_inc,
             violation_lonlat=np.column_stack([vlon, vlat]) if len(vios) else np.zeros((0, 2)),
+            violations_at=violations_at,
             incident_pos=incident_pos,
-            violation_pos={v["key"]: n for n, v in enumerate(vios)},
+            violation_pos={v["key"]: k for k, v in enumerate(vios)},
+            _encoded=[None] * n,
         )
 
     def fresh(self, version: int, now: datetime) -> bool:
@@ -158,84 +208,185 @@ class AgreementIndex:
             self.valid_until is None or now < self.valid_until
         )
 
-    def view(self, service: Service, user: User) -> View:
-        vis = service.visibility(self.agreement_id, user)
-        who: Hashable = (
-            "all"
-            if user.sees_everything
-            else (user.role, user.name)
-            if user.role in SHARED_ROLES
-            else "published"
-        )
-        key = (
-            who,
-            frozenset(vis.states.items()),
-            frozenset(vis.published_incidents),
-            frozenset(vis.own_reports),
-        )
+    def cached_view(self, user: User, mark: Mark) -> View | None:
+        key = (_who(user), mark)
         with self.lock:
             hit = self.views.get(key)
             if hit is not None:
                 self.views.move_to_end(key)
-                return hit
-        seen = vis.filter(self.data)
-        n_inc, n_vio = len(self.data["incidents"]), len(self.data["violations"])
-        incidents = np.full(n_inc, None, dtype=object)
-        for inc in seen["incidents"]:
-            incidents[self.incident_pos[inc["key"]]] = inc
-        violations = np.full(n_vio, None, dtype=object)
-        for v in seen["violations"]:
-            violations[self.violation_pos[v["key"]]] = v
-        made = View(
-            incident_visible=np.not_equal(incidents, None)[self.incidents.order],
-            incidents=incidents,
-            violation_visible=np.not_equal(violations, None)[self.violations.order],
-            violations=violations,
-        )
+            return hit
+
+    def view(self, service: Service, user: User, mark: Mark) -> View:
+        """The view for `user` at watermark `mark` (read before this call)."""
+        hit = self.cached_view(user, mark)
+        if hit is not None:
+            return hit
+        made = self._make_view(service.visibility(self.agreement_id, user))
         with self.lock:
-            self.views[key] = made
+            self.views[(_who(user), mark)] = made
             while len(self.views) > VIEW_CACHE_SIZE:
                 self.views.popitem(last=False)
         return made
 
+    def _make_view(self, vis: Visibility) -> View:
+        """The masks `Visibility.filter` implies, computed over whole arrays."""
+        if vis.user.sees_everything:
+            return View(vis, None, None)
+        n_inc, n_vio = len(self.incident_pos), len(self.violation_pos)
+        incident_visible = np.zeros(n_inc, dtype=bool)
+        incident_visible[_positions(self.incident_pos, vis.published_incidents)] = True
+        violation_visible = np.zeros(n_vio, dtype=bool)
+        published_violations = [k for k, (_, published) in vis.states.items() if published]
+        violation_visible[_positions(self.violation_pos, published_violations)] = True
+        if vis.user.role in SHARED_ROLES and vis.own_reports:
+            keys, incident_of = self._reports()
+            own_report = np.fromiter(
+                (k in vis.own_reports for k in keys), dtype=bool, count=len(keys)
+            )
+            own = np.zeros(n_inc, dtype=bool)
+            own[incident_of[own_report]] = True
+            incident_visible |= own
+            violation_visible |= own[self.violation_incident]
+        return View(
+            vis,
+            incident_visible[self.incidents.order],
+            violation_visible[self.violations.order],
+            incident_visible,
+            violation_visible,
+        )
+
+    def _reports(self) -> tuple[list[str], np.ndarray]:
+        """Every report key of the snapshot and its incident's position (built on first use)."""
+        if self._report_incident is None:
+            incs = self.data["incidents"]
+            keys = [k for inc in incs for k in inc["report_ids"]]
+            counts = np.fromiter(
+                (len(inc["report_ids"]) for inc in incs), dtype=np.int64, count=len(incs)
+            )
+            self._report_incident = (keys, np.repeat(np.arange(len(incs)), counts))
+        return self._report_incident
+
+    def incidents_seen(self, view: View, positions: Sequence[int]) -> list[dict[str, Any]]:
+        """The incidents at these source positions as `view` shows them (all must be visible)."""
+        incs, vios, at = self.data["incidents"], self.data["violations"], self.violations_at
+        page = [incs[i] for i in positions]
+        theirs = [vios[v] for i in positions if i in at for v in at[i]]
+        seen = view.visibility.filter({"incidents": page, "violations": theirs})["incidents"]
+        assert len(seen) == len(page), "the visibility mask and the filter disagree"
+        return seen  # type: ignore[no-any-return]
+
+    def incident_fragments(self, view: View, positions: Sequence[int]) -> list[orjson.Fragment]:
+        """The incidents at these source positions as encoded GeoJSON features.
+
+        The common case (the viewer sees the incident unrestricted and, unless it sees
+        everything, the incident has no violations) joins bytes encoded once per
+        incident with the two viewer-dependent properties; every other incident goes
+        through `incidents_seen`, i.e. `Visibility.filter`."""
+        vis = view.visibility
+        full, published = vis.user.sees_everything, vis.published_incidents
+        incs, at, encoded = self.data["incidents"], self.violations_at, self._encoded
+        out = []
+        for pos in positions:
+            inc = incs[pos]
+            is_published = inc["key"] in published
+            theirs = at.get(pos)
+            if (full or is_published) and (full or not theirs):
+                head = encoded[pos]
+                if head is None:
+                    head = encoded[pos] = _feature_head(inc)
+                tail = _TAIL[is_published] % (len(theirs) if theirs else 0)
+                out.append(orjson.Fragment(head + tail))
+            else:
+                feature = ogc.incident_feature(self.incidents_seen(view, [pos])[0])
+                out.append(orjson.Fragment(orjson.dumps(feature)))
+        return out
+
+    def violations_seen(self, view: View, positions: Sequence[int]) -> list[dict[str, Any]]:
+        """The violations at these source positions as `view` shows them (all must be visible)."""
+        incs, vios = self.data["incidents"], self.data["violations"]
+        page = [vios[v] for v in positions]
+        at = dict.fromkeys(int(self.violation_incident[v]) for v in positions)
+        seen = view.visibility.filter({"incidents": [incs[i] for i in at], "violations": page})
+        assert len(seen["violations"]) == len(page), "the visibility mask and the filter disagree"
+        return seen["violations"]  # type: ignore[no-any-return]
+
+
+# The viewer-dependent end of an incident feature (`_feature_head` has the rest).
+_TAIL = {False: b'"violations":%d,"published":false}}', True: b'"violations":%d,"published":true}}'}
+
+
+def _feature_head(inc: dict[str, Any]) -> bytes:
+    """`ogc.incident_feature(inc)` as JSON without its closing braces and without the
+    properties that depend on the viewer (`violations`, `published`)."""
+    feature = ogc.incident_feature(inc)
+    props = {k: v for k, v in feature.pop("properties").items() if k not in _TAIL_KEYS}
+    return orjson.dumps(feature)[:-1] + b',"properties":' + orjson.dumps(props)[:-1] + b","
+
+
+_TAIL_KEYS = ("violations", "published")
+
+
+def _positions(pos: dict[str, int], keys: Iterable[str]) -> np.ndarray:
+    found = [p for p in map(pos.get, keys) if p is not None]
+    return np.array(found, dtype=np.int64)
+
 
 class OgcIndex:
-    """One per app: the current `AgreementIndex` of each agreement."""
+    """One per app: the current `AgreementIndex` of each agreement.
 
-    def __init__(self, service: Service) -> None:
+    Whether an index is current is decided from the store's watermark
+    (`truce.store.watermark`), so a fresh index costs no database read.
+    """
+
+    def __init__(self, service: Service, watermark: Watermark) -> None:
         self.service = service
+        self.watermark = watermark
         self._by_agreement: dict[str, AgreementIndex] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self.builds = 0  # how often an index was (re)built, for tests
 
-    def _version(self) -> int:
-        with self.service.engine.connect() as conn:
-            return report_store.reports_version(conn)
+    def get(self, agreement_id: str, *, block: bool = True) -> tuple[AgreementIndex, Mark]:
+        """The current index and the watermark it was checked against.
 
-    def get(self, agreement_id: str) -> AgreementIndex:
+        `block=False` raises `WouldBlock` instead of reading the database or building."""
         self.service.agreements.get(agreement_id)  # NotFound for unknown agreements
+        mark = self.watermark.current() if block else self.watermark.peek()
+        if mark is None:
+            raise WouldBlock
         now = self.service.clock()
-        version = self._version()
         current = self._by_agreement.get(agreement_id)
-        if current is not None and current.fresh(version, now):
-            return current
+        if current is not None and current.fresh(mark.reports_version, now):
+            return current, mark
+        if not block:
+            raise WouldBlock
         with self._guard:
             lock = self._locks.setdefault(agreement_id, threading.Lock())
         with lock:
+            mark = self.watermark.current()
             current = self._by_agreement.get(agreement_id)
-            version = self._version()
-            if current is not None and current.fresh(version, now):
-                return current
-            # Read the version first: the snapshot is at least this new, so keying
+            if current is not None and current.fresh(mark.reports_version, now):
+                return current, mark
+            # The mark was read first: the snapshot is at least this new, so keying
             # the index by it can cause one extra rebuild but never a stale answer.
             data = self.service.snapshot(agreement_id)
             built = AgreementIndex.build(
-                agreement_id, version, self._valid_until(agreement_id, data), data
+                agreement_id, mark.reports_version, self._valid_until(agreement_id, data), data
             )
             self._by_agreement[agreement_id] = built
             self.builds += 1
-            return built
+            return built, mark
+
+    def view(
+        self, agreement_id: str, user: User, *, block: bool = True
+    ) -> tuple[AgreementIndex, View]:
+        idx, mark = self.get(agreement_id, block=block)
+        view = idx.cached_view(user, mark)
+        if view is None:
+            if not block:
+                raise WouldBlock
+            view = idx.view(self.service, user, mark)
+        return idx, view
 
     def _valid_until(self, agreement_id: str, data: dict[str, Any]) -> datetime | None:
         """The stored snapshot's `valid_until`, if the stored snapshot is the one we got."""
@@ -255,115 +406,3 @@ class OgcIndex:
         if until is not None and until.tzinfo is None:
             until = until.replace(tzinfo=UTC)
         return until  # type: ignore[no-any-return]
-
-
-class OgcApi:
-    """The OGC handlers, without the web framework: each returns a document (dict).
-
-    `base` is the OGC root URL without a trailing slash (e.g. http://host/ogc).
-    """
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.index = OgcIndex(service)
-
-    def _agreement_ids(self) -> list[str]:
-        return [e.agreement.id for e in self.service.agreements.all()]
-
-    def landing(self, base: str) -> dict[str, Any]:
-        return ogc.landing(base)
-
-    def conformance(self) -> dict[str, Any]:
-        return ogc.conformance()
-
-    def _shapes(self, agreement_id: str, kind: str) -> list[dict[str, Any]]:
-        agreement = self.service.agreements.get(agreement_id).agreement
-        if kind == "zones":
-            return ogc.zone_features(agreement)
-        return ogc.checkpoint_features(agreement)
-
-    def _collection(self, base: str, agreement_id: str, kind: str) -> dict[str, Any]:
-        agreement = self.service.agreements.get(agreement_id).agreement
-        if kind in ("zones", "checkpoints"):
-            return ogc.collection(
-                base, agreement, kind, bbox=ogc.geometry_bbox(self._shapes(agreement_id, kind))
-            )
-        # Extents of what is stored (all of it, not per viewer): cheap once indexed.
-        idx = self.index.get(agreement_id)
-        points = idx.incidents if kind == "incidents" else idx.violations
-        bbox, interval = points.extent()
-        return ogc.collection(base, agreement, kind, bbox=bbox, interval=interval)
-
-    def collections(self, base: str, user: User) -> dict[str, Any]:
-        docs = [
-            self._collection(base, a, kind) for a in self._agreement_ids() for kind in ogc.KINDS
-        ]
-        return ogc.collections(base, docs)
-
-    def collection(self, base: str, cid: str, user: User) -> dict[str, Any]:
-        agreement_id, kind = ogc.split_collection_id(cid, self._agreement_ids())
-        return self._collection(base, agreement_id, kind)
-
-    def items(
-        self, base: str, cid: str, query: dict[str, str | None], user: User
-    ) -> dict[str, Any]:
-        agreement_id, kind = ogc.split_collection_id(cid, self._agreement_ids())
-        ogc.parse_f(query.get("f"))
-        bbox = ogc.parse_bbox(query.get("bbox"))
-        interval = ogc.parse_datetime(query.get("datetime"))
-        limit = ogc.parse_limit(query.get("limit"))
-        offset = ogc.parse_offset(query.get("offset"))
-        if kind in ("zones", "checkpoints"):
-            matched = ogc.filter_shapes(self._shapes(agreement_id, kind), bbox)
-            page = matched[offset : offset + limit]
-            total = len(matched)
-        else:
-            idx = self.index.get(agreement_id)
-            view = idx.view(self.service, user)
-            if kind == "incidents":
-                rows = idx.incidents.query(bbox, interval, view.incident_visible)
-                total = len(rows)
-                src = idx.incidents.order[rows[offset : offset + limit]]
-                page = [ogc.incident_feature(view.incidents[i]) for i in src]
-            else:
-                rows = idx.violations.query(bbox, interval, view.violation_visible)
-                total = len(rows)
-                src = idx.violations.order[rows[offset : offset + limit]]
-                page = [
-                    ogc.violation_feature(view.violations[i], *idx.violation_lonlat[i].tolist())
-                    for i in src
-                ]
-        return ogc.items(
-            f"{base}/collections/{cid}/items",
-            page,
-            number_matched=total,
-            limit=limit,
-            offset=offset,
-            query={k: v for k, v in query.items() if v is not None},
-            now=self.service.clock(),
-        )
-
-    def item(self, base: str, cid: str, fid: str, user: User) -> dict[str, Any]:
-        agreement_id, kind = ogc.split_collection_id(cid, self._agreement_ids())
-        href = f"{base}/collections/{cid}/items/{fid}"
-        found: dict[str, Any] | None = None
-        if kind in ("zones", "checkpoints"):
-            found = next((f for f in self._shapes(agreement_id, kind) if f["id"] == fid), None)
-        else:
-            idx = self.index.get(agreement_id)
-            view = idx.view(self.service, user)
-            if kind == "incidents":
-                pos = idx.incident_pos.get(fid)
-                if pos is not None and view.incidents[pos] is not None:
-                    found = ogc.incident_feature(view.incidents[pos])
-            else:
-                pos = idx.violation_pos.get(fid)
-                if pos is not None and view.violations[pos] is not None:
-                    found = ogc.violation_feature(
-                        view.violations[pos], *idx.violation_lonlat[pos].tolist()
-                    )
-        if found is None:
-            raise ogc.OgcNotFound(
-                f"no feature {fid!r} in collection {cid!r} (or not visible to you)"
-            )
-        return ogc.feature(href, found)

