@@ -232,3 +232,26 @@ def test_an_answer_from_memory_reads_nothing_from_the_database(client, tokens, a
     for bbox in ("37,36,37.1,36.1", "-180,-90,180,90"):
         assert _get(client, tokens.admin, ITEMS, bbox=bbox).status_code == 200
     assert (watermark.reads, index.builds) == (reads, builds)
+
+
+@pytest.mark.parametrize("who", ["admin", "amman", "observer"])
+def test_the_fast_path_answers_like_the_app(client, reviewed, app, who):
+    token = getattr(reviewed, who)
+    queries = [
+        {"limit": "5"},
+        {"bbox": "36.9,35.9,37.3,36.3", "limit": "3", "offset": "2"},
+        {"datetime": "2016-09-13T00:00:00Z/..", "limit": "1000"},
+    ]
+    for params in queries:
+        first = _get(client, token, ITEMS, **params)  # may need the database: the app
+        fast = app.state.ogc_fast_path
+        answered = fast.answered
+        again = _get(client, token, ITEMS, **params)
+        assert fast.answered == answered + 1, "not answered from memory"
+        assert again.headers["content-type"] == first.headers["content-type"]
+        a, b = first.json(), again.json()
+        a.pop("timeStamp"), b.pop("timeStamp")
+        assert a == b and a["numberReturned"] == len(a["features"])
+    for bad in ({"bbox": "1,2,3"}, {"limit": "0"}):  # errors are the app's to answer
+        assert _get(client, token, ITEMS, **bad).json()["code"] == "InvalidParameterValue"
+    assert _get(client, "truce_wrong", ITEMS).status_code == 401

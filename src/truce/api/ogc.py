@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
+import orjson
 import shapely
 
 from truce.domain.model import Agreement
@@ -333,8 +334,9 @@ def collections(base: str, docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def items(
     href: str,
-    features: Sequence[Any],
+    features: Sequence[Any] | orjson.Fragment,
     *,
+    number_returned: int | None = None,
     number_matched: int,
     limit: int,
     offset: int,
@@ -343,7 +345,15 @@ def items(
 ) -> dict[str, Any]:
     """The items FeatureCollection; `query` is the request's other parameters (kept in links).
 
-    `features` are feature dicts, or already encoded ones (`orjson.Fragment`)."""
+    `features` are feature dicts, or their JSON array already encoded (an
+    `orjson.Fragment`, with `number_returned`)."""
+    if isinstance(features, orjson.Fragment):
+        if number_returned is None:
+            raise ValueError("encoded features need number_returned")
+        returned = number_returned
+    else:
+        features = list(features)
+        returned = len(features)
     base_q = {k: v for k, v in query.items() if k not in ("limit", "offset", "f") and v}
     kept = urlencode(base_q) + "&" if base_q else ""  # encoded once, not once per link
 
@@ -351,16 +361,16 @@ def items(
         return f"{href}?{kept}f=json&limit={limit}&offset={at}"
 
     links = [_link(page(offset), "self", GEOJSON, "this page")]
-    if offset + len(features) < number_matched:
+    if offset + returned < number_matched:
         links.append(_link(page(offset + limit), "next", GEOJSON, "next page"))
     if offset > 0:
         links.append(_link(page(max(0, offset - limit)), "prev", GEOJSON, "previous page"))
     links.append(_link(href.rsplit("/items", 1)[0] + "?f=json", "collection", JSON))
     return {
         "type": "FeatureCollection",
-        "features": list(features),
+        "features": features,
         "numberMatched": number_matched,
-        "numberReturned": len(features),
+        "numberReturned": returned,
         "timeStamp": now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "links": links,
     }

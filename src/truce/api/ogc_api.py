@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from truce.api import ogc
 from truce.api.ogc_index import OgcIndex
 from truce.service import Service
@@ -92,15 +94,16 @@ class OgcApi:
         block: bool = True,
         encoded: bool = False,
     ) -> dict[str, Any]:
-        """The items page; `encoded=True` gives incident features as `orjson.Fragment`
-        (pre-encoded JSON, for `orjson.dumps`) instead of dicts."""
+        """The items page; `encoded=True` gives the incident features as one
+        `orjson.Fragment` (their JSON array, for `orjson.dumps`) instead of dicts."""
         agreement_id, kind = ogc.split_collection_id(cid, self._agreement_ids())
         ogc.parse_f(query.get("f"))
         bbox = ogc.parse_bbox(query.get("bbox"))
         interval = ogc.parse_datetime(query.get("datetime"))
         limit = ogc.parse_limit(query.get("limit"))
         offset = ogc.parse_offset(query.get("offset"))
-        page: list[Any]
+        page: list[Any] | orjson.Fragment
+        returned: int | None = None  # when `page` is encoded
         if kind in ("zones", "checkpoints"):
             matched = ogc.filter_shapes(self._shapes(agreement_id, kind), bbox)
             page = matched[offset : offset + limit]
@@ -110,10 +113,12 @@ class OgcApi:
             if kind == "incidents":
                 rows = idx.incidents.query(bbox, interval, view.incident_visible)
                 total = len(rows)
-                src = idx.incidents.order[rows[offset : offset + limit]].tolist()
+                on_page = rows[offset : offset + limit]
                 if encoded:
-                    page = idx.incident_fragments(view, src)
+                    page = orjson.Fragment(idx.incidents_json(view, on_page))
+                    returned = len(on_page)
                 else:
+                    src = idx.incidents.order[on_page].tolist()
                     page = [ogc.incident_feature(i) for i in idx.incidents_seen(view, src)]
             else:
                 rows = idx.violations.query(bbox, interval, view.violation_visible)
@@ -127,6 +132,7 @@ class OgcApi:
         return ogc.items(
             f"{base}/collections/{cid}/items",
             page,
+            number_returned=returned,
             number_matched=total,
             limit=limit,
             offset=offset,

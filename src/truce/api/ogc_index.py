@@ -24,6 +24,9 @@ to a worker thread only when needed.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
@@ -38,13 +41,17 @@ from sqlalchemy import select
 
 from truce.api import ogc
 from truce.api.ogc import Bbox, Interval
+from truce.api.ogc_encoded import EncodedIncidents
 from truce.service import SHARED_ROLES, Service, Visibility
+from truce.store import derived
 from truce.store.engine import read_transaction
-from truce.store.schema import derived
+from truce.store.schema import derived as derived_table
 from truce.store.users import User
 from truce.store.watermark import Mark, Watermark
 
 VIEW_CACHE_SIZE = 16
+LARGE_SNAPSHOT = 100_000  # incidents; see `_settle_heap`
+CELL_DEG = 0.05  # longitude cell width of `PointIndex`
 NAT = np.iinfo(np.int64).min
 
 
@@ -57,59 +64,82 @@ def _times_ns(values: Sequence[str | None]) -> np.ndarray:
 
 @dataclass
 class PointIndex:
-    """Points sorted by (lon, lat); `order[i]` is the source position of sorted row i."""
+    """Points sorted by (longitude cell, latitude, longitude); `order[i]` is the source
+    position of sorted row i.
+
+    Longitude cells are `CELL_DEG` wide. Within a cell the rows are sorted by latitude,
+    so a bbox is, per cell it touches, one contiguous run of rows found by
+    `searchsorted` on `key` (cell * 1000 + latitude + 90, increasing); only the rows of
+    those runs are then checked exactly. The work grows with what the box holds, not
+    with the width of a longitude band across all the data."""
 
     lon: np.ndarray
     lat: np.ndarray
     t_ns: np.ndarray
     order: np.ndarray
+    key: np.ndarray
+
+    @staticmethod
+    def cells(lon: np.ndarray | float) -> np.ndarray:
+        return np.floor((np.asarray(lon, dtype=np.float64) + 180.0) / CELL_DEG).astype(np.int64)
 
     @classmethod
     def build(cls, lon: np.ndarray, lat: np.ndarray, t_ns: np.ndarray) -> PointIndex:
-        order = np.lexsort((lat, lon))
-        return cls(lon[order], lat[order], t_ns[order], order)
+        cell = cls.cells(lon)
+        order = np.lexsort((lon, lat, cell))
+        key = cell[order] * 1000.0 + (lat[order] + 90.0)
+        return cls(lon[order], lat[order], t_ns[order], order, key)
 
     def __len__(self) -> int:
         return len(self.order)
+
+    def _in_bbox(self, bbox: Bbox) -> np.ndarray:
+        parts = []
+        for lo, hi in sorted(bbox.lon_ranges()):
+            cells = np.arange(int(self.cells(lo)), int(self.cells(hi)) + 1)
+            starts = np.searchsorted(self.key, cells * 1000.0 + (bbox.miny + 90.0), "left")
+            ends = np.searchsorted(self.key, cells * 1000.0 + (bbox.maxy + 90.0), "right")
+            lengths = ends - starts
+            # the runs starts[j] .. ends[j] - 1, concatenated
+            before = np.cumsum(lengths) - lengths
+            rows = np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()))
+            lon, lat = self.lon[rows], self.lat[rows]  # exact: keys may round
+            exact = (lon >= lo) & (lon <= hi) & (lat >= bbox.miny) & (lat <= bbox.maxy)
+            parts.append(rows[exact])
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def query(
         self, bbox: Bbox | None, interval: Interval | None, visible: np.ndarray | None
     ) -> np.ndarray:
         """Sorted-row positions matching all filters, in index order."""
         if bbox is None:
-            spans = [(0, len(self))]
-        else:
-            spans = []
-            for lo, hi in bbox.lon_ranges():
-                i0 = int(np.searchsorted(self.lon, lo, side="left"))
-                i1 = int(np.searchsorted(self.lon, hi, side="right"))
-                spans.append((i0, i1))
-            spans.sort()
-        parts = []
-        for i0, i1 in spans:
-            mask = np.ones(i1 - i0, dtype=bool)
-            if bbox is not None:
-                lat = self.lat[i0:i1]
-                mask &= (lat >= bbox.miny) & (lat <= bbox.maxy)
+            mask = np.ones(len(self), dtype=bool) if visible is None else visible.copy()
             if interval is not None:
-                t = self.t_ns[i0:i1]
-                mask &= t != NAT
-                if interval.start_ns is not None:
-                    mask &= t >= interval.start_ns
-                if interval.end_ns is not None:
-                    mask &= t <= interval.end_ns
-            if visible is not None:
-                mask &= visible[i0:i1]
-            parts.append(np.flatnonzero(mask) + i0)
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+                mask &= self._in_interval(self.t_ns, interval)
+            return np.flatnonzero(mask)
+        rows = self._in_bbox(bbox)
+        if interval is not None:
+            rows = rows[self._in_interval(self.t_ns[rows], interval)]
+        if visible is not None:
+            rows = rows[visible[rows]]
+        return rows
+
+    @staticmethod
+    def _in_interval(t: np.ndarray, interval: Interval) -> np.ndarray:
+        mask = t != NAT
+        if interval.start_ns is not None:
+            mask &= t >= interval.start_ns
+        if interval.end_ns is not None:
+            mask &= t <= interval.end_ns
+        return mask
 
     def extent(self) -> tuple[list[float] | None, tuple[int | None, int | None] | None]:
         if not len(self):
             return None, None
         bbox = [
-            float(self.lon[0]),
+            float(np.min(self.lon)),
             float(np.min(self.lat)),
-            float(self.lon[-1]),
+            float(np.max(self.lon)),
             float(np.max(self.lat)),
         ]
         t = self.t_ns[self.t_ns != NAT]
@@ -126,6 +156,7 @@ class View:
     position for lookups by id (None: everything)."""
 
     visibility: Visibility
+    incident_published: np.ndarray  # in index order
     incident_visible: np.ndarray | None
     violation_visible: np.ndarray | None
     incident_visible_by_pos: np.ndarray | None = None
@@ -165,15 +196,19 @@ class AgreementIndex:
     violations_at: dict[int, list[int]]  # incident position -> its violations' positions
     incident_pos: dict[str, int]
     violation_pos: dict[str, int]
+    encoded: EncodedIncidents  # the incidents' features, in index order
+    violation_count: np.ndarray  # per incident, in index order
     views: OrderedDict[Hashable, View] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _report_incident: tuple[list[str], np.ndarray] | None = None
-    # Per incident, once served: its feature's JSON up to the viewer-dependent properties.
-    _encoded: list[bytes | None] = field(default_factory=list)
 
     @classmethod
     def build(
-        cls, agreement_id: str, version: int, valid_until: datetime | None, data: dict[str, Any]
+        cls,
+        agreement_id: str,
+        version: int,
+        valid_until: datetime | None,
+        data: dict[str, Any],
     ) -> AgreementIndex:
         incs, vios = data["incidents"], data["violations"]
         n = len(incs)
@@ -188,19 +223,21 @@ class AgreementIndex:
         violations_at: dict[int, list[int]] = {}
         for v, i in enumerate(at_inc.tolist()):
             violations_at.setdefault(i, []).append(v)
+        incidents = PointIndex.build(lon, lat, t)
         return cls(
             agreement_id=agreement_id,
             reports_version=version,
             valid_until=valid_until,
             data=data,
-            incidents=PointIndex.build(lon, lat, t),
+            incidents=incidents,
             violations=PointIndex.build(vlon, vlat, _times_ns([v["at"] for v in vios])),
             violation_incident=at_inc,
             violation_lonlat=np.column_stack([vlon, vlat]) if len(vios) else np.zeros((0, 2)),
             violations_at=violations_at,
             incident_pos=incident_pos,
             violation_pos={v["key"]: k for k, v in enumerate(vios)},
-            _encoded=[None] * n,
+            encoded=EncodedIncidents(incs, incidents.order),
+            violation_count=np.bincount(at_inc, minlength=n)[incidents.order],
         )
 
     def fresh(self, version: int, now: datetime) -> bool:
@@ -230,11 +267,13 @@ class AgreementIndex:
 
     def _make_view(self, vis: Visibility) -> View:
         """The masks `Visibility.filter` implies, computed over whole arrays."""
-        if vis.user.sees_everything:
-            return View(vis, None, None)
         n_inc, n_vio = len(self.incident_pos), len(self.violation_pos)
-        incident_visible = np.zeros(n_inc, dtype=bool)
-        incident_visible[_positions(self.incident_pos, vis.published_incidents)] = True
+        published = np.zeros(n_inc, dtype=bool)
+        published[_positions(self.incident_pos, vis.published_incidents)] = True
+        published_in_order = published[self.incidents.order]
+        if vis.user.sees_everything:
+            return View(vis, published_in_order, None, None)
+        incident_visible = published.copy()
         violation_visible = np.zeros(n_vio, dtype=bool)
         published_violations = [k for k, (_, published) in vis.states.items() if published]
         violation_visible[_positions(self.violation_pos, published_violations)] = True
@@ -249,6 +288,7 @@ class AgreementIndex:
             violation_visible |= own[self.violation_incident]
         return View(
             vis,
+            published_in_order,
             incident_visible[self.incidents.order],
             violation_visible[self.violations.order],
             incident_visible,
@@ -275,31 +315,24 @@ class AgreementIndex:
         assert len(seen) == len(page), "the visibility mask and the filter disagree"
         return seen  # type: ignore[no-any-return]
 
-    def incident_fragments(self, view: View, positions: Sequence[int]) -> list[orjson.Fragment]:
-        """The incidents at these source positions as encoded GeoJSON features.
+    def incidents_json(self, view: View, rows: np.ndarray) -> bytes:
+        """The incidents at index positions `rows` as a JSON array of GeoJSON features.
 
-        The common case (the viewer sees the incident unrestricted and, unless it sees
-        everything, the incident has no violations) joins bytes encoded once per
-        incident with the two viewer-dependent properties; every other incident goes
-        through `incidents_seen`, i.e. `Visibility.filter`."""
-        vis = view.visibility
-        full, published = vis.user.sees_everything, vis.published_incidents
-        incs, at, encoded = self.data["incidents"], self.violations_at, self._encoded
-        out = []
-        for pos in positions:
-            inc = incs[pos]
-            is_published = inc["key"] in published
-            theirs = at.get(pos)
-            if (full or is_published) and (full or not theirs):
-                head = encoded[pos]
-                if head is None:
-                    head = encoded[pos] = _feature_head(inc)
-                tail = _TAIL[is_published] % (len(theirs) if theirs else 0)
-                out.append(orjson.Fragment(head + tail))
-            else:
-                feature = ogc.incident_feature(self.incidents_seen(view, [pos])[0])
-                out.append(orjson.Fragment(orjson.dumps(feature)))
-        return out
+        Most come from the encoded buffer with `published` and `violations` appended:
+        those the viewer sees unrestricted and, unless it sees everything, without
+        violations (whose visibility varies). The rest go through `incidents_seen`,
+        i.e. `Visibility.filter`, and are encoded on the spot."""
+        published = view.incident_published[rows]
+        violations = self.violation_count[rows]
+        if view.visibility.user.sees_everything:
+            special = np.zeros(0, dtype=np.int64)
+        else:
+            special = rows[~published | (violations > 0)]
+        ready = {}
+        for row in special.tolist():
+            seen = self.incidents_seen(view, [int(self.incidents.order[row])])[0]
+            ready[row] = orjson.dumps(ogc.incident_feature(seen))
+        return self.encoded.join(rows, published, violations, ready)
 
     def violations_seen(self, view: View, positions: Sequence[int]) -> list[dict[str, Any]]:
         """The violations at these source positions as `view` shows them (all must be visible)."""
@@ -311,19 +344,13 @@ class AgreementIndex:
         return seen["violations"]  # type: ignore[no-any-return]
 
 
-# The viewer-dependent end of an incident feature (`_feature_head` has the rest).
-_TAIL = {False: b'"violations":%d,"published":false}}', True: b'"violations":%d,"published":true}}'}
-
-
-def _feature_head(inc: dict[str, Any]) -> bytes:
-    """`ogc.incident_feature(inc)` as JSON without its closing braces and without the
-    properties that depend on the viewer (`violations`, `published`)."""
-    feature = ogc.incident_feature(inc)
-    props = {k: v for k, v in feature.pop("properties").items() if k not in _TAIL_KEYS}
-    return orjson.dumps(feature)[:-1] + b',"properties":' + orjson.dumps(props)[:-1] + b","
-
-
-_TAIL_KEYS = ("violations", "published")
+def _settle_heap() -> None:
+    """After indexing a large snapshot: keep the cyclic GC from walking its millions of
+    objects on every full collection (seconds each at 1M incidents: `gc.freeze`), and
+    hand the memory the build freed back to the OS (glibc's `malloc_trim`)."""
+    gc.freeze()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _positions(pos: dict[str, int], keys: Iterable[str]) -> np.ndarray:
@@ -369,12 +396,15 @@ class OgcIndex:
                 return current, mark
             # The mark was read first: the snapshot is at least this new, so keying
             # the index by it can cause one extra rebuild but never a stale answer.
-            data = self.service.snapshot(agreement_id)
-            built = AgreementIndex.build(
-                agreement_id, mark.reports_version, self._valid_until(agreement_id, data), data
-            )
+            with derived.paused_gc():
+                data = self.service.snapshot(agreement_id)
+                built = AgreementIndex.build(
+                    agreement_id, mark.reports_version, self._valid_until(agreement_id, data), data
+                )
             self._by_agreement[agreement_id] = built
             self.builds += 1
+            if len(built.incident_pos) >= LARGE_SNAPSHOT:
+                _settle_heap()
             return built, mark
 
     def view(
@@ -392,8 +422,8 @@ class OgcIndex:
         """The stored snapshot's `valid_until`, if the stored snapshot is the one we got."""
         with read_transaction(self.service.engine) as conn:
             row = conn.execute(
-                select(derived.c.as_of, derived.c.valid_until).where(
-                    derived.c.agreement_id == agreement_id
+                select(derived_table.c.as_of, derived_table.c.valid_until).where(
+                    derived_table.c.agreement_id == agreement_id
                 )
             ).first()
         now = self.service.clock()

@@ -7,13 +7,15 @@ shows to that user (observers: only published items). With the setting
 `ogc_public` (`TRUCE_OGC_PUBLIC=1`) a request without a token reads as an
 observer.
 
-The items route is the one map clients hit all the time, so it is served by a
-plain Starlette route (`items_fast`) registered in front of the FastAPI one:
-FastAPI's per-request dependency and parameter machinery cost more than the
-indexed query. It answers on the event loop from memory (cached token, current
-index and view) and moves to a worker thread only when the database must be read
-or the index built. The FastAPI route below it documents the same parameters in
-the OpenAPI document and answers the same way. Documents are encoded with orjson.
+The items route is the one map clients hit all the time, and per request the
+framework (routing, dependencies, request and response objects) costs more than
+the indexed query. So `ItemsFastPath`, an ASGI middleware, answers a
+`GET .../items` itself when everything it needs is in memory (a cached token,
+the current index and view): no database read, no thread, no FastAPI. Anything
+else — an error to report, a database read or an index build — goes on to the
+FastAPI route below unchanged, which answers the same way (and documents the
+parameters in the OpenAPI document). Documents are encoded with orjson.
+(`app.dependency_overrides` apply to the FastAPI route only.)
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from truce.api import ogc
 from truce.api.deps import Authenticator, bearer, bearer_token
@@ -42,7 +45,7 @@ ANONYMOUS = User(
     party=None,
     created_at=datetime(1970, 1, 1, tzinfo=UTC),
 )
-ITEMS_PATH = "/ogc/collections/{collection_id}/items"
+ITEMS_PREFIX = "/ogc/collections/"
 
 
 class GeoJSONResponse(Response):
@@ -127,17 +130,6 @@ async def _items(
     return GeoJSONResponse(doc)
 
 
-async def items_fast(request: Request) -> GeoJSONResponse:
-    """`GET /ogc/collections/{collection_id}/items`, as `items` below, without FastAPI's
-    per-request machinery (see the module docstring)."""
-    user = await _user(request, bearer_token(request.headers))
-    params = request.query_params
-    query = {k: params.get(k) for k in ("bbox", "datetime", "limit", "offset", "f")}
-    base = str(request.base_url).rstrip("/") + "/ogc"
-    cid = request.path_params["collection_id"]
-    return await _items(request.app.state.ogc, base, cid, query, user)
-
-
 @router.get("/collections/{collection_id}/items", response_class=GeoJSONResponse)
 async def items(
     collection_id: str,
@@ -152,8 +144,7 @@ async def items(
     offset: Annotated[str | None, Query(description="0 or more")] = None,
     f: F = None,
 ) -> GeoJSONResponse:
-    """Served by `items_fast` (registered in front of this route); kept for the OpenAPI
-    document, and answers the same way if reached."""
+    """Also answered by `ItemsFastPath` when it can (see the module docstring)."""
     q = {"bbox": bbox, "datetime": datetime_, "limit": limit, "offset": offset, "f": f}
     return await _items(api, base, collection_id, q, user)
 
@@ -165,6 +156,69 @@ async def item(
     return GeoJSONResponse(await run_in_threadpool(api.item, base, collection_id, feature_id, user))
 
 
+class ItemsFastPath:
+    """ASGI middleware: `GET /ogc/collections/{id}/items` answered from memory, or passed
+    on to the app (which then answers it, errors included)."""
+
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
+        self.app = app
+        self.state = fastapi_app.state
+        self.answered = 0  # requests answered here, not by the app (for tests)
+        fastapi_app.state.ogc_fast_path = self
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            body = self._answer(scope)
+            if body is not None:
+                await send({"type": "http.response.start", "status": 200, "headers": [
+                    (b"content-type", b"application/geo+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]})  # fmt: skip
+                await send({"type": "http.response.body", "body": body})
+                self.answered += 1
+                return
+        await self.app(scope, receive, send)
+
+    def _answer(self, scope: Scope) -> bytes | None:
+        """The answer's body, or None: not an items request, or not answerable from memory."""
+        path: str = scope["path"]
+        if not (path.startswith(ITEMS_PREFIX) and path.endswith("/items")):
+            return None
+        cid = path[len(ITEMS_PREFIX) : -len("/items")]
+        if not cid or "/" in cid:
+            return None
+        headers = dict(scope["headers"])
+        try:
+            auth_header = headers.get(b"authorization", b"").decode("latin-1")
+            token = bearer_token({"authorization": auth_header})
+            if token is None and self.state.settings.ogc_public:
+                user = ANONYMOUS
+            else:
+                user = self.state.auth.user_nowait(token)
+                if user is None:
+                    return None
+            params = dict(parse_qsl(scope["query_string"].decode("latin-1"), True))
+            query = {k: params.get(k) for k in ("bbox", "datetime", "limit", "offset", "f")}
+            doc = self.state.ogc.items(
+                _base(scope, headers), cid, query, user, block=False, encoded=True
+            )
+        except Exception:  # an error to report, or WouldBlock: the app answers
+            return None
+        return orjson.dumps(doc)
+
+
+def _base(scope: Scope, headers: dict[bytes, bytes]) -> str:
+    """The OGC root URL as Starlette's `request.base_url` gives it, plus `/ogc`."""
+    host = headers.get(b"host")
+    if host:
+        netloc = host.decode("latin-1")
+    else:
+        server_host, port = scope["server"]
+        default = {"http": 80, "https": 443}.get(scope["scheme"])
+        netloc = server_host if port == default else f"{server_host}:{port}"
+    return f"{scope['scheme']}://{netloc}{scope.get('root_path', '')}/ogc"
+
+
 def _ogc_error(_request: Request, exc: Exception) -> JSONResponse:
     status = 404 if isinstance(exc, ogc.OgcNotFound) else 400
     return JSONResponse(ogc.exception_body(exc), status_code=status)
@@ -173,7 +227,7 @@ def _ogc_error(_request: Request, exc: Exception) -> JSONResponse:
 def mount(app: FastAPI) -> None:
     """Plugged in by `create_app`: the per-process OGC index, the routes, the OGC error bodies."""
     app.state.ogc = OgcApi(app.state.service, app.state.watermark)
-    app.router.routes.insert(0, Route(ITEMS_PATH, items_fast, methods=["GET"]))
+    app.add_middleware(ItemsFastPath, fastapi_app=app)
     app.include_router(router)
     app.add_exception_handler(ogc.OgcParameterError, _ogc_error)
     app.add_exception_handler(ogc.OgcNotFound, _ogc_error)

@@ -13,7 +13,11 @@ claimed again.
 
 from __future__ import annotations
 
+import gc
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,6 +55,46 @@ class Snapshot:
             and self.agreement_digest == digest
             and (self.valid_until is None or now < self.valid_until)
         )
+
+
+class _GcPause:
+    """Counts the threads that asked for cyclic GC to be off (see `paused_gc`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pausers = 0
+        self.was_enabled = True
+
+    def enter(self) -> None:
+        with self.lock:
+            self.pausers += 1
+            if self.pausers == 1:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+
+    def leave(self) -> None:
+        with self.lock:
+            self.pausers -= 1
+            if self.pausers == 0 and self.was_enabled:
+                gc.enable()
+
+
+_GC_PAUSE = _GcPause()
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Cyclic garbage collection off while a snapshot is built, parsed or indexed.
+
+    Those make millions of objects and no reference cycles, and each full collection
+    walks every object alive (at 1M incidents ~4 s each, several per parse: parsing
+    takes 2 s of CPU without them, 6.6 s with). Reference counting still frees at
+    once; collection resumes when the last thread that paused it is done."""
+    _GC_PAUSE.enter()
+    try:
+        yield
+    finally:
+        _GC_PAUSE.leave()
 
 
 def _plain(value: Any) -> Any:
@@ -92,7 +136,7 @@ def load(conn: Connection, agreement_id: str, reuse: Snapshot | None = None) -> 
         as_of=_aware(row.as_of),  # type: ignore[arg-type]
         valid_until=_aware(row.valid_until),
         computed_at=computed_at,  # type: ignore[arg-type]
-        data=orjson.loads(text),
+        data=_parse(text),
     )
 
 
@@ -100,6 +144,11 @@ def stored_agreements(conn: Connection) -> list[str]:
     """Agreements with a stored snapshot (computed before, perhaps by another process)."""
     q = select(derived.c.agreement_id).where(derived.c.computed_at.is_not(None))
     return sorted(a for (a,) in conn.execute(q))
+
+
+def _parse(text: str) -> dict[str, Any]:
+    with paused_gc():
+        return orjson.loads(text)  # type: ignore[no-any-return]
 
 
 def claim(engine: Engine, agreement_id: str, *, now: datetime) -> str | None:
