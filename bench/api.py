@@ -1,7 +1,7 @@
 """Latency of OGC bbox queries under concurrent clients, against a real `truce serve`.
 
     .venv/bin/python bench/api.py [--incidents 1000000] [--clients 50] [--duration 30]
-        [--repeat 2] [--workers 1] [--backend sqlite|postgresql|both] [--limit 100]
+        [--repeat 2] [--workers 2] [--backend sqlite|postgresql|both] [--limit 100]
         [--client auto|wrk|asyncio] [--keep]
 
 Per backend:
@@ -215,9 +215,13 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
-def memory_mb(pid: int) -> tuple[list[float], list[float]]:
-    """(RSS, peak RSS) in MB of each server process that holds more than 200 MB (the workers)."""
-    pids = [p for p in _tree(pid) if _status_kb(p, "VmRSS") > 200_000] or [pid]
+def memory_mb(pid: int, workers: int) -> tuple[list[float], list[float]]:
+    """(RSS, peak RSS) in MB of each process that serves: `truce serve` itself, or its
+    worker processes (the largest of its descendants) when there are several."""
+    pids = [pid]
+    if workers > 1:
+        kids = [p for p in _tree(pid) if p != pid]
+        pids = sorted(kids, key=lambda p: _status_kb(p, "VmRSS"))[-workers:]
     return (
         [_status_kb(p, "VmRSS") / 1024 for p in pids],
         [_status_kb(p, "VmHWM") / 1024 for p in pids],
@@ -385,8 +389,8 @@ def run(backend: str, args: argparse.Namespace, client: str) -> None:
         rows = max(1, -(-args.incidents // SIDE))
         box = Box(LON0 + min(SIDE, args.incidents) * SPACING_DEG, LAT0 + rows * SPACING_DEG)
         first_s, warm_s, matched = warm_up(base, token, box, args.clients)
-        rss, peak = memory_mb(proc.pid)
-        seeded = f"seeded in {seed_s:.0f} s" if seed_s else "kept from an earlier run"
+        rss, peak = memory_mb(proc.pid, args.workers)
+        seeded = f"seeded in {seed_s:.1f} s" if seed_s else "kept from an earlier run"
         print(
             f"{backend}: {args.incidents:,} incidents ({seeded}); {args.workers} worker(s)\n"
             f"  warm-up: first answer {first_s:.1f} s (evaluation or stored snapshot + index),"
@@ -411,7 +415,7 @@ def run(backend: str, args: argparse.Namespace, client: str) -> None:
                 f" load average {load0:.1f} -> {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
-        rss, _ = memory_mb(proc.pid)
+        rss, _ = memory_mb(proc.pid, args.workers)
         print(f"  memory per worker after the runs: {', '.join(f'{m:,.0f}' for m in rss)} MB")
     finally:
         if proc is not None:
@@ -429,7 +433,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per run")
     ap.add_argument("--repeat", type=int, default=2, help="runs per backend")
-    ap.add_argument("--workers", type=int, default=1, help="truce serve --workers")
+    ap.add_argument("--workers", type=int, default=2, help="truce serve --workers")
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--client", choices=["auto", "wrk", "asyncio"], default="auto")
