@@ -161,108 +161,79 @@ def apply(
     if action == "comment" and not (comment and comment.strip()):
         raise BadInput('a comment needs text: send {"action": "comment", "comment": "..."}')
     allowed_from, target = TRANSITIONS[action]
+
+    def attempt(conn: Connection) -> ReviewState:
+        conn.execute(
+            _insert(conn)(violation_reviews)
+            .values(
+                violation_key=violation_key,
+                agreement_id=agreement_id,
+                rule=rule,
+                incident_key=incident_key,
+                state="alleged",
+                published=False,
+                version=1,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["violation_key"])
+        )
+        row = conn.execute(
+            select(violation_reviews).where(violation_reviews.c.violation_key == violation_key)
+        ).one()
+        from_state = row.state
+        if from_state not in allowed_from:
+            raise Conflict(
+                f"cannot {action} violation {violation_key}: it is {from_state}; "
+                f"{action} is allowed only from {', '.join(sorted(allowed_from))}"
+            )
+        if action == "publish" and row.published:
+            raise Conflict(f"violation {violation_key} is already published")
+        to_state = target or from_state
+        n = conn.execute(
+            update(violation_reviews)
+            .where(violation_reviews.c.id == row.id, violation_reviews.c.version == row.version)
+            .values(
+                state=to_state,
+                version=row.version + 1,
+                published=bool(row.published) or action == "publish",
+                last_seen=json.dumps(violation, separators=(",", ":")),
+                updated_at=now,
+            )
+        ).rowcount
+        if n != 1:
+            raise _Lost()
+        conn.execute(
+            review_events.insert().values(
+                review_id=row.id,
+                at=now,
+                actor=user.name,
+                actor_role=user.role,
+                actor_party=user.party,
+                action=action,
+                from_state=from_state,
+                to_state=to_state,
+                comment=comment,
+            )
+        )
+        if action == "publish":
+            publish_incident(conn, agreement_id, incident_key, report_keys, user.name, now)
+        audit.append(
+            conn,
+            user.name,
+            f"violation.{action}",
+            {"violation": violation_key, "from": from_state, "to": to_state, "comment": comment},
+        )
+        return ReviewState(
+            state=to_state,
+            published=bool(row.published) or action == "publish",
+            history=_history(conn, row.id),
+            last_seen=violation,
+        )
+
     for _ in range(MAX_RETRIES):
         try:
             with write_transaction(engine) as conn:
-                return _apply_once(
-                    conn,
-                    violation_key=violation_key,
-                    agreement_id=agreement_id,
-                    rule=rule,
-                    incident_key=incident_key,
-                    report_keys=report_keys,
-                    violation=violation,
-                    action=action,
-                    comment=comment,
-                    user=user,
-                    now=now,
-                    allowed_from=allowed_from,
-                    target=target,
-                )
+                return attempt(conn)
         except _Lost:
             continue
     raise Conflict(f"violation {violation_key} is being reviewed by others right now; try again")
-
-
-def _apply_once(
-    conn: Connection,
-    *,
-    violation_key: str,
-    agreement_id: str,
-    rule: str,
-    incident_key: str,
-    report_keys: list[str],
-    violation: dict[str, Any],
-    action: str,
-    comment: str | None,
-    user: User,
-    now: datetime,
-    allowed_from: frozenset[str],
-    target: str | None,
-) -> ReviewState:
-    conn.execute(
-        _insert(conn)(violation_reviews)
-        .values(
-            violation_key=violation_key,
-            agreement_id=agreement_id,
-            rule=rule,
-            incident_key=incident_key,
-            state="alleged",
-            published=False,
-            version=1,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["violation_key"])
-    )
-    row = conn.execute(
-        select(violation_reviews).where(violation_reviews.c.violation_key == violation_key)
-    ).one()
-    from_state = row.state
-    if from_state not in allowed_from:
-        raise Conflict(
-            f"cannot {action} violation {violation_key}: it is {from_state}; "
-            f"{action} is allowed only from {', '.join(sorted(allowed_from))}"
-        )
-    if action == "publish" and row.published:
-        raise Conflict(f"violation {violation_key} is already published")
-    to_state = target or from_state
-    n = conn.execute(
-        update(violation_reviews)
-        .where(violation_reviews.c.id == row.id, violation_reviews.c.version == row.version)
-        .values(
-            state=to_state,
-            version=row.version + 1,
-            published=bool(row.published) or action == "publish",
-            last_seen=json.dumps(violation, separators=(",", ":")),
-            updated_at=now,
-        )
-    ).rowcount
-    if n != 1:
-        raise _Lost()
-    conn.execute(
-        review_events.insert().values(
-            review_id=row.id,
-            at=now,
-            actor=user.name,
-            actor_role=user.role,
-            actor_party=user.party,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            comment=comment,
-        )
-    )
-    if action == "publish":
-        publish_incident(conn, agreement_id, incident_key, report_keys, user.name, now)
-    audit.append(
-        conn,
-        user.name,
-        f"violation.{action}",
-        {"violation": violation_key, "from": from_state, "to": to_state, "comment": comment},
-    )
-    return ReviewState(
-        state=to_state,
-        published=bool(row.published) or action == "publish",
-        history=_history(conn, row.id),
-        last_seen=violation,
-    )
