@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
-from typing import Any, Literal, overload
+from typing import Any, Literal, get_args, overload
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
@@ -39,7 +39,7 @@ ATTACK_TYPES: frozenset[str] = frozenset(
 # What a "violent incident" is for quiet-day conditions: attacks and attacks on aid.
 VIOLENT_TYPES: frozenset[str] = ATTACK_TYPES | {"attack_on_humanitarian"}
 
-WEAPONS: tuple[str, ...] = (
+Weapon = Literal[
     "aircraft",
     "heavy_vehicle",
     "artillery",
@@ -49,7 +49,8 @@ WEAPONS: tuple[str, ...] = (
     "atgm",
     "small_arms",
     "personnel",
-)
+]
+WEAPONS: tuple[str, ...] = get_args(Weapon)
 RELIABILITY_GRADES = "ABCDEF"
 CREDIBILITY_GRADES = "123456"
 

@@ -16,22 +16,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from truce.domain.model import WEAPONS, Agreement, IncidentTable, Rule
+from truce.domain.model import Agreement, IncidentTable, Rule
 from truce.domain.timeparse import from_utc64
 
 Namespace = Literal["phase", "zone", "feature", "party", "condition"]
-Weapon = Literal[
-    "aircraft",
-    "heavy_vehicle",
-    "artillery",
-    "mlrs",
-    "mortar",
-    "apc",
-    "atgm",
-    "small_arms",
-    "personnel",
-]
-assert set(Weapon.__args__) == set(WEAPONS)  # type: ignore[attr-defined]
 
 
 class RuleParams(BaseModel):

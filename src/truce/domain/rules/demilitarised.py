@@ -7,14 +7,13 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from truce.domain.model import Agreement, Rule
+from truce.domain.model import Agreement, Rule, Weapon
 from truce.domain.rules._common import is_event, is_weapon, metres_words, weapon_words
 from truce.domain.rules.base import (
     Findings,
     Namespace,
     RuleContext,
     RuleParams,
-    Weapon,
     compose,
     fmt_local,
     fmt_m,
