@@ -75,7 +75,8 @@ def _assign_anchors(
                 i = by_cell[pos]
                 if i >= best or i >= j:
                     break  # rows in a cell come in canonical order: none later is better
-                if cell_anchor[pos] and abs(cell_t[pos] - tj) <= window_s:
+                # Past the cursor and before j, a row is inside the time window already.
+                if cell_anchor[pos]:
                     widening = min(math.hypot(cell_prec[pos], pj), max_widening_m)
                     if math.hypot(cell_x[pos] - xj, cell_y[pos] - yj) <= radius_m + widening:
                         best = i
