@@ -55,6 +55,9 @@ RELIABILITY_GRADES = "ABCDEF"
 CREDIBILITY_GRADES = "123456"
 
 UNATTRIBUTED = "unattributed"
+# `direction` codes (SPEC §4): who attacked whom is known, or only that they fought.
+DIRECTIONS: tuple[str, ...] = ("attack", "mutual")
+ATTACK, MUTUAL = 0, 1
 NO_CODE = -1  # code for "not stated" in integer-coded columns
 
 
@@ -253,8 +256,27 @@ class ReportTable:
     place: np.ndarray
     notes: np.ndarray
     line: np.ndarray  # int64 line in the file it came from (0 if none)
+    # SPEC §4 optional columns. Readers that do not know them may leave them out:
+    # they are then filled with "not stated" (NaT, "", NaN, ATTACK).
+    observed_to: np.ndarray | None = None  # datetime64[ns] UTC end of the time window, NaT
+    direction: np.ndarray | None = None  # int8: ATTACK (actor attacked target) or MUTUAL
+    fatalities_low: np.ndarray | None = None  # float, NaN
+    fatalities_high: np.ndarray | None = None  # float, NaN
+    source_url: np.ndarray | None = None  # object, ""
+    dataset: np.ndarray | None = None  # object: a curated dataset's name, ""
 
     def __post_init__(self) -> None:
+        n = len(self.source)
+        if self.observed_to is None:
+            self.observed_to = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        if self.direction is None:
+            self.direction = np.full(n, ATTACK, dtype=np.int8)
+        for name in ("fatalities_low", "fatalities_high"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(n, np.nan))
+        for name in ("source_url", "dataset"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(n, "", dtype=object))
         _lengths_agree(self)
 
     def __len__(self) -> int:
