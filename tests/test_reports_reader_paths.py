@@ -18,10 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from truce.formats import report_checks, report_csv, report_values, reports
-from truce.formats.report_csv import parse_csv
-from truce.formats.report_text import COLUMNS, TextRows
+from truce.formats import reports
+from truce.formats.reports import checks as report_checks
+from truce.formats.reports import csv as report_csv
 from truce.formats.reports import read_reports
+from truce.formats.reports import values as report_values
+from truce.formats.reports.csv import parse_csv
+from truce.formats.reports.rows import COLUMNS, TextRows
 
 HEADER = ["report_id", "source", "observed_at", "lat", "lon", "event_type", "notes"]
 GOOD = ["r-1", "amman", "2016-09-13T04:10:00+03:00", "36.25", "37.13", "shelling", ""]

@@ -32,7 +32,7 @@ import pyarrow.csv as pa_csv
 
 from truce.domain.errors import ReportFormatError
 from truce.domain.model import Rejection
-from truce.formats.report_text import (
+from truce.formats.reports.rows import (
     COLUMNS,
     FEW_DISTINCT,
     KNOWN,

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from truce.formats.report_text import object_array
+from truce.formats.reports.rows import object_array
 
 _PIECE = 8192  # rows per cast (a refused piece is bisected)
 _LEAF = 64  # rows below which a refused piece goes straight to the reference parser

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from truce.domain.model import Rejection
-from truce.formats.report_text import COLUMNS, Raw, TextRows, decode, text_array
+from truce.formats.reports.rows import COLUMNS, Raw, TextRows, decode, text_array
 
 
 def parse_jsonl(raw: Raw, start: int, name: str) -> TextRows:

@@ -2,11 +2,11 @@
 
 Built for millions of rows, in two halves:
 
-- parsing (`report_csv`, `report_jsonl`): the file's text per column as
+- parsing (`csv`, `jsonl`): the file's text per column as
   Arrow arrays, the physical line of each row, and the rows rejected for
   their shape. CSV goes through pyarrow's multi-threaded reader, with an
   exact csv-module fallback for files it cannot vouch for.
-- checking (`report_checks`, `report_values`): every check is a
+- checking (`checks`, `values`): every check is a
   whole-column operation (a boolean mask per check). Columns with few
   distinct values are decided once per distinct value; times and
   coordinates are cast by Arrow and, where it refuses a value, decided by
@@ -47,10 +47,10 @@ from pathlib import Path
 from typing import Literal
 
 from truce.domain.errors import ReportFormatError
-from truce.formats.report_checks import PlaceResolver, ReadResult, check_rows
-from truce.formats.report_csv import parse_csv
-from truce.formats.report_jsonl import parse_jsonl
-from truce.formats.report_text import COLUMNS, Raw
+from truce.formats.reports.checks import PlaceResolver, ReadResult, check_rows
+from truce.formats.reports.csv import parse_csv
+from truce.formats.reports.jsonl import parse_jsonl
+from truce.formats.reports.rows import COLUMNS, Raw
 
 __all__ = ["COLUMNS", "PlaceResolver", "ReadResult", "read_reports"]
 

@@ -25,8 +25,8 @@ from truce.domain.model import (
     ReportTable,
     empty_reports,
 )
-from truce.formats.report_text import FEW_DISTINCT, TextRows
-from truce.formats.report_values import (
+from truce.formats.reports.rows import FEW_DISTINCT, TextRows
+from truce.formats.reports.values import (
     TIME_EMPTY,
     TIME_NO_OFFSET,
     TIME_OUT_OF_RANGE,
