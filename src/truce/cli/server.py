@@ -54,33 +54,6 @@ def _service(db: str | None, agreements: list[Path] | None = None, *, migrate: b
     return svc
 
 
-def _chunks(path: Path, fmt: str, rows: int):  # type: ignore[no-untyped-def]
-    """(bytes, line offset, bytes read so far) per chunk of about `rows` rows.
-
-    The line offset turns a line number within the chunk into one of the whole file.
-
-    CSV chunks repeat the header; a quoted field spanning lines is kept whole by
-    counting quotes."""
-    with path.open("rb") as f:
-        header = f.readline() if fmt == "csv" else b""
-        # Lines consumed so far; in a chunk a CSV's header is line 1 again.
-        line_no = 1 if fmt == "csv" else 0
-        repeat = 1 if fmt == "csv" else 0
-        buf: list[bytes] = []
-        start = line_no
-        quotes = 0
-        for raw in f:
-            buf.append(raw)
-            line_no += 1
-            if fmt == "csv":
-                quotes += raw.count(b'"')
-            if len(buf) >= rows and quotes % 2 == 0:
-                yield header + b"".join(buf), start - repeat, f.tell()
-                buf, start = [], line_no
-        if buf:
-            yield header + b"".join(buf), start - repeat, f.tell()
-
-
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0: any free port)")] = 8000,
@@ -247,6 +220,7 @@ def ingest(
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Store reports from a file, in committed batches, with a progress bar."""
+    from truce.formats.reports.chunks import file_chunks
     from truce.store.users import SYSTEM_USER
 
     fmt = "jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv"
@@ -264,7 +238,7 @@ def ingest(
     try:
         with Progress(*columns, console=err, transient=True, disable=output == "json") as progress:
             task = progress.add_task("ingest", total=total, rows=0)
-            for data, offset, done in _chunks(file, fmt, chunk_rows):
+            for data, offset, done in file_chunks(file, fmt, chunk_rows):
                 result = svc.ingest_reports(
                     data,
                     format=fmt,
