@@ -91,6 +91,7 @@ class Party:
     name: str
     actors: tuple[str, ...] = ()
     guarantor: str | None = None
+    actor_sources: tuple[tuple[str, str], ...] = ()  # (alias, where that spelling comes from)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,16 @@ class ExcludedGroup:
     id: str
     name: str
     actors: tuple[str, ...] = ()
+    actor_sources: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class AgreementEnd:
+    """When the agreement stops binding: nothing after it is a violation."""
+
+    at: datetime
+    note: str | None = None
+    source: str | None = None
 
 
 GeometryKind = Literal["point", "line", "polygon"]
@@ -210,6 +221,10 @@ class Agreement:
     rules: tuple[Rule, ...] = ()
     description: str | None = None
     notes: tuple[str, ...] = ()  # caveats shown to users: UNVERIFIED values, estimates
+    # Where the terms apply: a zone id or a polygon feature id (None: everywhere).
+    # Incidents outside it are listed, never violations.
+    area: str | None = None
+    ends: AgreementEnd | None = None
 
     def zone(self, zone_id: str) -> Zone:
         return next(z for z in self.zones if z.id == zone_id)

@@ -11,6 +11,7 @@ from truce.formats.agreement.document import ExcludedDoc, PartyDoc, TopDoc
 from truce.formats.agreement.features import features
 from truce.formats.agreement.header import header, top_doc
 from truce.formats.agreement.rules import rules
+from truce.formats.agreement.scope import actor_names, area, ends
 from truce.formats.agreement.timeline import conditions, cycles, phases
 from truce.formats.agreement.yaml_paths import PathT, format_path
 from truce.formats.agreement.zones import zones
@@ -29,6 +30,9 @@ def build_agreement(check: Checker, data: dict[str, Any]) -> Agreement | None:
     built_conditions = conditions(check, top.conditions or [])
     built_rules = rules(check, top.rules or [])
     cycles(check)
+    polygons = {fid for fid, f in built_features.items() if f.kind == "polygon"}
+    built_area = area(check, top.area, polygons)
+    built_end = ends(check, top.ends)
     if check.problems:
         return None
     return Agreement(
@@ -48,6 +52,8 @@ def build_agreement(check: Checker, data: dict[str, Any]) -> Agreement | None:
         rules=built_rules,
         description=top.description,
         notes=tuple(top.notes or ()),
+        area=built_area,
+        ends=built_end,
     )
 
 
@@ -86,7 +92,8 @@ def _parties(check: Checker, items: list[Any]) -> tuple[Party, ...]:
     for i, item in enumerate(items):
         doc = check.validate(PartyDoc, item, ("parties", i))
         if doc:
-            out.append(Party(doc.id, doc.name, tuple(doc.actors), doc.guarantor))
+            names, sources = actor_names(doc.actors)
+            out.append(Party(doc.id, doc.name, names, doc.guarantor, sources))
     return tuple(out)
 
 
@@ -95,5 +102,6 @@ def _excluded(check: Checker, items: list[Any]) -> tuple[ExcludedGroup, ...]:
     for i, item in enumerate(items):
         doc = check.validate(ExcludedDoc, item, ("excluded", i))
         if doc:
-            out.append(ExcludedGroup(doc.id, doc.name or doc.id, tuple(doc.actors)))
+            names, sources = actor_names(doc.actors)
+            out.append(ExcludedGroup(doc.id, doc.name or doc.id, names, sources))
     return tuple(out)

@@ -23,17 +23,31 @@ class SourceDoc(_Doc):
     url: str | None = None
 
 
+class ActorDoc(_Doc):
+    """An actor name with where it comes from (a dataset's spelling, a source id)."""
+
+    name: str
+    source: str | None = None
+    note: str | None = None
+
+
 class PartyDoc(_Doc):
     id: str
     name: str
     guarantor: str | None = None
-    actors: list[str] = []
+    actors: list[str | ActorDoc] = []
 
 
 class ExcludedDoc(_Doc):
     id: str
     name: str | None = None
-    actors: list[str] = []
+    actors: list[str | ActorDoc] = []
+
+
+class EndsDoc(_Doc):
+    at: Any
+    note: str | None = None
+    source: str | None = None
 
 
 Coord = tuple[float, float]
@@ -98,6 +112,8 @@ class TopDoc(_Doc):
     description: str | None = None
     sources: list[SourceDoc] | None = None
     notes: list[str] | None = None
+    area: Any = None
+    ends: Any = None
     parties: list[Any] | None = None
     excluded: list[Any] | None = None
     features: dict[str, Any] | None = None
