@@ -45,8 +45,9 @@ ADMIN1_SY = {
 }
 
 # Places the agreements and the demo data need that cities500 does not hold.
-# Values from /work/shared/reference/agreements.md §7 (WP = Wikipedia infobox via
-# a mirror, EST = estimate; the method is in the provenance text).
+# Values from the project's research notes on the agreements' coordinates ("reference §7" in
+# the provenance texts; WP = Wikipedia infobox via a mirror, EST = estimate; the method is in
+# each provenance text). docs/data-sources.md says where the gazetteer's data comes from.
 EXTRA_PLACES: list[dict] = [
     {
         "name": "Castello Road (west end)",

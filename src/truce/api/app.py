@@ -30,6 +30,8 @@ log = logging.getLogger("truce.api")
 PLUGINS: tuple[tuple[str, str], ...] = (
     ("truce.api.ogc_routes", "mount"),
     ("truce.web.routes", "mount_web"),
+    ("truce.api.offline_docs", "mount"),  # /docs and /redoc without outside hosts
+    ("truce.web.guide", "mount_guide"),  # the users' guide at /guide
 )
 
 
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         version=truce.__version__,
         description="Monitor and verify ceasefires: the REST API of docs/api.md.",
         lifespan=lifespan,
+        docs_url=None,  # served by truce.api.offline_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service
