@@ -1,0 +1,74 @@
+"""Reviewing violations and publishing incidents (each audited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from truce.service.evaluation import Evaluations, split_violation_key
+from truce.service.views import incident
+from truce.service.visibility import load_visibility
+from truce.store import audit, reviews
+from truce.store.engine import write_transaction
+from truce.store.errors import Conflict, Forbidden, NotFound
+from truce.store.users import User
+
+PUBLISH_ROLES = frozenset({"admin", "secretariat"})
+
+
+def review(
+    evals: Evaluations, key: str, action: str, comment: str | None, user: User
+) -> dict[str, Any]:
+    """Apply one review action to a current violation; returns it with its new state."""
+    agreement_id, rule, incident_key = split_violation_key(key)
+    reviews.check_allowed(user, action)
+    data = evals.snapshot(agreement_id)
+    view = load_visibility(evals.engine, agreement_id, user).filter(data)
+    current = next((v for v in view["violations"] if v["key"] == key), None)
+    if current is None:
+        raise NotFound(
+            f"no current violation {key!r} (or not visible to you); only current violations can be reviewed"
+        )
+    inc = next(i for i in data["incidents"] if i["key"] == incident_key)
+    plain = {
+        k: v for k, v in current.items() if k not in ("review", "published", "history", "current")
+    }
+    state = reviews.apply(
+        evals.engine,
+        violation_key=key,
+        agreement_id=agreement_id,
+        rule=rule,
+        incident_key=incident_key,
+        report_keys=inc["report_ids"],
+        violation=plain,
+        action=action,
+        comment=comment,
+        user=user,
+        now=evals.clock(),
+    )
+    return {
+        **plain,
+        "review": state.state,
+        "published": state.published,
+        "current": True,
+        "history": state.history,
+    }
+
+
+def publish_incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:
+    """Make an incident visible to every user; publishing twice is a Conflict."""
+    if user.role not in PUBLISH_ROLES:
+        raise Forbidden(f"role {user.role!r} may not publish; the secretariat publishes")
+    data = evals.snapshot(agreement_id)
+    inc = next((i for i in data["incidents"] if i["key"] == key), None)
+    if inc is None:
+        raise NotFound(f"no incident {key!r} in agreement {agreement_id!r}")
+    with write_transaction(evals.engine) as conn:
+        new = reviews.publish_incident(
+            conn, agreement_id, key, inc["report_ids"], user.name, evals.clock()
+        )
+        if not new:
+            raise Conflict(f"incident {key!r} is already published")
+        audit.append(
+            conn, user.name, "incident.publish", {"agreement": agreement_id, "incident": key}
+        )
+    return incident(evals, agreement_id, key, user)

@@ -1,0 +1,99 @@
+"""What a user reads: their view of an evaluation, one incident, one violation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from truce.service.evaluation import Evaluations, split_violation_key
+from truce.service.visibility import load_visibility
+from truce.store import reports as report_store
+from truce.store import reviews
+from truce.store.engine import read_transaction
+from truce.store.errors import NotFound
+from truce.store.users import User
+
+
+def evaluation(
+    evals: Evaluations, agreement_id: str, user: User, *, as_of: datetime | None = None
+) -> dict[str, Any]:
+    data = evals.snapshot(agreement_id, as_of=as_of)
+    return load_visibility(evals.engine, agreement_id, user).filter(data)
+
+
+def incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:
+    """One incident with its reports and its violations' review histories."""
+    view = evaluation(evals, agreement_id, user)
+    inc = next((i for i in view["incidents"] if i["key"] == key), None)
+    if inc is None:
+        raise NotFound(f"no incident {key!r} in agreement {agreement_id!r} (or not visible to you)")
+    with read_transaction(evals.engine) as conn:
+        rows = report_store.fetch_by_keys(conn, inc["report_ids"])
+        histories: dict[str, list[dict[str, Any]]] = {}
+        for v in view["violations"]:
+            if v["incident_key"] == key:
+                state = reviews.get(conn, v["key"])
+                histories[v["key"]] = state.history if state else []
+    tz = evals.agreements.get(agreement_id).agreement.timezone
+    inc = dict(inc)
+    inc["reports"] = sorted(
+        (report_public(r, tz) for r in rows), key=lambda r: (r["observed_at"], r["key"])
+    )
+    inc["violations"] = [
+        {**v, "history": histories[v["key"]]}
+        for v in view["violations"]
+        if v["incident_key"] == key
+    ]
+    return inc
+
+
+def violation(evals: Evaluations, key: str, user: User) -> dict[str, Any]:
+    """The current violation, or the last one reviewed under this key (`current: False`)."""
+    agreement_id, _, _ = split_violation_key(key)
+    view = evaluation(evals, agreement_id, user)
+    current = next((v for v in view["violations"] if v["key"] == key), None)
+    with read_transaction(evals.engine) as conn:
+        review = reviews.get(conn, key)
+    if current is not None:
+        return {**current, "current": True, "history": review.history if review else []}
+    if (
+        review is not None
+        and review.last_seen is not None
+        and (user.sees_everything or review.published)
+    ):
+        return {
+            **review.last_seen,
+            "review": review.state,
+            "published": review.published,
+            "current": False,
+            "history": review.history,
+        }
+    raise NotFound(f"no violation {key!r} (or not visible to you)")
+
+
+def report_public(row: dict[str, Any], tz: Any) -> dict[str, Any]:
+    """A stored report as the API shows it, its time in the agreement's zone."""
+    observed = row["observed_at"]
+    if observed.tzinfo is None:
+        observed = observed.replace(tzinfo=UTC)
+    rel, cred = row["reliability"], row["credibility"]
+    return {
+        "key": f"{row['source']}:{row['report_id']}",
+        "source": row["source"],
+        "report_id": row["report_id"],
+        "observed_at": observed.astimezone(tz).replace(microsecond=0).isoformat(),
+        "lon": row["lon"],
+        "lat": row["lat"],
+        "place": row["place"],
+        "event_type": row["event_type"],
+        "reliability": rel,
+        "credibility": cred,
+        "grade": f"{rel or 'F'}{cred or 6}",
+        "actor": row["actor"],
+        "side": row["side"],
+        "target": row["target"],
+        "weapon": row["weapon"],
+        "count": row["count"],
+        "fatalities": row["fatalities"],
+        "notes": row["notes"],
+    }

@@ -1,0 +1,72 @@
+"""Who sees what of an evaluation.
+
+- admin, secretariat: everything.
+- centre, humanitarian: what the secretariat published, plus incidents and
+  violations built from their own submissions (unpublished reports of others
+  are left out of `report_ids` and `sources`).
+- observer: only what the secretariat published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from truce.store import reports as report_store
+from truce.store import reviews
+from truce.store.engine import read_transaction
+from truce.store.users import User
+
+SHARED_ROLES = frozenset({"centre", "humanitarian"})
+
+
+def load_visibility(engine: Engine, agreement_id: str, user: User) -> Visibility:
+    """The review states, published incidents and own reports `user`'s view depends on."""
+    with read_transaction(engine) as conn:
+        states = reviews.states_for(conn, agreement_id)
+        pub_incidents = reviews.published_incidents(conn, agreement_id)
+        own = (
+            report_store.keys_submitted_by(conn, user.name, or_source=user.role == "centre")
+            if user.role in SHARED_ROLES
+            else set()
+        )
+    return Visibility(user, states, pub_incidents, own)
+
+
+@dataclass
+class Visibility:
+    """Filters an evaluation for one user and adds review states."""
+
+    user: User
+    states: dict[str, tuple[str, bool]]
+    published_incidents: set[str]
+    own_reports: set[str]
+
+    def filter(self, data: dict[str, Any]) -> dict[str, Any]:
+        full = self.user.sees_everything
+        shared = self.user.role in SHARED_ROLES
+        incidents: list[dict[str, Any]] = []
+        visible_incidents: dict[str, bool] = {}  # incident key -> own (shared users)
+        for inc in data["incidents"]:
+            published = inc["key"] in self.published_incidents
+            own = [k for k in inc["report_ids"] if k in self.own_reports] if shared else []
+            if not (full or published or own):
+                continue
+            out = {**inc, "published": published}
+            if not (full or published):
+                out["report_ids"] = own
+                out["sources"] = sorted({k.split(":", 1)[0] for k in own})
+            visible_incidents[inc["key"]] = bool(own)
+            incidents.append(out)
+        violations = []
+        for v in data["violations"]:
+            state, published = self.states.get(v["key"], ("alleged", False))
+            if not (full or published or (shared and visible_incidents.get(v["incident_key"]))):
+                continue
+            violations.append({**v, "review": state, "published": published})
+        shown = {v["id"] for v in violations}
+        for inc in incidents:
+            inc["violations"] = [vid for vid in inc.get("violations", []) if vid in shown]
+        return {**data, "incidents": incidents, "violations": violations}
