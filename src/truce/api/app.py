@@ -28,7 +28,7 @@ log = logging.getLogger("truce.api")
 # Parts owned by others, plugged in when they exist: (module, attribute). The
 # attribute is an APIRouter to include, or a function `mount(app)`.
 PLUGINS: tuple[tuple[str, str], ...] = (
-    ("truce.api.ogc_routes", "mount"),
+    ("truce.api.ogc.routes", "mount"),
     ("truce.web.routes", "mount_web"),
     ("truce.api.offline_docs", "mount"),  # /docs and /redoc without outside hosts
     ("truce.web.guide", "mount_guide"),  # the users' guide at /guide

@@ -41,7 +41,7 @@ from sqlalchemy import select
 
 from truce.api import ogc
 from truce.api.ogc import Bbox, Interval
-from truce.api.ogc_encoded import EncodedIncidents
+from truce.api.ogc.encoded import EncodedIncidents
 from truce.service import SHARED_ROLES, Service, Visibility
 from truce.store import derived
 from truce.store.engine import read_transaction

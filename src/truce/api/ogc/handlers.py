@@ -1,6 +1,6 @@
 """The OGC handlers, without the web framework: each returns a document (dict).
 
-They read the per-process index of `truce.api.ogc_index`; with `block=False` a
+They read the per-process index of `truce.api.ogc.index`; with `block=False` a
 handler answers only from memory and raises `WouldBlock` when it would have to
 read the database or build the index (the routes then retry in a worker thread).
 """
@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from truce.api import ogc
-from truce.api.ogc_index import OgcIndex
+from truce.api.ogc.index import OgcIndex
 from truce.service import Service
 from truce.store import derived
 from truce.store.users import User

@@ -34,8 +34,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from truce.api import ogc
 from truce.api.deps import Authenticator, bearer, bearer_token
-from truce.api.ogc_api import OgcApi
-from truce.api.ogc_index import WouldBlock
+from truce.api.ogc.handlers import OgcApi
+from truce.api.ogc.index import WouldBlock
 from truce.store.users import User
 
 ANONYMOUS = User(

@@ -1,0 +1,90 @@
+"""OGC API – Features, in one package:
+
+- `params`: query parameters and collection ids (parse or raise);
+- `documents`: the documents, pure functions without the web framework;
+- `encoded`: incident features encoded once per snapshot;
+- `index`: the per-process feature index the items queries read;
+- `handlers`: `OgcApi`, each handler returning a document;
+- `routes`: the `/ogc` routes, one-line wrappers, and the items fast path.
+
+`from truce.api import ogc` gives the parameters and documents (`ogc.parse_bbox`,
+`ogc.items`, ...); the index, handlers and routes are imported by their modules.
+"""
+
+from __future__ import annotations
+
+from truce.api.ogc.documents import (
+    CONFORMANCE,
+    CRS84,
+    GEOJSON,
+    JSON,
+    KIND_TITLES,
+    OPENAPI,
+    TRS,
+    checkpoint_features,
+    collection,
+    collections,
+    conformance,
+    feature,
+    filter_shapes,
+    geometry_bbox,
+    incident_feature,
+    items,
+    landing,
+    violation_feature,
+    zone_features,
+)
+from truce.api.ogc.params import (
+    DEFAULT_LIMIT,
+    KINDS,
+    MAX_LIMIT,
+    Bbox,
+    Interval,
+    OgcNotFound,
+    OgcParameterError,
+    collection_id,
+    exception_body,
+    parse_bbox,
+    parse_datetime,
+    parse_f,
+    parse_limit,
+    parse_offset,
+    split_collection_id,
+)
+
+__all__ = [
+    "CONFORMANCE",
+    "CRS84",
+    "DEFAULT_LIMIT",
+    "GEOJSON",
+    "JSON",
+    "KINDS",
+    "KIND_TITLES",
+    "MAX_LIMIT",
+    "OPENAPI",
+    "TRS",
+    "Bbox",
+    "Interval",
+    "OgcNotFound",
+    "OgcParameterError",
+    "checkpoint_features",
+    "collection",
+    "collection_id",
+    "collections",
+    "conformance",
+    "exception_body",
+    "feature",
+    "filter_shapes",
+    "geometry_bbox",
+    "incident_feature",
+    "items",
+    "landing",
+    "parse_bbox",
+    "parse_datetime",
+    "parse_f",
+    "parse_limit",
+    "parse_offset",
+    "split_collection_id",
+    "violation_feature",
+    "zone_features",
+]
