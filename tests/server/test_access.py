@@ -198,3 +198,19 @@ def test_openapi_docs_are_served(client):
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     assert "/api/reports" in spec["paths"] and "/api/violations/{key}/review" in spec["paths"]
+
+
+def test_api_and_ogc_errors_have_one_body_shape(client, tokens):
+    h = tokens.headers("admin")
+    api = client.get("/api/agreements/nowhere/evaluation", headers=h)
+    ogc = client.get("/ogc/collections/nowhere-incidents/items", headers=h)
+    unauthorised = client.get("/api/me")
+    for r, status, code in (
+        (api, 404, "NotFound"),
+        (ogc, 404, "NotFound"),
+        (unauthorised, 401, "Unauthorized"),
+    ):
+        assert r.status_code == status
+        body = r.json()
+        assert body["code"] == code
+        assert body["description"] == body["detail"] and body["detail"]

@@ -6,7 +6,8 @@ import json
 
 from fastapi import Request
 
-from truce.store.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
+from truce.api.errors import PayloadTooLarge, UnsupportedMediaType
+from truce.errors import BadInput
 
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 JSONL_TYPES = frozenset(

@@ -19,8 +19,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from truce.api.settings import Settings
+from truce.errors import Forbidden
 from truce.service import Service
-from truce.store.errors import Forbidden
 from truce.store.users import TokenCache, User
 from truce.store.watermark import Watermark
 

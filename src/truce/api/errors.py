@@ -1,59 +1,63 @@
-"""The one place where typed errors become HTTP status codes. Bodies are always
-`{"detail": "what to fix"}`."""
+"""The one place where errors become HTTP responses, with one body shape for
+`/api` and `/ogc` alike (the OGC API exception document plus `detail`):
+
+    {"code": "NotFound", "description": "what to fix", "detail": "what to fix"}
+
+Each `truce.errors.TruceError` carries its own `status` and `ogc_code`. The two
+errors only the HTTP layer raises (a body too large, an unreadable media type)
+are defined here, in the same tree.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from truce.domain.errors import (
-    AgreementError,
-    GazetteerError,
-    ReportFormatError,
-    TruceError,
-    UnknownAgreement,
-)
-from truce.store.errors import (
-    AuthError,
-    BadInput,
-    Conflict,
-    Forbidden,
-    NotFound,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-)
-
-STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (AuthError, 401),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (UnknownAgreement, 404),
-    (GazetteerError, 404),
-    (Conflict, 409),
-    (PayloadTooLarge, 413),
-    (UnsupportedMediaType, 415),
-    (BadInput, 400),
-    (ReportFormatError, 400),
-    (AgreementError, 400),
-)
+from truce.errors import GazetteerError, TruceError
 
 
-def status_of(exc: Exception) -> int:
-    for cls, status in STATUS:
-        if isinstance(exc, cls):
-            return status
-    return 400
+class PayloadTooLarge(TruceError):
+    """The body exceeds the configured limit."""
+
+    status = 413
+    ogc_code = "PayloadTooLarge"
+
+
+class UnsupportedMediaType(TruceError):
+    """The Content-Type is not one the endpoint reads."""
+
+    status = 415
+    ogc_code = "UnsupportedMediaType"
+
+
+# OGC codes for the statuses FastAPI and Starlette raise themselves.
+_CODES = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+}
+
+
+def body(message: str, code: str) -> dict[str, Any]:
+    """The error body every route answers with."""
+    return {"code": code, "description": message, "detail": message}
 
 
 def _truce_error(_request: Request, exc: Exception) -> JSONResponse:
-    status = status_of(exc)
-    body: dict[str, object] = {"detail": str(exc)}
+    assert isinstance(exc, TruceError)
+    content = body(str(exc), exc.ogc_code)
     if isinstance(exc, GazetteerError) and exc.candidates:
-        body["suggestions"] = exc.candidates
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+        content["suggestions"] = exc.candidates
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(content, status_code=exc.status, headers=headers)
 
 
 def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -65,13 +69,15 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
             status = 400
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-    return JSONResponse({"detail": "; ".join(problems) or "invalid request"}, status_code=status)
+    message = "; ".join(problems) or "invalid request"
+    return JSONResponse(body(message, "InvalidParameterValue"), status_code=status)
 
 
 def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    code = _CODES.get(exc.status_code, "InvalidParameterValue")
     return JSONResponse(
-        {"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        body(str(exc.detail), code), status_code=exc.status_code, headers=exc.headers
     )
 
 

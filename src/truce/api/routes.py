@@ -24,8 +24,7 @@ from truce.api.schemas import (
     Place,
     ReviewCreate,
 )
-from truce.domain.errors import GazetteerError, TruceError
-from truce.store.errors import BadInput
+from truce.errors import BadInput, GazetteerError, TruceError
 
 router = APIRouter(prefix="/api")
 

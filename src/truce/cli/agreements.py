@@ -10,12 +10,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from truce.domain.errors import AgreementError, UnknownAgreement
 from truce.domain.geo import choose_crs, zone_polygons
 from truce.domain.model import AfterPhase, Agreement, AtTime, Condition, Phase, TimeRef, Zone
 from truce.domain.rules import rule_kinds
 from truce.domain.rules.base import fmt_local, fmt_m
 from truce.domain.timeparse import format_duration
+from truce.errors import AgreementError, UnknownAgreement
 from truce.formats.agreement import load_agreement
 from truce.library.catalog import list_agreements, resolve_agreement
 

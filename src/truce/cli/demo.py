@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from truce.demodata import COLUMNS, generate
-from truce.domain.errors import TruceError
+from truce.errors import TruceError
 from truce.library.catalog import resolve_agreement
 
 _NUMERIC = frozenset({"lat", "lon", "location_precision_m", "count", "fatalities", "credibility"})

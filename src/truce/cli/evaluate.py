@@ -13,10 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from truce.domain.errors import TruceError
 from truce.domain.evaluate import evaluate
 from truce.domain.model import Evaluation
 from truce.domain.timeparse import iso, parse_local_datetime
+from truce.errors import TruceError
 from truce.formats.evaluation_json import evaluation_json
 from truce.formats.reports import read_reports
 from truce.library.catalog import resolve_agreement

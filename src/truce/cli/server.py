@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from truce.domain.errors import TruceError
+from truce.errors import TruceError
 from truce.store.engine import database_url_from_env
 
 DbOption = Annotated[

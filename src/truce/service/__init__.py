@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from truce.domain.errors import GazetteerError, UnknownAgreement
 from truce.domain.model import ReportTable
+from truce.errors import BadInput, GazetteerError, UnknownAgreement
 from truce.service import audit, ingest, review, users, views
 from truce.service.agreements import AgreementEntry, AgreementRegistry
 from truce.service.evaluation import Evaluations, split_violation_key, violation_key
@@ -34,7 +34,6 @@ from truce.service.review import PUBLISH_ROLES
 from truce.service.visibility import SHARED_ROLES, Visibility, load_visibility
 from truce.store import audit as audit_store
 from truce.store.engine import make_engine
-from truce.store.errors import BadInput
 from truce.store.users import User
 
 

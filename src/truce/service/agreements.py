@@ -8,7 +8,7 @@ from pathlib import Path
 
 import truce
 from truce.domain.model import Agreement
-from truce.store.errors import NotFound
+from truce.errors import NotFound
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ import numpy as np
 from sqlalchemy import Engine
 
 from truce.domain.model import Agreement
+from truce.errors import NotFound
 from truce.service.agreements import AgreementEntry, AgreementRegistry
 from truce.store import derived
 from truce.store import reports as report_store
 from truce.store.engine import read_transaction
-from truce.store.errors import NotFound
 
 # How long a request waits for another process's computation before computing itself
 # (without storing); a lease older than derived.LEASE_S is taken over.

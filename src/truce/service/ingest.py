@@ -17,11 +17,11 @@ import numpy as np
 from sqlalchemy import Engine
 
 from truce.domain.model import ReportTable
+from truce.errors import Forbidden
 from truce.service.agreements import AgreementRegistry
 from truce.store import audit
 from truce.store import reports as report_store
 from truce.store.engine import read_transaction, write_transaction
-from truce.store.errors import Forbidden
 from truce.store.users import User
 
 SUBMIT_ROLES = frozenset({"admin", "secretariat", "centre", "humanitarian"})

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from truce.errors import Conflict, Forbidden, NotFound
 from truce.service.evaluation import Evaluations, split_violation_key
 from truce.service.views import incident
 from truce.service.visibility import load_visibility
 from truce.store import audit, reviews
 from truce.store.engine import write_transaction
-from truce.store.errors import Conflict, Forbidden, NotFound
 from truce.store.users import User
 
 PUBLISH_ROLES = frozenset({"admin", "secretariat"})

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from truce.errors import NotFound
 from truce.service.evaluation import Evaluations, split_violation_key
 from truce.service.visibility import load_visibility
 from truce.store import reports as report_store
 from truce.store import reviews
 from truce.store.engine import read_transaction
-from truce.store.errors import NotFound
 from truce.store.users import User
 
 

@@ -5,17 +5,8 @@ here builds an engine at import time: `make_engine(url)` does, and the app
 factory or CLI owns it.
 """
 
+from truce.errors import AuthError, BadInput, Conflict, Forbidden, NotFound
 from truce.store.engine import database_url_from_env, make_engine, write_transaction
-from truce.store.errors import (
-    AuthError,
-    BadInput,
-    Conflict,
-    Forbidden,
-    NotFound,
-    PayloadTooLarge,
-    StoreError,
-    UnsupportedMediaType,
-)
 from truce.store.migrate import upgrade
 
 __all__ = [
@@ -24,9 +15,6 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "NotFound",
-    "PayloadTooLarge",
-    "StoreError",
-    "UnsupportedMediaType",
     "database_url_from_env",
     "make_engine",
     "upgrade",

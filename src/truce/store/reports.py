@@ -29,9 +29,9 @@ import pandas as pd
 from sqlalchemy import Connection, String, or_, select, tuple_, update
 
 from truce.domain.model import EVENT_TYPES, NO_CODE, WEAPONS, ReportTable, empty_reports
+from truce.errors import BadInput
 from truce.formats.reports import COLUMNS
 from truce.store import pgcopy
-from truce.store.errors import BadInput
 from truce.store.schema import reports, state
 
 # The SPEC §2 columns, stored as read; every insert path addresses them by name.

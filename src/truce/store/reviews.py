@@ -18,10 +18,10 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from truce.errors import BadInput, Conflict, Forbidden
 from truce.store import audit
 from truce.store import reports as report_store
 from truce.store.engine import write_transaction
-from truce.store.errors import BadInput, Conflict, Forbidden
 from truce.store.schema import incident_publications, review_events, violation_reviews
 from truce.store.users import User
 

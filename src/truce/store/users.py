@@ -18,7 +18,7 @@ from typing import Literal, get_args
 
 from sqlalchemy import Connection, Engine, select, update
 
-from truce.store.errors import AuthError, BadInput, Conflict, NotFound
+from truce.errors import AuthError, BadInput, Conflict, NotFound
 from truce.store.schema import users
 
 Role = Literal["admin", "secretariat", "centre", "humanitarian", "observer"]

@@ -13,6 +13,7 @@ import orjson
 
 from truce.api import ogc
 from truce.api.ogc.index import OgcIndex
+from truce.errors import NotFound
 from truce.service import Service
 from truce.store import derived
 from truce.store.users import User
@@ -159,7 +160,5 @@ class OgcApi:
                         idx.violations_seen(view, [pos])[0], *idx.violation_lonlat[pos].tolist()
                     )
         if found is None:
-            raise ogc.OgcNotFound(
-                f"no feature {fid!r} in collection {cid!r} (or not visible to you)"
-            )
+            raise NotFound(f"no feature {fid!r} in collection {cid!r} (or not visible to you)")
         return ogc.feature(href, found)

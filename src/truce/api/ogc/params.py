@@ -1,7 +1,7 @@
 """OGC API – Features query parameters and collection ids: parse or raise.
 
-Bad values raise `OgcParameterError` (400, OGC exception body `{"code",
-"description"}`), unknown collections `OgcNotFound` (404).
+Bad values raise `BadInput` (400, OGC code `InvalidParameterValue`), unknown
+collections `NotFound` (404, `NotFound`); `truce.api.errors` answers both.
 """
 
 from __future__ import annotations
@@ -14,29 +14,11 @@ from typing import Any
 
 import shapely
 
-from truce.store.errors import BadInput, NotFound
+from truce.errors import BadInput, NotFound
 
 KINDS: tuple[str, ...] = ("zones", "incidents", "violations", "checkpoints")
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
-
-
-class OgcParameterError(BadInput):
-    """A bad query parameter: 400 with an OGC exception body."""
-
-    code = "InvalidParameterValue"
-
-
-class OgcNotFound(NotFound):
-    """An unknown collection or feature: 404 with an OGC exception body."""
-
-    code = "NotFound"
-
-
-def exception_body(exc: Exception) -> dict[str, str]:
-    """The OGC API exception document (plus `detail`, like every truce error body)."""
-    code = getattr(exc, "code", "InvalidParameterValue")
-    return {"code": code, "description": str(exc), "detail": str(exc)}
 
 
 # --- query parameters --------------------------------------------------------------
@@ -80,24 +62,22 @@ def parse_bbox(text: str | None) -> Bbox | None:
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise OgcParameterError(
+        raise BadInput(
             f"bbox {text!r}: not numbers; give minx,miny,maxx,maxy in WGS84 degrees"
         ) from None
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
     if len(values) != 4:
-        raise OgcParameterError(
-            f"bbox {text!r}: {len(parts)} numbers; give 4 (minx,miny,maxx,maxy)"
-        )
+        raise BadInput(f"bbox {text!r}: {len(parts)} numbers; give 4 (minx,miny,maxx,maxy)")
     if not all(math.isfinite(v) for v in values):
-        raise OgcParameterError(f"bbox {text!r}: numbers must be finite")
+        raise BadInput(f"bbox {text!r}: numbers must be finite")
     minx, miny, maxx, maxy = values
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise OgcParameterError(f"bbox {text!r}: longitudes must be within -180..180")
+        raise BadInput(f"bbox {text!r}: longitudes must be within -180..180")
     if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise OgcParameterError(f"bbox {text!r}: latitudes must be within -90..90")
+        raise BadInput(f"bbox {text!r}: latitudes must be within -90..90")
     if miny > maxy:
-        raise OgcParameterError(f"bbox {text!r}: miny {miny} is above maxy {maxy}")
+        raise BadInput(f"bbox {text!r}: miny {miny} is above maxy {maxy}")
     return Bbox(minx, miny, maxx, maxy)
 
 
@@ -113,19 +93,17 @@ def _bound(text: str, whole: str, *, end: bool) -> int | None:
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            raise OgcParameterError(f"datetime {whole!r}: {text!r} is not a date") from None
+            raise BadInput(f"datetime {whole!r}: {text!r} is not a date") from None
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         return _ns(start + timedelta(days=1)) - 1 if end else _ns(start)
     try:
         dt = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise OgcParameterError(
+        raise BadInput(
             f"datetime {whole!r}: {text!r} is not RFC 3339; e.g. 2016-09-15T00:00:00Z"
         ) from None
     if dt.tzinfo is None:
-        raise OgcParameterError(
-            f"datetime {whole!r}: {text!r} has no offset; add Z or +03:00 (RFC 3339)"
-        )
+        raise BadInput(f"datetime {whole!r}: {text!r} has no offset; add Z or +03:00 (RFC 3339)")
     return _ns(dt)
 
 
@@ -140,15 +118,15 @@ def parse_datetime(text: str | None) -> Interval | None:
     if "/" in text:
         a, _, b = text.partition("/")
         if "/" in b:
-            raise OgcParameterError(f"datetime {text!r}: at most one '/'")
+            raise BadInput(f"datetime {text!r}: at most one '/'")
         start, end = _bound(a, text, end=False), _bound(b, text, end=True)
         if start is None and end is None:
             return Interval(None, None)
         if start is not None and end is not None and start > end:
-            raise OgcParameterError(f"datetime {text!r}: the start is after the end")
+            raise BadInput(f"datetime {text!r}: the start is after the end")
         return Interval(start, end)
     if text == "..":
-        raise OgcParameterError("datetime '..': give an instant or an interval")
+        raise BadInput("datetime '..': give an instant or an interval")
     return Interval(_bound(text, text, end=False), _bound(text, text, end=True))
 
 
@@ -158,27 +136,27 @@ def _int(name: str, text: str | None, default: int) -> int:
     try:
         return int(text)
     except ValueError:
-        raise OgcParameterError(f"{name} {text!r}: not an integer") from None
+        raise BadInput(f"{name} {text!r}: not an integer") from None
 
 
 def parse_limit(text: str | None) -> int:
     """1..MAX_LIMIT; larger values are clamped to MAX_LIMIT (OGC API – Features §7.15.3)."""
     value = _int("limit", text, DEFAULT_LIMIT)
     if value < 1:
-        raise OgcParameterError(f"limit {value}: must be at least 1")
+        raise BadInput(f"limit {value}: must be at least 1")
     return min(value, MAX_LIMIT)
 
 
 def parse_offset(text: str | None) -> int:
     value = _int("offset", text, 0)
     if value < 0:
-        raise OgcParameterError(f"offset {value}: must be 0 or more")
+        raise BadInput(f"offset {value}: must be 0 or more")
     return value
 
 
 def parse_f(text: str | None) -> None:
     if text not in (None, "", "json", "geojson"):
-        raise OgcParameterError(f"f {text!r}: only f=json is served")
+        raise BadInput(f"f {text!r}: only f=json is served")
 
 
 # --- collection ids -----------------------------------------------------------------
@@ -192,5 +170,5 @@ def split_collection_id(cid: str, known_agreements: Sequence[str]) -> tuple[str,
     agreement_id, _, kind = cid.rpartition("-")
     if kind not in KINDS or agreement_id not in known_agreements:
         known = ", ".join(collection_id(a, k) for a in known_agreements for k in KINDS)
-        raise OgcNotFound(f"no collection {cid!r}; known: {known}")
+        raise NotFound(f"no collection {cid!r}; known: {known}")
     return agreement_id, kind

@@ -219,18 +219,12 @@ def _base(scope: Scope, headers: dict[bytes, bytes]) -> str:
     return f"{scope['scheme']}://{netloc}{scope.get('root_path', '')}/ogc"
 
 
-def _ogc_error(_request: Request, exc: Exception) -> JSONResponse:
-    status = 404 if isinstance(exc, ogc.OgcNotFound) else 400
-    return JSONResponse(ogc.exception_body(exc), status_code=status)
-
-
 def mount(app: FastAPI) -> None:
-    """Plugged in by `create_app`: the per-process OGC index, the routes, the OGC error bodies."""
+    """Plugged in by `create_app`: the per-process OGC index and the routes (errors:
+    `truce.api.errors`)."""
     app.state.ogc = OgcApi(app.state.service, app.state.watermark)
     app.add_middleware(ItemsFastPath, fastapi_app=app)
     app.include_router(router)
-    app.add_exception_handler(ogc.OgcParameterError, _ogc_error)
-    app.add_exception_handler(ogc.OgcNotFound, _ogc_error)
 
 
 __all__ = ["mount", "router"]

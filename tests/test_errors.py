@@ -1,0 +1,43 @@
+"""The error tree: one module, every class with its HTTP status and OGC code, all drawn
+in the module's docstring."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import truce.errors
+from truce.api.errors import PayloadTooLarge, UnsupportedMediaType
+from truce.errors import GazetteerError, NotFound, TruceError, UnknownAgreement
+
+TREE = [
+    obj
+    for obj in vars(truce.errors).values()
+    if inspect.isclass(obj) and issubclass(obj, TruceError)
+]
+HTTP_ONLY = [PayloadTooLarge, UnsupportedMediaType]
+
+
+@pytest.mark.parametrize("cls", TREE + HTTP_ONLY, ids=lambda c: c.__name__)
+def test_every_error_carries_a_client_status_and_an_ogc_code(cls: type[TruceError]) -> None:
+    assert 400 <= cls.status < 500
+    assert cls.ogc_code and cls.ogc_code.isalpha()
+
+
+@pytest.mark.parametrize("cls", TREE, ids=lambda c: c.__name__)
+def test_every_error_is_drawn_in_the_tree(cls: type[TruceError]) -> None:
+    assert f"── {cls.__name__} " in (truce.errors.__doc__ or "") or cls is TruceError
+
+
+def test_not_found_kinds_answer_404() -> None:
+    assert UnknownAgreement("x").status == GazetteerError("x").status == NotFound("x").status
+    assert GazetteerError("Aleppo?", ["Aleppo"]).candidates == ["Aleppo"]
+
+
+def test_the_old_module_names_are_the_same_classes() -> None:
+    from truce.domain import errors as domain_errors
+    from truce.store import errors as store_errors
+
+    assert domain_errors.AgreementError is truce.errors.AgreementError
+    assert store_errors.NotFound is truce.errors.NotFound
