@@ -10,7 +10,7 @@
 - `audit`: verify the audit chain.
 
 No web framework here: callers pass a `User`, get plain dicts and dataclasses
-back, and typed errors (`truce.store.errors`) out. `Service` is a thin facade
+back, and typed errors (`truce.errors`) out. `Service` is a thin facade
 over those functions holding the engine, the agreements, the clock and the
 per-process caches, so the API and the CLI keep one object to pass around.
 """
