@@ -32,6 +32,7 @@ PLUGINS: tuple[tuple[str, str], ...] = (
     ("truce.web.routes", "mount_web"),
     ("truce.api.offline_docs", "mount"),  # /docs and /redoc without outside hosts
     ("truce.web.guide", "mount_guide"),  # the users' guide at /guide
+    ("truce.api.signin", "mount"),  # one-time sign-in links (truce serve --demo)
 )
 
 

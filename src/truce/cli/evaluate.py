@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from truce.cli.text import plural
 from truce.domain.evaluate import evaluate
 from truce.domain.model import Evaluation
 from truce.domain.timeparse import iso, parse_local_datetime
@@ -49,8 +50,8 @@ def print_table(ev: Evaluation, console: Console) -> None:
     a = ev.agreement
     console.print(f"[bold]{a.title}[/] ({a.id})   as of {iso(ev.as_of.astimezone(a.timezone))}")
     console.print(
-        f"{len(ev.reports)} reports accepted, {len(ev.rejected)} rejected -> "
-        f"{len(ev.incidents)} incidents, {len(ev.violations)} violations"
+        f"{plural(len(ev.reports), 'report')} accepted, {len(ev.rejected):,} rejected -> "
+        f"{plural(len(ev.incidents), 'incident')}, {plural(len(ev.violations), 'violation')}"
     )
     phases = Table("phase", "start", "end", "status", title="Timeline")
     for p in ev.phases:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from truce.cli.text import plural
 from truce.errors import TruceError
 from truce.store.engine import database_url_from_env
 
@@ -44,13 +45,47 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _service(db: str | None, agreements: list[Path] | None = None, *, migrate: bool = True):  # type: ignore[no-untyped-def]
-    from truce.service import Service
-    from truce.store.migrate import upgrade
+def _service(  # type: ignore[no-untyped-def]
+    db: str | None, *, migrate: bool = True, existing: bool = True, create_when_named: bool = False
+):
+    """The service on the database the command should use (see `truce.cli.database`).
 
-    svc = Service.from_url(db or database_url_from_env(), tuple(agreements or ()))
-    if migrate:
-        upgrade(svc.engine)
+    `existing`: the database must be there already (no empty one is created);
+    `migrate=False`: its schema must be there too (read-only commands)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from truce.cli.database import (
+        DEMO_DB_PATH,
+        DatabaseProblem,
+        choose_database,
+        existing_database,
+        schema_missing_message,
+    )
+    from truce.service import Service
+    from truce.store.migrate import current_revision, upgrade
+
+    try:
+        chosen = (
+            existing_database(db, create_when_named=create_when_named)
+            if existing
+            else choose_database(db)
+        )
+    except DatabaseProblem as exc:
+        raise _fail(str(exc)) from None
+    if chosen.how == "demo":
+        err.print(
+            f"using the demo's database {DEMO_DB_PATH} (no ./truce.sqlite here; "
+            "choose another with --db or TRUCE_DB_PATH)",
+            highlight=False,
+        )
+    svc = Service.from_url(chosen.url)
+    try:
+        if migrate:
+            upgrade(svc.engine)
+        elif current_revision(svc.engine) is None:
+            raise _fail(schema_missing_message(chosen))
+    except DBAPIError as exc:
+        raise _fail(f"cannot open the database {chosen.shown}: {exc.orig}") from None
     return svc
 
 
@@ -60,7 +95,10 @@ def serve(
     agreement: AgreementFiles = None,
     demo: Annotated[
         bool,
-        typer.Option("--demo", help="load demo reports for us-ru-2016-09 and make an admin token"),
+        typer.Option(
+            "--demo",
+            help="load demo reports for us-ru-2016-09 and print a one-time sign-in link",
+        ),
     ] = False,
     db: DbOption = None,
     max_body_mb: Annotated[
@@ -103,9 +141,12 @@ def serve(
     except TruceError as exc:
         raise _fail(str(exc)) from None
     service = app.state.service
-    token = None
+    token = expires = None
     if demo:
-        token = _load_demo(service)
+        from truce.cli.demo_session import demo_token, load_demo_reports
+
+        print(load_demo_reports(service).describe(), flush=True)
+        token, expires = demo_token(service)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
@@ -116,15 +157,12 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound_port}/"
     print(
-        f"truce serving {settings.database_url.split('@')[-1]} at {url} (API docs: {url}docs)",
+        f"truce serving {settings.database_url.split('@')[-1]} at {url} "
+        f"(API docs: {url}docs, guide: {url}guide/)",
         flush=True,
     )
-    if token:
-        print(f"admin token: {token}", flush=True)
-        print(
-            f"try: curl -H 'Authorization: Bearer {token}' {url}api/agreements/us-ru-2016-09/evaluation",
-            flush=True,
-        )
+    if token and expires:
+        _print_demo_links(app, url, token, expires, workers)
     if workers > 1:
         service.engine.dispose()  # the workers open their own
         _run_workers(settings, workers, sock)
@@ -173,34 +211,23 @@ def _run_workers(settings, workers: int, sock) -> None:  # type: ignore[no-untyp
     Multiprocess(config, sockets=[sock]).run()
 
 
-def _load_demo(service) -> str:  # type: ignore[no-untyped-def]
-    """Demo reports for us-ru-2016-09 (truce.demodata) and a fresh admin token."""
-    from truce.store.users import SYSTEM_USER
+def _print_demo_links(app, url: str, token: str, expires: datetime, workers: int) -> None:  # type: ignore[no-untyped-def]
+    from truce.api.signin import DEFAULT_TTL_S
 
-    try:
-        from truce import demodata
-    except ImportError:
-        err.print("[yellow]truce.demodata is not available: serving without demo reports[/]")
-    else:
-        import csv
-        import io
-
-        agreement = service.agreements.get("us-ru-2016-09").agreement
-        out = io.StringIO()
-        writer = csv.DictWriter(out, list(demodata.COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(demodata.generate(agreement))
-        result = service.ingest_reports(
-            out.getvalue().encode("utf-8"), format="csv", user=SYSTEM_USER
-        )
+    if workers == 1 and hasattr(app.state, "signin_links"):
+        code = app.state.signin_links.issue(token)
         print(
-            f"demo data: {result.accepted} reports added, {result.duplicate} already there, "
-            f"{len(result.rejected)} rejected (deliberately bad rows)",
+            f"open {url}signin#code={code} to sign in as the demo admin "
+            f"(link works once, for {DEFAULT_TTL_S // 60} minutes)",
             flush=True,
         )
-    name = f"demo-admin-{datetime.now(UTC):%Y%m%d%H%M%S}"
-    _, token = service.add_user(name, "admin", None, actor="demo")
-    return token  # type: ignore[no-any-return]
+    else:  # worker processes cannot see this process's one-time codes
+        print(f"open {url} and sign in with the admin token below", flush=True)
+    print(f"admin token: {token} (expires {expires:%Y-%m-%d %H:%M} UTC)", flush=True)
+    print(
+        f"try: curl -H 'Authorization: Bearer {token}' {url}api/agreements/us-ru-2016-09/evaluation",
+        flush=True,
+    )
 
 
 def ingest(
@@ -224,7 +251,7 @@ def ingest(
     from truce.store.users import SYSTEM_USER
 
     fmt = "jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv"
-    svc = _service(db)
+    svc = _service(db, existing=False)
     user = SYSTEM_USER.__class__(**{**SYSTEM_USER.__dict__, "name": as_user})
     total = file.stat().st_size
     accepted = duplicate = 0
@@ -283,7 +310,7 @@ def users_add(
     db: DbOption = None,
 ) -> None:
     """Create a user and print its token (shown once; only its hash is stored)."""
-    svc = _service(db)
+    svc = _service(db, create_when_named=True)
     expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
     try:
         user, token = svc.add_user(name, role, party, expires_at=expires)
@@ -320,7 +347,7 @@ def users_revoke(name: str, db: DbOption = None) -> None:
         n = svc.revoke_user(name)
     except TruceError as exc:
         raise _fail(str(exc)) from None
-    print(f"revoked {n} token(s) of {name}")
+    print(f"revoked {plural(n, 'token')} of {name}")
 
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -332,11 +359,14 @@ def audit_verify(db: DbOption = None) -> None:
     svc = _service(db, migrate=False)
     result = svc.verify_audit()
     if result.ok:
-        print(f"audit log OK: {result.entries} entries, chain intact")
+        print(f"audit log OK: {plural(result.entries, 'entry', 'entries')}, chain intact")
         return
     for p in result.problems:
         err.print(f"[bold red]{p}[/]", highlight=False)
-    err.print(f"audit log BROKEN: {len(result.problems)} problem(s) in {result.entries} entries")
+    err.print(
+        f"audit log BROKEN: {plural(len(result.problems), 'problem')} "
+        f"in {plural(result.entries, 'entry', 'entries')}"
+    )
     raise typer.Exit(1)
 
 

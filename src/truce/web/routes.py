@@ -44,6 +44,10 @@ PAGES: dict[str, tuple[str, str]] = {
     "/dashboard": ("dashboard.html", "Dashboard"),
     "/submit": ("submit.html", "Submit a report"),
 }
+# Pages reached by a link, not from the navigation.
+HIDDEN_PAGES: dict[str, tuple[str, str]] = {
+    "/signin": ("signin.html", "Sign in"),  # redeems `truce serve --demo`'s one-time link
+}
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ def mount_web(app: FastAPI) -> None:
         render.__name__ = f"web_{template.removesuffix('.html')}"
         return render
 
-    for path, (template, title) in PAGES.items():
+    for path, (template, title) in {**PAGES, **HIDDEN_PAGES}.items():
         app.add_api_route(
             path,
             page(template, title, path),
