@@ -33,6 +33,7 @@ PLUGINS: tuple[tuple[str, str], ...] = (
     ("truce.api.offline_docs", "mount"),  # /docs and /redoc without outside hosts
     ("truce.web.guide", "mount_guide"),  # the users' guide at /guide
     ("truce.api.signin", "mount"),  # one-time sign-in links (truce serve --demo)
+    ("truce.api.exchange", "mount"),
 )
 
 

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "truce.cli.evaluate",
     "truce.cli.demo",
     "truce.cli.server",
+    "truce.cli.exchange",
 )
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,150 @@
+"""HTTP routes under /exchange (SPEC §7), plugged into the app by `mount(app)`.
+
+Reads (`key`, `checkpoint`, `bulletins/{seq}`, proofs) answer what a peer needs
+to witness this centre's log; `POST cosignatures` is authenticated by the
+cosignature itself (only a known peer's key is accepted). `status` is the
+operators' view, for admin and secretariat tokens. The scheduler (bulletins on
+the interval, pulls from peers) runs in the app's lifespan when this centre has
+a key and `TRUCE_EXCHANGE_AGREEMENTS` names what to issue.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from truce.api.deps import Publisher
+from truce.exchange.keys import KeyError_, default_key_path, load_signer
+from truce.exchange.service import (
+    ENV_AGREEMENTS,
+    Exchange,
+    ExchangeError,
+    interval_from_env,
+)
+
+log = logging.getLogger("truce.exchange")
+router = APIRouter(prefix="/exchange", tags=["exchange"])
+NOTE_TYPE = "text/plain; charset=utf-8"
+
+
+def get_exchange(request: Request) -> Exchange:
+    return request.app.state.exchange  # type: ignore[no-any-return]
+
+
+ExchangeDep = Annotated[Exchange, Depends(get_exchange)]
+
+
+def _proof(hashes: list[bytes]) -> dict[str, Any]:
+    return {"hashes": [base64.b64encode(h).decode() for h in hashes]}
+
+
+@router.get("/key", response_class=PlainTextResponse)
+def key(ex: ExchangeDep) -> PlainTextResponse:
+    """This centre's verifier key line (`NAME+hex8+base64`)."""
+    if ex.signer is None:
+        raise ExchangeError("this centre has no key")
+    return PlainTextResponse(str(ex.signer.verifier) + "\n", media_type=NOTE_TYPE)
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse)
+def checkpoint(ex: ExchangeDep) -> PlainTextResponse:
+    """The latest signed checkpoint and the peers' cosignature lines for it."""
+    return PlainTextResponse(ex.checkpoint(), media_type=NOTE_TYPE)
+
+
+@router.get("/bulletins/{seq}")
+def bulletin(seq: int, ex: ExchangeDep) -> Response:
+    """The bulletin's canonical bytes (exactly the log's leaf)."""
+    return Response(ex.bulletin(seq), media_type="application/json")
+
+
+@router.get("/proof/inclusion")
+def proof_inclusion(
+    ex: ExchangeDep, seq: Annotated[int, Query(ge=1)], size: Annotated[int, Query(ge=1)]
+) -> dict[str, Any]:
+    return _proof(ex.inclusion(seq, size))
+
+
+@router.get("/proof/consistency")
+def proof_consistency(
+    ex: ExchangeDep,
+    old: Annotated[int, Query(alias="from", ge=0)],
+    new: Annotated[int, Query(alias="to", ge=0)],
+) -> dict[str, Any]:
+    return _proof(ex.consistency(old, new))
+
+
+@router.post("/cosignatures")
+async def post_cosignatures(request: Request, ex: ExchangeDep) -> dict[str, Any]:
+    """A peer's cosigned copy of one of our checkpoints (a signed note)."""
+    body = (await request.body())[:64_000].decode("utf-8", errors="replace")
+    return {"stored": ex.receive_cosignatures(body)}
+
+
+@router.get("/cosignatures", response_class=PlainTextResponse)
+def get_cosignatures(ex: ExchangeDep) -> PlainTextResponse:
+    """Same as `checkpoint`: the latest head with every cosignature received for it."""
+    return PlainTextResponse(ex.checkpoint(), media_type=NOTE_TYPE)
+
+
+@router.get("/status")
+def status(_user: Publisher, ex: ExchangeDep) -> dict[str, Any]:
+    """Per peer: last size seen, last cosigned, gaps; open alerts. Admin or secretariat."""
+    return ex.status()
+
+
+def _errors(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ExchangeError)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
+def mount(app: FastAPI) -> None:
+    """Attach the exchange to an app built by `create_app`."""
+    settings = app.state.settings
+    service = app.state.service
+    try:
+        signer = load_signer(default_key_path(settings.database_url))
+    except KeyError_:
+        signer = None  # this server does not take part in an exchange (yet)
+    ex = Exchange(
+        service.engine,
+        lambda agreement_id: service.agreements.get(agreement_id).agreement,
+        signer=signer,
+        clock=lambda: service.clock(),  # follows the service clock, even when replaced
+        interval=interval_from_env(),
+    )
+    app.state.exchange = ex
+    app.add_exception_handler(ExchangeError, _errors)
+    app.include_router(router)
+    if signer is not None:
+        problems = ex.check_own_log()
+        for p in problems:
+            log.error("exchange log check: %s", p)
+    agreements = [a for a in os.environ.get(ENV_AGREEMENTS, "").split(",") if a.strip()]
+    if signer is None or not agreements:
+        return
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
+        from truce.exchange.schedule import Scheduler
+
+        scheduler = Scheduler(ex, [a.strip() for a in agreements])
+        thread = threading.Thread(target=scheduler.run, name="truce-exchange", daemon=True)
+        thread.start()
+        try:
+            async with inner(application) as state:
+                yield state
+        finally:
+            scheduler.stop()
+            thread.join(timeout=10)
+
+    app.router.lifespan_context = lifespan

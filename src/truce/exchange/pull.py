@@ -1,0 +1,299 @@
+"""Witnessing a peer: fetch its checkpoint and new bulletins, verify, import, cosign.
+
+Order of checks (each failure is a stored alert, and the pull stops there
+without moving the peer's head, so the next pull retries from the same place):
+
+1. the checkpoint is a signed note by a known key of the peer
+   (`unknown_key`, `bad_signature`), its origin the peer's name;
+2. against the last head seen: the same size with another root is a fork, a
+   smaller size a rollback (`inconsistent`, `replay`); a larger one must come
+   with a valid consistency proof (`inconsistent`);
+3. each new bulletin must hash to a leaf whose inclusion proof leads to the
+   checkpoint's root (`bulletin_mismatch`), be served at all (`missing`), be
+   canonical, of this origin and carry its own sequence number (`replay`);
+4. its reports are imported (submitted by `exchange:PEER`, keeping their
+   `source`) in the same transaction that stores the bulletin;
+5. the centre cosigns the checkpoint (C2SP tlog-cosignature) and posts it back.
+   It never cosigns two inconsistent heads of one origin: step 2 refuses them.
+Then the convergence check (`truce.exchange.converge`) compares verdicts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import Connection, func, insert, select
+
+from truce.exchange import alerts as alert_store
+from truce.exchange import merkle
+from truce.exchange.bulletin import BulletinError, decode_bulletin
+from truce.exchange.checkpoint import Checkpoint, cosign
+from truce.exchange.held import importer_name
+from truce.exchange.note import NoteError, UnknownKeyError, open_note
+from truce.exchange.service import Exchange, _peer_verifiers
+from truce.exchange.tables import (
+    exchange_peer_bulletins,
+    exchange_peer_heads,
+    exchange_peers,
+)
+from truce.store import audit
+from truce.store import reports as report_store
+from truce.store.engine import read_transaction, write_transaction
+from truce.store.schema import reports as reports_table
+
+# (method, path, body) -> (status, body); httpx in production, an in-process client in tests.
+Transport = Callable[[str, str, bytes | None], tuple[int, bytes]]
+
+
+class _Stop(Exception):
+    def __init__(self, kind: str, detail: str, seq: int | None = None) -> None:
+        super().__init__(detail)
+        self.kind, self.detail, self.seq = kind, detail, seq
+
+
+@dataclass
+class PullResult:
+    peer: str
+    size: int = 0
+    new_bulletins: int = 0
+    imported_reports: int = 0
+    cosigned: bool = False
+    alerts: list[str] = field(default_factory=list)
+
+
+def http_transport(base_url: str, timeout_s: float = 30.0) -> Transport:
+    client = httpx.Client(base_url=base_url, timeout=timeout_s)
+
+    def call(method: str, path: str, body: bytes | None) -> tuple[int, bytes]:
+        r = client.request(method, path, content=body)
+        return r.status_code, r.content
+
+    return call
+
+
+def pull(ex: Exchange, peer: str, transport: Transport | None = None) -> PullResult:
+    """One round with `peer`; every failure is stored as an alert (and listed in the result)."""
+    with read_transaction(ex.engine) as conn:
+        row = conn.execute(select(exchange_peers).where(exchange_peers.c.name == peer)).first()
+        if row is None:
+            raise ValueError(f"unknown peer {peer!r}: add it with `truce peers add`")
+        verifiers = _peer_verifiers(conn).get(peer, [])
+        head = conn.execute(
+            select(exchange_peer_heads).where(exchange_peer_heads.c.peer == peer)
+        ).first()
+        held = int(
+            conn.execute(
+                select(func.coalesce(func.max(exchange_peer_bulletins.c.seq), 0)).where(
+                    exchange_peer_bulletins.c.peer == peer
+                )
+            ).scalar_one()
+        )
+    transport = transport or http_transport(row.url)
+    result = PullResult(peer)
+    try:
+        _pull(ex, peer, transport, verifiers, head, held, result)
+    except _Stop as stop:
+        with write_transaction(ex.engine) as conn:
+            alert_store.raise_alert(conn, peer, stop.kind, stop.detail, ex.clock(), stop.seq)
+        result.alerts.append(f"{stop.kind}: {stop.detail}")
+    return result
+
+
+def _get(transport: Transport, path: str) -> tuple[int, bytes]:
+    try:
+        return transport("GET", path, None)
+    except httpx.HTTPError as exc:
+        raise _Stop("unreachable", f"{path}: {type(exc).__name__}: {exc}") from None
+
+
+def _pull(
+    ex: Exchange,
+    peer: str,
+    transport: Transport,
+    verifiers: list[Any],
+    head: Any,
+    held: int,
+    result: PullResult,
+) -> None:
+    status, body = _get(transport, "/exchange/checkpoint")
+    if status != 200:
+        raise _Stop("unreachable", f"GET /exchange/checkpoint answered {status}")
+    with write_transaction(ex.engine) as conn:  # the peer answers again
+        alert_store.clear(conn, now=ex.clock(), by="pull", kind="unreachable", peer=peer)
+    text = body.decode("utf-8", errors="replace")
+    try:
+        note, _ = open_note(text, verifiers)
+        cp = Checkpoint.parse(note.text)
+    except UnknownKeyError as exc:
+        raise _Stop("unknown_key", f"checkpoint: {exc}") from None
+    except NoteError as exc:
+        raise _Stop("bad_signature", f"checkpoint: {exc}") from None
+    if cp.origin != peer:
+        raise _Stop("bad_signature", f"checkpoint origin {cp.origin!r} is not {peer!r}")
+    result.size = cp.size
+    old_size = int(head.size) if head else 0
+    old_root = bytes.fromhex(head.root) if head else b""
+    if cp.size < old_size:
+        raise _Stop(
+            "replay", f"checkpoint of size {cp.size} after one of size {old_size} (rollback)"
+        )
+    if cp.size == old_size and head and cp.root != old_root:
+        raise _Stop("inconsistent", f"fork: two roots for size {cp.size}")
+    if old_size and cp.size > old_size:
+        status, body = _get(transport, f"/exchange/proof/consistency?from={old_size}&to={cp.size}")
+        if status != 200:
+            raise _Stop("inconsistent", f"no consistency proof {old_size}->{cp.size} ({status})")
+        try:
+            proof = _hashes(body)
+            merkle.verify_consistency(old_size, cp.size, old_root, cp.root, proof)
+        except (ValueError, merkle.ProofError) as exc:
+            raise _Stop(
+                "inconsistent", f"history rewritten between {old_size} and {cp.size}: {exc}"
+            ) from None
+    for seq in range(held + 1, cp.size + 1):
+        result.imported_reports += _take_bulletin(ex, peer, transport, cp, seq)
+        result.new_bulletins += 1
+    _cosign(ex, peer, transport, note.text, cp, result)
+
+
+def _hashes(body: bytes) -> list[bytes]:
+    data = json.loads(body)
+    return [base64.b64decode(h, validate=True) for h in data["hashes"]]
+
+
+def _take_bulletin(ex: Exchange, peer: str, transport: Transport, cp: Checkpoint, seq: int) -> int:
+    status, data = _get(transport, f"/exchange/bulletins/{seq}")
+    if status == 404:
+        raise _Stop("missing", f"bulletin {seq} of {cp.size} is not served", seq)
+    if status != 200:
+        raise _Stop("unreachable", f"GET bulletins/{seq} answered {status}", seq)
+    leaf = merkle.leaf_hash(data)
+    status, body = _get(transport, f"/exchange/proof/inclusion?seq={seq}&size={cp.size}")
+    try:
+        if status != 200:
+            raise merkle.ProofError(f"no inclusion proof ({status})")
+        merkle.verify_inclusion(seq - 1, cp.size, leaf, _hashes(body), cp.root)
+    except (ValueError, merkle.ProofError) as exc:
+        raise _Stop(
+            "bulletin_mismatch", f"bulletin {seq} does not match the signed tree: {exc}", seq
+        ) from None
+    try:
+        bulletin = decode_bulletin(data)
+    except BulletinError as exc:
+        raise _Stop("bulletin_mismatch", f"bulletin {seq}: {exc}", seq) from None
+    if bulletin["origin"] != peer:
+        raise _Stop("replay", f"bulletin {seq} is from {bulletin['origin']!r}, not {peer!r}", seq)
+    if bulletin["seq"] != seq:
+        raise _Stop(
+            "replay",
+            f"leaf {seq} carries bulletin {bulletin['seq']} (replayed or out of order)",
+            seq,
+        )
+    return _store(ex, peer, seq, data, leaf, bulletin)
+
+
+def _store(
+    ex: Exchange, peer: str, seq: int, data: bytes, leaf: bytes, bulletin: dict[str, Any]
+) -> int:
+    """Import the bulletin's reports and record it, in one transaction."""
+    from truce.formats.reports import read_reports
+
+    rows = bulletin["reports"]
+    now = ex.clock()
+    table = None
+    if rows:
+        jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+        table = read_reports(jsonl, format="jsonl").reports
+    importer = importer_name(peer)
+    with write_transaction(ex.engine) as conn:
+        if _have(conn, peer, seq):
+            return 0
+        added = 0
+        if table is not None and len(table):
+            outcome = report_store.insert_reports(
+                conn, table, submitted_by=importer, received_at=now
+            )
+            added = outcome.count
+            if added:
+                version = report_store.bump_version(conn)
+                audit.append(
+                    conn,
+                    importer,
+                    "exchange.import",
+                    {"peer": peer, "seq": seq, "accepted": added, "reports_version": version},
+                )
+        max_id = conn.execute(select(func.coalesce(func.max(reports_table.c.id), 0))).scalar_one()
+        conn.execute(
+            insert(exchange_peer_bulletins).values(
+                peer=peer,
+                seq=seq,
+                agreement_id=bulletin["agreement"],
+                period_from=datetime.fromisoformat(bulletin["period"]["from"]).astimezone(UTC),
+                period_to=datetime.fromisoformat(bulletin["period"]["to"]).astimezone(UTC),
+                bulletin=data,
+                leaf_hash=leaf.hex(),
+                max_report_id=int(max_id),
+                received_at=now,
+            )
+        )
+    return added
+
+
+def _have(conn: Connection, peer: str, seq: int) -> bool:
+    return (
+        conn.execute(
+            select(exchange_peer_bulletins.c.seq).where(
+                (exchange_peer_bulletins.c.peer == peer) & (exchange_peer_bulletins.c.seq == seq)
+            )
+        ).first()
+        is not None
+    )
+
+
+def _cosign(
+    ex: Exchange,
+    peer: str,
+    transport: Transport,
+    text: str,
+    cp: Checkpoint,
+    result: PullResult,
+) -> None:
+    """Record the verified head, cosign it and post the cosignature to the peer."""
+    now = ex.clock()
+    with write_transaction(ex.engine) as conn:
+        head = conn.execute(
+            select(exchange_peer_heads).where(exchange_peer_heads.c.peer == peer)
+        ).first()
+        values = {"size": cp.size, "root": cp.root.hex(), "checkpoint": text, "seen_at": now}
+        if head is None:
+            conn.execute(insert(exchange_peer_heads).values(peer=peer, **values))
+        elif int(head.size) != cp.size or head.root != cp.root.hex():
+            # Only ever forward, and only along a verified consistency proof (checked above).
+            conn.execute(
+                exchange_peer_heads.update()
+                .where(exchange_peer_heads.c.peer == peer)
+                .values(**values)
+            )
+    if ex.signer is None:
+        return
+    sig = cosign(text, ex.signer, int(now.astimezone(UTC).timestamp()))
+    body = (text + "\n" + sig.line()).encode()  # the checkpoint with our cosignature only
+    try:
+        status, answer = transport("POST", "/exchange/cosignatures", body)
+    except httpx.HTTPError as exc:
+        raise _Stop("unreachable", f"POST cosignatures: {exc}") from None
+    if status != 200:
+        raise _Stop("unreachable", f"POST cosignatures answered {status}: {answer[:200]!r}")
+    with write_transaction(ex.engine) as conn:
+        conn.execute(
+            exchange_peer_heads.update()
+            .where(exchange_peer_heads.c.peer == peer)
+            .values(cosigned_size=cp.size, cosigned_at=now)
+        )
+    result.cosigned = True

@@ -1,0 +1,471 @@
+"""Exchange use cases shared by the CLI, the API and the scheduler.
+
+`Exchange` wraps the engine, the agreements, the clock and (for what signs)
+the centre's key. Issuing a bulletin, receiving a cosignature, adding a peer
+and the status are here; pulling from a peer is `truce.exchange.pull`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select
+
+from truce.domain.model import Agreement
+from truce.exchange import alerts as alert_store
+from truce.exchange import log
+from truce.exchange.bulletin import build_bulletin, encode_bulletin, period_end
+from truce.exchange.checkpoint import Checkpoint, parse_signature_line, verify_cosignature
+from truce.exchange.held import IMPORT_PREFIX, held_evaluation
+from truce.exchange.note import NoteError, Signer, Verifier, parse_note
+from truce.exchange.tables import (
+    exchange_cosignatures,
+    exchange_log,
+    exchange_peer_bulletins,
+    exchange_peer_heads,
+    exchange_peer_keys,
+    exchange_peers,
+)
+from truce.store.engine import read_transaction, write_transaction
+from truce.store.schema import reports as reports_table
+from truce.store.schema import review_events, state, violation_reviews
+
+DEFAULT_INTERVAL = timedelta(hours=2)
+ENV_INTERVAL = "TRUCE_EXCHANGE_INTERVAL_S"
+ENV_AGREEMENTS = "TRUCE_EXCHANGE_AGREEMENTS"
+
+
+class ExchangeError(Exception):
+    """A request the exchange refuses; `status` is the HTTP status it maps to."""
+
+    status = 400
+
+
+class Unauthorized(ExchangeError):
+    status = 403
+
+
+class NotFoundError(ExchangeError):
+    status = 404
+
+
+def interval_from_env() -> timedelta:
+    value = os.environ.get(ENV_INTERVAL, "").strip()
+    return timedelta(seconds=float(value)) if value else DEFAULT_INTERVAL
+
+
+@dataclass(frozen=True)
+class Issued:
+    seq: int
+    created: bool  # False: the period was already closed by an earlier bulletin
+    period_from: datetime
+    period_to: datetime
+    reports: int
+
+
+class Exchange:
+    def __init__(
+        self,
+        engine: Engine,
+        agreements: Callable[[str], Agreement],
+        *,
+        signer: Signer | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        interval: timedelta = DEFAULT_INTERVAL,
+    ) -> None:
+        self.engine = engine
+        self.agreement = agreements
+        self.signer = signer
+        self._clock = clock
+        self.interval = interval
+
+    def clock(self) -> datetime:
+        """Now, in UTC (SQLite keeps no offset: every stored time is UTC)."""
+        return self._clock().astimezone(UTC)
+
+    @property
+    def name(self) -> str:
+        return self._signer().name
+
+    def _signer(self) -> Signer:
+        if self.signer is None:
+            raise ExchangeError("this centre has no key: run `truce keys init --name NAME`")
+        return self.signer
+
+    # --- issuing ---------------------------------------------------------------------
+
+    def issue(self, agreement_id: str, *, period_to: datetime | None = None) -> Issued:
+        """Close the agreement's current period at `period_to` (default: now).
+
+        Idempotent: a period already closed (a bulletin ending at or after
+        `period_to`) returns that bulletin. One transaction: a crash leaves the
+        log as it was."""
+        signer = self._signer()
+        agreement = self.agreement(agreement_id)
+        now = self.clock()
+        # Whole seconds: the bulletin writes times to the second, and the next period
+        # starts exactly where this one ends.
+        to = (period_to or now).astimezone(UTC).replace(microsecond=0)
+        with write_transaction(self.engine) as conn:
+            log.record_key(conn, signer, now)
+            last = conn.execute(
+                select(exchange_log)
+                .where(exchange_log.c.agreement_id == agreement_id)
+                .order_by(exchange_log.c.seq.desc())
+                .limit(1)
+            ).first()
+            if last is not None and _aware(last.period_to) >= to:
+                return Issued(last.seq, False, _aware(last.period_from), _aware(last.period_to), 0)
+            frm = _aware(last.period_to) if last else to - self.interval
+            last_max = int(last.max_report_id) if last else 0
+            max_id = int(
+                conn.execute(select(func.coalesce(func.max(reports_table.c.id), 0))).scalar_one()
+            )
+            rows = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(reports_table)
+                    .where(
+                        and_(
+                            reports_table.c.id > last_max,
+                            reports_table.c.id <= max_id,
+                            ~reports_table.c.submitted_by.startswith(IMPORT_PREFIX),
+                        )
+                    )
+                    .order_by(reports_table.c.id)
+                )
+            ]
+            holds = {
+                r.peer: int(r.seq)
+                for r in conn.execute(
+                    select(
+                        exchange_peer_bulletins.c.peer,
+                        func.max(exchange_peer_bulletins.c.seq).label("seq"),
+                    ).group_by(exchange_peer_bulletins.c.peer)
+                )
+            }
+            evaluation = held_evaluation(conn, agreement, to)
+            seq = log.size(conn) + 1
+            bulletin = build_bulletin(
+                origin=signer.name,
+                seq=seq,
+                agreement=agreement_id,
+                period_from=frm,
+                period_to=to,
+                issued_at=now,
+                tz=agreement.timezone,
+                reports=rows,
+                reviews=_reviews(conn, agreement_id, frm, to),
+                evaluation=evaluation,
+                holds=holds,
+                audit_head=_audit_head(conn),
+            )
+            log.append(
+                conn,
+                signer,
+                agreement_id=agreement_id,
+                period_from=frm,
+                period_to=to,
+                issued_at=now,
+                bulletin=encode_bulletin(bulletin),
+                max_report_id=max_id,
+                seq=seq,
+            )
+        return Issued(seq, True, frm, to, len(rows))
+
+    def issue_due(self, agreement_ids: list[str]) -> list[Issued]:
+        """Scheduled bulletins: close every interval boundary passed since the last one."""
+        out = []
+        now = self.clock()
+        for agreement_id in agreement_ids:
+            tz = self.agreement(agreement_id).timezone
+            out.append(self.issue(agreement_id, period_to=period_end(now, self.interval, tz)))
+        return out
+
+    # --- the log, read ----------------------------------------------------------------
+
+    def checkpoint(self) -> str:
+        """The latest signed checkpoint followed by the cosignature lines received for it."""
+        with read_transaction(self.engine) as conn:
+            latest = log.latest_checkpoint(conn)
+            if latest is None:
+                raise NotFoundError("no bulletin issued yet")
+            size, note = latest
+            lines = conn.execute(
+                select(exchange_cosignatures.c.line)
+                .where(exchange_cosignatures.c.size == size)
+                .order_by(exchange_cosignatures.c.id)
+            ).scalars()
+            return note + "".join(lines)
+
+    def bulletin(self, seq: int) -> bytes:
+        with read_transaction(self.engine) as conn:
+            data = log.bulletin_bytes(conn, seq)
+        if data is None:
+            raise NotFoundError(f"no bulletin {seq}")
+        return data
+
+    def inclusion(self, seq: int, size: int) -> list[bytes]:
+        with read_transaction(self.engine) as conn:
+            try:
+                return log.inclusion(conn, seq, size)
+            except ValueError as exc:
+                raise NotFoundError(str(exc)) from None
+
+    def consistency(self, old: int, new: int) -> list[bytes]:
+        with read_transaction(self.engine) as conn:
+            try:
+                return log.consistency(conn, old, new)
+            except ValueError as exc:
+                raise NotFoundError(str(exc)) from None
+
+    # --- cosignatures from peers ---------------------------------------------------------
+
+    def receive_cosignatures(self, body: str) -> int:
+        """A peer's cosigned copy of one of our checkpoints: store its valid cosignatures.
+
+        Authenticated by the signatures themselves: only a known peer's key is
+        accepted; an unknown key or a bad signature is an alert and refused."""
+        try:
+            note = parse_note(body)
+            cp = Checkpoint.parse(note.text)
+        except NoteError as exc:
+            raise ExchangeError(f"not a cosigned checkpoint: {exc}") from None
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            ours = conn.execute(
+                select(log.exchange_checkpoints.c.note).where(
+                    log.exchange_checkpoints.c.size == cp.size
+                )
+            ).first()
+            if ours is None or parse_note(ours.note).text != note.text:
+                raise ExchangeError(f"checkpoint {cp.size} with that root is not ours")
+            own = {(v.name, v.key_id) for v in log.own_verifiers(conn)}
+            peers = _peer_verifiers(conn)
+            stored = 0
+            problem: tuple[str, str, str] | None = None
+            for sig in note.signatures:
+                if (sig.name, sig.key_id) in own:
+                    continue
+                witness = _cosigner(peers.get(sig.name, []), sig.key_id)
+                if witness is None:
+                    problem = (
+                        sig.name,
+                        "unknown_key",
+                        f"cosignature by unknown key {sig.name}+{sig.key_id:08x}",
+                    )
+                    continue
+                try:
+                    ts = verify_cosignature(note.text, sig, witness)
+                except NoteError as exc:
+                    problem = (
+                        sig.name,
+                        "bad_signature",
+                        f"cosignature of checkpoint {cp.size}: {exc}",
+                    )
+                    continue
+                exists = conn.execute(
+                    select(exchange_cosignatures.c.id).where(
+                        and_(
+                            exchange_cosignatures.c.size == cp.size,
+                            exchange_cosignatures.c.cosigner == sig.name,
+                            exchange_cosignatures.c.key_id == f"{sig.key_id:08x}",
+                        )
+                    )
+                ).first()
+                if exists is None:
+                    conn.execute(
+                        insert(exchange_cosignatures).values(
+                            size=cp.size,
+                            cosigner=sig.name,
+                            key_id=f"{sig.key_id:08x}",
+                            timestamp=ts,
+                            line=sig.line(),
+                            received_at=now,
+                        )
+                    )
+                stored += 1
+            if problem is not None:
+                peer, kind, detail = problem
+                alert_store.raise_alert(
+                    conn, peer if peer in peers else None, kind, detail, now, cp.size
+                )
+        if problem is not None and stored == 0:
+            raise Unauthorized(problem[2])
+        return stored
+
+    # --- peers ---------------------------------------------------------------------------
+
+    def add_peer(self, name: str, url: str, vkey: str) -> Verifier:
+        """Add a peer, or another key of a known peer (a rotation: old keys stay valid)."""
+        try:
+            verifier = Verifier.parse(vkey)
+        except NoteError as exc:
+            raise ExchangeError(str(exc)) from None
+        if verifier.name != name:
+            raise ExchangeError(f"the key is named {verifier.name!r}, not {name!r}")
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            row = conn.execute(select(exchange_peers).where(exchange_peers.c.name == name)).first()
+            if row is None:
+                conn.execute(
+                    insert(exchange_peers).values(name=name, url=url.rstrip("/"), added_at=now)
+                )
+            elif row.url != url.rstrip("/"):
+                conn.execute(
+                    exchange_peers.update()
+                    .where(exchange_peers.c.name == name)
+                    .values(url=url.rstrip("/"))
+                )
+            known = conn.execute(
+                select(exchange_peer_keys.c.id).where(
+                    and_(exchange_peer_keys.c.peer == name, exchange_peer_keys.c.vkey == vkey)
+                )
+            ).first()
+            if known is None:
+                conn.execute(insert(exchange_peer_keys).values(peer=name, vkey=vkey, added_at=now))
+        return verifier
+
+    def peers(self) -> list[dict[str, Any]]:
+        with read_transaction(self.engine) as conn:
+            keys = _peer_verifiers(conn)
+            return [
+                {"name": r.name, "url": r.url, "keys": [str(v) for v in keys.get(r.name, [])]}
+                for r in conn.execute(select(exchange_peers).order_by(exchange_peers.c.name))
+            ]
+
+    # --- status --------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        with read_transaction(self.engine) as conn:
+            own_size = log.size(conn)
+            peers = []
+            for p in conn.execute(select(exchange_peers).order_by(exchange_peers.c.name)):
+                head = conn.execute(
+                    select(exchange_peer_heads).where(exchange_peer_heads.c.peer == p.name)
+                ).first()
+                seqs = [
+                    int(s)
+                    for s in conn.execute(
+                        select(exchange_peer_bulletins.c.seq)
+                        .where(exchange_peer_bulletins.c.peer == p.name)
+                        .order_by(exchange_peer_bulletins.c.seq)
+                    ).scalars()
+                ]
+                size = int(head.size) if head else 0
+                held = set(seqs)
+                gaps = [s for s in range(1, size + 1) if s not in held]
+                peers.append(
+                    {
+                        "name": p.name,
+                        "url": p.url,
+                        "size_seen": size,
+                        "bulletins_held": len(seqs),
+                        "cosigned_size": int(head.cosigned_size)
+                        if head and head.cosigned_size
+                        else 0,
+                        "cosigned_at": head.cosigned_at.isoformat()
+                        if head and head.cosigned_at
+                        else None,
+                        "gaps": gaps,
+                    }
+                )
+            cosigned = {
+                r.cosigner: int(r.size)
+                for r in conn.execute(
+                    select(
+                        exchange_cosignatures.c.cosigner,
+                        func.max(exchange_cosignatures.c.size).label("size"),
+                    ).group_by(exchange_cosignatures.c.cosigner)
+                )
+            }
+            open_alerts = alert_store.alerts(conn)
+        return {
+            "origin": self.signer.name if self.signer else None,
+            "key": str(self.signer.verifier) if self.signer else None,
+            "log_size": own_size,
+            "cosigned_by": cosigned,
+            "peers": peers,
+            "alerts": [a.to_dict() for a in open_alerts],
+        }
+
+    def check_own_log(self) -> list[str]:
+        """Start-up: recompute this centre's log; every problem becomes an alert."""
+        now = self.clock()
+        with write_transaction(self.engine) as conn:
+            problems = log.check_log(conn)
+            for p in problems:
+                alert_store.raise_alert(conn, None, "log_corrupt", p, now)
+        return problems
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _audit_head(conn: Connection) -> str | None:
+    row = conn.execute(select(state.c.text_value).where(state.c.key == "audit_head")).first()
+    return row.text_value if row else None
+
+
+def _reviews(
+    conn: Connection, agreement_id: str, frm: datetime, to: datetime
+) -> list[dict[str, Any]]:
+    """Review decisions taken in (frm, to]: who moved which violation to which state."""
+    q = (
+        select(
+            violation_reviews.c.violation_key,
+            review_events.c.at,
+            review_events.c.actor,
+            review_events.c.actor_role,
+            review_events.c.action,
+            review_events.c.from_state,
+            review_events.c.to_state,
+            review_events.c.comment,
+        )
+        .join(violation_reviews, violation_reviews.c.id == review_events.c.review_id)
+        .where(
+            and_(
+                violation_reviews.c.agreement_id == agreement_id,
+                review_events.c.at > frm,
+                review_events.c.at <= to,
+            )
+        )
+        .order_by(review_events.c.at, review_events.c.id)
+    )
+    out = []
+    for r in conn.execute(q):
+        d = {k: v for k, v in r._mapping.items() if v is not None}
+        d["at"] = _aware(r.at).astimezone(UTC).isoformat().replace("+00:00", "Z")
+        out.append(d)
+    return out
+
+
+def _peer_verifiers(conn: Connection) -> dict[str, list[Verifier]]:
+    out: dict[str, list[Verifier]] = {}
+    for r in conn.execute(select(exchange_peer_keys).order_by(exchange_peer_keys.c.id)):
+        out.setdefault(r.peer, []).append(Verifier.parse(r.vkey))
+    return out
+
+
+def _cosigner(verifiers: list[Verifier], key_id: int) -> Verifier | None:
+    from truce.exchange.checkpoint import cosignature_key_id
+
+    for v in verifiers:
+        if cosignature_key_id(v.name, v.public_key) == key_id:
+            return v
+    return None
+
+
+__all__ = [
+    "Exchange",
+    "ExchangeError",
+    "Issued",
+    "NotFoundError",
+    "Unauthorized",
+    "parse_signature_line",
+]
