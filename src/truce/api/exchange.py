@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
 from truce.api.deps import Publisher
 from truce.exchange.keys import KeyError_, default_key_path, load_signer
@@ -101,11 +101,6 @@ def status(_user: Publisher, ex: ExchangeDep) -> dict[str, Any]:
     return ex.status()
 
 
-def _errors(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ExchangeError)
-    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-
-
 def mount(app: FastAPI) -> None:
     """Attach the exchange to an app built by `create_app`."""
     settings = app.state.settings
@@ -122,7 +117,6 @@ def mount(app: FastAPI) -> None:
         interval=interval_from_env(),
     )
     app.state.exchange = ex
-    app.add_exception_handler(ExchangeError, _errors)
     app.include_router(router)
     if signer is not None:
         problems = ex.check_own_log()

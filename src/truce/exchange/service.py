@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, insert, select
 
 from truce.domain.model import Agreement
+from truce.errors import BadInput, Forbidden, NotFound
 from truce.exchange import alerts as alert_store
 from truce.exchange import log
 from truce.exchange.bulletin import build_bulletin, encode_bulletin, period_end
@@ -39,18 +40,16 @@ ENV_INTERVAL = "TRUCE_EXCHANGE_INTERVAL_S"
 ENV_AGREEMENTS = "TRUCE_EXCHANGE_AGREEMENTS"
 
 
-class ExchangeError(Exception):
-    """A request the exchange refuses; `status` is the HTTP status it maps to."""
-
-    status = 400
+class ExchangeError(BadInput):
+    """A request the exchange refuses (400; the subclasses 403 and 404)."""
 
 
-class Unauthorized(ExchangeError):
-    status = 403
+class Unauthorized(ExchangeError, Forbidden):
+    """A cosignature by a key that is not a known peer's, or one that does not verify."""
 
 
-class NotFoundError(ExchangeError):
-    status = 404
+class NotFoundError(ExchangeError, NotFound):
+    """No such bulletin, or a proof for sizes the log does not have."""
 
 
 def interval_from_env() -> timedelta:
