@@ -35,3 +35,13 @@ def test_readme_worked_example_gives_what_the_readme_says():
     ]
     assert ev.incidents.target[1] == "nusra"
     assert "m from castello_road" in ev.violations[1].evidence
+
+
+def test_every_permission_is_documented_with_its_roles():
+    from truce.domain.access import ACTIONS, ROLES
+
+    api = (Path(__file__).parents[1] / "docs" / "api.md").read_text()
+    rows = re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \| ([a-z, ]+) \|", api, re.M)
+    documented = {name: frozenset(r.strip() for r in roles.split(",")) for name, roles in rows}
+    assert documented == {name: a.roles for name, a in ACTIONS.items()}
+    assert all(set(roles) <= set(ROLES) for roles in documented.values())

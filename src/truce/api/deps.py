@@ -12,14 +12,14 @@ an expired token is refused on the first request after its expiry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from truce.api.settings import Settings
-from truce.errors import Forbidden
+from truce.domain.access import require
 from truce.service import Service
 from truce.store.users import TokenCache, User
 from truce.store.watermark import Watermark
@@ -100,18 +100,16 @@ def get_optional_user(
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-def require_roles(*roles: str):  # type: ignore[no-untyped-def]
-    """A dependency that lets only these roles through (403 otherwise)."""
+def allowed_to(action: str) -> Callable[[User], User]:
+    """A dependency that lets through only the roles `truce.domain.access` allows to do
+    `action` (403 otherwise, before the body is read)."""
 
     def check(user: CurrentUser) -> User:
-        if user.role not in roles:
-            raise Forbidden(f"role {user.role!r} may not do this; allowed: {', '.join(roles)}")
+        require(user, action)
         return user
 
     return check
 
 
-Submitter = Annotated[
-    User, Depends(require_roles("admin", "secretariat", "centre", "humanitarian"))
-]
-Publisher = Annotated[User, Depends(require_roles("admin", "secretariat"))]
+Submitter = Annotated[User, Depends(allowed_to("reports.submit"))]
+Publisher = Annotated[User, Depends(allowed_to("incident.publish"))]

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from truce.domain.review import ReviewAction
+
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
@@ -29,7 +31,7 @@ class ReviewCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["dispute", "confirm", "dismiss", "comment", "publish"]
+    action: ReviewAction
     comment: str | None = Field(default=None, max_length=10_000)
 
 

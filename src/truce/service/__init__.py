@@ -29,8 +29,7 @@ from truce.errors import BadInput, GazetteerError, UnknownAgreement
 from truce.service import audit, ingest, review, users, views
 from truce.service.agreements import AgreementEntry, AgreementRegistry
 from truce.service.evaluation import Evaluations, split_violation_key, violation_key
-from truce.service.ingest import SUBMIT_ROLES, IngestResult
-from truce.service.review import PUBLISH_ROLES
+from truce.service.ingest import IngestResult
 from truce.service.visibility import SHARED_ROLES, Visibility, load_visibility
 from truce.store import audit as audit_store
 from truce.store.engine import make_engine
@@ -179,9 +178,7 @@ class Service:
 
 
 __all__ = [
-    "PUBLISH_ROLES",
     "SHARED_ROLES",
-    "SUBMIT_ROLES",
     "AgreementEntry",
     "AgreementRegistry",
     "BadInput",

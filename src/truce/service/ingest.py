@@ -16,15 +16,13 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
+from truce.domain.access import require
 from truce.domain.model import ReportTable
-from truce.errors import Forbidden
 from truce.service.agreements import AgreementRegistry
 from truce.store import audit
 from truce.store import reports as report_store
 from truce.store.engine import read_transaction, write_transaction
 from truce.store.users import User
-
-SUBMIT_ROLES = frozenset({"admin", "secretariat", "centre", "humanitarian"})
 
 _ACCEPTED, _DUPLICATE = "accepted", "duplicate"
 # Text columns of a ReportTable, by their SPEC §2 names.
@@ -63,8 +61,7 @@ def read_reports(
     from truce.formats.reports import read_reports as read_file
     from truce.library.gazetteer import Gazetteer, place_resolver
 
-    if user.role not in SUBMIT_ROLES:
-        raise Forbidden(f"role {user.role!r} may not submit reports")
+    require(user, "reports.submit")
     agreement = agreements.get(agreement_id).agreement if agreement_id else None
     resolver: list[Callable[[str], tuple[float, float, float]]] = []
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from truce.errors import Conflict, Forbidden, NotFound
+from truce.domain.access import require
+from truce.domain.review import access_action, check_request
+from truce.errors import Conflict, NotFound
 from truce.service.evaluation import Evaluations, split_violation_key
 from truce.service.views import incident
 from truce.service.visibility import load_visibility
@@ -12,15 +14,14 @@ from truce.store import audit, reviews
 from truce.store.engine import write_transaction
 from truce.store.users import User
 
-PUBLISH_ROLES = frozenset({"admin", "secretariat"})
-
 
 def review(
     evals: Evaluations, key: str, action: str, comment: str | None, user: User
 ) -> dict[str, Any]:
     """Apply one review action to a current violation; returns it with its new state."""
     agreement_id, rule, incident_key = split_violation_key(key)
-    reviews.check_allowed(user, action)
+    check_request(action, comment)
+    require(user, access_action(action))
     data = evals.snapshot(agreement_id)
     view = load_visibility(evals.engine, agreement_id, user).filter(data)
     current = next((v for v in view["violations"] if v["key"] == key), None)
@@ -56,8 +57,7 @@ def review(
 
 def publish_incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:
     """Make an incident visible to every user; publishing twice is a Conflict."""
-    if user.role not in PUBLISH_ROLES:
-        raise Forbidden(f"role {user.role!r} may not publish; the secretariat publishes")
+    require(user, "incident.publish")
     data = evals.snapshot(agreement_id)
     inc = next((i for i in data["incidents"] if i["key"] == key), None)
     if inc is None:

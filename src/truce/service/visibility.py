@@ -1,10 +1,10 @@
-"""Who sees what of an evaluation.
+"""Who sees what of an evaluation (`truce.domain.access`):
 
-- admin, secretariat: everything.
-- centre, humanitarian: what the secretariat published, plus incidents and
-  violations built from their own submissions (unpublished reports of others
-  are left out of `report_ids` and `sources`).
-- observer: only what the secretariat published.
+- `evaluation.see_all` (admin, secretariat): everything.
+- `evaluation.see_own` (centre, humanitarian): what the secretariat published,
+  plus incidents and violations built from their own submissions (unpublished
+  reports of others are left out of `report_ids` and `sources`).
+- everyone else (observer): only what the secretariat published.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from truce.domain.access import roles_for
 from truce.store import reports as report_store
 from truce.store import reviews
 from truce.store.engine import read_transaction
 from truce.store.users import User
 
-SHARED_ROLES = frozenset({"centre", "humanitarian"})
+SHARED_ROLES = roles_for("evaluation.see_own")
 
 
 def load_visibility(engine: Engine, agreement_id: str, user: User) -> Visibility:

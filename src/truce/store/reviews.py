@@ -1,10 +1,10 @@
 """Review state of violations, keyed by the stable violation key, with full history.
 
-States: alleged -> disputed (a centre's statement) -> confirmed | dismissed (by
-the secretariat or an admin). `comment` and `publish` keep the state. Every
-action is one event row; a state change is an optimistic update (`version`)
-inside a write transaction, retried when another writer got there first, so two
-concurrent reviews of one violation both end up in its history.
+The state machine is `truce.domain.review`, who may act `truce.domain.access`;
+this module only persists. Every action is one event row; a state change is an
+optimistic update (`version`) inside a write transaction, retried when another
+writer got there first, so two concurrent reviews of one violation both end up
+in its history.
 """
 
 from __future__ import annotations
@@ -18,27 +18,14 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from truce.errors import BadInput, Conflict, Forbidden
+from truce.domain.review import INITIAL, transition
+from truce.errors import Conflict
 from truce.store import audit
 from truce.store import reports as report_store
 from truce.store.engine import write_transaction
 from truce.store.schema import incident_publications, review_events, violation_reviews
 from truce.store.users import User
 
-STATES = ("alleged", "disputed", "confirmed", "dismissed")
-# action -> (states it may start from, state it leads to; None keeps the state)
-TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
-    "dispute": (frozenset({"alleged"}), "disputed"),
-    "confirm": (frozenset({"alleged", "disputed"}), "confirmed"),
-    "dismiss": (frozenset({"alleged", "disputed"}), "dismissed"),
-    "comment": (frozenset(STATES), None),
-    "publish": (frozenset(STATES), None),
-}
-ACTIONS_BY_ROLE: dict[str, frozenset[str]] = {
-    "admin": frozenset(TRANSITIONS),
-    "secretariat": frozenset(TRANSITIONS),
-    "centre": frozenset({"dispute", "comment"}),
-}
 MAX_RETRIES = 50
 
 
@@ -56,15 +43,6 @@ class ReviewState:
     published: bool
     history: list[dict[str, Any]]
     last_seen: dict[str, Any] | None = None
-
-
-def check_allowed(user: User, action: str) -> None:
-    if action not in TRANSITIONS:
-        raise BadInput(f"unknown review action {action!r}: use one of {', '.join(TRANSITIONS)}")
-    allowed = ACTIONS_BY_ROLE.get(user.role, frozenset())
-    if action not in allowed:
-        what = ", ".join(sorted(allowed)) if allowed else "no review actions"
-        raise Forbidden(f"role {user.role!r} may not {action} a violation (it may: {what})")
 
 
 def states_for(conn: Connection, agreement_id: str) -> dict[str, tuple[str, bool]]:
@@ -156,11 +134,9 @@ def apply(
     user: User,
     now: datetime,
 ) -> ReviewState:
-    """Record one review action; Conflict (409) when the current state does not allow it."""
-    check_allowed(user, action)
-    if action == "comment" and not (comment and comment.strip()):
-        raise BadInput('a comment needs text: send {"action": "comment", "comment": "..."}')
-    allowed_from, target = TRANSITIONS[action]
+    """Record one review action the caller has checked (`truce.domain.access`); the next
+    state is `truce.domain.review.transition` of the stored one (Conflict, 409, when it
+    does not allow the action)."""
 
     def attempt(conn: Connection) -> ReviewState:
         conn.execute(
@@ -170,7 +146,7 @@ def apply(
                 agreement_id=agreement_id,
                 rule=rule,
                 incident_key=incident_key,
-                state="alleged",
+                state=INITIAL,
                 published=False,
                 version=1,
                 updated_at=now,
@@ -181,14 +157,7 @@ def apply(
             select(violation_reviews).where(violation_reviews.c.violation_key == violation_key)
         ).one()
         from_state = row.state
-        if from_state not in allowed_from:
-            raise Conflict(
-                f"cannot {action} violation {violation_key}: it is {from_state}; "
-                f"{action} is allowed only from {', '.join(sorted(allowed_from))}"
-            )
-        if action == "publish" and row.published:
-            raise Conflict(f"violation {violation_key} is already published")
-        to_state = target or from_state
+        to_state = transition(action, from_state, published=bool(row.published), key=violation_key)
         n = conn.execute(
             update(violation_reviews)
             .where(violation_reviews.c.id == row.id, violation_reviews.c.version == row.version)

@@ -14,15 +14,13 @@ import threading
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, get_args
 
 from sqlalchemy import Connection, Engine, select, update
 
+from truce.domain.access import ROLES, allowed
 from truce.errors import AuthError, BadInput, Conflict, NotFound
 from truce.store.schema import users
 
-Role = Literal["admin", "secretariat", "centre", "humanitarian", "observer"]
-ROLES: tuple[str, ...] = get_args(Role)
 TOKEN_PREFIX = "truce_"
 
 
@@ -40,7 +38,7 @@ class User:
 
     @property
     def sees_everything(self) -> bool:
-        return self.role in ("admin", "secretariat")
+        return allowed(self.role, "evaluation.see_all")
 
 
 # Used by the CLI and by tests that act without a token.
