@@ -277,14 +277,16 @@ def ingest(
                 accepted += result.accepted
                 duplicate += result.duplicate
                 rejected.extend(result.rejected)
-                progress.update(task, completed=done, rows=accepted + duplicate + len(rejected))
+                bad_rows = len({r["line"] for r in rejected})  # one entry per bad field
+                progress.update(task, completed=done, rows=accepted + duplicate + bad_rows)
     except TruceError as exc:
         raise _fail(str(exc)) from None
     if output == "json":
         print(json.dumps({"accepted": accepted, "duplicate": duplicate, "rejected": rejected}))
         return
     console = Console()
-    console.print(f"{accepted} accepted, {duplicate} duplicate, {len(rejected)} rejected")
+    bad_rows = len({r["line"] for r in rejected})
+    console.print(f"{accepted:,} accepted, {duplicate:,} duplicate, {bad_rows:,} rejected")
     if rejected:
         table = Table("line", "report_id", "field", "reason", title="Rejected rows")
         for r in rejected[:200]:

@@ -348,6 +348,9 @@ class Rejection:
     reason: str
     source: str | None = None
     field: str | None = None  # the column at fault, so a form can show the error beside it
+    # (field, reason) for each column at fault, in check order; `field` is the first of them
+    # and `reason` all of them joined with "; ". Empty when the row failed as a whole.
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -87,14 +87,16 @@ def read_reports(
     unstorable = unstorable_rows(table)
     result = IngestResult(duplicate=read.duplicates + dup_forced)
     for r in read.rejected:
-        result.rejected.append(
-            {
-                "line": r.line + line_offset,
-                "report_id": r.report_id,
-                "field": r.field,
-                "reason": r.reason,
-            }
-        )
+        # One rejection per field at fault, so a form can show each beside its field.
+        for field_name, reason in r.problems or ((r.field, r.reason),):
+            result.rejected.append(
+                {
+                    "line": r.line + line_offset,
+                    "report_id": r.report_id,
+                    "field": field_name,
+                    "reason": reason,
+                }
+            )
         src = forced or r.source
         key = f"{src}:{r.report_id}" if src and r.report_id else None
         result.results.append({"line": r.line + line_offset, "key": key, "status": "rejected"})

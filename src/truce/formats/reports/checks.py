@@ -64,15 +64,16 @@ class _Problems:
             self.bad |= mask
             self.checks.append((mask, field_name, message))
 
-    def reasons(self) -> dict[int, tuple[str, str]]:
-        out: dict[int, tuple[str, list[str]]] = {}
+    def reasons(self) -> dict[int, list[tuple[str, str]]]:
+        """Per failing row: (field, reason) per field at fault, in check order (two
+        failures of one field are joined into one reason)."""
+        out: dict[int, dict[str, list[str]]] = {}
         for mask, field_name, message in self.checks:
             for i in np.flatnonzero(mask).tolist():
-                if i in out:
-                    out[i][1].append(message(i))
-                else:
-                    out[i] = (field_name, [message(i)])
-        return {i: (f, "; ".join(msgs)) for i, (f, msgs) in out.items()}
+                out.setdefault(i, {}).setdefault(field_name, []).append(message(i))
+        return {
+            i: [(f, "; ".join(msgs)) for f, msgs in fields.items()] for i, fields in out.items()
+        }
 
 
 def _text_at(column: pa.ChunkedArray | None, i: int) -> str:
@@ -217,15 +218,16 @@ def check_rows(
     )
 
     rejected = list(rows.rejected)
-    for i, (field_name, reason) in p.reasons().items():
+    for i, problems in p.reasons().items():
         src = source.text(i)
         rejected.append(
             Rejection(
                 line=int(rows.lines[i]),
                 report_id=report_id[i] or None,
-                reason=reason,
+                reason="; ".join(reason for _, reason in problems),
                 source=src or None,
-                field=field_name,
+                field=problems[0][0],
+                problems=tuple(problems),
             )
         )
     rejected.sort(key=lambda r: r.line)

@@ -17,8 +17,9 @@ function phaseTimeline(phases, asOf, tz, agreement) {
   const lo = Math.min(...starts) - DAY / 2;
   let hi = Math.max(...starts, ...ends) + DAY;
   if (Number.isFinite(now) && now > hi && now - hi < 30 * DAY) hi = now + DAY / 2;
-  const W = 720;
-  const label = 150;
+  // As wide as the page allows (a phone gets a narrower chart, not a sideways scroll).
+  const W = Math.round(Math.max(300, Math.min(720, document.getElementById("phase-timeline")?.clientWidth || 720)));
+  const label = W < 480 ? 92 : 150;
   const rowH = 34;
   const H = phases.length * rowH + 34;
   const x = (t) => label + ((t - lo) / (hi - lo)) * (W - label - 10);
@@ -26,7 +27,8 @@ function phaseTimeline(phases, asOf, tz, agreement) {
     s("title", { id: "phase-chart-title" }, `Phases: ${phases.map((p) => `${humanize(p.id)} ${PHASE_STATUS[p.status] || p.status}`).join("; ")}`));
   // day grid
   const firstDay = Math.ceil(lo / DAY) * DAY;
-  const step = Math.max(1, Math.ceil((hi - lo) / DAY / 10));
+  // A day label needs about 56 px: fewer labels on a narrow chart, never overlapping ones.
+  const step = Math.max(1, Math.ceil((hi - lo) / DAY / Math.max(2, Math.floor((W - label) / 56))));
   for (let t = firstDay; t < hi; t += DAY * step) {
     svg.append(s("line", { x1: x(t), x2: x(t), y1: 0, y2: H - 24, class: "grid" }),
       s("text", { x: x(t), y: H - 8, class: "axis", "text-anchor": "middle" }, fmtDay(t, tz)));
@@ -72,9 +74,11 @@ function conditionNeeds(cond, def) {
 function conditionChart(cond) {
   const daily = cond.daily || [];
   if (!daily.length) return h("p", { class: "muted" }, "Counting has not started.");
-  const bw = 44;
+  const room = document.getElementById("conditions")?.clientWidth || 720;
   const left = 34;
-  const right = 104; // room for the threshold's label
+  const right = room < 480 ? 72 : 104; // room for the threshold's label
+  // Bars narrow to fit the page (down to 14 px), so every day shows without scrolling.
+  const bw = Math.max(14, Math.min(44, Math.floor((room - left - right) / daily.length)));
   const W = left + daily.length * bw + right;
   const H = 200;
   const top = 18;
@@ -91,6 +95,7 @@ function conditionChart(cond) {
     svg.append(s("line", { x1: left, x2: W - right, y1: y(v), y2: y(v), class: "grid" }),
       s("text", { x: left - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, String(v)));
   }
+  const every = Math.ceil(44 / bw); // day labels need ~44 px each
   daily.forEach((d, i) => {
     const x = left + i * bw + 3;
     const w = Math.max(4, bw - 6);
@@ -101,12 +106,12 @@ function conditionChart(cond) {
       s("rect", { x, y: y(d.incidents), width: w, height: Math.max(1, y(0) - y(d.incidents)), class: "bar",
         fill: d.complete ? null : `url(#hatch-${cond.id})` }),
       s("text", { x: x + w / 2, y: y(d.incidents) - 4, class: "bar-value", "text-anchor": "middle" }, String(d.incidents)),
-      s("text", { x: x + w / 2, y: H - bottom + 15, class: "axis", "text-anchor": "middle" }, fmtDate(d.day).split(" ").slice(1).join(" ")),
+      i % every ? null : s("text", { x: x + w / 2, y: H - bottom + 15, class: "axis", "text-anchor": "middle" }, fmtDate(d.day).split(" ").slice(1).join(" ")),
       s("text", { x: x + w / 2, y: H - bottom + 30, class: `day-mark ${cls}`, "text-anchor": "middle" }, !d.complete ? "…" : d.quiet ? "✓" : "✗"),
     ));
   });
   svg.append(s("line", { x1: left, x2: W - right + 4, y1: y(cond.max_incidents), y2: y(cond.max_incidents), class: "threshold" }),
-    s("text", { x: W - right + 8, y: y(cond.max_incidents) + 4, class: "threshold-text" }, `quiet: ≤ ${cond.max_incidents}/day`));
+    s("text", { x: W - right + 8, y: y(cond.max_incidents) + 4, class: "threshold-text" }, `${room < 480 ? "" : "quiet: "}≤ ${cond.max_incidents}/day`));
   return h("div", { class: "chart-scroll" }, svg);
 }
 
@@ -136,7 +141,8 @@ function violationsTable(rows, agreement) {
   return h("table", { class: "heat" },
     h("caption", { class: "visually-hidden" }, "Violations per party per day"),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"),
-      parties.map((p) => h("th", { scope: "col", title: partyName(agreement, p) }, p)), h("th", { scope: "col" }, "Total"))),
+      parties.map((p) => h("th", { scope: "col", title: partyName(agreement, p) }, p === "unattributed" ? "un\u00adattributed" : p)),
+      h("th", { scope: "col" }, "Total"))),
     h("tbody", {}, days.map((d) => h("tr", {},
       h("th", { scope: "row" }, fmtDate(d)),
       parties.map((p) => {

@@ -6,6 +6,7 @@ import { legendControl } from "./legend.js";
 import { IncidentPanel } from "./panel.js";
 import { config, explain, initShell, partyName, partyShort, session, showStatus } from "./shell.js";
 import { STATUSES, ZONE_COLORS, eventLabel, incidentIcon, incidentStatus, symbolSvg } from "./styles.js";
+import { ruleName, storySentence } from "./story.js";
 import { TimeFilter } from "./timeline.js";
 import { clear, fmtTime, h, humanize, isoInTz, ms, plural } from "./util.js";
 
@@ -36,6 +37,8 @@ if (config.tileUrl) {
   map.attributionControl.addAttribution("No base map: place names from the gazetteer");
 }
 
+// Zone names sit above the incident clusters (markerPane, z 600), below tooltips (650).
+map.createPane("zone-labels").style.zIndex = 640;
 const zonesLayer = L.featureGroup().addTo(map);
 const featuresLayer = L.featureGroup().addTo(map);
 const placesLayer = L.layerGroup().addTo(map);
@@ -89,7 +92,7 @@ function drawAgreement(geojson) {
       if (labelAt.isValid()) {
         L.marker([labelAt.getNorth(), labelAt.getCenter().lng], {
           icon: L.divIcon({ className: "zone-label", html: `<span style="color:${color}">${name}</span>`, iconSize: null }),
-          interactive: false, keyboard: false,
+          interactive: false, keyboard: false, pane: "zone-labels",
         }).addTo(zonesLayer);
       }
     } else if (p.kind === "point" || f.geometry?.type === "Point") {
@@ -114,7 +117,12 @@ function fitView() {
   if (!bounds.isValid() && state.incidents.length) {
     bounds = L.latLngBounds(state.incidents.map((i) => [i.lat, i.lon]));
   }
-  if (bounds.isValid()) map.fitBounds(bounds.pad(0.08), { maxZoom: 14 });
+  // Keep the zones clear of the legend (bottom right) so it never covers them.
+  const box = legend?.getContainer?.();
+  const right = box && box.offsetWidth < map.getSize().x / 2 ? box.offsetWidth + 16 : 10;
+  if (bounds.isValid()) {
+    map.fitBounds(bounds.pad(0.08), { maxZoom: 14, paddingTopLeft: [10, 10], paddingBottomRight: [right, 10] });
+  }
 }
 
 /**
@@ -276,31 +284,36 @@ function renderSummary() {
       : `in the ${w.mode === "24h" ? "24 hours" : "7 days"} up to ${fmtTime(w.t, state.tz)}`;
   const ruleTitle = (id) => {
     const r = state.agreement?.rules?.find((x) => x.id === id);
-    return r ? `${r.name || r.id}: ${r.description || r.kind}` : humanize(id);
+    return r?.description || ruleName(state.agreement, id);
   };
+  const kindOf = (id) => violations.find((v) => v.rule === id)?.kind;
   const phaseText = w.mode === "all"
     ? (state.evaluation.phases || []).filter((p) => p.status === "active").map((p) => humanize(p.id)).join(", ") || "none active now"
     : now.map((p) => humanize(p.id)).join(", ") || "no phase in force";
 
   const stats = h("ul", { class: "stats" },
-    h("li", {}, h("strong", { id: "stat-incidents" }, String(vis.length)), " incidents"),
-    h("li", {}, h("strong", { id: "stat-violations" }, String(violations.length)), " violations",
+    h("li", {}, h("strong", { id: "stat-incidents" }, String(vis.length)), vis.length === 1 ? " incident" : " incidents"),
+    h("li", {}, h("strong", { id: "stat-violations" }, String(violations.length)), violations.length === 1 ? " violation" : " violations",
       confirmed ? h("span", { class: "muted" }, ` (${confirmed} confirmed)`) : ""),
     h("li", {}, w.mode === "all" ? "Phase now: " : "Phase then: ", h("strong", { id: "stat-phase" }, phaseText)),
   );
   const table = violations.length
     ? h("div", { class: "table-scroll party-rule-wrap" }, h("table", { class: "party-rule" },
-      h("caption", {}, "Violations by party and rule ", h("span", { class: "muted" }, when)),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Party"),
-        rules.map((r) => h("th", { scope: "col", title: ruleTitle(r) }, r)), h("th", { scope: "col" }, "Total"))),
-      h("tbody", {}, parties.map((p) => h("tr", {},
-        h("th", { scope: "row", title: partyName(state.agreement, p) }, partyShort(p)),
-        rules.map((r) => {
+      h("caption", {}, "Violations by rule and party ", h("span", { class: "muted" }, when)),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Rule"),
+        parties.map((p) => h("th", { scope: "col", title: partyName(state.agreement, p) }, partyShort(p))),
+        h("th", { scope: "col" }, "Total"))),
+      h("tbody", {}, rules.map((r) => h("tr", { "data-rule": r },
+        h("th", { scope: "row", title: ruleTitle(r) }, ruleName(state.agreement, r, kindOf(r))),
+        parties.map((p) => {
           const n = counts.get(`${p}|${r}`) || 0;
           return h("td", { class: n ? "hit" : "zero" }, n ? String(n) : "·");
         }),
-        h("td", { class: "total" }, String(violations.filter((v) => v.party === p).length)),
-      )))))
+        h("td", { class: "total" }, String(violations.filter((v) => v.rule === r).length)),
+      ))),
+      h("tfoot", {}, h("tr", {}, h("th", { scope: "row" }, "Total"),
+        parties.map((p) => h("td", { class: "total" }, String(violations.filter((v) => v.party === p).length))),
+        h("td", { class: "total" }, String(violations.length))))))
     : h("p", { class: "muted" }, `No violations ${when}.`,
       !(state.evaluation.violations || []).length && session.agreements.length > 1
         ? " This agreement has none at all: choose another in the agreement list at the top." : "");
@@ -318,7 +331,7 @@ function renderList() {
   const shown = sorted.slice(0, 200);
   $("list-count").textContent = `(${state.visible.length}${sorted.length > shown.length ? `, first ${shown.length}` : ""})`;
   clear(list, shown.map((i) => {
-    const rules = [...new Set(i.violationList.map((v) => v.rule))].join(", ");
+    const rules = [...new Set(i.violationList.map((v) => ruleName(state.agreement, v.rule, v.kind)))].join(", ");
     const li = h("li", {}, h("button", {
       type: "button", class: `incident-item status-${i.status}`, "data-key": i.key,
       onclick: () => openIncident(i, { pan: true }),
@@ -410,6 +423,8 @@ async function loadAgreement(id, initial = {}) {
   state.evaluation = evaluation;
   state.tz = agreement.timezone || session.agreements.find((a) => a.id === id)?.timezone || "UTC";
   $("agreement-title").textContent = agreement.title || id;
+  $("story").textContent = storySentence(agreement, evaluation, state.tz);
+  $("story").hidden = false;
   drawAgreement(geojson);
   buildIncidents(evaluation);
   legend?.remove();

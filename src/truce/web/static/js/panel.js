@@ -93,7 +93,7 @@ function violationCard(v, agreement, tz, onReviewed) {
   const rule = agreement?.rules?.find((r) => r.id === v.rule);
   const review = v.review || "alleged";
   return h("article", { class: `violation-card review-${review}`, "data-violation": v.key || v.id },
-    h("h4", {}, rule?.name || humanize(v.kind), h("span", { class: "muted" }, ` · ${v.rule}`)),
+    h("h4", { title: `rule ${v.rule}` }, rule?.name || humanize(v.kind)),
     rule?.description ? h("p", { class: "rule-text" }, rule.description) : null,
     dl([
       ["Party charged", partyName(agreement, v.party)],
