@@ -15,9 +15,9 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import click
 import pytest
 import typer.main
 import yaml
@@ -67,8 +67,8 @@ def settings_in_code() -> set[str]:
 
 
 def cli_commands() -> set[str]:
-    def walk(command: click.Command, prefix: str) -> Iterator[str]:
-        if isinstance(command, click.Group):
+    def walk(command: Any, prefix: str) -> Iterator[str]:
+        if hasattr(command, "commands"):  # typer bundles its own click: duck-typed
             for name, sub in command.commands.items():
                 yield from walk(sub, f"{prefix} {name}")
         else:
