@@ -32,6 +32,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "checkpoint_observation",
     "convoy_obstruction",
     "attack_on_humanitarian",
+    # Appended, so earlier codes stay stable: what an importer cannot map (SPEC §4).
+    "other",
 )
 ATTACK_TYPES: frozenset[str] = frozenset(
     {"airstrike", "shelling", "armed_clash", "small_arms_fire", "atgm_attack"}
@@ -279,6 +281,7 @@ class ReportTable:
     fatalities_high: np.ndarray | None = None  # float, NaN
     source_url: np.ndarray | None = None  # object, ""
     dataset: np.ndarray | None = None  # object: a curated dataset's name, ""
+    original: np.ndarray | None = None  # object: an imported row as the source wrote it (JSON), ""
 
     def __post_init__(self) -> None:
         n = len(self.source)
@@ -289,7 +292,7 @@ class ReportTable:
         for name in ("fatalities_low", "fatalities_high"):
             if getattr(self, name) is None:
                 setattr(self, name, np.full(n, np.nan))
-        for name in ("source_url", "dataset"):
+        for name in ("source_url", "dataset", "original"):
             if getattr(self, name) is None:
                 setattr(self, name, np.full(n, "", dtype=object))
         _lengths_agree(self)

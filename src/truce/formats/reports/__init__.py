@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -50,11 +51,13 @@ from truce.domain.errors import ReportFormatError
 from truce.formats.reports.checks import PlaceResolver, ReadResult, check_rows
 from truce.formats.reports.csv import parse_csv
 from truce.formats.reports.jsonl import parse_jsonl
-from truce.formats.reports.rows import COLUMNS, Raw
+from truce.formats.reports.rows import COLUMNS, Raw, TextRows
 
-__all__ = ["COLUMNS", "PlaceResolver", "ReadResult", "read_reports"]
+__all__ = ["COLUMNS", "INPUT_FORMATS", "PlaceResolver", "ReadResult", "read_reports"]
 
 Format = Literal["csv", "jsonl"]
+# --input-format: "auto" recognises the others by the file's header; "truce" is SPEC §2.
+INPUT_FORMATS: tuple[str, ...] = ("auto", "truce", "ucdp-ged", "acled", "hxl")
 
 _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
@@ -62,49 +65,114 @@ _EXTENSIONS: dict[str, Format] = {
     ".ndjson": "jsonl",
     ".json-lines": "jsonl",
 }
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_reports(
     data: str | bytes | Path,
     *,
-    format: Format | None = None,
+    format: str | None = None,
     source: str | None = None,
     resolve_place: PlaceResolver | None = None,
 ) -> ReadResult:
-    """Read a SPEC §2 report file.
+    """Read a report file: SPEC §2 (CSV or JSON Lines) or a source's own format (§4).
 
     `data` is a `Path` to a file, or the file's content as `bytes` or `str`
-    (a `str` is content, never a file name). `format` defaults to the file
-    extension, else a sniff (first non-blank character `{` means JSON Lines).
+    (a `str` is content, never a file name); gzip-compressed content is
+    decompressed first, whatever the name. `format` is an input format
+    (`auto`, the default, `truce`, `ucdp-ged`, `acled`, `hxl`) or, for SPEC §2
+    files, `csv` or `jsonl`; SPEC §2 files default to the file extension, else a
+    sniff (first non-blank character `{` means JSON Lines).
     Raises `ReportFormatError` when the file as a whole is unusable (not UTF-8,
-    no header, required columns missing); bad rows become rejections.
+    truncated, no header, required columns missing); bad rows become rejections.
 
     >>> r = read_reports("report_id,source,observed_at,lat,lon,event_type\\n"
     ...                  "a-1,amman,2016-09-13T04:10:00+03:00,36.25,37.13,shelling\\n")
     >>> len(r.reports), r.rejected, r.duplicates
     (1, [], 0)
     """
+    from truce.formats import importers
+
     raw, name, suffix = _raw(data)
     start = 3 if raw[:3] == b"\xef\xbb\xbf" else 0  # a UTF-8 BOM
-    fmt = format or _EXTENSIONS.get(suffix) or _sniff(raw, start)
-    if fmt == "csv":
-        rows = parse_csv(raw, start, name, has_default_source=source is not None)
-    elif fmt == "jsonl":
-        rows = parse_jsonl(raw, start, name)
+    requested = format or "auto"
+    if requested not in (*INPUT_FORMATS, "csv", "jsonl"):
+        raise ReportFormatError(
+            f"unknown input format {requested!r}; use one of {', '.join(INPUT_FORMATS)}"
+        )
+    chosen = importers.detect(raw, start) if requested == "auto" else requested
+    if chosen in importers.IMPORTERS:
+        rows = importers.parse(raw, start, name, chosen)
     else:
-        raise ReportFormatError(f"unknown report format {fmt!r}; use 'csv' or 'jsonl'")
+        fmt = chosen if chosen in ("csv", "jsonl") else None
+        rows = _truce_rows(
+            raw,
+            start,
+            name,
+            fmt or _EXTENSIONS.get(suffix) or _sniff(raw, start),
+            source,
+            auto=requested == "auto",
+        )
     return check_rows(rows, source, resolve_place)
+
+
+def _truce_rows(
+    raw: Raw, start: int, name: str, fmt: Format, source: str | None, *, auto: bool
+) -> TextRows:
+    if fmt == "jsonl":
+        return parse_jsonl(raw, start, name)
+    try:
+        return parse_csv(raw, start, name, has_default_source=source is not None)
+    except ReportFormatError as exc:
+        if auto and "missing required column" in str(exc):
+            raise ReportFormatError(
+                f"{exc} (the header matches none of the input formats "
+                f"{', '.join(INPUT_FORMATS[1:])})"
+            ) from None
+        raise
 
 
 def _raw(data: str | bytes | Path) -> tuple[Raw, str, str]:
     if isinstance(data, Path):
+        suffixes = [s.lower() for s in data.suffixes]
+        if suffixes[-1:] == [".gz"]:
+            suffixes.pop()
+        suffix = suffixes[-1] if suffixes else ""
         try:
-            return _read_file(data), str(data), data.suffix.lower()
+            raw = _read_file(data)
         except OSError as exc:
             raise ReportFormatError(f"cannot read report file {data}: {exc.strerror}") from exc
+        return _gunzipped(raw, str(data)), str(data), suffix
     if isinstance(data, str):
         return data.encode("utf-8"), "reports", ""
-    return bytes(data), "reports", ""
+    return _gunzipped(bytes(data), "reports"), "reports", ""
+
+
+def _gunzipped(raw: Raw, name: str) -> Raw:
+    """`raw` itself, or its decompressed content when it is gzip data (several
+    concatenated gzip members are read as one, like gunzip does)."""
+    if raw[:2] != _GZIP_MAGIC:
+        return raw
+    out: list[bytes] = []
+    view = memoryview(raw)
+    try:
+        while len(view):
+            inflater = zlib.decompressobj(wbits=31)
+            out.append(inflater.decompress(view))
+            out.append(inflater.flush())
+            if not inflater.eof:
+                raise ReportFormatError(
+                    f"{name}: the gzip data ends early ({sum(map(len, out)):,} bytes "
+                    "decompressed): the file is truncated; download or copy it again"
+                )
+            view = memoryview(inflater.unused_data)
+            if len(view) and bytes(view[:2]) != _GZIP_MAGIC:
+                break  # trailing garbage after the last member is ignored, as gunzip does
+    except zlib.error as exc:
+        raise ReportFormatError(
+            f"{name}: not valid gzip data ({exc}); is the file damaged?"
+        ) from None
+    return b"".join(out)
 
 
 _MAP_BYTES = 1 << 24  # files this big are mapped, not copied into fresh memory

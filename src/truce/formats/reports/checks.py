@@ -25,6 +25,7 @@ from truce.domain.model import (
     ReportTable,
     empty_reports,
 )
+from truce.formats.reports.extras import check_extras
 from truce.formats.reports.rows import FEW_DISTINCT, TextRows
 from truce.formats.reports.values import (
     TIME_EMPTY,
@@ -50,6 +51,7 @@ class ReadResult:
     reports: ReportTable  # accepted, (source, report_id) unique, in file order
     rejected: list[Rejection] = field(default_factory=list)  # sorted by line
     duplicates: int = 0  # valid rows dropped because their key repeated an earlier row
+    notices: list[str] = field(default_factory=list)  # e.g. an importer's unmapped kinds
 
 
 class _Problems:
@@ -217,6 +219,9 @@ def check_rows(
         lambda i: f"credibility must be a grade 1-6 or empty: {credibility_text.text(i).strip()!r}",
     )
 
+    fatalities_all = fatalities_text.at(fatalities, slice(None))
+    extras = check_extras(rows, values.distinct, values.observed_at, fatalities_all, p.add)
+
     rejected = list(rows.rejected)
     for i, problems in p.reasons().items():
         src = source.text(i)
@@ -236,7 +241,7 @@ def check_rows(
     keep = valid[_first_of_each_key(source.codes[valid], values.report_id_codes[valid])]
     duplicates = len(valid) - len(keep)
     if len(keep) == 0:
-        return ReadResult(empty_reports(), rejected, duplicates)
+        return ReadResult(empty_reports(), rejected, duplicates, rows.notices)
     table = ReportTable(
         source=source.objects(keep),
         report_id=report_id.take(keep),
@@ -256,8 +261,9 @@ def check_rows(
         place=place.objects(keep),
         notes=values.distinct["notes"].objects(keep),
         line=rows.lines.take(keep),
+        **extras.take(keep),
     )
-    return ReadResult(table, rejected, duplicates)
+    return ReadResult(table, rejected, duplicates, rows.notices)
 
 
 def _check_time(p: _Problems, problem: np.ndarray, text: pa.ChunkedArray | None) -> None:

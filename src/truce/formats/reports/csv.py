@@ -60,6 +60,19 @@ def parse_csv(raw: Raw, start: int, name: str, *, has_default_source: bool) -> T
     return rows if rows is not None else _parse_csv_slowly(raw, start, name, header)
 
 
+def parse_any_csv(raw: Raw, start: int, name: str) -> tuple[list[str], TextRows]:
+    """(header, rows) of any CSV file: every column, keyed by its stripped, lower-cased
+    header name (a repeated name's later columns are dropped), as text; the same
+    parsing, line numbers and shape rejections as a report file. For the importers."""
+    check_utf8(raw, name)
+    header, header_lines = _read_header(raw, start, name)
+    every = frozenset(header)
+    rows = _parse_with_arrow(raw, start, header, header_lines, every)
+    if rows is None:
+        rows = _parse_csv_slowly(raw, start, name, header, every)
+    return header, rows
+
+
 # --- header -------------------------------------------------------------------
 
 
@@ -126,7 +139,7 @@ def _unique_names(header: list[str]) -> list[str]:
 
 
 def _parse_with_arrow(
-    raw: Raw, start: int, header: list[str], header_lines: int
+    raw: Raw, start: int, header: list[str], header_lines: int, known: frozenset[str] = KNOWN
 ) -> TextRows | None:
     """The rows via Arrow, or None when only the exact fallback can vouch for them."""
     body_start = _offset_after_lines(raw, start, header_lines)
@@ -138,7 +151,7 @@ def _parse_with_arrow(
         return None
     first_line = header_lines + 1
     names = _unique_names(header)
-    keep = [c for c in names if c in KNOWN]
+    keep = [c for c in names if c in known]
     if body_start >= len(raw):  # a header and nothing else (Arrow calls that an empty file)
         return TextRows({c: text_array([]) for c in keep}, np.zeros(0, dtype=np.int64))
     records = None
@@ -392,13 +405,15 @@ def _too_many_fields(line: int, row: list[str], names: list[str]) -> Rejection:
 # --- exact fallback -------------------------------------------------------------
 
 
-def _parse_csv_slowly(raw: Raw, start: int, name: str, header: list[str]) -> TextRows:
+def _parse_csv_slowly(
+    raw: Raw, start: int, name: str, header: list[str], known: frozenset[str] = KNOWN
+) -> TextRows:
     """The csv module, record by record: exact lines, any number of extra fields."""
     text = decode(raw, start, name)
     reader = csv.reader(io.StringIO(text, newline=""))
     names = _unique_names(header)
     width = len(header)
-    keep = [(c, i) for i, c in enumerate(names) if c in KNOWN]
+    keep = [(c, i) for i, c in enumerate(names) if c in known]
     values: list[list[str]] = [[] for _ in keep]
     lines: list[int] = []
     rejected: list[Rejection] = []

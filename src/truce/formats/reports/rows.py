@@ -31,10 +31,19 @@ COLUMNS: tuple[str, ...] = (
     "reliability",
     "credibility",
     "notes",
+    # SPEC §4, optional in every input format
+    "observed_to",
+    "direction",
+    "fatalities_low",
+    "fatalities_high",
+    "source_url",
+    "dataset",
 )
 KNOWN = frozenset(COLUMNS)
+# Not a file column: an importer's source row as JSON text, carried to the report.
+ORIGINAL = "original"
 # Columns whose values repeat: read and checked once per distinct value.
-MANY_DISTINCT = ("report_id", "observed_at", "lat", "lon")
+MANY_DISTINCT = ("report_id", "observed_at", "observed_to", "lat", "lon")
 FEW_DISTINCT = tuple(c for c in COLUMNS if c not in MANY_DISTINCT)
 
 Raw = bytes | mmap.mmap  # a file's bytes, read or mapped: both have find() and slicing
@@ -44,9 +53,10 @@ Raw = bytes | mmap.mmap  # a file's bytes, read or mapped: both have find() and 
 class TextRows:
     """Parsed but unchecked rows, in file order."""
 
-    columns: dict[str, pa.ChunkedArray]  # the known columns the file has: text as written
+    columns: dict[str, pa.ChunkedArray]  # the known columns the file has (and ORIGINAL): text
     lines: np.ndarray  # int64, the physical line each row starts on
     rejected: list[Rejection] = field(default_factory=list)  # rows the parser could not use
+    notices: list[str] = field(default_factory=list)  # what a reader should know about the file
 
     def __post_init__(self) -> None:
         for name, values in self.columns.items():

@@ -1,0 +1,107 @@
+"""What the importers share: a source's CSV as columns of Python strings, the
+original row as JSON, the rows they map to SPEC §2/§4 text, and their own
+per-row rejections (a row they cannot map at all, with its line and reason)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from truce.domain.errors import ReportFormatError
+from truce.domain.model import Rejection
+from truce.formats.reports.csv import parse_any_csv
+from truce.formats.reports.rows import ORIGINAL, Raw, TextRows, text_array
+
+NOTES_LIMIT = 300  # characters of a source's article or headline kept in `notes`
+
+
+@dataclass
+class SourceRows:
+    """A source file's rows: its own columns as text (stripped of nothing), in file order."""
+
+    header: list[str]
+    columns: dict[str, list[str]]
+    lines: np.ndarray  # int64, the physical line each row starts on
+    rejected: list[Rejection] = field(default_factory=list)  # rows of the wrong shape
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def get(self, name: str) -> list[str]:
+        """A column's values; "" for every row when the file lacks it."""
+        return self.columns.get(name) or [""] * len(self)
+
+    def originals(self) -> list[str]:
+        """Each row as the source wrote it, as a JSON object of its columns (text values)."""
+        names = [h for h in self.header if h in self.columns]
+        values = [self.columns[h] for h in names]
+        return [
+            json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False)
+            for row in zip(*values, strict=True)
+        ] or [""] * len(self)
+
+
+def read_source_csv(raw: Raw, start: int, name: str) -> SourceRows:
+    header, rows = parse_any_csv(raw, start, name)
+    columns = {c: _strings(v) for c, v in rows.columns.items() if "\x00" not in c}
+    return SourceRows(header, columns, rows.lines, list(rows.rejected))
+
+
+def _strings(values: pa.ChunkedArray) -> list[str]:
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(pa.string())
+    return values.to_pylist()  # type: ignore[no-any-return]
+
+
+def require_columns(header: list[str], required: tuple[str, ...], name: str, kind: str) -> None:
+    """A clear error for a file that is not of the format asked for."""
+    missing = [c for c in required if c not in header]
+    if missing:
+        shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+        raise ReportFormatError(
+            f"{name}: not a {kind} file: missing column(s) {', '.join(missing)}; "
+            f"the header has: {shown}. Check --input-format (auto recognises the format "
+            "by its header)"
+        )
+
+
+def clip(text: str, limit: int = NOTES_LIMIT) -> str:
+    """`text` on one line, cut at a word boundary near `limit` characters, marked with '…'."""
+    one_line = " ".join(text.split())
+    if len(one_line) <= limit:
+        return one_line
+    cut = one_line[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
+
+
+@dataclass
+class Mapped:
+    """The SPEC §2/§4 text of the rows an importer could map, and the rows it could not."""
+
+    n: int
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    rejected: list[Rejection] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # about the file as a whole
+
+    def to_text_rows(self, source: SourceRows, keep: np.ndarray) -> TextRows:
+        """Rows `keep` (bool per source row) as `TextRows`, the original row included."""
+        originals = source.originals()
+        index = np.flatnonzero(keep)
+        columns = {c: text_array([values[i] for i in index]) for c, values in self.columns.items()}
+        columns[ORIGINAL] = text_array([originals[i] for i in index])
+        rejected = [*source.rejected, *self.rejected]
+        return TextRows(columns, source.lines[index], rejected, list(self.notices))
+
+
+def joined(*names: str) -> str:
+    """A list of actor names as one field, "A; B" (empty members left out)."""
+    return "; ".join(n.strip() for n in names if n.strip())
+
+
+def reject(line: int, report_id: str, source: str, field_name: str, reason: str) -> Rejection:
+    return Rejection(
+        line=line, report_id=report_id or None, reason=reason, source=source, field=field_name
+    )
