@@ -321,7 +321,9 @@ def test_extra_fields_reject_the_row_but_a_trailing_empty_field_does_not() -> No
     result = read_reports("\n".join(lines) + "\n")
     assert list(result.reports.report_id) == ["1", "3"]
     assert [(r.line, r.report_id) for r in result.rejected] == [(3, "2")]
-    assert f"{len(COLUMNS) + 1} fields but the header has {len(COLUMNS)}" in result.rejected[0].reason
+    assert (
+        f"{len(COLUMNS) + 1} fields but the header has {len(COLUMNS)}" in result.rejected[0].reason
+    )
 
 
 def test_many_extra_fields_and_stray_quotes_fall_back_with_exact_lines() -> None:

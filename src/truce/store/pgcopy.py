@@ -101,9 +101,11 @@ def bool_field(values: np.ndarray) -> Field:
 
 
 def timestamptz_field(utc: np.ndarray) -> Field:
-    """datetime64 values in UTC (naive), truncated to microseconds."""
-    us = np.asarray(utc).astype("datetime64[us]").astype(np.int64) - PG_EPOCH_US
-    return _fixed(us.astype(">i8"), np.zeros(len(us), dtype=bool))
+    """datetime64 values in UTC (naive), truncated to microseconds; NaT is NULL."""
+    times = np.asarray(utc).astype("datetime64[us]")
+    null = np.isnat(times)
+    us = np.where(null, 0, times.astype(np.int64) - PG_EPOCH_US)
+    return _fixed(us.astype(">i8"), null)
 
 
 class NulInText(ValueError):

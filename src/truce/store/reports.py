@@ -28,14 +28,23 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, String, or_, select, tuple_, update
 
-from truce.domain.model import EVENT_TYPES, NO_CODE, WEAPONS, ReportTable, empty_reports
+from truce.domain.model import (
+    ATTACK,
+    DIRECTIONS,
+    EVENT_TYPES,
+    NO_CODE,
+    WEAPONS,
+    ReportTable,
+    empty_reports,
+)
 from truce.errors import BadInput
 from truce.formats.reports import COLUMNS
 from truce.store import pgcopy
 from truce.store.schema import reports, state
 
-# The SPEC §2 columns, stored as read; every insert path addresses them by name.
-STORED_COLUMNS: tuple[str, ...] = COLUMNS
+# The SPEC §2 and §4 columns, stored as read, and an imported row as its source wrote
+# it; every insert path addresses them by name.
+STORED_COLUMNS: tuple[str, ...] = (*COLUMNS, "original")
 INSERT_COLUMNS: tuple[str, ...] = (*STORED_COLUMNS, "submitted_by", "published", "received_at")
 # Rows per COPY payload (PostgreSQL) or executemany (SQLite): bounds the memory of one
 # encoding step; the server works on one slice while the next is encoded.
@@ -117,6 +126,13 @@ def _pg_fields(
             "reliability": text(table.reliability),
             "credibility": pgcopy.int2_field(table.credibility, table.credibility == 0),
             "notes": text(table.notes),
+            "observed_to": pgcopy.timestamptz_field(table.observed_to),
+            "direction": text(_codes_to_names(table.direction, DIRECTIONS)),
+            "fatalities_low": pgcopy.float8_field(table.fatalities_low),
+            "fatalities_high": pgcopy.float8_field(table.fatalities_high),
+            "source_url": text(table.source_url),
+            "dataset": text(table.dataset),
+            "original": text(table.original),
             "submitted_by": text([submitted_by] * n),
             "published": pgcopy.bool_field(np.zeros(n, dtype=bool)),
             "received_at": pgcopy.timestamptz_field(
@@ -219,6 +235,15 @@ def _sqlite_times(utc: np.ndarray) -> list[str]:
     return iso.tolist()  # type: ignore[no-any-return]
 
 
+def _sqlite_times_or_null(utc: np.ndarray) -> list[str | None]:
+    times = np.asarray(utc)
+    null = np.isnat(times)
+    if not null.any():
+        return _sqlite_times(times)  # type: ignore[return-value]
+    text = _sqlite_times(np.where(null, np.datetime64(0, "ns"), times))
+    return [None if missing else t for t, missing in zip(text, null.tolist(), strict=True)]
+
+
 def _insert_sqlite(
     conn: Connection, table: ReportTable, submitted_by: str, received_at: datetime
 ) -> InsertOutcome:
@@ -242,6 +267,13 @@ def _insert_sqlite(
         "reliability": _sqlite_text(table.reliability),
         "credibility": [c or None for c in table.credibility.tolist()],
         "notes": _sqlite_text(table.notes),
+        "observed_to": _sqlite_times_or_null(table.observed_to),
+        "direction": _codes_to_names(table.direction, DIRECTIONS).tolist(),
+        "fatalities_low": _sqlite_float(table.fatalities_low),
+        "fatalities_high": _sqlite_float(table.fatalities_high),
+        "source_url": _sqlite_text(table.source_url),
+        "dataset": _sqlite_text(table.dataset),
+        "original": _sqlite_text(table.original),
         "submitted_by": repeat(submitted_by, n),
         "published": repeat(0, n),
         "received_at": repeat(received, n),
@@ -294,6 +326,12 @@ def _flt(values: list[Any]) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
+def _times_or_nat(values: tuple[Any, ...]) -> np.ndarray:
+    """UTC datetime64[ns] of stored times (naive ones are UTC); NaT for NULL."""
+    aware = [None if v is None else v if v.tzinfo else v.replace(tzinfo=UTC) for v in values]
+    return pd.to_datetime(aware, utc=True).tz_convert(None).to_numpy(dtype="datetime64[ns]")
+
+
 def load_all(conn: Connection) -> tuple[ReportTable, np.ndarray]:
     """Every stored report as a ReportTable (ordered by insertion), plus `submitted_by`."""
     cols = [reports.c[name] for name in STORED_COLUMNS] + [reports.c.submitted_by]
@@ -301,15 +339,13 @@ def load_all(conn: Connection) -> tuple[ReportTable, np.ndarray]:
     if not rows:
         return empty_reports(), np.array([], dtype=object)
     c = dict(zip([*STORED_COLUMNS, "submitted_by"], zip(*rows, strict=True), strict=True))
-    observed = pd.to_datetime(
-        [v if v.tzinfo else v.replace(tzinfo=UTC) for v in c["observed_at"]], utc=True
-    )
+    observed_at = _times_or_nat(c["observed_at"])
     ev_index = {name: i for i, name in enumerate(EVENT_TYPES)}
     wp_index = {name: i for i, name in enumerate(WEAPONS)}
     table = ReportTable(
         source=_obj(list(c["source"])),
         report_id=_obj(list(c["report_id"])),
-        observed_at=observed.tz_convert(None).to_numpy(dtype="datetime64[ns]"),
+        observed_at=observed_at,
         lon=_flt(list(c["lon"])),
         lat=_flt(list(c["lat"])),
         precision_m=_flt(list(c["location_precision_m"])),
@@ -325,6 +361,15 @@ def load_all(conn: Connection) -> tuple[ReportTable, np.ndarray]:
         place=_obj(list(c["place"])),
         notes=_obj(list(c["notes"])),
         line=np.zeros(len(rows), dtype=np.int64),
+        observed_to=_times_or_nat(c["observed_to"]),
+        direction=np.array(
+            [ATTACK if v is None else DIRECTIONS.index(v) for v in c["direction"]], dtype=np.int8
+        ),
+        fatalities_low=_flt(list(c["fatalities_low"])),
+        fatalities_high=_flt(list(c["fatalities_high"])),
+        source_url=_obj(list(c["source_url"])),
+        dataset=_obj(list(c["dataset"])),
+        original=_obj(list(c["original"])),
     )
     return table, np.array(c["submitted_by"], dtype=object)
 

@@ -65,6 +65,14 @@ reports = Table(
     Column("reliability", String(1)),
     Column("credibility", SmallInteger),
     Column("notes", Text),
+    # SPEC §4 (migration 0003): NULL where not stated; direction NULL reads as "attack".
+    Column("observed_to", DateTime(timezone=True)),
+    Column("direction", String(10)),
+    Column("fatalities_low", Float),
+    Column("fatalities_high", Float),
+    Column("source_url", Text),
+    Column("dataset", String(200)),
+    Column("original", Text),  # an imported row as its source wrote it (JSON text)
     Column("submitted_by", KeyText, nullable=False),
     Column("published", Boolean, nullable=False, default=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
