@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 
 from fastapi import Request
 
@@ -14,6 +15,9 @@ JSONL_TYPES = frozenset(
     {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-lines"}
 )
 JSON_TYPES = frozenset({"application/json"})
+GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip"})
+# The importers' formats (SPEC §4): CSV files, named by `?format=` or `; format=`.
+INPUT_FORMATS = ("auto", "truce", "ucdp-ged", "acled", "hxl")
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -36,23 +40,70 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def report_format(content_type: str | None) -> str:
-    """'csv', 'jsonl' or 'json' from a Content-Type header."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media in CSV_TYPES:
-        return "csv"
-    if media in JSONL_TYPES:
-        return "jsonl"
-    if media in JSON_TYPES:
-        return "json"
+def report_format(content_type: str | None, requested: str | None = None) -> str:
+    """The reader's format from the Content-Type and a `format` (query parameter, or a
+    parameter of the media type): 'json', 'jsonl', 'csv' (SPEC §2), or an input format
+    ('auto', 'ucdp-ged', 'acled', 'hxl') for CSV or gzip bodies."""
+    media, _, params = (content_type or "").partition(";")
+    media = media.strip().lower()
+    in_type = _media_parameter(params, "format")
+    if requested and in_type and requested != in_type:
+        raise BadInput(
+            f"format {requested!r} in the query and {in_type!r} in the Content-Type disagree"
+        )
+    wanted = (requested or in_type or "").strip().lower()
+    if wanted and wanted not in INPUT_FORMATS:
+        raise BadInput(f"unknown format {wanted!r}; use one of {', '.join(INPUT_FORMATS)}")
+    if media in JSONL_TYPES or media in JSON_TYPES:
+        if wanted not in ("", "auto", "truce"):
+            raise UnsupportedMediaType(
+                f"format {wanted!r} is a CSV file: send it as text/csv (or application/gzip)"
+            )
+        return "jsonl" if media in JSONL_TYPES else "json"
+    if media in CSV_TYPES or media in GZIP_TYPES:
+        if wanted == "truce":
+            return "truce"
+        return wanted or "auto"  # a SPEC §2 CSV is recognised by its header too
     raise UnsupportedMediaType(
         f"unsupported Content-Type {media or '(none)'!r}: send reports as application/json "
-        "(an array of objects), application/x-ndjson (JSON Lines) or text/csv"
+        "(an array of objects), application/x-ndjson (JSON Lines), text/csv or "
+        "application/gzip (any of these compressed)"
     )
 
 
-def to_reader_input(body: bytes, fmt: str) -> tuple[bytes, str]:
-    """(data, format) for `read_reports`; a JSON array becomes JSON Lines (element i = line i+1)."""
+def _media_parameter(params: str, name: str) -> str | None:
+    for part in params.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == name:
+            return value.strip().strip('"').lower() or None
+    return None
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """`body` itself, or its decompressed content when it is gzip data; PayloadTooLarge
+    as soon as that passes `limit` bytes (the limit holds for what is read, not sent)."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    inflater = zlib.decompressobj(wbits=47)  # gzip or zlib, header detected
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise BadInput(f"body is not valid gzip data ({exc})") from None
+    if len(out) > limit:
+        raise PayloadTooLarge(
+            f"body decompresses to more than the limit of {limit:,} bytes; "
+            "split the file into smaller batches"
+        )
+    if not inflater.eof:
+        raise BadInput("the gzip body ends early: the file is truncated; send it again")
+    return out
+
+
+def to_reader_input(body: bytes, fmt: str, limit: int | None = None) -> tuple[bytes, str]:
+    """(data, format) for `read_reports`; a JSON array becomes JSON Lines (element i = line
+    i+1); a gzip body is decompressed (within `limit` bytes, when given)."""
+    if limit is not None:
+        body = gunzip(body, limit)
     if not body.strip():
         raise BadInput("empty body: send at least one report")
     if fmt != "json":

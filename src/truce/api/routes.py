@@ -111,9 +111,9 @@ async def _reports(
     *,
     store: bool,
 ) -> dict[str, Any]:
-    fmt = report_format(request.headers.get("content-type"))
+    fmt = report_format(request.headers.get("content-type"), request.query_params.get("format"))
     body = await read_limited(request, settings.max_body_bytes)
-    data, reader_format = to_reader_input(body, fmt)
+    data, reader_format = to_reader_input(body, fmt, settings.max_body_bytes)
     if store:
         result = await run_in_threadpool(
             service.ingest_reports, data, format=reader_format, user=user, agreement_id=agreement
@@ -132,8 +132,22 @@ _BODY_DOC = {
             "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
             "application/x-ndjson": {"schema": {"type": "string"}},
             "text/csv": {"schema": {"type": "string"}},
+            "application/gzip": {"schema": {"type": "string", "format": "binary"}},
         },
-    }
+    },
+    "parameters": [
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "description": (
+                "input format (SPEC §4): auto (default; recognised by the header), truce, "
+                "ucdp-ged, acled or hxl; also accepted as a Content-Type parameter "
+                "(text/csv; format=ucdp-ged)"
+            ),
+            "schema": {"type": "string", "enum": ["auto", "truce", "ucdp-ged", "acled", "hxl"]},
+        }
+    ],
 }
 
 

@@ -53,6 +53,7 @@ class IngestAnswer(BaseModel):
     duplicate: int
     rejected: list[RowRejection]
     results: list[RowResult]
+    notices: list[str] = []  # about the batch as a whole (e.g. an importer's unmapped kinds)
 
 
 class Place(BaseModel):

@@ -29,20 +29,43 @@ class OutputFormat(StrEnum):
     table = "table"
 
 
+class InputFormat(StrEnum):
+    """--input-format (SPEC §4); "auto" recognises each by the file's header."""
+
+    auto = "auto"
+    truce = "truce"
+    ucdp_ged = "ucdp-ged"
+    acled = "acled"
+    hxl = "hxl"
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
 
 
 def run_evaluate(
-    agreement_ref: str, reports_path: Path, as_of_text: str | None, source: str | None
+    agreement_ref: str,
+    reports_path: Path,
+    as_of_text: str | None,
+    source: str | None,
+    input_format: str = "auto",
+    notices: list[str] | None = None,
 ) -> Evaluation:
+    """The evaluation; what the reader says about the file as a whole goes to `notices`."""
     agreement = resolve_agreement(agreement_ref)
     as_of = (
         parse_local_datetime(as_of_text, agreement.timezone) if as_of_text else datetime.now(UTC)
     )
     gazetteer = Gazetteer.load().with_agreement(agreement)
-    read = read_reports(reports_path, source=source, resolve_place=place_resolver(gazetteer))
+    read = read_reports(
+        reports_path,
+        format=input_format,
+        source=source,
+        resolve_place=place_resolver(gazetteer),
+    )
+    if notices is not None:
+        notices.extend(read.notices)
     return evaluate(agreement, read.reports, as_of=as_of, rejected=read.rejected)
 
 
@@ -84,7 +107,13 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--agreement", "-a", help="Agreement file or built-in id.")
         ],
         reports: Annotated[
-            Path, typer.Option("--reports", "-r", help="Reports, CSV or JSON Lines (SPEC §2).")
+            Path,
+            typer.Option(
+                "--reports",
+                "-r",
+                help="Reports: SPEC §2 CSV or JSON Lines, or UCDP GED, ACLED or HXL CSV "
+                "(.gz read as is).",
+            ),
         ],
         as_of: Annotated[
             str | None,
@@ -98,14 +127,21 @@ def register(app: typer.Typer) -> None:
         source: Annotated[
             str | None, typer.Option(help="Source name for rows that state none.")
         ] = None,
+        input_format: Annotated[
+            InputFormat,
+            typer.Option(help="The reports' format; auto recognises each by its header."),
+        ] = InputFormat.auto,
     ) -> None:
         """Consolidate reports into incidents and check them against an agreement."""
         if not reports.exists():
             raise fail(f"no such reports file: {reports}")
         try:
-            ev = run_evaluate(agreement, reports, as_of, source)
+            notices: list[str] = []
+            ev = run_evaluate(agreement, reports, as_of, source, input_format.value, notices)
         except (TruceError, ValueError) as exc:
-            raise fail(str(exc)) from exc
+            raise fail(str(exc)) from None
+        for notice in notices:  # on stderr: the JSON on stdout stays one document
+            Console(stderr=True, soft_wrap=True).print(f"note: {notice}", highlight=False)
         if output is OutputFormat.json:
             sys.stdout.write(evaluation_json(ev, indent=1, ensure_ascii=False))
             sys.stdout.write("\n")

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from truce.cli.evaluate import InputFormat
 from truce.cli.text import plural
 from truce.errors import TruceError
 from truce.store.engine import database_url_from_env
@@ -233,7 +234,12 @@ def _print_demo_links(app, url: str, token: str, expires: datetime, workers: int
 def ingest(
     file: Annotated[
         Path,
-        typer.Argument(help="CSV or JSON Lines report file (SPEC §2)", exists=True, dir_okay=False),
+        typer.Argument(
+            help="report file: SPEC §2 CSV or JSON Lines, or UCDP GED, ACLED or HXL CSV "
+            "(.gz read as is)",
+            exists=True,
+            dir_okay=False,
+        ),
     ],
     source: Annotated[
         str | None, typer.Option(help="source for rows that do not state one")
@@ -245,12 +251,21 @@ def ingest(
     as_user: Annotated[str, typer.Option("--as", help="recorded as the submitter")] = "cli",
     chunk_rows: Annotated[int, typer.Option(help="rows per committed batch")] = INGEST_CHUNK_ROWS,
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    input_format: Annotated[
+        InputFormat,
+        typer.Option(help="the file's format; auto recognises each by its header"),
+    ] = InputFormat.auto,
 ) -> None:
     """Store reports from a file, in committed batches, with a progress bar."""
-    from truce.formats.reports.chunks import file_chunks
+    from truce.formats.reports.chunks import file_chunks, plan_chunks
     from truce.store.users import SYSTEM_USER
 
-    fmt = "jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv"
+    try:
+        plan = plan_chunks(file, input_format.value)
+    except TruceError as exc:
+        raise _fail(str(exc)) from None
+    fmt = plan.format
+    notices: dict[str, None] = {}
     svc = _service(db, existing=False)
     user = SYSTEM_USER.__class__(**{**SYSTEM_USER.__dict__, "name": as_user})
     total = file.stat().st_size
@@ -265,7 +280,7 @@ def ingest(
     try:
         with Progress(*columns, console=err, transient=True, disable=output == "json") as progress:
             task = progress.add_task("ingest", total=total, rows=0)
-            for data, offset, done in file_chunks(file, fmt, chunk_rows):
+            for data, offset, done in file_chunks(file, plan.header_lines, chunk_rows):
                 result = svc.ingest_reports(
                     data,
                     format=fmt,
@@ -277,16 +292,28 @@ def ingest(
                 accepted += result.accepted
                 duplicate += result.duplicate
                 rejected.extend(result.rejected)
+                notices.update(dict.fromkeys(result.notices))
                 bad_rows = len({r["line"] for r in rejected})  # one entry per bad field
                 progress.update(task, completed=done, rows=accepted + duplicate + bad_rows)
     except TruceError as exc:
         raise _fail(str(exc)) from None
     if output == "json":
-        print(json.dumps({"accepted": accepted, "duplicate": duplicate, "rejected": rejected}))
+        print(
+            json.dumps(
+                {
+                    "accepted": accepted,
+                    "duplicate": duplicate,
+                    "rejected": rejected,
+                    "notices": list(notices),
+                }
+            )
+        )
         return
     console = Console()
     bad_rows = len({r["line"] for r in rejected})
     console.print(f"{accepted:,} accepted, {duplicate:,} duplicate, {bad_rows:,} rejected")
+    for notice in notices:
+        console.print(f"note: {notice}", highlight=False)
     if rejected:
         table = Table("line", "report_id", "field", "reason", title="Rejected rows")
         for r in rejected[:200]:

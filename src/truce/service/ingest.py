@@ -26,7 +26,10 @@ from truce.store.users import User
 
 _ACCEPTED, _DUPLICATE = "accepted", "duplicate"
 # Text columns of a ReportTable, by their SPEC §2 names.
-_TEXT_FIELDS = ("report_id", "source", "place", "actor", "side", "target", "reliability", "notes")
+_TEXT_FIELDS = (
+    *("report_id", "source", "place", "actor", "side", "target", "reliability", "notes"),
+    *("source_url", "dataset", "original"),  # SPEC §4, and an imported row
+)
 
 
 @dataclass
@@ -37,6 +40,7 @@ class IngestResult:
     results: list[dict[str, Any]] = field(default_factory=list)
     stored: bool = True
     reports_version: int | None = None
+    notices: list[str] = field(default_factory=list)  # about the file: e.g. unmapped kinds
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +48,7 @@ class IngestResult:
             "duplicate": self.duplicate,
             "rejected": self.rejected,
             "results": self.results,
+            "notices": self.notices,
         }
 
 
@@ -85,7 +90,7 @@ def read_reports(
     if forced:
         table, dup_forced = _force_source(table, forced)
     unstorable = unstorable_rows(table)
-    result = IngestResult(duplicate=read.duplicates + dup_forced)
+    result = IngestResult(duplicate=read.duplicates + dup_forced, notices=list(read.notices))
     for r in read.rejected:
         # One rejection per field at fault, so a form can show each beside its field.
         for field_name, reason in r.problems or ((r.field, r.reason),):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,4 +97,19 @@ def report_public(row: dict[str, Any], tz: Any) -> dict[str, Any]:
         "count": row["count"],
         "fatalities": row["fatalities"],
         "notes": row["notes"],
+        # SPEC §4
+        "observed_to": _local_time(row.get("observed_to"), tz),
+        "direction": row.get("direction") or "attack",
+        "fatalities_low": row.get("fatalities_low"),
+        "fatalities_high": row.get("fatalities_high"),
+        "source_url": row.get("source_url"),
+        "dataset": row.get("dataset"),
+        "original": json.loads(row["original"]) if row.get("original") else None,
     }
+
+
+def _local_time(value: datetime | None, tz: Any) -> str | None:
+    if value is None:
+        return None
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(tz).replace(microsecond=0).isoformat()

@@ -81,7 +81,7 @@ def hashtag_row(records: list[list[str]]) -> int | None:
 
 
 def parse(raw: Raw, start: int, name: str) -> TextRows:
-    header_at = _hashtag_offset(raw, start, name)
+    header_at = hashtag_offset(raw, start, name)
     offset, lines_before = header_at
     rows = read_source_csv(raw, offset, name)
     rows.lines = rows.lines + lines_before
@@ -109,7 +109,7 @@ def _find(columns: list[hxl.model.Column], patterns: tuple[str, ...]) -> int | N
     return None
 
 
-def _hashtag_offset(raw: Raw, start: int, name: str) -> tuple[int, int]:
+def hashtag_offset(raw: Raw, start: int, name: str) -> tuple[int, int]:
     """(byte offset of the hashtag row, lines before it): the rows are read with the
     hashtag row as their header."""
     from truce.formats.importers import _first_records  # one reading of the head

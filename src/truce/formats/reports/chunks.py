@@ -1,33 +1,107 @@
-"""Split a report file into chunks of whole rows, for ingesting a big file in steps."""
+"""Split a report file into chunks of whole rows, for ingesting a big file in steps.
+
+A chunk repeats the file's header lines (a CSV's header; an HXL file's lines up
+to its hashtag row), so each chunk reads like the whole file. gzip files are
+decompressed as they are read.
+"""
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+
+from truce.domain.errors import ReportFormatError
+
+_HEAD_BYTES = 1 << 16
 
 
-def file_chunks(path: Path, fmt: str, rows: int) -> Iterator[tuple[bytes, int, int]]:
-    """(bytes, line offset, bytes read so far) per chunk of about `rows` rows.
+@dataclass(frozen=True)
+class ChunkPlan:
+    format: str  # for read_reports: "csv", "jsonl" (SPEC §2) or an importer's name
+    header_lines: int  # lines every chunk repeats (0 for JSON Lines)
+
+
+@contextmanager
+def open_report(path: Path) -> Iterator[tuple[BinaryIO, BinaryIO]]:
+    """(the content, the file on disk): the content is decompressed when the file is gzip."""
+    with path.open("rb") as disk:
+        if disk.read(2) == b"\x1f\x8b":
+            disk.seek(0)
+            with gzip.GzipFile(fileobj=disk) as content:
+                yield content, disk  # type: ignore[misc]
+        else:
+            disk.seek(0)
+            yield disk, disk
+
+
+def plan_chunks(path: Path, input_format: str | None) -> ChunkPlan:
+    """What `read_reports` should be told for each chunk, and which lines repeat."""
+    from truce.formats import importers
+    from truce.formats.importers import hxl
+
+    with open_report(path) as (content, _):
+        try:
+            head = content.read(_HEAD_BYTES)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise ReportFormatError(f"{path}: cannot read the gzip data: {exc}") from None
+    start = 3 if head[:3] == b"\xef\xbb\xbf" else 0
+    chosen = input_format or "auto"
+    if chosen == "auto":
+        chosen = importers.detect(head, start)
+    if chosen == hxl.NAME:
+        _, lines_before = hxl.hashtag_offset(head, start, str(path))
+        return ChunkPlan(chosen, lines_before + 1)
+    if chosen in importers.IMPORTERS:
+        return ChunkPlan(chosen, 1)
+    if chosen not in ("truce", "csv", "jsonl"):
+        raise ReportFormatError(f"unknown input format {chosen!r}")
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    jsonl = chosen == "jsonl" or (
+        chosen != "csv"
+        and (
+            (suffixes and suffixes[-1] in (".jsonl", ".ndjson", ".json-lines"))
+            or head[start:].lstrip().startswith(b"{")
+        )
+    )
+    return ChunkPlan("jsonl", 0) if jsonl else ChunkPlan("csv", 1)
+
+
+def file_chunks(path: Path, header_lines: int, rows: int) -> Iterator[tuple[bytes, int, int]]:
+    """(bytes, line offset, bytes of the file read so far) per chunk of about `rows` rows.
 
     The line offset turns a line number within the chunk into one of the whole file.
+    A quoted field spanning lines is kept whole by counting quotes (CSV only)."""
+    count_quotes = header_lines > 0
+    with open_report(path) as (content, disk):
+        try:
+            yield from _chunks(content, disk, header_lines, rows, count_quotes)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise ReportFormatError(
+                f"{path}: the gzip data ends early or is damaged ({exc}); the batches before "
+                "this point are stored (ingesting again skips them); fix the file and retry"
+            ) from None
 
-    CSV chunks repeat the header; a quoted field spanning lines is kept whole by
-    counting quotes."""
-    with path.open("rb") as f:
-        header = f.readline() if fmt == "csv" else b""
-        # Lines consumed so far; in a chunk a CSV's header is line 1 again.
-        line_no = 1 if fmt == "csv" else 0
-        repeat = 1 if fmt == "csv" else 0
-        buf: list[bytes] = []
-        start = line_no
-        quotes = 0
-        for raw in f:
-            buf.append(raw)
-            line_no += 1
-            if fmt == "csv":
-                quotes += raw.count(b'"')
-            if len(buf) >= rows and quotes % 2 == 0:
-                yield header + b"".join(buf), start - repeat, f.tell()
-                buf, start = [], line_no
-        if buf:
-            yield header + b"".join(buf), start - repeat, f.tell()
+
+def _chunks(
+    content: BinaryIO, disk: BinaryIO, header_lines: int, rows: int, count_quotes: bool
+) -> Iterator[tuple[bytes, int, int]]:
+    header = b"".join(content.readline() for _ in range(header_lines))
+    consumed = header_lines  # lines before the current chunk's first row
+    buf: list[bytes] = []
+    line_no = consumed
+    quotes = 0
+    for raw in content:
+        buf.append(raw)
+        line_no += 1
+        if count_quotes:
+            quotes += raw.count(b'"')
+        if len(buf) >= rows and quotes % 2 == 0:
+            yield header + b"".join(buf), consumed - header_lines, disk.tell()
+            buf, consumed = [], line_no
+    if buf:
+        yield header + b"".join(buf), consumed - header_lines, disk.tell()
