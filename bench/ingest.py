@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from truce.domain.model import EVENT_TYPES, NO_CODE, WEAPONS, ReportTable  # noqa: E402
+from truce.domain.model import DIRECTIONS, EVENT_TYPES, NO_CODE, WEAPONS, ReportTable  # noqa: E402
 from truce.service import AgreementRegistry, Service  # noqa: E402
 from truce.store import reports as report_store  # noqa: E402
 from truce.store.engine import make_engine  # noqa: E402
@@ -206,6 +206,16 @@ def plain_rows(table: ReportTable, submitted_by: str, received_at: datetime) -> 
         "reliability": text(table.reliability),
         "credibility": [c or None for c in table.credibility.tolist()],
         "notes": text(table.notes),
+        "observed_to": [
+            None if t != t else t
+            for t in pd.DatetimeIndex(table.observed_to).tz_localize(UTC).to_pydatetime()
+        ],
+        "direction": [DIRECTIONS[c] for c in table.direction.tolist()],
+        "fatalities_low": number(table.fatalities_low),
+        "fatalities_high": number(table.fatalities_high),
+        "source_url": text(table.source_url),
+        "dataset": text(table.dataset),
+        "original": text(table.original),
     }
     n = len(table)
     consts = {"submitted_by": [submitted_by] * n, "published": [False] * n}

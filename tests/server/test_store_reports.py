@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import func, select
 from tests.server.data import many_rows, to_csv
 
-from truce.domain.model import NO_CODE, ReportTable
+from truce.domain.model import ATTACK, MUTUAL, NO_CODE, ReportTable
 from truce.store import audit, pgcopy
 from truce.store import reports as report_store
 from truce.store.engine import write_transaction
@@ -45,7 +45,38 @@ def _table() -> ReportTable:
         place=obj("", "Castello road", "Aleppo — east"),
         notes=obj('tab\there, newline\nthere, quote " and \\ backslash', "", "x" * 5000),
         line=np.array([2, 3, 4], dtype=np.int64),
+        observed_to=np.array(
+            ["2016-09-13T21:00:00", "NaT", "2016-09-14T07:00:00.000001"], dtype="datetime64[ns]"
+        ),
+        direction=np.array([MUTUAL, ATTACK, ATTACK], dtype=np.int8),
+        fatalities_low=np.array([0.0, np.nan, 1.0]),
+        fatalities_high=np.array([4.0, np.nan, 2.0]),
+        source_url=obj("https://example.org/a?b=1&c=ü", "", ""),
+        dataset=obj("ucdp-ged", "", ""),
+        original=obj('{"id": "a-1", "notes": "ü \\"x\\""}', "", ""),
     )
+
+
+def _insert_without_spec4_columns(engine, n: int = 3) -> None:
+    """Rows as a database before migration 0003 holds them (its columns only)."""
+    with write_transaction(engine) as conn:
+        conn.execute(
+            reports.insert(),
+            [
+                {
+                    "source": "old",
+                    "report_id": f"o-{i}",
+                    "observed_at": RECEIVED,
+                    "lon": 37.0,
+                    "lat": 36.0,
+                    "event_type": "shelling",
+                    "submitted_by": "x",
+                    "published": False,
+                    "received_at": RECEIVED,
+                }
+                for i in range(n)
+            ],
+        )
 
 
 def _count(engine) -> int:
@@ -67,11 +98,13 @@ def test_every_kind_of_value_is_stored_and_loaded_back_unchanged(service):
             for r in report_store.fetch_by_keys(conn, ["amman:a-1", "hmeimim:h-7", "ngo:n-ü"])
         }
     assert submitted_by.tolist() == ["tester"] * 3
-    for name in ("source", "report_id", "actor", "side", "target", "reliability", "place", "notes"):
+    texts = ("source", "report_id", "actor", "side", "target", "reliability", "place", "notes")
+    for name in (*texts, "source_url", "dataset", "original"):
         assert getattr(loaded, name).tolist() == getattr(table, name).tolist(), name
-    for name in ("event_type", "weapon", "credibility", "observed_at"):
+    for name in ("event_type", "weapon", "credibility", "observed_at", "direction"):
         assert np.array_equal(getattr(loaded, name), getattr(table, name)), name
-    for name in ("lon", "lat", "precision_m", "count", "fatalities"):
+    numbers = ("lon", "lat", "precision_m", "count", "fatalities")
+    for name in (*numbers, "fatalities_low", "fatalities_high", "observed_to"):
         assert np.array_equal(getattr(loaded, name), getattr(table, name), equal_nan=True), name
     first = stored[("amman", "a-1")]
     assert first["observed_at"].replace(tzinfo=first["observed_at"].tzinfo or UTC) == datetime(
@@ -245,21 +278,44 @@ def test_migration_0002_keeps_stored_reports_and_can_be_undone(db_url):
     engine = make_engine(db_url)
     try:
         upgrade(engine, "0001")
-        with write_transaction(engine) as conn:
-            report_store.insert_reports(conn, _table(), submitted_by="x", received_at=RECEIVED)
-        upgrade(engine)
+        _insert_without_spec4_columns(engine)
+        upgrade(engine, "0002")
         assert current_revision(engine) == "0002"
         assert "ix_reports_observed_at" not in _index_names(engine)
         postgres = engine.dialect.name == "postgresql"
         if postgres:
             assert _key_collations(engine) == {"C"}
-        with engine.connect() as conn:
-            assert len(report_store.load_all(conn)[0]) == 3
         _downgrade(engine, "0001")
         assert "ix_reports_observed_at" in _index_names(engine)
         if postgres:
             assert _key_collations(engine) == {None}
         assert _count(engine) == 3
+    finally:
+        engine.dispose()
+
+
+def test_migration_0003_adds_the_spec4_columns_as_not_stated_and_can_be_undone(db_url):
+    from truce.store.engine import make_engine
+    from truce.store.migrate import current_revision, upgrade
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0002")
+        _insert_without_spec4_columns(engine)
+        upgrade(engine, "0003")
+        assert current_revision(engine) == "0003"
+        with engine.connect() as conn:
+            loaded = report_store.load_all(conn)[0]
+        assert len(loaded) == 3
+        assert np.isnat(loaded.observed_to).all() and (loaded.direction == ATTACK).all()
+        assert np.isnan(loaded.fatalities_low).all() and set(loaded.original) == {""}
+        with write_transaction(engine) as conn:
+            report_store.insert_reports(conn, _table(), submitted_by="x", received_at=RECEIVED)
+        _downgrade(engine, "0002")
+        assert _count(engine) == 6
+        with engine.connect() as conn:
+            columns = set(conn.exec_driver_sql("SELECT * FROM reports").keys())
+        assert "observed_to" not in columns and "original" not in columns
     finally:
         engine.dispose()
 
