@@ -58,7 +58,7 @@ def _table() -> ReportTable:
 
 
 def _insert_without_spec4_columns(engine, n: int = 3) -> None:
-    """Rows as a database before migration 0003 holds them (its columns only)."""
+    """Rows as a database before migration 0004 holds them (its columns only)."""
     with write_transaction(engine) as conn:
         conn.execute(
             reports.insert(),
@@ -294,16 +294,16 @@ def test_migration_0002_keeps_stored_reports_and_can_be_undone(db_url):
         engine.dispose()
 
 
-def test_migration_0003_adds_the_spec4_columns_as_not_stated_and_can_be_undone(db_url):
+def test_migration_0004_adds_the_spec4_columns_as_not_stated_and_can_be_undone(db_url):
     from truce.store.engine import make_engine
     from truce.store.migrate import current_revision, upgrade
 
     engine = make_engine(db_url)
     try:
-        upgrade(engine, "0002")
-        _insert_without_spec4_columns(engine)
         upgrade(engine, "0003")
-        assert current_revision(engine) == "0003"
+        _insert_without_spec4_columns(engine)
+        upgrade(engine, "0004")
+        assert current_revision(engine) == "0004"
         with engine.connect() as conn:
             loaded = report_store.load_all(conn)[0]
         assert len(loaded) == 3
@@ -311,7 +311,7 @@ def test_migration_0003_adds_the_spec4_columns_as_not_stated_and_can_be_undone(d
         assert np.isnan(loaded.fatalities_low).all() and set(loaded.original) == {""}
         with write_transaction(engine) as conn:
             report_store.insert_reports(conn, _table(), submitted_by="x", received_at=RECEIVED)
-        _downgrade(engine, "0002")
+        _downgrade(engine, "0003")
         assert _count(engine) == 6
         with engine.connect() as conn:
             columns = set(conn.exec_driver_sql("SELECT * FROM reports").keys())

@@ -65,7 +65,7 @@ reports = Table(
     Column("reliability", String(1)),
     Column("credibility", SmallInteger),
     Column("notes", Text),
-    # SPEC §4 (migration 0003): NULL where not stated; direction NULL reads as "attack".
+    # SPEC §4 (migration 0004): NULL where not stated; direction NULL reads as "attack".
     Column("observed_to", DateTime(timezone=True)),
     Column("direction", String(10)),
     Column("fatalities_low", Float),

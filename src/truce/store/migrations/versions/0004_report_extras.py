@@ -5,8 +5,8 @@ All nullable, added at the end of `reports`: no table rewrite on PostgreSQL or
 SQLite; stored reports read as "not stated" (direction NULL is `attack`, SPEC §4's
 default).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
