@@ -36,6 +36,10 @@ def _review(action: str) -> Callable[[Any, dict[str, str], str], bool]:
     return act
 
 
+def _exchange_status(client: Any, h: dict[str, str], who: str) -> bool:
+    return client.get("/exchange/status", headers=h).status_code != 403
+
+
 def _sees_all(client: Any, h: dict[str, str], who: str) -> bool:
     ev = client.get(f"/api/agreements/{AGREEMENT}/evaluation", headers=h).json()
     return len(ev["incidents"]) == 3  # none is published: only the full view has them all
@@ -58,6 +62,7 @@ CASES: dict[str, Callable[[Any, dict[str, str], str], bool]] = {
     "violation.dismiss": _review("dismiss"),
     "violation.comment": _review("comment"),
     "violation.publish": _review("publish"),
+    "exchange.status": _exchange_status,
     "evaluation.see_all": _sees_all,
     "evaluation.see_own": _sees_own,
 }

@@ -113,3 +113,4 @@ def allowed_to(action: str) -> Callable[[User], User]:
 
 Submitter = Annotated[User, Depends(allowed_to("reports.submit"))]
 Publisher = Annotated[User, Depends(allowed_to("incident.publish"))]
+ExchangeOperator = Annotated[User, Depends(allowed_to("exchange.status"))]

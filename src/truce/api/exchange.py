@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from truce.api.deps import Publisher
+from truce.api.deps import ExchangeOperator
 from truce.exchange.keys import KeyError_, default_key_path, load_signer
 from truce.exchange.service import (
     ENV_AGREEMENTS,
@@ -96,7 +96,7 @@ def get_cosignatures(ex: ExchangeDep) -> PlainTextResponse:
 
 
 @router.get("/status")
-def status(_user: Publisher, ex: ExchangeDep) -> dict[str, Any]:
+def status(_user: ExchangeOperator, ex: ExchangeDep) -> dict[str, Any]:
     """Per peer: last size seen, last cosigned, gaps; open alerts. Admin or secretariat."""
     return ex.status()
 

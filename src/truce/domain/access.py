@@ -41,6 +41,7 @@ ACTIONS: dict[str, Action] = {
         Action("violation.dismiss", _STAFF, "dismiss a violation"),
         Action("violation.comment", _STAFF | {"centre"}, "comment on a violation"),
         Action("violation.publish", _STAFF, "publish a violation"),
+        Action("exchange.status", _STAFF, "read the exchange's peers, gaps and alerts"),
         Action("evaluation.see_all", _STAFF, "see unpublished incidents and violations"),
         Action(
             "evaluation.see_own",
