@@ -227,6 +227,7 @@ def _store(
                     importer,
                     "exchange.import",
                     {"peer": peer, "seq": seq, "accepted": added, "reports_version": version},
+                    now=now,
                 )
         max_id = conn.execute(select(func.coalesce(func.max(reports_table.c.id), 0))).scalar_one()
         conn.execute(

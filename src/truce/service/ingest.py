@@ -169,6 +169,7 @@ def store_reports(
                     "keys_sha256": hashlib.sha256("\n".join(sorted(new_keys)).encode()).hexdigest(),
                     "reports_version": result.reports_version,
                 },
+                now=now,
             )
     _merge_results(table, result, outcome.new, line_offset, keys)
     return result

@@ -69,6 +69,10 @@ def publish_incident(evals: Evaluations, agreement_id: str, key: str, user: User
         if not new:
             raise Conflict(f"incident {key!r} is already published")
         audit.append(
-            conn, user.name, "incident.publish", {"agreement": agreement_id, "incident": key}
+            conn,
+            user.name,
+            "incident.publish",
+            {"agreement": agreement_id, "incident": key},
+            now=evals.clock(),
         )
     return incident(evals, agreement_id, key, user)

@@ -35,6 +35,7 @@ def add_user(
                 "party": party,
                 "expires_at": expires_at and expires_at.isoformat(),
             },
+            now=now,
         )
     return user, token
 
@@ -43,7 +44,7 @@ def revoke_user(engine: Engine, name: str, *, now: datetime, actor: str = "cli")
     """Revokes every token of `name`; returns how many were live."""
     with write_transaction(engine) as conn:
         n = user_store.revoke(conn, name, now=now)
-        audit.append(conn, actor, "user.revoke", {"name": name, "tokens": n})
+        audit.append(conn, actor, "user.revoke", {"name": name, "tokens": n}, now=now)
     return n
 
 

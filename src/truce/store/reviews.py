@@ -191,6 +191,7 @@ def apply(
             user.name,
             f"violation.{action}",
             {"violation": violation_key, "from": from_state, "to": to_state, "comment": comment},
+            now=now,
         )
         return ReviewState(
             state=to_state,
