@@ -221,3 +221,45 @@ def test_api_docs_load_everything_from_the_server_itself(page: str, tmp_path: Pa
         for ref in assets:
             assert client.get(ref).status_code == 200, ref
         assert "fonts.googleapis" not in html.text
+
+
+def _readme_agreement_text() -> str:
+    readme = (REPO / "README.md").read_text()
+    found = re.search(r"```yaml\n# aleppo.yaml\n(.*?)```", readme, re.S)
+    assert found, "the README's worked example is gone"
+    return found.group(1)
+
+
+def test_the_readme_example_does_not_reuse_a_built_in_id() -> None:
+    from truce.formats.agreement import parse_agreement
+    from truce.library.catalog import list_agreements
+
+    example = parse_agreement(_readme_agreement_text())
+    assert example.id not in {a.id for a in list_agreements()}
+
+
+def test_the_readme_says_which_order_coordinates_are_in() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert "`[lon, lat]`" in readme and "`lat` and `lon` columns" in readme
+
+
+def test_a_swapped_road_in_the_readme_example_is_caught() -> None:
+    from truce.domain.coordinates import agreement_coordinate_warnings
+    from truce.formats.agreement import parse_agreement
+
+    text = _readme_agreement_text()
+    assert agreement_coordinate_warnings(parse_agreement(text)) == []
+    swapped = text.replace(
+        "[[37.100, 36.270], [37.130, 36.250], [37.160, 36.240]]",
+        "[[36.270, 37.100], [36.250, 37.130], [36.240, 37.160]]",
+    )
+    flagged = agreement_coordinate_warnings(parse_agreement(swapped))
+    assert [w.feature for w in flagged] == ["castello_road"]
+
+
+def test_the_readme_says_what_the_two_commands_show() -> None:
+    readme = (REPO / "README.md").read_text()
+    commands = readme.index("make test")
+    seen = readme.index("What you will see")
+    assert commands < seen < readme.index("## A worked example")
+    assert "signin#code=" in readme  # the link the demo prints

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from truce.domain.coordinates import agreement_coordinate_warnings
 from truce.domain.geo import choose_crs, zone_polygons
 from truce.domain.model import AfterPhase, Agreement, AtTime, Condition, Phase, TimeRef, Zone
 from truce.domain.rules import rule_kinds
@@ -79,6 +80,14 @@ def validate_command(
             typer.echo(f"{path}: {len(exc.problems)} problem(s)")
             for problem in exc.problems:
                 typer.echo(f"  {problem}")
+            continue
+        # Swapped [lat, lon] pairs parse fine but move features far away: flag them.
+        suspicious = agreement_coordinate_warnings(agreement)
+        if suspicious:
+            failed += 1
+            typer.echo(f"{path}: {len(suspicious)} feature(s) whose coordinates look wrong")
+            for warning in suspicious:
+                typer.echo(f"  {warning}")
             continue
         typer.echo(
             f"{path}: ok ({agreement.id}: {len(agreement.phases)} phases, "
