@@ -61,8 +61,22 @@ SUB_EVENT_TYPES: dict[str, str] = {
     "suicide bomb": "armed_clash",
     "grenade": "armed_clash",
 }
-# Event types whose actor1 ACLED codes as the perpetrator.
+# Event types whose actor1 ACLED codes as the perpetrator, and their sub-event types
+# (for files that give only the sub-event type, such as some HXL exports).
 DIRECTED = frozenset({"explosions/remote violence", "violence against civilians"})
+DIRECTED_SUB = frozenset(
+    {
+        "air/drone strike",
+        "shelling/artillery/missile attack",
+        "remote explosive/landmine/ied",
+        "suicide bomb",
+        "grenade",
+        "chemical weapon",
+        "attack",
+        "abduction/forced disappearance",
+        "sexual violence",
+    }
+)
 PRECISION_M = {"1": 1_000, "2": 25_000, "3": 100_000}
 _AID = re.compile(
     r"\b(aid workers?|humanitarian|relief workers?|NGO|UN staff|United Nations staff"
@@ -82,6 +96,13 @@ def event_type_of(sub_event_type: str, notes: str) -> str:
     return SUB_EVENT_TYPES.get(key, OTHER)
 
 
+def directed(event_type: str, sub_event_type: str) -> bool:
+    """Whether ACLED codes actor1 as the one who attacked (else the two only fought)."""
+    if event_type.strip():
+        return event_type.strip().lower() in DIRECTED
+    return sub_event_type.strip().lower() in DIRECTED_SUB
+
+
 def time_window(day: date, precision: str, zone: str | None) -> tuple[str, str]:
     """observed_at/observed_to for ACLED's `time_precision`: 1 the day, 2 the ISO week
     around it, 3 its month (anything else: the month, the widest ACLED uses)."""
@@ -97,7 +118,7 @@ def time_window(day: date, precision: str, zone: str | None) -> tuple[str, str]:
 
 def parse(raw: Raw, start: int, name: str) -> TextRows:
     rows = read_source_csv(raw, start, name)
-    require_columns(rows.header, REQUIRED, name, "ACLED")
+    require_columns(rows.header, REQUIRED, name, "an ACLED")
     mapped, keep = _map(rows)
     return mapped.to_text_rows(rows, keep)
 
@@ -160,7 +181,7 @@ def _map(rows: SourceRows) -> tuple[Mapped, np.ndarray]:
         columns["observed_at"].append(start)
         columns["observed_to"].append(end)
         columns["event_type"].append(kind)
-        columns["direction"].append("attack" if event.lower() in DIRECTED else "mutual")
+        columns["direction"].append("attack" if directed(event, sub) else "mutual")
         columns["actor"].append(joined(col("actor1")[i], col("assoc_actor_1")[i]))
         columns["target"].append(joined(col("actor2")[i], col("assoc_actor_2")[i]))
         columns["location_precision_m"].append(str(PRECISION_M.get(geo, "")))

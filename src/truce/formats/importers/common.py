@@ -57,12 +57,13 @@ def _strings(values: pa.ChunkedArray) -> list[str]:
 
 
 def require_columns(header: list[str], required: tuple[str, ...], name: str, kind: str) -> None:
-    """A clear error for a file that is not of the format asked for."""
+    """A clear error for a file that is not of the format asked for (`kind` with its
+    article: "a UCDP GED", "an ACLED")."""
     missing = [c for c in required if c not in header]
     if missing:
         shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
         raise ReportFormatError(
-            f"{name}: not a {kind} file: missing column(s) {', '.join(missing)}; "
+            f"{name}: not {kind} file: missing column(s) {', '.join(missing)}; "
             f"the header has: {shown}. Check --input-format (auto recognises the format "
             "by its header)"
         )

@@ -158,8 +158,9 @@ def _map(rows: SourceRows, tag_column: dict[str, str]) -> tuple[Mapped, np.ndarr
             for values in (observed_at, observed_to, event_type, direction, notes):
                 values.append("")
             continue
-        written = col("event_sub")[i].strip() or col("event_type")[i].strip()
-        kind, directed = _event_type(written, col("event_type")[i], col("notes")[i])
+        sub, main = col("event_sub")[i].strip(), col("event_type")[i].strip()
+        written = sub or main
+        kind, directed = _event_type(main, sub, col("notes")[i])
         if kind == acled.OTHER:
             unmapped[written or "(empty)"] += 1
         observed_at.append(window[0])
@@ -194,14 +195,14 @@ def _map(rows: SourceRows, tag_column: dict[str, str]) -> tuple[Mapped, np.ndarr
     return out, keep
 
 
-def _event_type(written: str, event: str, notes: str) -> tuple[str, bool]:
-    """(event_type, whether the first group is the attacker): a truce event type name as
-    is (attack), else ACLED's vocabulary (sub-event type, then event type)."""
-    key = written.strip().lower().replace(" ", "_")
-    if key in EVENT_TYPES:
-        return key, True
-    kind = acled.event_type_of(written, notes)
-    return kind, event.strip().lower() in acled.DIRECTED
+def _event_type(main: str, sub: str, notes: str) -> tuple[str, bool]:
+    """(event_type, whether the first group attacked the second). A truce event type
+    name, as truce writes it, reads as SPEC §2 does (the actor attacked the target);
+    anything else as ACLED's vocabulary, whose direction ACLED's codebook gives."""
+    if not sub and main in EVENT_TYPES:
+        return main, True
+    kind = acled.event_type_of(sub or main, notes)
+    return kind, acled.directed(main if sub else "", sub or main)
 
 
 def _window(first_text: str, last_text: str, country: str) -> tuple[str, str] | str:

@@ -94,7 +94,7 @@ def event_type_of(text: str) -> tuple[str, str]:
 
 def parse(raw: Raw, start: int, name: str) -> TextRows:
     rows = read_source_csv(raw, start, name)
-    require_columns(rows.header, REQUIRED, name, "UCDP GED")
+    require_columns(rows.header, REQUIRED, name, "a UCDP GED")
     mapped, keep = _map(rows)
     return mapped.to_text_rows(rows, keep)
 

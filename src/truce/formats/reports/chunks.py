@@ -44,11 +44,7 @@ def plan_chunks(path: Path, input_format: str | None) -> ChunkPlan:
     from truce.formats import importers
     from truce.formats.importers import hxl
 
-    with open_report(path) as (content, _):
-        try:
-            head = content.read(_HEAD_BYTES)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise ReportFormatError(f"{path}: cannot read the gzip data: {exc}") from None
+    head = _head(path)
     start = 3 if head[:3] == b"\xef\xbb\xbf" else 0
     chosen = input_format or "auto"
     if chosen == "auto":
@@ -71,6 +67,19 @@ def plan_chunks(path: Path, input_format: str | None) -> ChunkPlan:
     return ChunkPlan("jsonl", 0) if jsonl else ChunkPlan("csv", 1)
 
 
+def _head(path: Path) -> bytes:
+    """The first bytes of the content, even of a truncated gzip file (which fails later,
+    where the data ends, with the line it reached)."""
+    with path.open("rb") as disk:
+        raw = disk.read(_HEAD_BYTES)
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return zlib.decompressobj(wbits=31).decompress(raw, _HEAD_BYTES)
+    except zlib.error as exc:
+        raise ReportFormatError(f"{path}: not valid gzip data ({exc})") from None
+
+
 def file_chunks(path: Path, header_lines: int, rows: int) -> Iterator[tuple[bytes, int, int]]:
     """(bytes, line offset, bytes of the file read so far) per chunk of about `rows` rows.
 
@@ -82,8 +91,9 @@ def file_chunks(path: Path, header_lines: int, rows: int) -> Iterator[tuple[byte
             yield from _chunks(content, disk, header_lines, rows, count_quotes)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise ReportFormatError(
-                f"{path}: the gzip data ends early or is damaged ({exc}); the batches before "
-                "this point are stored (ingesting again skips them); fix the file and retry"
+                f"{path}: the gzip data ends early or is damaged ({exc}): the file is "
+                "truncated or corrupt; the batches before this point are stored (ingesting "
+                "again skips them); fix the file and retry"
             ) from None
 
 
