@@ -211,7 +211,7 @@ def test_hxl_tags_match_with_extra_attributes_in_any_order() -> None:
 
 def test_hxl_without_a_required_tag_is_a_clear_error() -> None:
     text = HXL.read_text().replace("#geo+lat", "#geo+latitude_x", 1)
-    with pytest.raises(ReportFormatError, match="HXL file without the tag.*#geo\\+lat"):
+    with pytest.raises(ReportFormatError, match=r"HXL file without the tag.*#geo\+lat"):
         read_reports(text, format="hxl")
 
 

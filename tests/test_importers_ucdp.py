@@ -55,7 +55,7 @@ def test_the_slices_cover_what_the_mapping_must_handle() -> None:
 
 
 def test_every_real_row_is_read_and_accepted_and_keeps_its_original_row(sliced) -> None:
-    path, header, rows, read = sliced
+    _, header, rows, read = sliced
     assert read.rejected == [] and read.duplicates == 0
     assert len(read.reports) == len(rows)
     by_id = {r["id"]: r for r in rows}
@@ -81,7 +81,7 @@ def test_sides_are_actor_and_target_and_only_one_sided_violence_has_an_attacker(
 def test_where_prec_becomes_a_radius_up_to_the_whole_country(sliced) -> None:
     _, _, rows, read = sliced
     radius = {"1": 1_000, "2": 25_000, "3": 50_000, "4": 150_000, "5": 150_000, "6": 450_000}
-    assert PRECISION_M == radius
+    assert radius == PRECISION_M
     got = {(r["where_prec"], float(read.reports.precision_m[i])) for i, r in enumerate(rows)}
     assert got == {(k, float(radius[k])) for k in {r["where_prec"] for r in rows}}
 

@@ -31,7 +31,7 @@ ROW = "a-1,amman,2016-09-13T04:10:00+03:00,36.25,37.13,shelling"
 
 
 def test_the_input_formats_are_auto_truce_and_each_importer() -> None:
-    assert INPUT_FORMATS == ("auto", "truce", *IMPORTERS)
+    assert ("auto", "truce", *IMPORTERS) == INPUT_FORMATS
 
 
 @pytest.mark.parametrize(
