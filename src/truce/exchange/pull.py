@@ -175,6 +175,8 @@ def _take_bulletin(ex: Exchange, peer: str, transport: Transport, cp: Checkpoint
         raise _Stop("unreachable", f"GET bulletins/{seq} answered {status}", seq)
     leaf = merkle.leaf_hash(data)
     status, body = _get(transport, f"/exchange/proof/inclusion?seq={seq}&size={cp.size}")
+    if status == 404:
+        raise _Stop("missing", f"no inclusion proof for bulletin {seq} in size {cp.size}", seq)
     try:
         if status != 200:
             raise merkle.ProofError(f"no inclusion proof ({status})")
