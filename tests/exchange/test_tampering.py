@@ -147,7 +147,7 @@ def test_an_unknown_key_is_an_alert_until_the_peer_adds_the_rotated_key(
     _issue(pair, a, 1)
     assert pull(b.ex, "amman", a.transport()).alerts == []
     key_file = tmp_path / "amman" / "truce.key"
-    old, new = rotate_key(key_file)
+    _old, new = rotate_key(key_file)
     a.ex.signer = new
     _issue(pair, a, 1)
     pull(b.ex, "amman", a.transport())
