@@ -106,3 +106,44 @@ def test_a_week_of_two_hourly_exchanges_converges(pair: Pair) -> None:
         assert peer["cosigned_size"] == 84
         ev = c.service.snapshot("us-ru-2016-09", as_of=LATER)
         assert sum(len(i["report_ids"]) for i in ev["incidents"]) == 168
+
+
+def test_both_centres_recompute_each_others_digest_and_agree(pair: Pair) -> None:
+    a, b = pair.a, pair.b
+    a.ingest(rows_of("amman"))
+    b.ingest(rows_of("hmeimim"))
+    pair.clock.advance(timedelta(hours=36))  # past every report: the verdicts are not empty
+    for _ in range(3):
+        pair.clock.advance(timedelta(hours=2))
+        a.issue()
+        b.issue()
+        ra, rb = pair.exchange()
+        assert ra.alerts == [] and rb.alerts == []
+    # Every pulled bulletin was recomputed on the other side, with the same digest.
+    assert ra.converged == [(3, True)] and rb.converged == [(3, True)]
+    last = json.loads(a.client.get("/exchange/bulletins/3").content)
+    assert last["holds"] == {"hmeimim": 2} and last["summary"]["incidents"] == 3
+
+
+def test_a_differing_verdict_is_an_alert_naming_the_incident(pair: Pair) -> None:
+    from sqlalchemy import update
+
+    from truce.store.engine import write_transaction
+    from truce.store.schema import reports
+
+    a, b = pair.a, pair.b
+    a.ingest(rows_of("amman"))
+    b.ingest(rows_of("hmeimim"))
+    pair.clock.advance(timedelta(hours=2))
+    a.issue()
+    b.issue()
+    assert pair.exchange()[0].alerts == []
+    # Hand edit at hmeimim: an imported amman report moved by 20 km after it was received.
+    with write_transaction(b.service.engine) as conn:
+        conn.execute(update(reports).where(reports.c.report_id == "a-2").values(lat=36.40))
+    pair.clock.advance(timedelta(hours=36))
+    a.issue()
+    b.issue()
+    ra = pair.pull(a, b)  # amman recomputes hmeimim's digest from its own (unedited) copy
+    assert [k.split(":")[0] for k in ra.alerts] == ["digest_mismatch"]
+    assert "amman:a-2" in ra.alerts[0]

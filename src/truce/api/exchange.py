@@ -66,6 +66,12 @@ def bulletin(seq: int, ex: ExchangeDep) -> Response:
     return Response(ex.bulletin(seq), media_type="application/json")
 
 
+@router.get("/incidents/{seq}")
+def incidents(seq: int, ex: ExchangeDep) -> dict[str, Any]:
+    """Per incident key, the digest of its verdicts behind bulletin `seq` (convergence)."""
+    return {"seq": seq, "incidents": ex.bulletin_incidents(seq)}
+
+
 @router.get("/proof/inclusion")
 def proof_inclusion(
     ex: ExchangeDep, seq: Annotated[int, Query(ge=1)], size: Annotated[int, Query(ge=1)]

@@ -30,8 +30,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection, func, insert, select
 
+from truce.errors import TruceError
 from truce.exchange import alerts as alert_store
-from truce.exchange import merkle
+from truce.exchange import converge, merkle
 from truce.exchange.bulletin import BulletinError, decode_bulletin
 from truce.exchange.checkpoint import Checkpoint, cosign
 from truce.exchange.held import importer_name
@@ -64,6 +65,7 @@ class PullResult:
     new_bulletins: int = 0
     imported_reports: int = 0
     cosigned: bool = False
+    converged: list[tuple[int, bool]] = field(default_factory=list)  # (seq, digests equal)
     alerts: list[str] = field(default_factory=list)
 
 
@@ -156,10 +158,49 @@ def _pull(
             raise _Stop(
                 "inconsistent", f"history rewritten between {old_size} and {cp.size}: {exc}"
             ) from None
+    latest: dict[str, dict[str, Any]] = {}  # per agreement, the newest bulletin taken
     for seq in range(held + 1, cp.size + 1):
-        result.imported_reports += _take_bulletin(ex, peer, transport, cp, seq)
+        added, bulletin = _take_bulletin(ex, peer, transport, cp, seq)
+        result.imported_reports += added
         result.new_bulletins += 1
+        latest[bulletin["agreement"]] = bulletin
     _cosign(ex, peer, transport, note.text, cp, result)
+    for bulletin in latest.values():
+        _converge(ex, peer, transport, bulletin, result)
+
+
+def _converge(
+    ex: Exchange, peer: str, transport: Transport, bulletin: dict[str, Any], result: PullResult
+) -> None:
+    """Recompute the peer's `evaluation_digest` from this side; differing incidents are an alert."""
+    try:
+        agreement = ex.agreement(bulletin["agreement"])
+    except TruceError:
+        return  # an agreement this centre does not hold: nothing to compare
+    as_of = datetime.fromisoformat(bulletin["period"]["to"])
+    with read_transaction(ex.engine) as conn:
+        bounds = converge.bounds_for_peer_bulletin(
+            conn, ex.name, peer, bulletin["seq"], bulletin.get("holds", {})
+        )
+        if bounds is None:
+            return
+        evaluation = converge.recompute(conn, agreement, as_of, bounds)
+    digest = converge.evaluation_digest(evaluation)
+    with write_transaction(ex.engine) as conn:
+        matched = converge.record(conn, peer, bulletin, digest, ex.clock())
+    result.converged.append((bulletin["seq"], matched))
+    if matched:
+        return
+    status, body = _get(transport, f"/exchange/incidents/{bulletin['seq']}")
+    theirs = json.loads(body)["incidents"] if status == 200 else {}
+    keys = converge.differing(converge.incident_digests(evaluation), theirs)
+    shown = ", ".join(keys[:20]) + (f" and {len(keys) - 20} more" if len(keys) > 20 else "")
+    raise _Stop(
+        "digest_mismatch",
+        f"bulletin {bulletin['seq']} ({bulletin['agreement']} to {bulletin['period']['to']}): "
+        f"evaluation digest differs; {len(keys)} incident(s) differ: {shown or '(none listed)'}",
+        bulletin["seq"],
+    )
 
 
 def _hashes(body: bytes) -> list[bytes]:
@@ -167,7 +208,9 @@ def _hashes(body: bytes) -> list[bytes]:
     return [base64.b64decode(h, validate=True) for h in data["hashes"]]
 
 
-def _take_bulletin(ex: Exchange, peer: str, transport: Transport, cp: Checkpoint, seq: int) -> int:
+def _take_bulletin(
+    ex: Exchange, peer: str, transport: Transport, cp: Checkpoint, seq: int
+) -> tuple[int, dict[str, Any]]:
     status, data = _get(transport, f"/exchange/bulletins/{seq}")
     if status == 404:
         raise _Stop("missing", f"bulletin {seq} of {cp.size} is not served", seq)
@@ -197,7 +240,7 @@ def _take_bulletin(ex: Exchange, peer: str, transport: Transport, cp: Checkpoint
             f"leaf {seq} carries bulletin {bulletin['seq']} (replayed or out of order)",
             seq,
         )
-    return _store(ex, peer, seq, data, leaf, bulletin)
+    return _store(ex, peer, seq, data, leaf, bulletin), bulletin
 
 
 def _store(

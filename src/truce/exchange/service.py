@@ -7,6 +7,7 @@ and the status are here; pulling from a peer is `truce.exchange.pull`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -207,6 +208,21 @@ class Exchange:
         if data is None:
             raise NotFoundError(f"no bulletin {seq}")
         return data
+
+    def bulletin_incidents(self, seq: int) -> dict[str, str]:
+        """Per incident key, the digest of its verdicts behind bulletin `seq` (for a peer
+        whose recomputed `evaluation_digest` differs: it names the incidents that do)."""
+        from truce.exchange import converge
+
+        bulletin = json.loads(self.bulletin(seq))
+        agreement = self.agreement(bulletin["agreement"])
+        as_of = datetime.fromisoformat(bulletin["period"]["to"])
+        with read_transaction(self.engine) as conn:
+            bounds = converge.bounds_for_own_bulletin(conn, seq, bulletin.get("holds", {}))
+            if bounds is None:
+                raise NotFoundError(f"bulletin {seq}: its peers' bulletins are no longer held")
+            evaluation = converge.recompute(conn, agreement, as_of, bounds)
+        return converge.incident_digests(evaluation)
 
     def inclusion(self, seq: int, size: int) -> list[bytes]:
         with read_transaction(self.engine) as conn:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Integer,
@@ -119,6 +120,21 @@ exchange_peer_heads = Table(
     Column("seen_at", DateTime(timezone=True), nullable=False),
     Column("cosigned_size", BigInteger),
     Column("cosigned_at", DateTime(timezone=True)),
+)
+
+# Convergence checks of peers' bulletins (migration 0004): both digests, and whether equal.
+exchange_convergence = Table(
+    "exchange_convergence",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("peer", String(100), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("agreement_id", String(100), nullable=False),
+    Column("period_to", DateTime(timezone=True), nullable=False),
+    Column("their_digest", String(64), nullable=False),
+    Column("our_digest", String(64), nullable=False),
+    Column("matched", Boolean, nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
 )
 
 exchange_alerts = Table(
