@@ -122,7 +122,7 @@ exchange_peer_heads = Table(
     Column("cosigned_at", DateTime(timezone=True)),
 )
 
-# Convergence checks of peers' bulletins (migration 0004): both digests, and whether equal.
+# Convergence checks of peers' bulletins (migration 0005): both digests, and whether equal.
 exchange_convergence = Table(
     "exchange_convergence",
     metadata,
