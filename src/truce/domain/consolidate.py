@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from truce.domain import keys
 from truce.domain.model import (
     UNATTRIBUTED,
     IncidentTable,
@@ -279,12 +280,7 @@ def consolidate(
 def report_keys(reports: ReportTable, rows: np.ndarray) -> np.ndarray:
     """`source:report_id` for the given rows."""
     return np.array(
-        [
-            f"{s}:{r}"
-            for s, r in zip(
-                reports.source[rows].tolist(), reports.report_id[rows].tolist(), strict=True
-            )
-        ],
+        keys.report_keys(reports.source[rows].tolist(), reports.report_id[rows].tolist()),
         dtype=object,
     )
 

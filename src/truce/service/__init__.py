@@ -24,11 +24,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from truce.domain.keys import split_violation_key, violation_key
 from truce.domain.model import ReportTable
 from truce.errors import BadInput, GazetteerError, UnknownAgreement
 from truce.service import audit, ingest, review, users, views
 from truce.service.agreements import AgreementEntry, AgreementRegistry
-from truce.service.evaluation import Evaluations, split_violation_key, violation_key
+from truce.service.evaluation import Evaluations
 from truce.service.ingest import IngestResult
 from truce.service.visibility import SHARED_ROLES, Visibility, load_visibility
 from truce.store import audit as audit_store

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
+from truce.domain.keys import violation_key
 from truce.domain.model import Agreement
-from truce.errors import NotFound
 from truce.service.agreements import AgreementEntry, AgreementRegistry
 from truce.store import derived
 from truce.store import reports as report_store
@@ -29,18 +29,6 @@ from truce.store.engine import read_transaction
 # (without storing); a lease older than derived.LEASE_S is taken over.
 WAIT_FOR_OTHER_COMPUTE_S = 120.0
 AS_OF_CACHE_SIZE = 32
-
-
-def violation_key(agreement_id: str, rule: str, incident_key: str) -> str:
-    """Stable across re-evaluation while the incident's earliest report stays the same."""
-    return f"{agreement_id}:{rule}:{incident_key}"
-
-
-def split_violation_key(key: str) -> tuple[str, str, str]:
-    parts = key.split(":", 2)
-    if len(parts) != 3 or not all(parts):
-        raise NotFound(f"malformed violation key {key!r}: expected AGREEMENT:RULE:SOURCE:REPORT_ID")
-    return parts[0], parts[1], parts[2]
 
 
 class Evaluations:

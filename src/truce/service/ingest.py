@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from truce.domain.access import require
+from truce.domain.keys import report_key, report_keys
 from truce.domain.model import ReportTable
 from truce.service.agreements import AgreementRegistry
 from truce.store import audit
@@ -103,7 +104,7 @@ def read_reports(
                 }
             )
         src = forced or r.source
-        key = f"{src}:{r.report_id}" if src and r.report_id else None
+        key = report_key(src, r.report_id) if src and r.report_id else None
         result.results.append({"line": r.line + line_offset, "key": key, "status": "rejected"})
     for i, (field_name, reason) in sorted(unstorable.items()):
         line = int(table.line[i]) + line_offset
@@ -212,9 +213,7 @@ def _force_source(table: ReportTable, source: str) -> tuple[ReportTable, int]:
 
 def _keys(table: ReportTable) -> list[str]:
     """`source:report_id` of every row."""
-    return [
-        f"{s}:{r}" for s, r in zip(table.source.tolist(), table.report_id.tolist(), strict=True)
-    ]
+    return report_keys(table.source.tolist(), table.report_id.tolist())
 
 
 def unstorable_rows(table: ReportTable) -> dict[int, tuple[str, str]]:

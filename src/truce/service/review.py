@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from truce.domain.access import require
+from truce.domain.keys import split_violation_key
 from truce.domain.review import access_action, check_request
 from truce.errors import Conflict, NotFound
-from truce.service.evaluation import Evaluations, split_violation_key
+from truce.service.evaluation import Evaluations
 from truce.service.views import incident
 from truce.service.visibility import load_visibility
 from truce.store import audit, reviews

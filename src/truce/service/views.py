@@ -6,8 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from truce.domain.keys import report_key, split_violation_key
 from truce.errors import NotFound
-from truce.service.evaluation import Evaluations, split_violation_key
+from truce.service.evaluation import Evaluations
 from truce.service.visibility import load_visibility
 from truce.store import reports as report_store
 from truce.store import reviews
@@ -79,7 +80,7 @@ def report_public(row: dict[str, Any], tz: Any) -> dict[str, Any]:
         observed = observed.replace(tzinfo=UTC)
     rel, cred = row["reliability"], row["credibility"]
     return {
-        "key": f"{row['source']}:{row['report_id']}",
+        "key": report_key(row["source"], row["report_id"]),
         "source": row["source"],
         "report_id": row["report_id"],
         "observed_at": observed.astimezone(tz).replace(microsecond=0).isoformat(),

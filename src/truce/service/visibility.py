@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from truce.domain.access import roles_for
+from truce.domain.keys import source_of
 from truce.store import reports as report_store
 from truce.store import reviews
 from truce.store.engine import read_transaction
@@ -58,7 +59,7 @@ class Visibility:
             out = {**inc, "published": published}
             if not (full or published):
                 out["report_ids"] = own
-                out["sources"] = sorted({k.split(":", 1)[0] for k in own})
+                out["sources"] = sorted({source_of(k) for k in own})
             visible_incidents[inc["key"]] = bool(own)
             incidents.append(out)
         violations = []

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, String, or_, select, tuple_, update
 
+from truce.domain.keys import report_key, split_report_key
 from truce.domain.model import (
     ATTACK,
     DIRECTIONS,
@@ -56,10 +57,6 @@ TEXT_LIMITS: dict[str, int] = {
     for c in reports.c
     if isinstance(c.type, String) and c.type.length is not None
 }
-
-
-def report_key(source: str, report_id: str) -> str:
-    return f"{source}:{report_id}"
 
 
 @dataclass(frozen=True)
@@ -392,8 +389,7 @@ def fetch_by_keys(conn: Connection, keys: Iterable[str]) -> list[dict[str, Any]]
     """Stored rows for `source:report_id` keys (split at the first ':'; sources have none)."""
     pairs = []
     for k in keys:
-        source, _, rid = k.partition(":")
-        pairs.append((source, rid))
+        pairs.append(split_report_key(k))
     out: list[dict[str, Any]] = []
     for start in range(0, len(pairs), 500):
         part = pairs[start : start + 500]
@@ -403,7 +399,7 @@ def fetch_by_keys(conn: Connection, keys: Iterable[str]) -> list[dict[str, Any]]
 
 
 def mark_published(conn: Connection, keys: Iterable[str]) -> None:
-    pairs = [tuple(k.split(":", 1)) for k in keys]
+    pairs = [split_report_key(k) for k in keys]
     for start in range(0, len(pairs), 500):
         part = pairs[start : start + 500]
         conn.execute(
