@@ -33,7 +33,7 @@ def test_each_centre_imports_the_others_reports_and_cosigns_its_checkpoint(pair:
     assert Checkpoint.parse(opened.text).size == 1
     # Both hold all four reports; the imported ones kept their source.
     for c in (a, b):
-        ev = c.service.snapshot("us-ru-2016-09", as_of=LATER)
+        ev = c.service.snapshot("us-ru-2016-09", as_of=LATER).data
         sources = sorted(s for inc in ev["incidents"] for s in inc["sources"])
         assert sources == ["amman", "amman", "hmeimim", "hmeimim"]
 
@@ -104,7 +104,7 @@ def test_a_week_of_two_hourly_exchanges_converges(pair: Pair) -> None:
         (peer,) = status["peers"]
         assert peer["size_seen"] == 84 and peer["gaps"] == []
         assert peer["cosigned_size"] == 84
-        ev = c.service.snapshot("us-ru-2016-09", as_of=LATER)
+        ev = c.service.snapshot("us-ru-2016-09", as_of=LATER).data
         assert sum(len(i["report_ids"]) for i in ev["incidents"]) == 168
 
 

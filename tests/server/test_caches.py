@@ -185,7 +185,7 @@ def test_ogc_items_are_exactly_what_the_rest_api_shows_each_role(client, service
     token = getattr(reviewed, who)
     user = service.authenticate(token)
     seen = service.evaluation(AGREEMENT, user)
-    where = {i["key"]: (i["lon"], i["lat"]) for i in service.snapshot(AGREEMENT)["incidents"]}
+    where = {i["key"]: (i["lon"], i["lat"]) for i in service.snapshot(AGREEMENT).data["incidents"]}
     incidents = {i["key"]: ogc.incident_feature(i) for i in seen["incidents"]}
     violations = {
         v["key"]: ogc.violation_feature(v, *where[v["incident_key"]]) for v in seen["violations"]

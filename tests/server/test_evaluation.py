@@ -6,6 +6,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from tests.server.data import AGREEMENT, AS_OF, BASE_ROWS, many_rows, to_csv
 
 from truce.domain.evaluate import evaluate
@@ -82,10 +83,10 @@ def test_default_evaluation_is_cached_until_new_reports_arrive(client, tokens, s
 
 def test_another_process_reuses_the_cached_snapshot(db_url, service):
     service.ingest_reports(to_csv(BASE_ROWS).encode(), format="csv", user=SYSTEM_USER)
-    a = service.snapshot(AGREEMENT)
+    a = service.snapshot(AGREEMENT).data
     other = Service(make_engine(db_url), AgreementRegistry.load())
     try:
-        assert other.snapshot(AGREEMENT) == a
+        assert other.snapshot(AGREEMENT).data == a
         assert other.computations == 0
     finally:
         other.engine.dispose()
@@ -104,7 +105,7 @@ def test_concurrent_requests_from_several_processes_compute_a_version_once(
 
     def ask(svc: Service) -> None:
         barrier.wait()
-        results.append(svc.snapshot(AGREEMENT))
+        results.append(svc.snapshot(AGREEMENT).data)
 
     threads = [threading.Thread(target=ask, args=(s,)) for s in services for _ in range(2)]
     for t in threads:
@@ -234,3 +235,18 @@ def test_extra_agreement_files_are_served(db_url, tmp_path):
         assert c.get("/api/agreements/my-truce/evaluation", headers=h).status_code == 200
     service.engine.dispose()
     assert {AGREEMENT, "my-truce"} <= ids
+
+
+@pytest.mark.parametrize(
+    ("as_of", "valid_until"),
+    [
+        ("2016-09-12T10:00:00+03:00", "2016-09-12T19:00:00+03:00"),  # the cessation starts
+        ("2016-09-13T05:00:00+03:00", "2016-09-13T15:00:00+03:00"),  # h-8 is observed
+        (AS_OF, None),  # every phase started, every condition met, no later report
+    ],
+)
+def test_a_snapshot_says_until_when_it_is_valid(service, as_of, valid_until):
+    service.ingest_reports(to_csv(BASE_ROWS).encode(), format="csv", user=SYSTEM_USER)
+    snap = service.snapshot(AGREEMENT, as_of=datetime.fromisoformat(as_of))
+    assert snap.valid_until == (valid_until and datetime.fromisoformat(valid_until))
+    assert snap.reports_version == 1 and snap.as_of == datetime.fromisoformat(as_of)

@@ -33,6 +33,7 @@ from truce.service.evaluation import Evaluations
 from truce.service.ingest import IngestResult
 from truce.service.visibility import SHARED_ROLES, Visibility, load_visibility
 from truce.store import audit as audit_store
+from truce.store.derived import Snapshot
 from truce.store.engine import make_engine
 from truce.store.users import User
 
@@ -149,7 +150,7 @@ class Service:
         )
 
     # evaluation and what a user may see
-    def snapshot(self, agreement_id: str, *, as_of: datetime | None = None) -> dict[str, Any]:
+    def snapshot(self, agreement_id: str, *, as_of: datetime | None = None) -> Snapshot:
         return self.evaluations.snapshot(agreement_id, as_of=as_of)
 
     def visibility(self, agreement_id: str, user: User) -> Visibility:

@@ -13,16 +13,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 
 from truce.domain.keys import violation_key
-from truce.domain.model import Agreement
+from truce.domain.model import Evaluation
+from truce.domain.timeparse import to_utc64
 from truce.service.agreements import AgreementEntry, AgreementRegistry
 from truce.store import derived
 from truce.store import reports as report_store
+from truce.store.derived import Snapshot
 from truce.store.engine import read_transaction
 
 # How long a request waits for another process's computation before computing itself
@@ -50,15 +51,14 @@ class Evaluations:
         self.as_of_cache_size = as_of_cache_size
         self.computations = 0  # evaluations this process computed (for tests and logs)
         # Evaluations for explicit `as_of` instants, per reports version (in-process only).
-        self._as_of_cache: OrderedDict[tuple[str, str, int, datetime], dict[str, Any]] = (
-            OrderedDict()
-        )
+        self._as_of_cache: OrderedDict[tuple[str, str, int, datetime], Snapshot] = OrderedDict()
         self._as_of_lock = threading.Lock()
         # The last snapshot this process parsed, per agreement (reused while it is current).
         self._memo: dict[str, derived.Snapshot] = {}
 
-    def snapshot(self, agreement_id: str, *, as_of: datetime | None = None) -> dict[str, Any]:
-        """The agreement's evaluation over all stored reports, unfiltered.
+    def snapshot(self, agreement_id: str, *, as_of: datetime | None = None) -> Snapshot:
+        """The agreement's evaluation over all stored reports, unfiltered (`.data`), with
+        the reports version it read and the instant it stays valid until.
 
         Without `as_of`: the shared cached snapshot, recomputed at most once per
         reports version (and when a phase boundary or local midnight passes).
@@ -76,7 +76,7 @@ class Evaluations:
                 snap = derived.load(conn, agreement_id, self._memo.get(agreement_id))
             if snap is not None and snap.fresh(version, entry.digest, now):
                 self._memo[agreement_id] = snap
-                return snap.data
+                return snap
             token = derived.claim(self.engine, agreement_id, now=now)
             if token is not None:
                 try:
@@ -85,20 +85,20 @@ class Evaluations:
                         snap = derived.load(conn, agreement_id, self._memo.get(agreement_id))
                     if snap is not None and snap.fresh(version, entry.digest, now):
                         derived.release(self.engine, agreement_id, token)
-                        return snap.data
-                    new, data = self._compute(entry, now)
+                        return snap
+                    new = self._compute(entry, now)
                     if derived.store(self.engine, new, token):
                         self._memo[agreement_id] = new
-                    return data
+                    return new
                 except BaseException:
                     derived.release(self.engine, agreement_id, token)
                     raise
             if time.monotonic() > deadline:
-                return self._compute(entry, now)[1]
+                return self._compute(entry, now)
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
 
-    def _snapshot_as_of(self, entry: AgreementEntry, as_of: datetime) -> dict[str, Any]:
+    def _snapshot_as_of(self, entry: AgreementEntry, as_of: datetime) -> Snapshot:
         with read_transaction(self.engine) as conn:
             version = report_store.reports_version(conn)
         key = (entry.agreement.id, entry.digest, version, as_of)
@@ -106,18 +106,16 @@ class Evaluations:
             if key in self._as_of_cache:
                 self._as_of_cache.move_to_end(key)
                 return self._as_of_cache[key]
-        snap, data = self._compute(entry, as_of)
+        snap = self._compute(entry, as_of)
         with self._as_of_lock:
             self._as_of_cache[(entry.agreement.id, entry.digest, snap.reports_version, as_of)] = (
-                data
+                snap
             )
             while len(self._as_of_cache) > self.as_of_cache_size:
                 self._as_of_cache.popitem(last=False)
-        return data
+        return snap
 
-    def _compute(
-        self, entry: AgreementEntry, as_of: datetime
-    ) -> tuple[derived.Snapshot, dict[str, Any]]:
+    def _compute(self, entry: AgreementEntry, as_of: datetime) -> Snapshot:
         from truce.domain.evaluate import evaluate
         from truce.formats.evaluation_json import evaluation_to_dict
 
@@ -132,40 +130,35 @@ class Evaluations:
         for v in data["violations"]:
             v["incident_key"] = key_of[v["incident"]]
             v["key"] = violation_key(entry.agreement.id, v["rule"], v["incident_key"])
-        future = table.observed_at[
-            table.observed_at > np.datetime64(as_of.astimezone(UTC).replace(tzinfo=None), "ns")
-        ]
-        snap = derived.Snapshot(
+        later = table.observed_at[table.observed_at > to_utc64(as_of)]
+        first_later = _instant(later.min()) if len(later) else None
+        return Snapshot(
             agreement_id=entry.agreement.id,
             reports_version=version,
             agreement_digest=entry.digest,
             as_of=as_of,
-            valid_until=_valid_until(entry.agreement, data, as_of, future),
+            valid_until=valid_until(ev, first_later),
             computed_at=self.clock(),
             data=data,
         )
-        return snap, data
 
 
-def _valid_until(
-    agreement: Agreement, data: dict[str, Any], as_of: datetime, future: np.ndarray
-) -> datetime | None:
-    """The first instant after `as_of` at which the evaluation could change without new reports."""
-    candidates: list[datetime] = []
-    for p in data["phases"]:
-        for t in (p["start"], p["end"]):
-            if t:
-                dt = datetime.fromisoformat(t)
-                if dt > as_of:
-                    candidates.append(dt)
-    if any(c["met_at"] is None for c in data["conditions"]):
-        local = as_of.astimezone(agreement.timezone)
-        candidates.append(
-            (
-                local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-            ).astimezone(UTC)
-        )
-    if len(future):
-        first = int(np.min(future).astype("datetime64[us]").astype(np.int64))
-        candidates.append(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=first))
+def valid_until(ev: Evaluation, first_later_report: datetime | None) -> datetime | None:
+    """The first instant after `ev.as_of` at which the evaluation could change without new
+    reports: a phase boundary, local midnight while a condition is unmet (its day count
+    moves on), or the first stored report observed after `as_of`."""
+    as_of = ev.as_of
+    candidates = [t for p in ev.phases for t in (p.start, p.end) if t is not None and t > as_of]
+    if any(c.met_at is None for c in ev.conditions):
+        local = as_of.astimezone(ev.agreement.timezone)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        candidates.append(midnight.astimezone(UTC))
+    if first_later_report is not None:
+        candidates.append(first_later_report)
     return min(candidates) if candidates else None
+
+
+def _instant(t: np.datetime64) -> datetime:
+    """A UTC datetime64 as an aware datetime (to the microsecond)."""
+    us = int(t.astype("datetime64[us]").astype(np.int64))
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)

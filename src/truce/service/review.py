@@ -23,7 +23,7 @@ def review(
     agreement_id, rule, incident_key = split_violation_key(key)
     check_request(action, comment)
     require(user, access_action(action))
-    data = evals.snapshot(agreement_id)
+    data = evals.snapshot(agreement_id).data
     view = load_visibility(evals.engine, agreement_id, user).filter(data)
     current = next((v for v in view["violations"] if v["key"] == key), None)
     if current is None:
@@ -59,7 +59,7 @@ def review(
 def publish_incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:
     """Make an incident visible to every user; publishing twice is a Conflict."""
     require(user, "incident.publish")
-    data = evals.snapshot(agreement_id)
+    data = evals.snapshot(agreement_id).data
     inc = next((i for i in data["incidents"] if i["key"] == key), None)
     if inc is None:
         raise NotFound(f"no incident {key!r} in agreement {agreement_id!r}")

@@ -19,7 +19,7 @@ from truce.store.users import User
 def evaluation(
     evals: Evaluations, agreement_id: str, user: User, *, as_of: datetime | None = None
 ) -> dict[str, Any]:
-    data = evals.snapshot(agreement_id, as_of=as_of)
+    data = evals.snapshot(agreement_id, as_of=as_of).data
     return load_visibility(evals.engine, agreement_id, user).filter(data)
 
 

@@ -31,21 +31,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import orjson
 import pandas as pd
-from sqlalchemy import select
 
 from truce.api import ogc
 from truce.api.ogc import Bbox, Interval
 from truce.api.ogc.encoded import EncodedIncidents
 from truce.service import SHARED_ROLES, Service, Visibility
 from truce.store import derived
-from truce.store.engine import read_transaction
-from truce.store.schema import derived as derived_table
 from truce.store.users import User
 from truce.store.watermark import Mark, Watermark
 
@@ -397,9 +394,9 @@ class OgcIndex:
             # The mark was read first: the snapshot is at least this new, so keying
             # the index by it can cause one extra rebuild but never a stale answer.
             with derived.paused_gc():
-                data = self.service.snapshot(agreement_id)
+                snap = self.service.snapshot(agreement_id)
                 built = AgreementIndex.build(
-                    agreement_id, mark.reports_version, self._valid_until(agreement_id, data), data
+                    agreement_id, mark.reports_version, snap.valid_until, snap.data
                 )
             self._by_agreement[agreement_id] = built
             self.builds += 1
@@ -417,22 +414,3 @@ class OgcIndex:
                 raise WouldBlock
             view = idx.view(self.service, user, mark)
         return idx, view
-
-    def _valid_until(self, agreement_id: str, data: dict[str, Any]) -> datetime | None:
-        """The stored snapshot's `valid_until`, if the stored snapshot is the one we got."""
-        with read_transaction(self.service.engine) as conn:
-            row = conn.execute(
-                select(derived_table.c.as_of, derived_table.c.valid_until).where(
-                    derived_table.c.agreement_id == agreement_id
-                )
-            ).first()
-        now = self.service.clock()
-        if row is None or row.as_of is None:
-            return now  # not cached by the service: use once, rebuild next time
-        as_of = row.as_of if row.as_of.tzinfo else row.as_of.replace(tzinfo=UTC)
-        if as_of.replace(microsecond=0) != datetime.fromisoformat(data["as_of"]):
-            return now
-        until = row.valid_until
-        if until is not None and until.tzinfo is None:
-            until = until.replace(tzinfo=UTC)
-        return until  # type: ignore[no-any-return]
