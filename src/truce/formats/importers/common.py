@@ -4,10 +4,10 @@ per-row rejections (a row they cannot map at all, with its line and reason)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
 from truce.domain.errors import ReportFormatError
@@ -38,9 +38,9 @@ class SourceRows:
         """Each row as the source wrote it, as a JSON object of its columns (text values)."""
         names = [h for h in self.header if h in self.columns]
         values = [self.columns[h] for h in names]
+        dumps = orjson.dumps
         return [
-            json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False)
-            for row in zip(*values, strict=True)
+            dumps(dict(zip(names, row, strict=True))).decode() for row in zip(*values, strict=True)
         ] or [""] * len(self)
 
 
@@ -89,10 +89,14 @@ class Mapped:
 
     def to_text_rows(self, source: SourceRows, keep: np.ndarray) -> TextRows:
         """Rows `keep` (bool per source row) as `TextRows`, the original row included."""
-        originals = source.originals()
         index = np.flatnonzero(keep)
-        columns = {c: text_array([values[i] for i in index]) for c, values in self.columns.items()}
-        columns[ORIGINAL] = text_array([originals[i] for i in index])
+        every = len(index) == len(keep)
+
+        def kept(values: list[str]) -> pa.ChunkedArray:
+            return text_array(values if every else [values[i] for i in index.tolist()])
+
+        columns = {c: kept(values) for c, values in self.columns.items()}
+        columns[ORIGINAL] = kept(source.originals())
         rejected = [*source.rejected, *self.rejected]
         return TextRows(columns, source.lines[index], rejected, list(self.notices))
 

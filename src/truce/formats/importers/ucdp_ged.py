@@ -18,9 +18,9 @@ Each decision and its reason is in docs/input-formats.md; in short:
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from truce.formats.importers.common import (
     Mapped,
@@ -62,20 +62,14 @@ PRECISION_M: dict[str, int] = {
 TYPE_OF_VIOLENCE = {"1": "state-based", "2": "non-state", "3": "one-sided"}
 
 # The first pattern that matches the headline or article name decides; air first,
-# because "warplanes fired missiles" is an air strike.
-_KEYWORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+# because "warplanes fired missiles" is an air strike. (RE2 syntax, run by Arrow.)
+_KEYWORDS: tuple[tuple[str, str], ...] = (
     (
         "airstrike",
-        re.compile(
-            r"\b(air[ -]?strikes?|air[ -]?raids?|warplanes?|war planes?|jets?|helicopters?"
-            r"|barrel[ -]?bombs?|drones?|aircraft|aerial)\b",
-            re.IGNORECASE,
-        ),
+        r"(?i)\b(?P<word>air[ -]?strikes?|air[ -]?raids?|warplanes?|war planes?|jets?"
+        r"|helicopters?|barrel[ -]?bombs?|drones?|aircraft|aerial)\b",
     ),
-    (
-        "shelling",
-        re.compile(r"\b(shell(s|ed|ing)?|artillery|mortars?|rockets?|missiles?)\b", re.IGNORECASE),
-    ),
+    ("shelling", r"(?i)\b(?P<word>shell(?:s|ed|ing)?|artillery|mortars?|rockets?|missiles?)\b"),
 )
 
 
@@ -85,11 +79,25 @@ def matches(header: list[str]) -> bool:
 
 def event_type_of(text: str) -> tuple[str, str]:
     """(event_type, how it was derived) from a headline and article name."""
+    kinds, how = event_types_of([text])
+    return kinds[0], how[0]
+
+
+def event_types_of(texts: list[str]) -> tuple[list[str], list[str]]:
+    """(event_type, how it was derived) per text, the patterns run over the whole column."""
+    column = pa.array(texts, type=pa.string())
+    kinds = ["armed_clash"] * len(texts)
+    how = ["event_type armed_clash: the source names no air or artillery weapon"] * len(texts)
+    decided = np.zeros(len(texts), dtype=bool)
     for event_type, pattern in _KEYWORDS:
-        found = pattern.search(text)
-        if found:
-            return event_type, f"event_type {event_type}: the source mentions {found[0]!r}"
-    return "armed_clash", "event_type armed_clash: the source names no air or artillery weapon"
+        matched = pc.extract_regex(column, pattern)  # null where nothing matches
+        words = matched.field("word")
+        found = np.asarray(matched.is_valid()) & ~decided
+        for i in np.flatnonzero(found).tolist():
+            kinds[i] = event_type
+            how[i] = f"event_type {event_type}: the source mentions {words[i].as_py()!r}"
+        decided |= found
+    return kinds, how
 
 
 def parse(raw: Raw, start: int, name: str) -> TextRows:
@@ -111,7 +119,10 @@ def _map(rows: SourceRows) -> tuple[Mapped, np.ndarray]:
 
     observed_at, observed_to, direction, precision = [], [], [], []
     event_type, notes, credibility = [], [], []
-    low, high, widened = list(col("low")), list(col("high")), 0
+    low, high, best, widened = list(col("low")), list(col("high")), col("best"), 0
+    headlines, articles = col("source_headline"), col("source_article")
+    kinds, hows = event_types_of([f"{h} {a}" for h, a in zip(headlines, articles, strict=True)])
+    zones: dict[tuple[str, str], str | None] = {}
     for i in range(n):
         line, rid = int(rows.lines[i]), ids[i].strip()
         problems: list[tuple[str, str]] = []
@@ -129,7 +140,10 @@ def _map(rows: SourceRows) -> tuple[Mapped, np.ndarray]:
             )
         elif prec not in PRECISION_M:
             problems.append(("where_prec", f"where_prec must be 1-7: {prec!r}"))
-        zone = zone_for(countries[i], f"gw:{country_ids[i].strip()}")
+        country = (countries[i], country_ids[i])
+        if country not in zones:
+            zones[country] = zone_for(country[0], f"gw:{country[1].strip()}")
+        zone = zones[country]
         key = (starts[i], ends[i], zone)
         if key not in windows:
             windows[key] = _window(starts[i], ends[i], zone)
@@ -157,15 +171,14 @@ def _map(rows: SourceRows) -> tuple[Mapped, np.ndarray]:
         observed_to.append(window[1])
         direction.append("attack" if tov == "3" else "mutual")
         precision.append(str(PRECISION_M[prec]))
-        kind, how = event_type_of(f"{col('source_headline')[i]} {col('source_article')[i]}")
-        event_type.append(kind)
+        event_type.append(kinds[i])
         credibility.append("3" if clear == "2" else "2")
-        note = _notes(rows, i, tov, prec, clear, zone, how)
-        fixed = _ordered_range(low[i], col("best")[i], high[i])
+        note = _notes(rows, i, tov, prec, clear, zone, hows[i])
+        fixed = _ordered_range(low[i], best[i], high[i])
         if fixed is not None:
             widened += 1
             note += (
-                f"; UCDP low/best/high {low[i]}/{col('best')[i]}/{high[i]} out of order: "
+                f"; UCDP low/best/high {low[i]}/{best[i]}/{high[i]} out of order: "
                 f"range read as {fixed[0]}-{fixed[1]}"
             )
             low[i], high[i] = fixed
