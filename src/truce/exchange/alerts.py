@@ -6,7 +6,10 @@ do not match the tree), `missing` (a sequence number the log does not serve),
 `inconsistent` (a fork or a rewritten history), `replay` (an old or
 out-of-order bulletin or checkpoint), `digest_mismatch` (the same period, other
 verdicts), `log_corrupt` (this centre's own log fails its start-up check),
-`unreachable` (cleared by itself when the peer answers again).
+`unreachable` (cleared by itself when the peer answers again), `audit_mismatch`
+(the peer's audit chain does not continue from the head it witnessed before:
+rewritten or cut) and `state_mismatch` (its users, token revocations or review
+states differ from what its audit entries record: edited by hand).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ KINDS = (
     "digest_mismatch",
     "log_corrupt",
     "unreachable",
+    "audit_mismatch",
+    "state_mismatch",
 )
 
 

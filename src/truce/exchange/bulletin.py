@@ -6,12 +6,16 @@ Pure: the caller passes the rows, the evaluation and the clock's reading.
      "period": {"from": ..., "to": ...}, "issued_at": ...,
      "reports": [SPEC §2 rows with source], "reviews": [decisions in the period],
      "summary": {...}, "evaluation_digest": "<sha256 hex>",
-     "holds": {"hmeimim": 11}, "audit_head": "<hex>", "state_digest": "<hex>"}
+     "holds": {"hmeimim": 11},
+     "audit": {"entries": [audit entries since the last bulletin], "head": ..., "size": ...},
+     "state": {"users": "<sha256 hex>", "reviews": "<sha256 hex>"}}
 
 `holds` names, per peer, the last of its bulletins this centre had imported
 when it issued this one: the evaluation behind `evaluation_digest` is over
 this centre's own reports through this bulletin plus those peers' bulletins
 through `holds`, so a peer holding the same can recompute it (convergence).
+`audit` and `state` let the peer replay the audit chain and catch hand edits
+(`witness_state.py`).
 """
 
 from __future__ import annotations
@@ -107,8 +111,8 @@ def build_bulletin(
     reviews: Iterable[Mapping[str, Any]],
     evaluation: Mapping[str, Any],
     holds: Mapping[str, int],
-    audit_head: str | None = None,
-    state_digest: str | None = None,
+    audit: Mapping[str, Any] | None = None,
+    state: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     rows = sorted((report_dict(r) for r in reports), key=lambda r: (r["source"], r["report_id"]))
     bulletin: dict[str, Any] = {
@@ -124,10 +128,10 @@ def build_bulletin(
         "evaluation_digest": evaluation_digest(evaluation),
         "holds": dict(sorted(holds.items())),
     }
-    if audit_head is not None:
-        bulletin["audit_head"] = audit_head
-    if state_digest is not None:
-        bulletin["state_digest"] = state_digest
+    if audit is not None:
+        bulletin["audit"] = dict(audit)
+    if state is not None:
+        bulletin["state"] = dict(state)
     return bulletin
 
 

@@ -41,8 +41,10 @@ from truce.exchange.service import Exchange, _peer_verifiers
 from truce.exchange.tables import (
     exchange_peer_bulletins,
     exchange_peer_heads,
+    exchange_peer_state,
     exchange_peers,
 )
+from truce.exchange.witness_state import Replayed, check_state, replay
 from truce.store import audit
 from truce.store import reports as report_store
 from truce.store.engine import read_transaction, write_transaction
@@ -274,6 +276,7 @@ def _store(
                     {"peer": peer, "seq": seq, "accepted": added, "reports_version": version},
                     now=now,
                 )
+        _witness_state(conn, peer, seq, bulletin, now)
         max_id = conn.execute(select(func.coalesce(func.max(reports_table.c.id), 0))).scalar_one()
         conn.execute(
             insert(exchange_peer_bulletins).values(
@@ -289,6 +292,32 @@ def _store(
             )
         )
     return added
+
+
+def _witness_state(
+    conn: Connection, peer: str, seq: int, bulletin: dict[str, Any], now: datetime
+) -> None:
+    """Replay the bulletin's audit entries; a chain or state that does not match is an alert
+    (the bulletin itself is authentic: it is still taken)."""
+    if "audit" not in bulletin:
+        return
+    row = conn.execute(
+        select(exchange_peer_state.c.replayed).where(exchange_peer_state.c.peer == peer)
+    ).first()
+    replayed = Replayed.from_json(row.replayed if row else None)
+    problems = replay(replayed, bulletin["audit"])
+    for p in problems:
+        alert_store.raise_alert(conn, peer, "audit_mismatch", f"bulletin {seq}: {p}", now, seq)
+    if not problems:
+        for p in check_state(replayed, bulletin.get("state", {})):
+            alert_store.raise_alert(conn, peer, "state_mismatch", f"bulletin {seq}: {p}", now, seq)
+    values = {"replayed": replayed.to_json()}
+    if row is None:
+        conn.execute(insert(exchange_peer_state).values(peer=peer, **values))
+    else:
+        conn.execute(
+            exchange_peer_state.update().where(exchange_peer_state.c.peer == peer).values(**values)
+        )
 
 
 def _have(conn: Connection, peer: str, seq: int) -> bool:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, and_, func, insert, select
 
+from truce.domain.chain import GENESIS
 from truce.domain.model import Agreement
 from truce.errors import BadInput, Forbidden, NotFound
 from truce.exchange import alerts as alert_store
@@ -33,8 +35,9 @@ from truce.exchange.tables import (
     exchange_peers,
 )
 from truce.store.engine import read_transaction, write_transaction
+from truce.store.schema import audit_log, review_events, state, violation_reviews
 from truce.store.schema import reports as reports_table
-from truce.store.schema import review_events, state, violation_reviews
+from truce.store.schema import users as users_table
 
 DEFAULT_INTERVAL = timedelta(hours=2)
 ENV_INTERVAL = "TRUCE_EXCHANGE_INTERVAL_S"
@@ -150,6 +153,7 @@ class Exchange:
             }
             evaluation = held_evaluation(conn, agreement, to)
             seq = log.size(conn) + 1
+            audit_block, state_digests = _audit_and_state(conn, seq)
             bulletin = build_bulletin(
                 origin=signer.name,
                 seq=seq,
@@ -162,7 +166,8 @@ class Exchange:
                 reviews=_reviews(conn, agreement_id, frm, to),
                 evaluation=evaluation,
                 holds=holds,
-                audit_head=_audit_head(conn),
+                audit=audit_block,
+                state=state_digests,
             )
             log.append(
                 conn,
@@ -422,9 +427,37 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def _audit_head(conn: Connection) -> str | None:
-    row = conn.execute(select(state.c.text_value).where(state.c.key == "audit_head")).first()
-    return row.text_value if row else None
+def _audit_and_state(conn: Connection, seq: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """The audit entries since the previous bulletin, and digests of users and reviews."""
+    from truce.exchange.witness_state import reviews_digest, users_digest
+
+    since = 0
+    if seq > 1:
+        previous = orjson.loads(log.bulletin_bytes(conn, seq - 1) or b"{}")
+        since = int(previous.get("audit", {}).get("size", 0))
+    entries = [
+        {k: r._mapping[k] for k in ("seq", "at", "actor", "action", "payload", "prev_hash", "hash")}
+        for r in conn.execute(
+            select(audit_log).where(audit_log.c.seq > since).order_by(audit_log.c.seq)
+        )
+    ]
+    head = conn.execute(
+        select(state.c.int_value, state.c.text_value).where(state.c.key == "audit_head")
+    ).first()
+    users = [
+        (r.name, r.role, r.party, r.revoked_at is not None)
+        for r in conn.execute(select(users_table).order_by(users_table.c.id))
+    ]
+    reviews = {
+        r.violation_key: r.state
+        for r in conn.execute(select(violation_reviews.c.violation_key, violation_reviews.c.state))
+    }
+    block = {
+        "entries": entries,
+        "head": (head.text_value if head else None) or GENESIS,
+        "size": int((head.int_value if head else 0) or 0),
+    }
+    return block, {"users": users_digest(users), "reviews": reviews_digest(reviews)}
 
 
 def _reviews(

@@ -137,6 +137,15 @@ exchange_convergence = Table(
     Column("checked_at", DateTime(timezone=True), nullable=False),
 )
 
+# What a witness rebuilt of each peer from its bulletins' audit entries (migration 0006):
+# `witness_state.Replayed` as JSON.
+exchange_peer_state = Table(
+    "exchange_peer_state",
+    metadata,
+    Column("peer", String(100), primary_key=True),
+    Column("replayed", Text, nullable=False),
+)
+
 exchange_alerts = Table(
     "exchange_alerts",
     metadata,
