@@ -274,14 +274,18 @@ class ReportTable:
     notes: np.ndarray
     line: np.ndarray  # int64 line in the file it came from (0 if none)
     # SPEC §4 optional columns. Readers that do not know them may leave them out:
-    # they are then filled with "not stated" (NaT, "", NaN, ATTACK).
-    observed_to: np.ndarray | None = None  # datetime64[ns] UTC end of the time window, NaT
-    direction: np.ndarray | None = None  # int8: ATTACK (actor attacked target) or MUTUAL
-    fatalities_low: np.ndarray | None = None  # float, NaN
-    fatalities_high: np.ndarray | None = None  # float, NaN
-    source_url: np.ndarray | None = None  # object, ""
-    dataset: np.ndarray | None = None  # object: a curated dataset's name, ""
-    original: np.ndarray | None = None  # object: an imported row as the source wrote it (JSON), ""
+    # they are then filled with "not stated" (NaT, "", NaN, ATTACK) by __post_init__,
+    # so after construction every column is an array (the None default is never seen).
+    # datetime64[ns] UTC end of the time window, NaT
+    observed_to: np.ndarray = None  # type: ignore[assignment]
+    # int8: ATTACK (actor attacked target) or MUTUAL
+    direction: np.ndarray = None  # type: ignore[assignment]
+    fatalities_low: np.ndarray = None  # type: ignore[assignment]  # float, NaN
+    fatalities_high: np.ndarray = None  # type: ignore[assignment]  # float, NaN
+    source_url: np.ndarray = None  # type: ignore[assignment]  # object, ""
+    dataset: np.ndarray = None  # type: ignore[assignment]  # object: a curated dataset's name, ""
+    # object: an imported row as the source wrote it (JSON), ""
+    original: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         n = len(self.source)

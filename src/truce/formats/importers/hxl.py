@@ -145,7 +145,11 @@ def _map(rows: SourceRows, tag_column: dict[str, str]) -> tuple[Mapped, np.ndarr
     out = Mapped(n)
     keep = np.ones(n, dtype=bool)
     unmapped: Counter[str] = Counter()
-    observed_at, observed_to, event_type, direction, notes = [], [], [], [], []
+    observed_at: list[str] = []
+    observed_to: list[str] = []
+    event_type: list[str] = []
+    direction: list[str] = []
+    notes: list[str] = []
     ids, dates, ends = col("report_id"), col("date"), col("date_end")
     sources = [s.strip() or DEFAULT_SOURCE for s in col("source")]
     for i in range(n):

@@ -104,15 +104,12 @@ def read_reports(
     if chosen in importers.IMPORTERS:
         rows = importers.parse(raw, start, name, chosen)
     else:
-        fmt = chosen if chosen in ("csv", "jsonl") else None
-        rows = _truce_rows(
-            raw,
-            start,
-            name,
-            fmt or _EXTENSIONS.get(suffix) or _sniff(raw, start),
-            source,
-            auto=requested == "auto",
+        fmt: Format = (
+            ("csv" if chosen == "csv" else "jsonl" if chosen == "jsonl" else None)
+            or _EXTENSIONS.get(suffix)
+            or _sniff(raw, start)
         )
+        rows = _truce_rows(raw, start, name, fmt, source, auto=requested == "auto")
     return check_rows(rows, source, resolve_place)
 
 
