@@ -56,7 +56,7 @@ def test_a_review_state_changed_by_hand_is_caught(pair: Pair) -> None:
     _setup(pair)
     a = pair.a
     pair.clock.advance(timedelta(hours=36))
-    key = a.service.snapshot("us-ru-2016-09")["violations"][0]["key"]
+    key = a.service.snapshot("us-ru-2016-09").data["violations"][0]["key"]
     a.service.review(key, "dispute", "looks wrong", SYSTEM_USER)
     assert _round(pair) == []
     with write_transaction(a.service.engine) as conn:
