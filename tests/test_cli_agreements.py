@@ -118,13 +118,13 @@ def test_show_keeps_square_brackets_in_text(app, tmp_path):
 
 def test_show_a_broken_file_prints_its_problems(app):
     result = runner.invoke(app, ["agreements", "show", str(MANY_PROBLEMS)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "14 problem(s)" in result.output
 
 
 def test_show_an_unknown_id_lists_the_known_ones(app):
     result = runner.invoke(app, ["agreements", "show", "no-such-agreement"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "known ids" in result.output
     for a in list_agreements():
         assert a.id in result.output

@@ -23,7 +23,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "truce.cli.agreements",
     "truce.cli.evaluate",
     "truce.cli.demo",
-    "truce.cli.server",
+    "truce.cli.serve",
+    "truce.cli.ingest",
+    "truce.cli.users",
+    "truce.cli.audit",
+    "truce.cli.db",
     "truce.cli.exchange",
 )
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from truce.cli.exits import fail, problems_found
 from truce.domain.coordinates import agreement_coordinate_warnings
 from truce.domain.geo import choose_crs, zone_polygons
 from truce.domain.model import AfterPhase, Agreement, AtTime, Condition, Phase, TimeRef, Zone
@@ -34,18 +35,13 @@ def _console() -> Console:
     return Console(highlight=False)
 
 
-def _fail(error: AgreementError | UnknownAgreement) -> typer.Exit:
-    typer.echo(str(error), err=True)
-    return typer.Exit(1)
-
-
 @agreements_app.command("list")
 def list_command() -> None:
     """The agreements in the built-in library: id, title, date signed."""
     try:
         agreements = list_agreements()
     except AgreementError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     table = Table("id", "title", "signed", box=None, pad_edge=False)
     for a in agreements:
         table.add_row(escape(a.id), escape(a.title), a.signed.isoformat() if a.signed else "")
@@ -62,7 +58,7 @@ def show_command(
     try:
         agreement = resolve_agreement(file_or_id)
     except (AgreementError, UnknownAgreement) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     print_agreement(agreement, _console())
 
 
@@ -95,7 +91,7 @@ def validate_command(
         )
     if failed:
         typer.echo(f"{failed} of {len(files)} file(s) have problems")
-        raise typer.Exit(1)
+        raise problems_found()
 
 
 # --- show ----------------------------------------------------------------------

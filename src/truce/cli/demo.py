@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from truce.cli.exits import fail
 from truce.demodata import COLUMNS, generate
 from truce.errors import TruceError
 from truce.library.catalog import resolve_agreement
@@ -69,8 +70,7 @@ def register(app: typer.Typer) -> None:
             chosen = resolve_agreement(agreement)
             rows = generate(chosen, seed=seed, n_events=n_events)
         except (TruceError, ValueError) as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(2) from exc
+            raise fail(exc) from exc
         out.write_bytes(render_rows(rows, out).encode("utf-8"))
         sources = Counter(r["source"] for r in rows)
         console.print(

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from truce.cli.exits import fail
 from truce.cli.text import plural
 from truce.domain.evaluate import evaluate
 from truce.domain.model import Evaluation
@@ -37,11 +38,6 @@ class InputFormat(StrEnum):
     ucdp_ged = "ucdp-ged"
     acled = "acled"
     hxl = "hxl"
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 def run_evaluate(

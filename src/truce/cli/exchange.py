@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from truce.cli.exits import fail, problems_found
 from truce.store.engine import database_url_from_env
 
 err = Console(stderr=True)
@@ -38,11 +39,6 @@ AgreementFiles = Annotated[
     list[Path] | None,
     typer.Option("--agreement-file", help="an agreement file besides the built-in library"),
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 def _key_path(db: str | None, key_file: Path | None) -> Path:
@@ -70,7 +66,7 @@ def _exchange(
         signer = load_signer(_key_path(db, key_file))
     except KeyError_ as exc:
         if need_key:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         signer = None
     registry = AgreementRegistry.load(tuple(agreement_files or ()))
     return Exchange(
@@ -97,7 +93,7 @@ def keys_init(
     try:
         signer = init_key(name, path)
     except KeyError_ as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     err.print(f"private key written to {path} (mode 0600); give peers this verifier key:")
     print(signer.verifier)
 
@@ -114,7 +110,7 @@ def keys_rotate(db: DbOption = None, key_file: KeyFileOption = None) -> None:
     try:
         old, new = rotate_key(path)
     except KeyError_ as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     with write_transaction(ex.engine) as conn:
         log.record_key(conn, old, ex.clock())
         log.record_key(conn, new, ex.clock())
@@ -147,7 +143,7 @@ def peers_add(
     try:
         verifier = ex.add_peer(name, url, key)
     except ExchangeError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     print(f"peer {name} at {url} with key {verifier}")
 
 
@@ -181,7 +177,7 @@ def bulletin_issue(
             raise ExchangeError(f"--to {to!r} needs an offset (e.g. +03:00 or Z)")
         issued = ex.issue(agreement, period_to=period_to)
     except (ExchangeError, TruceError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     state = "issued" if issued.created else "already issued"
     print(
         f"bulletin {issued.seq} {state}: {issued.period_from.isoformat()} .. "
@@ -202,9 +198,9 @@ def bulletin_show(
     try:
         data = ex.bulletin(seq)
     except ExchangeError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if output != "json":
-        raise _fail(f"--format {output!r}: only json is available")
+        raise fail(f"--format {output!r}: only json is available")
     sys.stdout.buffer.write(data + b"\n")
 
 
@@ -225,13 +221,13 @@ def exchange_pull(
     ex = _exchange(db, key_file, need_key=True)
     names = [peer] if peer else [p["name"] for p in ex.peers()]
     if not names:
-        raise _fail("no peers: add one with `truce peers add NAME URL --key KEY`")
+        raise fail("no peers: add one with `truce peers add NAME URL --key KEY`")
     alerted = False
     for name in names:
         try:
             r = pull(ex, name)
         except ValueError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         print(
             f"{name}: size {r.size}, {r.new_bulletins} new bulletins, {r.imported_reports} reports "
             f"imported, {'cosigned' if r.cosigned else 'not cosigned'}"
@@ -240,7 +236,7 @@ def exchange_pull(
             alerted = True
             err.print(f"[bold red]ALERT[/] {name}: {a}", highlight=False)
     if alerted:
-        raise typer.Exit(1)
+        raise problems_found()
 
 
 @exchange_app.command("status")
@@ -268,7 +264,7 @@ def exchange_status(
             who = a["peer"] or "this centre"
             print(f"ALERT #{a['id']} [{a['kind']}] {who}: {a['detail']} ({a['at']})")
     if status["alerts"]:
-        raise typer.Exit(1)
+        raise problems_found()
 
 
 @exchange_app.command("clear")
