@@ -20,40 +20,56 @@ NOTES_LIMIT = 300  # characters of a source's article or headline kept in `notes
 
 @dataclass
 class SourceRows:
-    """A source file's rows: its own columns as text (stripped of nothing), in file order."""
+    """A source file's rows: its own columns as text (stripped of nothing), in file order.
+
+    Columns stay Arrow arrays; `get` turns one into Python strings when a mapping
+    needs to look at its values, once."""
 
     header: list[str]
-    columns: dict[str, list[str]]
+    arrays: dict[str, pa.ChunkedArray]  # string columns, keyed by header name
     lines: np.ndarray  # int64, the physical line each row starts on
     rejected: list[Rejection] = field(default_factory=list)  # rows of the wrong shape
+    _lists: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.lines)
 
     def get(self, name: str) -> list[str]:
         """A column's values; "" for every row when the file lacks it."""
-        return self.columns.get(name) or [""] * len(self)
+        if name not in self._lists:
+            array = self.arrays.get(name)
+            self._lists[name] = [""] * len(self) if array is None else array.to_pylist()
+        return self._lists[name]
 
-    def originals(self) -> list[str]:
+    def array(self, name: str) -> pa.ChunkedArray:
+        """A column as Arrow text (empty strings when the file lacks it)."""
+        array = self.arrays.get(name)
+        return array if array is not None else text_array([""] * len(self))
+
+    def originals(self) -> pa.ChunkedArray:
         """Each row as the source wrote it, as a JSON object of its columns (text values)."""
-        names = [h for h in self.header if h in self.columns]
-        values = [self.columns[h] for h in names]
-        dumps = orjson.dumps
-        return [
-            dumps(dict(zip(names, row, strict=True))).decode() for row in zip(*values, strict=True)
-        ] or [""] * len(self)
+        names = list(dict.fromkeys(h for h in self.header if h in self.arrays))
+        if not names or not len(self):
+            return text_array([""] * len(self))
+        return json_objects(names, [self.arrays[h] for h in names])
+
+
+def json_objects(names: list[str], columns: list[pa.ChunkedArray]) -> pa.ChunkedArray:
+    """Row i as the JSON object {name: column[i], ...}. (orjson row by row is twice as fast
+    as escaping and joining whole columns with Arrow, measured on 100k UCDP rows.)"""
+    dumps = orjson.dumps
+    rows = zip(*(c.to_pylist() for c in columns), strict=True)
+    return text_array([dumps(dict(zip(names, r, strict=True))).decode() for r in rows])
 
 
 def read_source_csv(raw: Raw, start: int, name: str) -> SourceRows:
     header, rows = parse_any_csv(raw, start, name)
-    columns = {c: _strings(v) for c, v in rows.columns.items() if "\x00" not in c}
-    return SourceRows(header, columns, rows.lines, list(rows.rejected))
+    arrays = {c: _plain(v) for c, v in rows.columns.items() if "\x00" not in c}
+    return SourceRows(header, arrays, rows.lines, list(rows.rejected))
 
 
-def _strings(values: pa.ChunkedArray) -> list[str]:
-    if pa.types.is_dictionary(values.type):
-        values = values.cast(pa.string())
-    return values.to_pylist()  # type: ignore[no-any-return]
+def _plain(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    return values.cast(pa.string()) if pa.types.is_dictionary(values.type) else values
 
 
 def require_columns(header: list[str], required: tuple[str, ...], name: str, kind: str) -> None:
@@ -83,7 +99,7 @@ class Mapped:
     """The SPEC §2/§4 text of the rows an importer could map, and the rows it could not."""
 
     n: int
-    columns: dict[str, list[str]] = field(default_factory=dict)
+    columns: dict[str, list[str] | pa.ChunkedArray] = field(default_factory=dict)
     rejected: list[Rejection] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # about the file as a whole
 
@@ -92,7 +108,9 @@ class Mapped:
         index = np.flatnonzero(keep)
         every = len(index) == len(keep)
 
-        def kept(values: list[str]) -> pa.ChunkedArray:
+        def kept(values: list[str] | pa.ChunkedArray) -> pa.ChunkedArray:
+            if isinstance(values, pa.ChunkedArray):
+                return values if every else values.take(pa.array(index))
             return text_array(values if every else [values[i] for i in index.tolist()])
 
         columns = {c: kept(values) for c, values in self.columns.items()}
