@@ -137,6 +137,14 @@ def test_truce_ingest_reads_a_gzipped_ucdp_export_in_chunks_with_the_files_lines
     answer = json.loads(r.stdout)
     assert (answer["accepted"], answer["rejected"]) == (len(_ucdp_rows()), [])
     assert _count(db_url) == len(_ucdp_rows())
+    out_of_order = sum(
+        1 for x in _ucdp_rows() if not int(x["low"]) <= int(x["best"]) <= int(x["high"])
+    )
+    # one notice for the file, its count summed over the chunks
+    assert answer["notices"] == [
+        f"UCDP low/best/high out of order in {out_of_order} row(s): each range was widened "
+        "to hold all three figures (see the rows' notes)"
+    ]
     # a row altered to where_prec 7 is rejected with its line in the whole file
     text = gzip.decompress(UCDP.read_bytes()).decode()
     records = list(csv.reader(io.StringIO(text, newline="")))

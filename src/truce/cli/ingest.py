@@ -45,7 +45,7 @@ def ingest(
     ] = InputFormat.auto,
 ) -> None:
     """Store reports from a file, in committed batches, with a progress bar."""
-    from truce.formats.reports.chunks import file_chunks, plan_chunks
+    from truce.formats.reports.chunks import file_chunks, merge_notices, plan_chunks
     from truce.store.users import SYSTEM_USER
 
     try:
@@ -53,7 +53,7 @@ def ingest(
     except TruceError as exc:
         raise fail(str(exc)) from None
     fmt = plan.format
-    notices: dict[str, None] = {}
+    notices: list[str] = []
     svc = open_service(db, existing=False)
     user = SYSTEM_USER.__class__(**{**SYSTEM_USER.__dict__, "name": as_user})
     total = file.stat().st_size
@@ -80,11 +80,12 @@ def ingest(
                 accepted += result.accepted
                 duplicate += result.duplicate
                 rejected.extend(result.rejected)
-                notices.update(dict.fromkeys(result.notices))
+                notices.extend(result.notices)
                 bad_rows = len({r["line"] for r in rejected})  # one entry per bad field
                 progress.update(task, completed=done, rows=accepted + duplicate + bad_rows)
     except TruceError as exc:
         raise fail(str(exc)) from None
+    notices = merge_notices(notices)
     if output == "json":
         print(
             json.dumps(
@@ -92,7 +93,7 @@ def ingest(
                     "accepted": accepted,
                     "duplicate": duplicate,
                     "rejected": rejected,
-                    "notices": list(notices),
+                    "notices": notices,
                 }
             )
         )

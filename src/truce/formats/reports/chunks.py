@@ -8,6 +8,7 @@ decompressed as they are read.
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,3 +116,19 @@ def _chunks(
             buf, consumed = [], line_no
     if buf:
         yield header + b"".join(buf), consumed - header_lines, disk.tell()
+
+
+_COUNT = re.compile(r"\b(\d+) row\(s\)")
+
+
+def merge_notices(notices: list[str]) -> list[str]:
+    """The notices of several chunks as those of one file: notices that differ only in
+    their "N row(s)" count are one notice with the counts added, in first-seen order."""
+    totals: dict[str, int] = {}
+    for notice in notices:
+        found = _COUNT.search(notice)
+        key = _COUNT.sub("{} row(s)", notice, count=1) if found else notice
+        totals[key] = totals.get(key, 0) + (int(found[1]) if found else 0)
+    return [
+        key.replace("{}", str(n), 1) if "{} row(s)" in key else key for key, n in totals.items()
+    ]
