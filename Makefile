@@ -45,14 +45,17 @@ demo: install docs
 test-env:
 	bash scripts/setup-test-env.sh
 
+# Lint, types, the docstring examples in src/truce, then the suite.
 test: install-test test-env
 	$(PY) -m ruff check src tests bench
 	$(PY) -m ruff format --check src tests bench
+	$(PY) -m mypy
+	$(PY) -m pytest --doctest-modules src/truce
 	$(PY) -m pytest
 
 lint: install-test
 	$(PY) -m ruff check src tests bench
-	$(PY) -m mypy src
+	$(PY) -m mypy
 
 bench: install-test
 	$(PY) -m pip install -q -e '.[test,bench]'

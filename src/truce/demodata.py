@@ -27,12 +27,13 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from truce.domain.geo import AgreementSpace
-from truce.domain.model import Agreement, AtTime
+from truce.domain.model import Agreement, AtTime, ExcludedGroup, Party
 
 __all__ = ["COLUMNS", "SOURCES", "SourceProfile", "demo_period", "generate"]
 
@@ -165,7 +166,7 @@ class _World:
         self.anchors: list[BaseGeometry] = list(self.features_m.values()) or anchors
 
     def _m(self, lon: float, lat: float) -> Point:
-        x, y = self.proj.points([lon], [lat])
+        x, y = self.proj.points(np.array([lon]), np.array([lat]))
         return Point(float(x[0]), float(y[0]))
 
     def lonlat(self, p: Point) -> tuple[float, float]:
@@ -358,7 +359,8 @@ def _background(w: _World, start: datetime, end: datetime, n: int) -> list[_Even
 
 def _actor_name(a: Agreement, group: str, rng: random.Random, first: int = 4) -> str:
     """One of the group's first few names, as reporters would write it."""
-    for g in (*a.parties, *a.excluded):
+    groups: list[Party | ExcludedGroup] = [*a.parties, *a.excluded]
+    for g in groups:
         if g.id == group and g.actors:
             return rng.choice(g.actors[:first])
     return ""
@@ -382,7 +384,7 @@ def _nearest_place(lon: float, lat: float) -> str | None:
 def _report(w: _World, e: _Event, s: SourceProfile, seq: int) -> dict[str, str]:
     a, rng = w.a, w.rng
     noise = s.position_noise_m * (0.05 if e.precise else 1.0)
-    x, y = w.proj.points([e.lon], [e.lat])
+    x, y = w.proj.points(np.array([e.lon]), np.array([e.lat]))
     lon, lat = w.lonlat(Point(float(x[0]) + rng.gauss(0, noise), float(y[0]) + rng.gauss(0, noise)))
     t = e.t + timedelta(minutes=rng.gauss(0, s.time_noise_min * (0.2 if e.precise else 1.0)))
     t = t.replace(second=0, microsecond=0)

@@ -155,7 +155,7 @@ def check_log(conn: Connection, verifiers: Iterable[Verifier] | None = None) -> 
         if leaf.hex() != row.leaf_hash:
             problems.append(f"bulletin {row.seq}: its bytes no longer hash to the stored leaf")
         leaves.append(leaf)
-    roots = {}
+    roots: dict[int, bytes] = {}
     for row in conn.execute(select(exchange_checkpoints).order_by(exchange_checkpoints.c.size)):
         n = int(row.size)
         if n > len(leaves):

@@ -248,15 +248,15 @@ def open_note(message: str, verifiers: Iterable[Verifier]) -> tuple[Note, tuple[
     unverified: list[Signature] = []
     seen: set[tuple[str, int]] = set()
     for sig in note.signatures:
-        v = known.get((sig.name, sig.key_id))
-        if v is None:
+        key = known.get((sig.name, sig.key_id))
+        if key is None:
             if sig not in unverified:
                 unverified.append(sig)
             continue
         if (sig.name, sig.key_id) in seen:
             continue
         seen.add((sig.name, sig.key_id))
-        if not v.verify(note.text.encode(), sig.signature):
+        if not key.verify(note.text.encode(), sig.signature):
             raise NoteError(f"invalid signature for key {sig.name}+{sig.key_id:08x}")
         verified.append(sig)
     if not verified:

@@ -120,7 +120,7 @@ def grades(inc: IncidentTable) -> np.ndarray:
 
 def targets(inc: IncidentTable) -> np.ndarray:
     target = inc.target.astype(object)
-    return np.where(target == "", None, target)
+    return np.where(target == "", None, target)  # type: ignore[call-overload]  # numpy stubs: no None
 
 
 def _whole(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

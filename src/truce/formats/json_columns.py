@@ -59,7 +59,7 @@ class JsonStyle:
         except TypeError:  # a None among them
             given = np.empty(len(items), dtype=object)
             given[:] = items
-            present = np.not_equal(given, None)
+            present = given != None  # noqa: E711 (elementwise over an object array)
             out[:] = "null"
             out[present] = list(map(self.string, given[present].tolist()))
         return out

@@ -29,9 +29,10 @@ BUILTIN_KINDS: tuple[type, ...] = (
 @cache
 def rule_kinds() -> dict[str, RuleKind]:
     """Every known rule kind by name: the built-ins, then any installed plug-ins."""
-    kinds: dict[str, RuleKind] = {k.name: k() for k in BUILTIN_KINDS}
+    builtins: list[RuleKind] = [k() for k in BUILTIN_KINDS]
+    kinds = {k.name: k for k in builtins}
     for ep in entry_points(group="truce.rules"):
-        cls = ep.load()
+        cls: type[RuleKind] = ep.load()
         kinds.setdefault(cls.name, cls())
     return kinds
 

@@ -220,7 +220,7 @@ class RuleContext:
         "in force" once the agreement is in force; None where the rule does not apply."""
         if phase_ids:
             return self.active_phase(phase_ids)
-        return np.where(self.in_force(), "in force", None)
+        return np.where(self.in_force(), "in force", None)  # type: ignore[call-overload]
 
     def in_force(self) -> np.ndarray:
         if np.isnat(self.in_force_from):
