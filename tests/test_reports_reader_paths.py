@@ -25,6 +25,7 @@ from truce.formats.reports import read_reports
 from truce.formats.reports import values as report_values
 from truce.formats.reports.csv import parse_csv
 from truce.formats.reports.rows import COLUMNS, TextRows
+from truce.formats.reports.tuning import TUNING, ReaderTuning
 
 HEADER = ["report_id", "source", "observed_at", "lat", "lon", "event_type", "notes"]
 GOOD = ["r-1", "amman", "2016-09-13T04:10:00+03:00", "36.25", "37.13", "shelling", ""]
@@ -36,9 +37,9 @@ def exact(data: bytes) -> TextRows:
     return report_csv._parse_csv_slowly(data, 0, "x", header)
 
 
-def fast(data: bytes) -> TextRows | None:
+def fast(data: bytes, tuning: ReaderTuning = TUNING) -> TextRows | None:
     header, header_lines = report_csv._read_header(data, 0, "x")
-    return report_csv._parse_with_arrow(data, 0, header, header_lines)
+    return report_csv._parse_with_arrow(data, 0, header, header_lines, tuning=tuning)
 
 
 def as_lists(rows: TextRows) -> tuple[dict[str, list[str]], list[int], list[tuple[int, str]]]:
@@ -49,10 +50,8 @@ def as_lists(rows: TextRows) -> tuple[dict[str, list[str]], list[int], list[tupl
     )
 
 
-@pytest.fixture
-def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Arrow reads in tiny blocks, so even small files come back in many chunks."""
-    monkeypatch.setattr(report_csv, "_block_size", lambda size: 4096)
+# Arrow reads in tiny blocks, so even small files come back in many chunks.
+SMALL_BLOCKS = ReaderTuning(csv_block_bytes=4096)
 
 
 def write(rows: list[list[str]], *, newline: str = "\n") -> bytes:
@@ -88,11 +87,9 @@ def test_arrow_path_reads_what_the_csv_module_reads(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(field_text, min_size=len(HEADER), max_size=len(HEADER)), max_size=40))
 def test_arrow_path_agrees_across_many_blocks(rows: list[list[str]]) -> None:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report_csv, "_block_size", lambda size: 4096)
-        filler = [[f"f-{i}", *GOOD[1:-1], "x" * 100] for i in range(60)]
-        data = write([*filler[:30], *rows, *filler[30:]])
-        got = fast(data)
+    filler = [[f"f-{i}", *GOOD[1:-1], "x" * 100] for i in range(60)]
+    data = write([*filler[:30], *rows, *filler[30:]])
+    got = fast(data, SMALL_BLOCKS)
     assert got is None or as_lists(got) == as_lists(exact(data))
 
 
@@ -148,14 +145,14 @@ def test_stray_quotes_that_cancel_out_still_give_exact_lines() -> None:
     assert result.rejected == reference.rejected and result.rejected[0].line == 3
 
 
-def test_short_rows_in_a_big_quoted_file_keep_file_order_and_lines(small_blocks: None) -> None:
+def test_short_rows_in_a_big_quoted_file_keep_file_order_and_lines() -> None:
     rows = [[f"r-{i}", "amman", *GOOD[2:-1], f"note\n{i}"] for i in range(200)]
     data = write(rows)
     lines = data.split(b"\n")
     lines[41] = b"r-short,amman," + GOOD[2].encode() + b",1,2"  # row 20's first line, short
     lines[42] = b""
     data = b"\n".join(lines)
-    got = fast(data)
+    got = fast(data, SMALL_BLOCKS)
     assert got is not None
     assert as_lists(got) == as_lists(exact(data))
     assert "r-short" in got.columns["report_id"].to_pylist()
@@ -164,22 +161,17 @@ def test_short_rows_in_a_big_quoted_file_keep_file_order_and_lines(small_blocks:
 # --- whole reads -------------------------------------------------------------------
 
 
-def test_a_mapped_file_reads_like_its_bytes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(reports, "_MAP_BYTES", 16)
+def test_a_mapped_file_reads_like_its_bytes(tmp_path: Path) -> None:
     text = "\ufeff" + ",".join(HEADER) + "\n" + ",".join(GOOD) + "\nr-2,x,bad,1,2,shelling,\n"
     path = tmp_path / "reports.csv"
     path.write_text(text, encoding="utf-8")
-    mapped = read_reports(path)
+    mapped = read_reports(path, tuning=ReaderTuning(map_bytes=16))
     copied = read_reports(text.encode("utf-8"))
     assert list(mapped.reports.report_id) == list(copied.reports.report_id) == ["r-1"]
     assert mapped.rejected == copied.rejected and mapped.rejected[0].line == 3
 
 
-def test_big_inputs_on_the_thread_pool_read_like_small_ones(
-    monkeypatch: pytest.MonkeyPatch, small_blocks: None
-) -> None:
+def test_big_inputs_on_the_thread_pool_read_like_small_ones() -> None:
     rows = [
         [f"r-{i % 90}", ["amman", " amman", "hmeimim"][i % 3], *GOOD[2:-1], ""] for i in range(300)
     ]
@@ -187,10 +179,8 @@ def test_big_inputs_on_the_thread_pool_read_like_small_ones(
     rows[8][2] = "2016-09-13T04:10:00"
     data = write(rows)
     serial = read_reports(data)
-    monkeypatch.setattr(report_checks, "_PARALLEL_ROWS", 10)
-    monkeypatch.setattr(report_values, "_PIECE", 16)
-    monkeypatch.setattr(report_values, "_LEAF", 4)
-    parallel = read_reports(data)
+    small = ReaderTuning(csv_block_bytes=4096, parallel_rows=10, piece_rows=16, leaf_rows=4)
+    parallel = read_reports(data, tuning=small)
     assert list(parallel.reports.report_id) == list(serial.reports.report_id)
     assert list(parallel.reports.source) == list(serial.reports.source)
     assert parallel.rejected == serial.rejected and len(serial.rejected) == 2
@@ -294,8 +284,6 @@ def test_coordinate_cast_decides_like_pandas(values: list[str]) -> None:
 def test_a_few_odd_values_among_many_are_bisected_to_the_reference(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report_values, "_PIECE", 64)
-    monkeypatch.setattr(report_values, "_LEAF", 4)
     calls: list[int] = []
     slowly = report_values._times_slowly
 
@@ -307,7 +295,8 @@ def test_a_few_odd_values_among_many_are_bisected_to_the_reference(
     values = ["2016-09-13T04:10:00+03:00"] * 1000
     values[500] = "20160913T041000Z"  # pandas reads it, Arrow's cast does not
     values[900] = "2016-09-13T04:10:00"  # no offset
-    observed, problem = report_values.times(pa.chunked_array([pa.array(values)]), 1000)
+    pieces = ReaderTuning(piece_rows=64, leaf_rows=4)
+    observed, problem = report_values.times(pa.chunked_array([pa.array(values)]), 1000, pieces)
     assert problem[500] == 0 and observed[500] == np.datetime64("2016-09-13T04:10:00")
     assert problem[900] == report_values.TIME_NO_OFFSET
     assert sum(calls) <= 8, calls  # only the refused rows went to pandas

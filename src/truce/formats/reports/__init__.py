@@ -52,8 +52,16 @@ from truce.formats.reports.checks import PlaceResolver, ReadResult, check_rows
 from truce.formats.reports.csv import parse_csv
 from truce.formats.reports.jsonl import parse_jsonl
 from truce.formats.reports.rows import COLUMNS, Raw, TextRows
+from truce.formats.reports.tuning import TUNING, ReaderTuning
 
-__all__ = ["COLUMNS", "INPUT_FORMATS", "PlaceResolver", "ReadResult", "read_reports"]
+__all__ = [
+    "COLUMNS",
+    "INPUT_FORMATS",
+    "PlaceResolver",
+    "ReadResult",
+    "ReaderTuning",
+    "read_reports",
+]
 
 Format = Literal["csv", "jsonl"]
 # --input-format: "auto" recognises the others by the file's header; "truce" is SPEC §2.
@@ -74,6 +82,7 @@ def read_reports(
     format: str | None = None,
     source: str | None = None,
     resolve_place: PlaceResolver | None = None,
+    tuning: ReaderTuning = TUNING,
 ) -> ReadResult:
     """Read a report file: SPEC §2 (CSV or JSON Lines) or a source's own format (§4).
 
@@ -93,7 +102,7 @@ def read_reports(
     """
     from truce.formats import importers
 
-    raw, name, suffix = _raw(data)
+    raw, name, suffix = _raw(data, tuning.map_bytes)
     start = 3 if raw[:3] == b"\xef\xbb\xbf" else 0  # a UTF-8 BOM
     requested = format or "auto"
     if requested not in (*INPUT_FORMATS, "csv", "jsonl"):
@@ -109,17 +118,24 @@ def read_reports(
             or _EXTENSIONS.get(suffix)
             or _sniff(raw, start)
         )
-        rows = _truce_rows(raw, start, name, fmt, source, auto=requested == "auto")
-    return check_rows(rows, source, resolve_place)
+        rows = _truce_rows(raw, start, name, fmt, source, auto=requested == "auto", tuning=tuning)
+    return check_rows(rows, source, resolve_place, tuning)
 
 
 def _truce_rows(
-    raw: Raw, start: int, name: str, fmt: Format, source: str | None, *, auto: bool
+    raw: Raw,
+    start: int,
+    name: str,
+    fmt: Format,
+    source: str | None,
+    *,
+    auto: bool,
+    tuning: ReaderTuning,
 ) -> TextRows:
     if fmt == "jsonl":
         return parse_jsonl(raw, start, name)
     try:
-        return parse_csv(raw, start, name, has_default_source=source is not None)
+        return parse_csv(raw, start, name, has_default_source=source is not None, tuning=tuning)
     except ReportFormatError as exc:
         if auto and "missing required column" in str(exc):
             raise ReportFormatError(
@@ -129,14 +145,14 @@ def _truce_rows(
         raise
 
 
-def _raw(data: str | bytes | Path) -> tuple[Raw, str, str]:
+def _raw(data: str | bytes | Path, map_bytes: int) -> tuple[Raw, str, str]:
     if isinstance(data, Path):
         suffixes = [s.lower() for s in data.suffixes]
         if suffixes[-1:] == [".gz"]:
             suffixes.pop()
         suffix = suffixes[-1] if suffixes else ""
         try:
-            raw = _read_file(data)
+            raw = _read_file(data, map_bytes)
         except OSError as exc:
             raise ReportFormatError(f"cannot read report file {data}: {exc.strerror}") from exc
         return _gunzipped(raw, str(data)), str(data), suffix
@@ -172,13 +188,10 @@ def _gunzipped(raw: Raw, name: str) -> Raw:
     return b"".join(out)
 
 
-_MAP_BYTES = 1 << 24  # files this big are mapped, not copied into fresh memory
-
-
-def _read_file(path: Path) -> Raw:
+def _read_file(path: Path, map_bytes: int) -> Raw:
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if size < _MAP_BYTES:
+        if size < map_bytes:
             return f.read()
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 

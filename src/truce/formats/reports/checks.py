@@ -27,6 +27,7 @@ from truce.domain.model import (
 )
 from truce.formats.reports.extras import check_extras
 from truce.formats.reports.rows import FEW_DISTINCT, TextRows
+from truce.formats.reports.tuning import TUNING, ReaderTuning
 from truce.formats.reports.values import (
     TIME_EMPTY,
     TIME_NO_OFFSET,
@@ -82,9 +83,6 @@ def _text_at(column: pa.ChunkedArray | None, i: int) -> str:
     return "" if column is None else str(column[i].as_py())
 
 
-_PARALLEL_ROWS = 100_000  # below this, threads cost more than they save
-
-
 @dataclass
 class _Converted:
     """Every column turned into numpy values, before any check."""
@@ -99,18 +97,18 @@ class _Converted:
     lon: tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _convert(rows: TextRows) -> _Converted:
+def _convert(rows: TextRows, tuning: ReaderTuning) -> _Converted:
     """The Arrow work (hashing, casts) runs on a thread pool for big inputs: Arrow
     releases the GIL, so it overlaps with building the report_id strings."""
     n = len(rows.lines)
     text = rows.columns.get
-    workers = min(4, os.cpu_count() or 1) if n >= _PARALLEL_ROWS else 1
+    workers = min(4, os.cpu_count() or 1) if n >= tuning.parallel_rows else 1
     with ThreadPoolExecutor(workers) if workers > 1 else _InThisThread() as pool:
         id_text = text("report_id")  # the longest jobs first
         id_codes = pool.submit(dictionary_codes, id_text) if id_text is not None else None
-        observed = pool.submit(times, text("observed_at"), n)
-        lat = pool.submit(coordinates, text("lat"), n)
-        lon = pool.submit(coordinates, text("lon"), n)
+        observed = pool.submit(times, text("observed_at"), n, tuning)
+        lat = pool.submit(coordinates, text("lat"), n, tuning)
+        lon = pool.submit(coordinates, text("lon"), n, tuning)
         distinct = {c: pool.submit(Distinct.of, text(c), n) for c in FEW_DISTINCT}
         report_id, stripped_id_text = stripped_text(id_text, n)
         if id_codes is None or stripped_id_text is not id_text:
@@ -146,11 +144,14 @@ class _InThisThread:
 
 
 def check_rows(
-    rows: TextRows, default_source: str | None, resolve_place: PlaceResolver | None
+    rows: TextRows,
+    default_source: str | None,
+    resolve_place: PlaceResolver | None,
+    tuning: ReaderTuning = TUNING,
 ) -> ReadResult:
     n = len(rows.lines)
     text = rows.columns.get
-    values = _convert(rows)
+    values = _convert(rows, tuning)
     p = _Problems(n)
 
     report_id = values.report_id

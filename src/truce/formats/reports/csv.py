@@ -43,20 +43,23 @@ from truce.formats.reports.rows import (
     not_utf8,
     text_array,
 )
+from truce.formats.reports.tuning import TUNING, ReaderTuning
 
 _TEXT_TYPE = {c: pa.dictionary(pa.int32(), pa.string()) for c in FEW_DISTINCT}
 _SCAN_BYTES = 1 << 22  # bytes compared per numpy step: keeps the temporaries small
 _COMMA, _NEWLINE, _CR, _QUOTE = 44, 10, 13, 34
 
 
-def parse_csv(raw: Raw, start: int, name: str, *, has_default_source: bool) -> TextRows:
+def parse_csv(
+    raw: Raw, start: int, name: str, *, has_default_source: bool, tuning: ReaderTuning = TUNING
+) -> TextRows:
     """Rows of a CSV report file whose text starts at byte `start` (after a BOM).
     Raises `ReportFormatError` for a file that is not UTF-8, has no header or
     lacks required columns."""
     check_utf8(raw, name)
     header, header_lines = _read_header(raw, start, name)
     _check_header(header, name, has_default_source=has_default_source)
-    rows = _parse_with_arrow(raw, start, header, header_lines)
+    rows = _parse_with_arrow(raw, start, header, header_lines, tuning=tuning)
     return rows if rows is not None else _parse_csv_slowly(raw, start, name, header)
 
 
@@ -139,7 +142,13 @@ def _unique_names(header: list[str]) -> list[str]:
 
 
 def _parse_with_arrow(
-    raw: Raw, start: int, header: list[str], header_lines: int, known: frozenset[str] = KNOWN
+    raw: Raw,
+    start: int,
+    header: list[str],
+    header_lines: int,
+    known: frozenset[str] = KNOWN,
+    *,
+    tuning: ReaderTuning = TUNING,
 ) -> TextRows | None:
     """The rows via Arrow, or None when only the exact fallback can vouch for them."""
     body_start = _offset_after_lines(raw, start, header_lines)
@@ -163,6 +172,7 @@ def _parse_with_arrow(
             names,
             keep,
             multiline=records is not None and records.multiline,
+            block_size=tuning.block_bytes(len(raw) - body_start),
         )
     except pa.ArrowInvalid:
         return None
@@ -182,7 +192,7 @@ def _parse_with_arrow(
 
 
 def _read_table(
-    body: pa.Buffer, names: list[str], keep: list[str], *, multiline: bool
+    body: pa.Buffer, names: list[str], keep: list[str], *, multiline: bool, block_size: int
 ) -> tuple[pa.Table, int]:
     """Every kept column as text, and how many rows Arrow skipped because their field
     count is not the header's (rather than failing the read)."""
@@ -196,7 +206,7 @@ def _read_table(
     table = pa_csv.read_csv(
         pa.BufferReader(body),
         read_options=pa_csv.ReadOptions(
-            column_names=names, block_size=_block_size(body.size), use_threads=True
+            column_names=names, block_size=block_size, use_threads=True
         ),
         parse_options=pa_csv.ParseOptions(newlines_in_values=multiline, invalid_row_handler=skip),
         convert_options=pa_csv.ConvertOptions(
@@ -208,11 +218,6 @@ def _read_table(
         ),
     )
     return table, skipped
-
-
-def _block_size(size: int) -> int:
-    """Blocks Arrow parses in parallel: a few per core, not tiny ones."""
-    return int(min(max(size // 8, 1 << 20), 1 << 24))
 
 
 def _offset_after_lines(raw: Raw, start: int, lines: int) -> int:

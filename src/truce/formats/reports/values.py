@@ -25,9 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from truce.formats.reports.rows import object_array
-
-_PIECE = 8192  # rows per cast (a refused piece is bisected)
-_LEAF = 64  # rows below which a refused piece goes straight to the reference parser
+from truce.formats.reports.tuning import TUNING, ReaderTuning
 
 
 class _Refused(Exception):
@@ -38,15 +36,19 @@ _REFUSED = (_Refused, pa.ArrowInvalid, pa.ArrowNotImplementedError)
 
 
 def convert_in_pieces(
-    n: int, fast: Callable[[int, int], None], slow: Callable[[int, int], None]
+    n: int,
+    fast: Callable[[int, int], None],
+    slow: Callable[[int, int], None],
+    tuning: ReaderTuning = TUNING,
 ) -> None:
     """Fill rows [0, n) with `fast(start, stop)` (which raises where it cannot),
     using `slow(start, stop)` for the rows it refuses. Where refusals are dense (both
     halves of a piece refused) the whole piece goes to `slow` at once."""
-    for start in range(0, n, _PIECE):
-        stop = min(start + _PIECE, n)
+    piece = tuning.piece_rows
+    for start in range(0, n, piece):
+        stop = min(start + piece, n)
         if not _tried(fast, start, stop):
-            _settle(start, stop, fast, slow)
+            _settle(start, stop, fast, slow, tuning.leaf_rows)
 
 
 def _tried(fast: Callable[[int, int], None], start: int, stop: int) -> bool:
@@ -58,10 +60,14 @@ def _tried(fast: Callable[[int, int], None], start: int, stop: int) -> bool:
 
 
 def _settle(
-    start: int, stop: int, fast: Callable[[int, int], None], slow: Callable[[int, int], None]
+    start: int,
+    stop: int,
+    fast: Callable[[int, int], None],
+    slow: Callable[[int, int], None],
+    leaf: int,
 ) -> None:
     """`fast` refused [start, stop): bisect towards the refused rows."""
-    if stop - start <= _LEAF:
+    if stop - start <= leaf:
         slow(start, stop)
         return
     mid = (start + stop) // 2
@@ -69,9 +75,9 @@ def _settle(
     if not left and not right:
         slow(start, stop)
     elif not left:
-        _settle(start, mid, fast, slow)
+        _settle(start, mid, fast, slow, leaf)
     elif not right:
-        _settle(mid, stop, fast, slow)
+        _settle(mid, stop, fast, slow, leaf)
 
 
 Text: TypeAlias = pa.ChunkedArray
@@ -236,7 +242,9 @@ def _as_objects(text: Text, start: int, stop: int) -> np.ndarray:
 # coordinates
 
 
-def coordinates(text: Text | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def coordinates(
+    text: Text | None, n: int, tuning: ReaderTuning = TUNING
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(numbers, empty, invalid) of a lat or lon column: empty is blank text;
     invalid is anything else that is not a finite number (NaN in `numbers`)."""
     if text is None:
@@ -253,7 +261,7 @@ def coordinates(text: Text | None, n: int) -> tuple[np.ndarray, np.ndarray, np.n
     def slow(start: int, stop: int) -> None:
         numbers[start:stop], blank[start:stop] = _coordinates_slowly(_as_objects(text, start, stop))
 
-    convert_in_pieces(n, fast, slow)
+    convert_in_pieces(n, fast, slow, tuning)
     empty |= blank
     invalid = ~np.isfinite(numbers) & ~empty
     numbers[empty | invalid] = np.nan  # `inf` is not a number, not out of range
@@ -274,7 +282,9 @@ _NS_MAX_US = (2**63 - 1) // 1000
 TIME_OK, TIME_EMPTY, TIME_UNPARSEABLE, TIME_NO_OFFSET, TIME_OUT_OF_RANGE = range(5)
 
 
-def times(text: Text | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+def times(
+    text: Text | None, n: int, tuning: ReaderTuning = TUNING
+) -> tuple[np.ndarray, np.ndarray]:
     """UTC datetime64[ns] and a problem code per row (TIME_*)."""
     if text is None or n == 0:
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"), np.full(
@@ -297,7 +307,7 @@ def times(text: Text | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     def slow(start: int, stop: int) -> None:
         micros[start:stop], problem[start:stop] = _times_slowly(_as_objects(text, start, stop))
 
-    convert_in_pieces(n, fast, slow)
+    convert_in_pieces(n, fast, slow, tuning)
     ok = problem == TIME_OK
     observed = (np.where(ok, micros, 0) * 1000).view("datetime64[ns]")
     observed[~ok] = np.datetime64("NaT")
