@@ -28,7 +28,10 @@ import numpy as np
 import pandas as pd
 
 from truce.domain import keys
+from truce.domain.actors import join_label, label_tokens
+from truce.domain.attribution import Attribution
 from truce.domain.model import (
+    MUTUAL,
     UNATTRIBUTED,
     IncidentTable,
     ReportTable,
@@ -50,6 +53,9 @@ class ConsolidationSettings:
     window_s: float = 6 * 3600.0
     # Stated precision widens the distance limit by sqrt(p1² + p2²), at most this much.
     max_widening_m: float = 5000.0
+    # A report's stated time window (observed_at..observed_to) widens the time limit by
+    # its length, at most this much: a whole-day event can meet a report of any hour of it.
+    max_span_s: float = 24 * 3600.0
 
 
 def compatibility_keys(reports: ReportTable) -> np.ndarray:
@@ -134,12 +140,16 @@ def cluster(
     keys: np.ndarray,
     precision_m: np.ndarray,
     settings: ConsolidationSettings,
+    t_last_s: np.ndarray | None = None,
+    dataset: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cluster labels for points already in canonical order (row 0 earliest).
 
     Returns, for each row, the row number of its incident's anchor: taking rows in
     order, a row is an anchor unless an earlier anchor admits it (same key, within
-    the distance and time limits), and then it joins the earliest such anchor.
+    the distance and time limits, and holding no report of the row's curated
+    `dataset` code yet; -1: none), and then it joins the earliest such anchor.
+    `t_last_s` is the last instant of each row's time window (default: `t_s`).
     """
     n = len(x)
     if n == 0:
@@ -148,12 +158,18 @@ def cluster(
 
     prec = np.nan_to_num(np.asarray(precision_m, dtype=np.float64), nan=0.0)
     widest = min(float(np.hypot(prec.max(), prec.max())), settings.max_widening_m)
+    t_s = np.ascontiguousarray(t_s, dtype=np.float64)
+    t_last = t_s if t_last_s is None else np.ascontiguousarray(t_last_s, dtype=np.float64)
+    span = min(float((t_last - t_s).max()), settings.max_span_s)
+    codes = np.full(n, -1, dtype=np.int64) if dataset is None else dataset.astype(np.int64)
     cell_of, by_cell, cell_start, neighbours = _grid(x, y, keys, settings.radius_m + widest)
     return assign_anchors(
         np.ascontiguousarray(x, dtype=np.float64),
         np.ascontiguousarray(y, dtype=np.float64),
-        np.ascontiguousarray(t_s, dtype=np.float64),
+        t_s,
+        t_last,
         prec,
+        np.ascontiguousarray(codes),
         cell_of,
         by_cell,
         cell_start.astype(np.int64),
@@ -161,6 +177,7 @@ def cluster(
         float(settings.radius_m),
         float(settings.window_s),
         float(settings.max_widening_m),
+        max(span, 0.0),
     )
 
 
@@ -182,29 +199,34 @@ def consolidate(
     reports: ReportTable,
     x: np.ndarray,
     y: np.ndarray,
-    party: np.ndarray,
-    target: np.ndarray,
+    labels: Attribution,
     settings: ConsolidationSettings | None = None,
 ) -> IncidentTable:
     """Group reports into incidents.
 
-    `x`, `y` are the reports' metric coordinates; `party` and `target` are each
-    report's attributed label (party id, excluded-group id, or ""). Incidents
-    come out ordered by (time, anchor key), so their row number is a stable,
-    human-friendly id for one evaluation.
+    `x`, `y` are the reports' metric coordinates; `labels` who each report says
+    acted and was hit (`truce.domain.attribution`). Incidents come out ordered by
+    (time, anchor key), so their row number is a stable, human-friendly id for one
+    evaluation. Two reports of one curated dataset never share an incident.
     """
     settings = settings or ConsolidationSettings()
     source_code, source_names = pd.factorize(reports.source, sort=True)
     order = canonical_order(reports, source_code)
     t_ns = reports.observed_at.astype("datetime64[ns]").astype(np.int64)
-    t_s = t_ns[order] / _NS_PER_S
+    to = reports.observed_to
+    last_ns = np.where(np.isnat(to), t_ns, to.astype(np.int64) - 1)
+    dataset_code, dataset_names = factorize(reports.dataset)
+    if "" in dataset_names:
+        dataset_code = np.where(dataset_code == dataset_names.index(""), -1, dataset_code)
     anchor_sorted = cluster(
         x[order],
         y[order],
-        t_s,
+        t_ns[order] / _NS_PER_S,
         compatibility_keys(reports)[order],
         reports.precision_m[order],
         settings,
+        t_last_s=last_ns[order] / _NS_PER_S,
+        dataset=dataset_code[order],
     )
     # Anchors in canonical order are the incidents in their output order.
     is_anchor = anchor_sorted == np.arange(len(anchor_sorted))
@@ -252,29 +274,83 @@ def consolidate(
     credibility = np.where(corroboration >= 2, 1, per_incident(np.minimum, cred)).astype(np.int8)
 
     best_prec = per_incident(np.fmin, prec)  # NaN only where no report states one
-    party_vote = _vote(party, rel_weight, incident, n)
+    party_vote = _vote(labels.attacker, rel_weight, incident, n)
+    observed_at, observed_to = _windows(t_ns, last_ns, anchor_rows, per_incident)
+    best = reports.fatalities
+    # Reports of one incident describe one event: their casualty figures give a range.
+    low = per_incident(
+        np.fmin, np.where(np.isnan(reports.fatalities_low), best, reports.fatalities_low)
+    )
+    high = per_incident(
+        np.fmax, np.where(np.isnan(reports.fatalities_high), best, reports.fatalities_high)
+    )
 
     return IncidentTable(
         anchor=report_keys(reports, anchor_rows),
         event_type=reports.event_type[anchor_rows],
         weapon=reports.weapon[anchor_rows],
-        observed_at=reports.observed_at[anchor_rows],
+        observed_at=observed_at,
         lon=wmean(reports.lon),
         lat=wmean(reports.lat),
         x=wmean(x),
         y=wmean(y),
         precision_m=best_prec,
         party=np.where(party_vote == "", UNATTRIBUTED, party_vote).astype(object),
-        target=_vote(target, rel_weight, incident, n),
+        target=_vote(labels.target, rel_weight, incident, n),
         side=reports.side[anchor_rows].astype(object),
         count=per_incident(np.fmax, reports.count),
-        fatalities=per_incident(np.fmax, reports.fatalities),
+        fatalities=per_incident(np.fmax, best),
         corroboration=corroboration.astype(np.int64),
         reliability=reliability,
         credibility=credibility,
         offsets=offsets,
         members=members,
+        observed_to=observed_to,
+        fatalities_low=low,
+        fatalities_high=high,
+        actor=_vote(labels.actor, rel_weight, incident, n),
+        involved=union_per_incident(labels.involved, incident, n),
+        mutual=per_incident(np.logical_and, reports.direction == MUTUAL).astype(bool),
+        datasets=union_per_incident(reports.dataset, incident, n),
     )
+
+
+def _windows(
+    t_ns: np.ndarray, last_ns: np.ndarray, anchor_rows: np.ndarray, per_incident: object
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each incident's time window: where its reports' windows overlap, the overlap;
+    where they do not (reports of one instant half an hour apart), the anchor's.
+    Returns (start, exclusive end or NaT for an instant), as datetime64[ns]."""
+    start = per_incident(np.maximum, t_ns)  # type: ignore[operator]
+    last = per_incident(np.minimum, last_ns)  # type: ignore[operator]
+    agree = start <= last
+    start = np.where(agree, start, t_ns[anchor_rows])
+    last = np.where(agree, last, last_ns[anchor_rows])
+    end = np.where(last > start, last + 1, np.iinfo(np.int64).min)  # int64 min is NaT
+    return start.astype("datetime64[ns]"), end.astype("datetime64[ns]")
+
+
+def union_per_incident(labels: np.ndarray, incident: np.ndarray, n: int) -> np.ndarray:
+    """Per incident, the "+"-joined union of its reports' labels ("" for none)."""
+    code, names = factorize(labels)
+    k = max(len(names), 1)
+    pairs = np.unique(incident * k + code)
+    owner, which = pairs // k, pairs % k
+    out = np.full(n, "", dtype=object)
+    single = np.bincount(owner, minlength=n) == 1
+    lone = single[owner]
+    out[owner[lone]] = np.array(names, dtype=object)[which[lone]] if len(names) else ""
+    # Incidents whose reports disagree: pairs are sorted, so each one's codes are a run.
+    multi_owner, multi_which = owner[~lone], which[~lone]
+    if len(multi_owner):
+        cut = np.flatnonzero(np.diff(multi_owner)) + 1
+        joined: dict[tuple[int, ...], str] = {}
+        for i, codes in zip(multi_owner[np.r_[0, cut]], np.split(multi_which, cut), strict=True):
+            key = tuple(codes.tolist())
+            if key not in joined:
+                joined[key] = join_label(t for c in key for t in label_tokens(names[c]))
+            out[i] = joined[key]
+    return out
 
 
 def report_keys(reports: ReportTable, rows: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
-from truce.domain.actors import ActorIndex
+from truce.domain.attribution import attribute
 from truce.domain.consolidate import ConsolidationSettings, consolidate
 from truce.domain.geo import AgreementSpace
 from truce.domain.model import (
@@ -33,16 +33,6 @@ from truce.domain.timeparse import to_utc64
 # Whether each event type (by code) is violent, for quiet-day counts; the last entry is for -1.
 VIOLENT_TABLE = np.zeros(len(EVENT_TYPES) + 1, dtype=bool)
 VIOLENT_TABLE[codes_of(VIOLENT_TYPES, EVENT_TYPES)] = True
-
-
-def attribute(agreement: Agreement, reports: ReportTable) -> tuple[np.ndarray, np.ndarray]:
-    """Each report's (party label, target label): a stated `side` that names a party or
-    excluded group wins; otherwise the actor name as matched against the agreement."""
-    index = ActorIndex.from_agreement(agreement)
-    known = np.array([*agreement.party_ids(), *agreement.excluded_ids()], dtype=object)
-    side = reports.side.astype(object)
-    party = np.where(np.isin(side, known), side, index.resolve(reports.actor))
-    return party.astype(object), index.resolve(reports.target).astype(object)
 
 
 def evaluate(
@@ -73,8 +63,7 @@ def evaluate(
     x, y = space.projection.points(reports.lon, reports.lat)
     lap("project")
 
-    party, target = attribute(agreement, reports)
-    incidents = consolidate(reports, x, y, party, target, settings)
+    incidents = consolidate(reports, x, y, attribute(agreement, reports), settings)
     lap("consolidate")
 
     zone_masks = space.zone_masks(incidents.x, incidents.y)
@@ -98,6 +87,7 @@ def evaluate(
         distance_fn=lambda fid, rows: space.distance_to_feature_m(
             fid, incidents.x[rows], incidents.y[rows]
         ),
+        space=space,
     )
     violations = _apply_rules(agreement, incidents, ctx)
     lap("rules")
@@ -148,6 +138,11 @@ def _apply_rules(
             np.float64,
         ),
         timezone=agreement.timezone,
+        certain=column(
+            [np.ones(len(f), dtype=bool) if f.certain is None else f.certain for _, f in found],
+            bool,
+        ),
+        involved=incidents.involved[rows],
     )
 
 

@@ -172,6 +172,32 @@ class AgreementSpace:
         masks[zone_idx, point_idx] = True
         return dict(zip(self.zone_ids, masks, strict=True))
 
+    def signed_distance_m(
+        self, feature_id: str, distance_m: float, x: np.ndarray, y: np.ndarray, reach_m: float
+    ) -> np.ndarray:
+        """How far each point is outside the area within `distance_m` of a feature
+        (negative: how far inside its edge), exactly for points inside or within
+        `reach_m` of the edge, +inf for the rest. A point is in the area (as
+        `zone_masks` tests it) when the result is <= 0.
+        """
+        feature = self.features_m[feature_id]
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        out = np.full(len(x), np.inf)
+        min_x, min_y, max_x, max_y = shapely.bounds(feature) + np.array([-1, -1, 1, 1]) * (
+            distance_m + reach_m + _ENVELOPE_SLACK_M
+        )
+        near = np.flatnonzero((x >= min_x) & (x <= max_x) & (y >= min_y) & (y <= max_y))
+        d = self.distance_to_feature_m(feature_id, x[near], y[near])
+        inside = d <= 0
+        if inside.any() and feature.geom_type in ("Polygon", "MultiPolygon"):
+            rows = near[inside]
+            depth = planar_distance(feature.boundary, x[rows], y[rows])
+            if depth is None:
+                depth = shapely.distance(shapely.points(x[rows], y[rows]), feature.boundary)
+            d[inside] = -depth
+        out[near] = d - distance_m
+        return out
+
     def distance_to_feature_m(self, feature_id: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Metres from each point to a feature (0 inside a polygon)."""
         if len(x) == 0:

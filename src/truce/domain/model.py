@@ -384,9 +384,23 @@ class IncidentTable:
     credibility: np.ndarray  # int8 1..6
     offsets: np.ndarray  # int64, len n+1
     members: np.ndarray  # int64 report indices
+    # SPEC §4/§5: the time window, the casualty range, who took part.
+    observed_to: np.ndarray  # datetime64[ns] UTC exclusive end of the window, NaT: an instant
+    fatalities_low: np.ndarray  # float, NaN
+    fatalities_high: np.ndarray  # float, NaN
+    actor: np.ndarray  # label of the actor side (for a mutual clash, one of the two sides)
+    involved: np.ndarray  # label: every party and excluded group named, "" none
+    mutual: np.ndarray  # bool: the reports say the sides fought, not who attacked
+    datasets: np.ndarray  # object: "+"-joined curated datasets among its reports, ""
 
     def __len__(self) -> int:
         return len(self.anchor)
+
+    @property
+    def last_instant(self) -> np.ndarray:
+        """The last instant of each incident's time window (its time, for an instant)."""
+        end = self.observed_to
+        return np.where(np.isnat(end), self.observed_at, end - np.timedelta64(1, "ns"))
 
     def member_indices(self, i: int) -> np.ndarray:
         return self.members[self.offsets[i] : self.offsets[i + 1]]
@@ -404,6 +418,8 @@ class Violation:
     evidence: str
     status: Literal["alleged", "corroborated"]
     measured_m: float | None = None
+    certainty: Literal["certain", "possible"] = "certain"
+    involved: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)
@@ -426,8 +442,16 @@ class ViolationTable(Sequence[Violation]):
     corroborated: np.ndarray  # bool: two or more independent sources
     measured_m: np.ndarray  # float64, NaN where the rule measures nothing
     timezone: tzinfo  # the agreement's: `Violation.at` is given in it
+    # SPEC §5: whether the rule holds for the incident's whole uncertainty region, and
+    # the label of every party and excluded group the incident involves.
+    certain: np.ndarray | None = None  # bool; None: all certain
+    involved: np.ndarray | None = None  # object label ("gov+opp"); None: none named
 
     def __post_init__(self) -> None:
+        if self.certain is None:
+            self.certain = np.ones(len(self.incident), dtype=bool)
+        if self.involved is None:
+            self.involved = np.full(len(self.incident), "", dtype=object)
         n = {len(getattr(self, f.name)) for f in fields(self) if f.name != "timezone"}
         if len(n) > 1:
             raise ValueError(f"ViolationTable: columns of different lengths {sorted(n)}")
@@ -474,6 +498,8 @@ class ViolationTable(Sequence[Violation]):
             evidence=str(self.evidence[k]),
             status="corroborated" if self.corroborated[k] else "alleged",
             measured_m=None if np.isnan(measured) else measured,
+            certainty="certain" if self.certain[k] else "possible",  # type: ignore[index]
+            involved=tuple(str(self.involved[k]).split("+")) if self.involved[k] else (),  # type: ignore[index]
         )
 
     @overload

@@ -38,6 +38,11 @@ ARTICLES = frozenset(
 )
 VOWELS = frozenset("aeiouyw")
 
+# Arabic letters written several ways for one sound: alef with hamza or madda, ta
+# marbuta, alef maqsura; tatweel (a stretching stroke) is dropped.
+_ARABIC_FOLDS = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ـ": None}
+)
 _WORD_BREAKS = re.compile(r"[\W_]+")
 _ASCII_WORD_BREAKS = re.compile(r"[^a-z0-9]+")
 _DOUBLED = re.compile(r"(.)\1+")
@@ -65,6 +70,7 @@ def name_words(
     """
     decomposed = unicodedata.normalize("NFKD", name)
     text = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    text = unicodedata.normalize("NFC", text).translate(_ARABIC_FOLDS)
     if ascii_only:
         text = text.replace("ı", "i")
     text = APOSTROPHES.sub(" " if apostrophes == "split" else "", text)

@@ -7,12 +7,11 @@ import numpy as np
 from truce.domain.model import (
     ATTACK_TYPES,
     EVENT_TYPES,
-    UNATTRIBUTED,
     WEAPONS,
     IncidentTable,
     codes_of,
 )
-from truce.domain.rules.base import Words, fmt_m
+from truce.domain.rules.base import Words, actor_words, fmt_m  # noqa: F401  (re-exported)
 
 ATTACK_CODES = codes_of(ATTACK_TYPES, EVENT_TYPES)
 # The event types in words: `small arms fire`, `atgm attack`.
@@ -38,11 +37,6 @@ def is_attack(inc: IncidentTable) -> np.ndarray:
 
 def is_weapon(inc: IncidentTable, weapons: tuple[str, ...]) -> np.ndarray:
     return coded_in(inc.weapon, codes_of(weapons, WEAPONS), len(WEAPONS))
-
-
-def actor_words(label: str) -> str:
-    """A party label as evidence text reads it."""
-    return "an unidentified attacker" if label == UNATTRIBUTED else label
 
 
 def event_words(inc: IncidentTable, rows: np.ndarray) -> Words:

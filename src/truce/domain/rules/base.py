@@ -9,15 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from functools import cached_property
-from itertools import repeat
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from truce.domain.model import Agreement, IncidentTable, Rule
-from truce.domain.timeparse import from_utc64
+from truce.domain.actors import label_tokens
+from truce.domain.attribution import Judgement, judge
+from truce.domain.geo import AgreementSpace
+from truce.domain.model import UNATTRIBUTED, Agreement, IncidentTable, Rule
+from truce.domain.timeparse import from_utc64, to_utc64
+from truce.domain.uncertainty import Verdict, after, during
+from truce.domain.words import Words, compose
 
 Namespace = Literal["phase", "zone", "feature", "party", "condition"]
 
@@ -41,57 +44,6 @@ class PhaseScoped(RuleParams):
         return [(f"phases[{i}]", "phase", p) for i, p in enumerate(self.phases)]
 
 
-@dataclass(frozen=True)
-class Words:
-    """A column of text as codes into its few distinct texts: row i reads `texts[codes[i]]`.
-
-    Evidence is put together from such columns (`compose`) once per distinct combination
-    of words, not once per violation.
-    """
-
-    codes: np.ndarray  # int
-    texts: list[str]
-
-    @classmethod
-    def of(cls, values: np.ndarray, words: Callable[[Any], str] = str) -> Words:
-        """`words(v)` for each value (no None among them), worked out once per distinct value."""
-        codes, distinct = pd.factorize(np.asarray(values), use_na_sentinel=False)
-        return cls(codes.astype(np.int64), [words(v) for v in distinct.tolist()])
-
-    def take(self, rows: np.ndarray) -> Words:
-        return Words(self.codes[rows], self.texts)
-
-    def map(self, words: Callable[[str], str]) -> Words:
-        return Words(self.codes, [words(t) for t in self.texts])
-
-    def is_in(self, texts: tuple[str, ...]) -> np.ndarray:
-        """Mask: rows whose text is one of `texts`."""
-        return np.array([t in texts for t in self.texts] + [False], dtype=bool)[self.codes]
-
-
-def compose(n: int, *parts: str | Words) -> np.ndarray:
-    """n texts (an object array), row i's being the parts joined: a `str` as it is, a
-    `Words` column by its row i. Each distinct combination is joined once."""
-    columns = [p for p in parts if isinstance(p, Words)]
-    if not columns:
-        return np.full(n, "".join(p for p in parts if isinstance(p, str)), dtype=object)
-    combined = np.zeros(n, dtype=np.int64)
-    for w in columns:
-        combined = combined * max(len(w.texts), 1) + w.codes
-        if combined.max(initial=0) > 2**40:
-            combined = pd.factorize(combined)[0].astype(np.int64)
-    which, _ = pd.factorize(combined)
-    first = np.empty(int(which.max(initial=-1)) + 1, dtype=np.int64)
-    first[which[::-1]] = np.arange(n)[::-1]  # a row showing each distinct combination
-    pieces = [
-        repeat(p) if isinstance(p, str) else np.array(p.texts, dtype=object)[p.codes[first]]
-        for p in parts
-    ]
-    texts = np.empty(len(first), dtype=object)
-    texts[:] = ["".join(t) for t in zip(*pieces, strict=False)]  # constants repeat
-    return texts[which]  # type: ignore[no-any-return]
-
-
 @dataclass
 class Findings:
     """The violations one rule found: parallel arrays, one entry per violation."""
@@ -101,10 +53,35 @@ class Findings:
     evidence: np.ndarray | list[str]  # object array of str (or a list)
     zone: np.ndarray | None = None  # object: zone id or None
     measured_m: np.ndarray | None = None
+    certain: np.ndarray | None = None  # bool per violation (SPEC §5); None: all certain
 
     @classmethod
     def none(cls) -> Findings:
         return cls(np.array([], dtype=np.int64), np.array([], dtype=object), [])
+
+    @classmethod
+    def of(
+        cls,
+        verdict: Verdict,
+        ctx: RuleContext,
+        evidence: Callable[[np.ndarray], list[str | Words]],
+        *,
+        party: np.ndarray | None = None,
+        zone: Callable[[np.ndarray], np.ndarray] | None = None,
+        measured_m: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> Findings:
+        """The rows the verdict holds for (possibly or certainly), their evidence (the
+        verdict's doubts appended), and the charged party (default: `ctx.charged`)."""
+        rows = np.flatnonzero(verdict.possible)
+        text = compose(len(rows), *evidence(rows), verdict.doubt_words(rows))
+        return cls(
+            rows,
+            (ctx.charged if party is None else party)[rows],
+            text,
+            None if zone is None else zone(rows),
+            None if measured_m is None else measured_m(rows),
+            verdict.certain[rows],
+        )
 
     def __len__(self) -> int:
         return len(self.incidents)
@@ -120,8 +97,149 @@ class RuleContext:
     in_force_from: np.datetime64  # NaT when no phase ever started
     zone_mask_fn: Callable[[str], np.ndarray]
     distance_fn: Callable[[str, np.ndarray], np.ndarray]  # (feature id, incident rows) -> metres
+    space: AgreementSpace | None = None  # for verdicts under location uncertainty
     _zone_cache: dict[str, np.ndarray] = field(default_factory=dict)
     _phase_cache: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    _verdict_cache: dict[object, Verdict] = field(default_factory=dict)
+
+    # --- verdicts under uncertainty (SPEC §5) -----------------------------------
+
+    @cached_property
+    def judgement(self) -> Judgement:
+        """Per incident: can the terms cover it (sides), whom they charge, what is in doubt."""
+        inc = self.incidents
+        attacker = np.where(inc.party == UNATTRIBUTED, "", inc.party).astype(object)
+        return judge(self.agreement, attacker, inc.actor, inc.target, inc.mutual)
+
+    @property
+    def charged(self) -> np.ndarray:
+        """The party each incident charges: its attacker's, or `unattributed`."""
+        return self.judgement.charged
+
+    @cached_property
+    def margin_m(self) -> np.ndarray:
+        """How far each incident may really be from where it is placed (0: unstated)."""
+        return np.nan_to_num(self.incidents.precision_m, nan=0.0)
+
+    def covered(self) -> Verdict:
+        """The sides are ones the terms bind (no excluded group, no outside state)."""
+        j = self.judgement
+        return Verdict.of(j.covered, j.certain, lambda: Words.of(j.doubt))
+
+    def inside(self, zone_id: str) -> Verdict:
+        """In the zone, for the whole location uncertainty (and the feature's own)."""
+        zone = self.agreement.zone(zone_id)
+        return self._inside(zone_id, zone.feature, zone.distance_m)
+
+    def _inside(self, name: str, feature_id: str, distance_m: float) -> Verdict:
+        key = ("inside", feature_id, distance_m)
+        if key in self._verdict_cache:
+            return self._verdict_cache[key]
+        inc = self.incidents
+        if self.space is None:  # no geometry at hand: the incident's own point decides
+            mask = self.zone_mask(name)
+            return Verdict(mask, mask)
+        feature = self.agreement.features[feature_id]
+        margin = self.margin_m + (feature.uncertainty_m or 0.0)
+        s = self.space.signed_distance_m(
+            feature_id, distance_m, inc.x, inc.y, float(margin.max(initial=0.0))
+        )
+        verdict = Verdict.of(
+            s <= margin + 1e-6,
+            s + margin <= 1e-6,
+            lambda: Words.of(margin, lambda m: f"location ±{fmt_m(m)}: may lie outside {name}"),
+        )
+        self._verdict_cache[key] = verdict
+        return verdict
+
+    def inside_any(self, zone_ids: tuple[str, ...]) -> Verdict:
+        verdict = Verdict(
+            np.zeros(len(self.incidents), dtype=bool), np.zeros(len(self.incidents), dtype=bool)
+        )
+        for z in zone_ids:
+            verdict = verdict | self.inside(z)
+        return verdict
+
+    @cached_property
+    def window(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each incident's first and last possible instant (UTC datetime64)."""
+        return self.incidents.observed_at, self.incidents.last_instant
+
+    def _window_words(self) -> Words:
+        first, last = self.window
+        return Words.of(
+            np.char.add(
+                first.astype("datetime64[m]").astype(str),
+                np.char.add("/", last.astype("datetime64[m]").astype(str)),
+            ),
+            lambda w: (
+                "time "
+                + " to ".join(
+                    fmt_local(datetime.fromisoformat(p + "+00:00"), self.tz) for p in w.split("/")
+                )
+            ),
+        )
+
+    def after(self, instant: datetime, what: str) -> Verdict:
+        """Strictly after `instant`, for the whole time window."""
+        first, last = self.window
+        v = after(first, last, to_utc64(instant))
+        words = self._window_words
+        return Verdict.of(
+            v.possible, v.certain, lambda: words().map(lambda t: f"{t}: may be before {what}")
+        )
+
+    def during(self, phase_ids: tuple[str, ...]) -> Verdict:
+        """During one of the listed phases (none listed: while the agreement is in force),
+        inside the agreement's area and before its end."""
+        key = ("phases", phase_ids)
+        if key not in self._verdict_cache:
+            first, last = self.window
+            nat = np.datetime64("NaT")
+            if phase_ids:
+                windows = [self.phase_windows.get(p, (nat, nat)) for p in phase_ids]
+                what = "phase " + " or ".join(phase_ids)
+            else:
+                windows = [(self.in_force_from, nat)]
+                what = "the agreement's entry into force"
+            v = during(first, last, windows)
+            words = self._window_words
+            self._verdict_cache[key] = (
+                Verdict.of(
+                    v.possible,
+                    v.certain,
+                    lambda: words().map(lambda t: f"{t}: may fall outside {what}"),
+                )
+                & self.scope()
+            )
+        return self._verdict_cache[key]
+
+    def scope(self) -> Verdict:
+        """Inside the agreement's area and before its end (SPEC §6)."""
+        key = ("scope",)
+        if key not in self._verdict_cache:
+            n = len(self.incidents)
+            verdict = Verdict.always(n)
+            a = self.agreement
+            if a.area is not None:
+                verdict = verdict & self._inside_area(a.area)
+            if a.ends is not None:
+                first, last = self.window
+                end = to_utc64(a.ends.at)
+                words = self._window_words
+                verdict = verdict & Verdict.of(
+                    first < end,
+                    last < end,
+                    lambda: words().map(lambda t: f"{t}: may be after the agreement's end"),
+                )
+            self._verdict_cache[key] = verdict
+        return self._verdict_cache[key]
+
+    def _inside_area(self, area: str) -> Verdict:
+        """The area is a zone, or a polygon feature's own area."""
+        if any(z.id == area for z in self.agreement.zones):
+            return self.inside(area)
+        return self._inside(f"the agreement's area ({area})", area, 0.0)
 
     @property
     def tz(self) -> tzinfo:
@@ -143,9 +261,47 @@ class RuleContext:
         """The target party or excluded group of these incidents ("" when none)."""
         return self._targets.take(rows)
 
+    def who_words(self, rows: np.ndarray) -> Words:
+        """` by gov against nusra`, ` by an unidentified attacker`, ` between gov and opp`."""
+        inc = self.incidents
+        combos = np.char.add(
+            np.where(inc.mutual[rows], "m", "a").astype(str),
+            np.char.add(
+                "\x1f",
+                np.char.add(
+                    np.where(inc.mutual[rows], inc.actor[rows], inc.party[rows]).astype(str),
+                    np.char.add("\x1f", inc.target[rows].astype(str)),
+                ),
+            ),
+        )
+
+        def words(combo: str) -> str:
+            how, first, target = combo.split("\x1f")
+            if how == "m":
+                return f" between {side_words(first)} and {side_words(target)}"
+            return f" by {actor_words(first)}" + (
+                f" against {side_words(target)}" if target else ""
+            )
+
+        return Words.of(combos, words)
+
     def party_is(self, *labels: str) -> np.ndarray:
-        """Mask: incidents whose party is one of `labels`."""
-        return self._parties.is_in(labels)
+        """Mask: incidents whose attacker names one of `labels` (alone or with others)."""
+        wanted = set(labels)
+        texts = self._parties.texts
+        table = np.array([bool(wanted & set(label_tokens(t))) for t in texts] + [False])
+        return table[self._parties.codes]
+
+    def by_party(self, party: str) -> Verdict:
+        """The attacker is `party`: certain when it alone is named, possible when it is
+        named beside an excluded group or another party."""
+        named = self.party_is(party)
+        j = self.judgement
+        return Verdict.of(
+            named,
+            named & (self.charged == party) & j.certain,
+            lambda: Words.of(np.where(j.doubt == "", "attacker also names another party", j.doubt)),
+        )
 
     @cached_property
     def excluded(self) -> tuple[np.ndarray, np.ndarray]:
@@ -154,23 +310,23 @@ class RuleContext:
         return self._parties.is_in(ids), self._targets.is_in(ids)
 
     def phase_index(self, phase_ids: tuple[str, ...]) -> np.ndarray:
-        """For each incident, the position in `phase_ids` of the first listed phase active
-        at its time (-1: none). With no phases listed: 0 once the agreement is in force."""
+        """For each incident, the position in `phase_ids` of the first listed phase its time
+        window meets (-1: none). With no phases listed: 0 once the agreement is in force."""
         if phase_ids not in self._phase_cache:
+            first, last = self.window
             if not phase_ids:
-                index = np.where(self.in_force(), 0, -1)
+                index = np.where(last >= self.in_force_from, 0, -1)
             else:
-                t = self.incidents.observed_at
-                index = np.full(len(t), -1, dtype=np.int64)
+                index = np.full(len(first), -1, dtype=np.int64)
                 for k in reversed(range(len(phase_ids))):
                     start, end = self.phase_windows.get(
                         phase_ids[k], (np.datetime64("NaT"), np.datetime64("NaT"))
                     )
                     if np.isnat(start):
                         continue
-                    inside = t >= start
+                    inside = last >= start
                     if not np.isnat(end):
-                        inside &= t < end
+                        inside &= first < end
                     index[inside] = k
             self._phase_cache[phase_ids] = index
         return self._phase_cache[phase_ids]
@@ -180,7 +336,7 @@ class RuleContext:
         (-1: none)."""
         out = np.full(len(rows), -1, dtype=np.int64)
         for k in reversed(range(len(zone_ids))):
-            out[self.zone_mask(zone_ids[k])[rows]] = k
+            out[self.inside(zone_ids[k]).possible[rows]] = k
         return out
 
     def zone_mask(self, zone_id: str) -> np.ndarray:
@@ -229,6 +385,18 @@ class RuleContext:
 
     def local_time(self, row: int) -> str:
         return from_utc64(self.incidents.observed_at[row], self.tz).strftime("%Y-%m-%dT%H:%M%z")
+
+
+def actor_words(label: str) -> str:
+    """A party label as evidence text reads it."""
+    return "an unidentified attacker" if label in (UNATTRIBUTED, "") else side_words(label)
+
+
+def side_words(label: str) -> str:
+    """`nusra+opp` -> `opp/nusra`'s plain form `nusra/opp`; "" -> an unidentified side."""
+    if not label:
+        return "an unidentified side"
+    return label.replace("+", "/").replace("outside", "a state outside the agreement")
 
 
 def fmt_local(dt: datetime, tz: tzinfo) -> str:

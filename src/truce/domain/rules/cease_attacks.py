@@ -1,4 +1,6 @@
-"""`cease_attacks`: an attack while a listed phase is active, unless an excluded group is involved."""
+"""`cease_attacks`: an attack while a listed phase is active, unless an excluded group
+(or a state outside the agreement) is a side. See `truce.domain.attribution` for
+who is charged, and `truce.domain.uncertainty` for certain / possible."""
 
 from __future__ import annotations
 
@@ -7,14 +9,8 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import (
-    actor_words,
-    event_words,
-    is_attack,
-    listed_words,
-    phases_words,
-)
-from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext, compose
+from truce.domain.rules._common import event_words, is_attack, listed_words, phases_words
+from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
 
 
 class Params(PhaseScoped):
@@ -31,32 +27,37 @@ class CeaseAttacks:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        phase = ctx.phase_index(p.phases)
-        attacker_excluded, target_excluded = ctx.excluded
-        mask = is_attack(inc) & (phase >= 0) & ~attacker_excluded & ~target_excluded
+        verdict = (ctx.during(p.phases) & ctx.covered()).where(is_attack(inc))
         if p.zones:
-            mask &= ctx.any_zone_mask(p.zones)
-        rows = np.flatnonzero(mask)
-        zone = ctx.first_zone_index(p.zones, rows) if p.zones else None
-        evidence = compose(
-            len(rows),
-            event_words(inc, rows),
-            " by ",
-            ctx.parties(rows).map(actor_words),
-            ctx.targets(rows).map(lambda t: f" against {t}" if t else ""),
-            listed_words(phase[rows], p.phases, " during phase ")
-            if p.phases
-            else " while the agreement is in force",
-            "" if zone is None else listed_words(zone, p.zones, " inside "),
+            verdict &= ctx.inside_any(p.zones)
+        phase = ctx.phase_index(p.phases)
+
+        def zone_index(rows: np.ndarray) -> np.ndarray:
+            return ctx.first_zone_index(p.zones, rows)
+
+        return Findings.of(
+            verdict,
+            ctx,
+            lambda rows: [
+                event_words(inc, rows),
+                ctx.who_words(rows),
+                listed_words(phase[rows], p.phases, " during phase ")
+                if p.phases
+                else " while the agreement is in force",
+                listed_words(zone_index(rows), p.zones, " inside ") if p.zones else "",
+            ],
+            zone=(lambda rows: np.array(p.zones, dtype=object)[zone_index(rows)])
+            if p.zones
+            else None,
         )
-        zone_ids = None if zone is None else np.array(p.zones, dtype=object)[zone]
-        return Findings(rows, inc.party[rows], evidence, zone_ids)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params
         where = f" inside {', '.join(p.zones)}" if p.zones else ""
         return (
             f"No attacks (airstrikes, shelling, clashes, small-arms fire, ATGMs){where} "
-            f"{phases_words(p.phases)}; attacks by or on excluded groups do not count. "
-            "The attacker's party is charged; an unknown attacker is 'unattributed'."
+            f"{phases_words(p.phases)}; fighting with excluded groups or with states outside the "
+            "agreement does not count. The attacker's party is charged; an unknown attacker, or a "
+            "clash where the sources do not say who attacked, is 'unattributed' and names the "
+            "parties involved."
         )

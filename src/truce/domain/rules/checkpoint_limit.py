@@ -15,9 +15,9 @@ from truce.domain.rules.base import (
     RuleContext,
     RuleParams,
     Words,
-    compose,
     fmt_m,
 )
+from truce.domain.uncertainty import Verdict, within_m
 
 
 class Params(RuleParams):
@@ -36,25 +36,38 @@ class CheckpointLimit:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        candidates = np.flatnonzero(
+        candidates = ctx.scope().where(
             is_event(inc, "checkpoint_observation")
             & (inc.count > p.max_armed_per_side)  # an unknown count (NaN) is not over
         )
-        distance = ctx.distance_fn(p.checkpoint, candidates)
-        near = distance <= p.radius_m
-        rows, distance = candidates[near], distance[near]
-        # The stated side is who is over the limit; failing that, the attributed party.
-        side = np.where(inc.side[rows] != "", inc.side[rows], inc.party[rows])
-        evidence = compose(
-            len(rows),
-            Words.of(inc.count[rows], lambda c: str(int(c))),
-            " armed personnel of ",
-            Words.of(side),
-            f" at {p.checkpoint} (",
-            metres_words(distance),
-            f" away); limit {p.max_armed_per_side} per side",
+        rows = np.flatnonzero(candidates.possible)
+        distance = np.full(len(inc), np.inf)
+        distance[rows] = ctx.distance_fn(p.checkpoint, rows)
+        margin = ctx.margin_m + (ctx.agreement.features[p.checkpoint].uncertainty_m or 0.0)
+        near = within_m(distance, margin, p.radius_m)
+        verdict = candidates & Verdict.of(
+            near.possible,
+            near.certain,
+            lambda: Words.of(
+                margin, lambda m: f"location ±{fmt_m(m)}: may be beyond {fmt_m(p.radius_m)}"
+            ),
         )
-        return Findings(rows, side, evidence, measured_m=distance)
+        # The stated side is who is over the limit; failing that, the attributed party.
+        side = np.where(inc.side != "", inc.side, inc.party).astype(object)
+        return Findings.of(
+            verdict,
+            ctx,
+            lambda rows: [
+                Words.of(inc.count[rows], lambda c: str(int(c))),
+                " armed personnel of ",
+                Words.of(side[rows]),
+                f" at {p.checkpoint} (",
+                metres_words(distance[rows]),
+                f" away); limit {p.max_armed_per_side} per side",
+            ],
+            party=side,
+            measured_m=lambda rows: distance[rows],
+        )
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 import numpy as np
@@ -14,11 +15,11 @@ from truce.domain.rules.base import (
     Namespace,
     RuleContext,
     RuleParams,
-    compose,
     fmt_local,
     fmt_m,
 )
 from truce.domain.timeparse import LocalDateTime, to_utc64
+from truce.domain.uncertainty import Verdict
 
 
 class Params(RuleParams):
@@ -38,40 +39,53 @@ class Demilitarised:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        mask = is_event(inc, "weapon_sighting") & is_weapon(inc, p.weapons)
-        if p.from_ is not None:
-            mask &= inc.observed_at >= to_utc64(p.from_)
-        else:
-            mask &= ctx.in_force()
-        if p.until is not None:
-            mask &= inc.observed_at < to_utc64(p.until)
-        mask &= ctx.zone_mask(p.zone)
-        rows = np.flatnonzero(mask)
-        zone = ctx.agreement.zone(p.zone)
-        distance = ctx.distance_fn(zone.feature, rows)
         since = f" after {fmt_local(p.from_, ctx.tz)}" if p.from_ else ""
-        evidence = compose(
-            len(rows),
-            weapon_words(inc, rows),
-            " of ",
-            ctx.parties(rows),
-            f" inside {p.zone}",
-            *(
-                (
-                    " (",
-                    metres_words(distance),
-                    f" from {zone.feature}; zone is {fmt_m(zone.distance_m)})",
-                )
-                if zone.distance_m
-                else ()
-            ),
-            since,
+        verdict = (
+            ctx.during(()) if p.from_ is None else ctx.after(p.from_, since.strip()) & ctx.scope()
         )
-        return Findings(
-            rows, inc.party[rows], evidence, np.full(len(rows), p.zone, dtype=object), distance
+        if p.until is not None:
+            verdict &= _before(ctx, p.until)
+        verdict = (verdict & ctx.inside(p.zone)).where(
+            is_event(inc, "weapon_sighting") & is_weapon(inc, p.weapons)
+        )
+        zone = ctx.agreement.zone(p.zone)
+        distance = np.full(len(inc), np.nan)
+        rows = np.flatnonzero(verdict.possible)
+        distance[rows] = ctx.distance_fn(zone.feature, rows)
+        return Findings.of(
+            verdict,
+            ctx,
+            lambda rows: [
+                weapon_words(inc, rows),
+                " of ",
+                ctx.parties(rows),
+                f" inside {p.zone}",
+                *(
+                    (
+                        " (",
+                        metres_words(distance[rows]),
+                        f" from {zone.feature}; zone is {fmt_m(zone.distance_m)})",
+                    )
+                    if zone.distance_m
+                    else ()
+                ),
+                since,
+            ],
+            party=inc.party,
+            zone=lambda rows: np.full(len(rows), p.zone, dtype=object),
+            measured_m=lambda rows: distance[rows],
         )
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params
         since = f" from {fmt_local(p.from_, agreement.timezone)}" if p.from_ else ""
         return f"No {', '.join(p.weapons)} inside {p.zone}{since}, whoever they belong to."
+
+
+def _before(ctx: RuleContext, until: datetime) -> Verdict:
+    """Strictly before `until`, for the whole time window."""
+    first, last = ctx.window
+    end = to_utc64(until)
+    return Verdict.of(
+        first < end, last < end, f"time window may reach past {fmt_local(until, ctx.tz)}"
+    )

@@ -6,9 +6,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from truce.domain.model import Agreement, Rule
-from truce.domain.rules._common import actor_words, event_words, is_event, phases_words
-from truce.domain.rules.base import Findings, PhaseScoped, RuleContext, compose
+from truce.domain.model import UNATTRIBUTED, Agreement, Rule
+from truce.domain.rules._common import event_words, is_event, listed_words, phases_words
+from truce.domain.rules.base import Findings, PhaseScoped, RuleContext
 
 
 class Params(PhaseScoped):
@@ -22,18 +22,24 @@ class HumanitarianAccess:
     def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
         p: Params = rule.params
         inc = ctx.incidents
-        active = ctx.phase_index(p.phases) >= 0
-        rows = np.flatnonzero(
-            is_event(inc, "attack_on_humanitarian", "convoy_obstruction") & active
+        # Whoever attacks aid is named, excluded groups included: the terms protect aid
+        # from everyone, and an excluded attacker is shown as such, never as a party.
+        verdict = ctx.during(p.phases).where(
+            is_event(inc, "attack_on_humanitarian", "convoy_obstruction")
         )
-        evidence = compose(
-            len(rows),
-            event_words(inc, rows),
-            " by ",
-            ctx.parties(rows).map(actor_words),
-            " while the agreement is in force",
+        party = np.where(ctx.charged == UNATTRIBUTED, inc.party, ctx.charged).astype(object)
+        return Findings.of(
+            verdict,
+            ctx,
+            lambda rows: [
+                event_words(inc, rows),
+                ctx.who_words(rows),
+                " while the agreement is in force"
+                if not p.phases
+                else listed_words(ctx.phase_index(p.phases)[rows], p.phases, " during phase "),
+            ],
+            party=party,
         )
-        return Findings(rows, inc.party[rows], evidence)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params

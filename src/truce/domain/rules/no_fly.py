@@ -8,7 +8,7 @@ import numpy as np
 
 from truce.domain.model import Agreement, Rule
 from truce.domain.rules._common import is_event, listed_words, phases_words
-from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext, compose
+from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
 
 
 class Params(PhaseScoped):
@@ -27,15 +27,21 @@ class NoFly:
         p: Params = rule.params
         inc = ctx.incidents
         phase = ctx.phase_index(p.phases)
-        mask = is_event(inc, "airstrike") & ctx.party_is(p.party) & (phase >= 0)
-        mask &= ctx.zone_mask(p.zone)
-        rows = np.flatnonzero(mask)
-        evidence = compose(
-            len(rows),
-            f"airstrike by {p.party} inside no-fly zone {p.zone} during phase ",
-            listed_words(phase[rows], p.phases or ("in force",), ""),
+        verdict = (
+            ctx.during(p.phases).where(is_event(inc, "airstrike"))
+            & ctx.by_party(p.party)
+            & ctx.inside(p.zone)
         )
-        return Findings(rows, inc.party[rows], evidence, np.full(len(rows), p.zone, dtype=object))
+        return Findings.of(
+            verdict,
+            ctx,
+            lambda rows: [
+                f"airstrike by {p.party} inside no-fly zone {p.zone} during phase ",
+                listed_words(phase[rows], p.phases or ("in force",), ""),
+            ],
+            party=np.full(len(inc), p.party, dtype=object),
+            zone=lambda rows: np.full(len(rows), p.zone, dtype=object),
+        )
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params

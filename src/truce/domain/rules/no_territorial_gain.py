@@ -8,7 +8,7 @@ import numpy as np
 
 from truce.domain.model import Agreement, Rule
 from truce.domain.rules._common import is_event, listed_words, phases_words
-from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext, compose
+from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
 
 
 class Params(PhaseScoped):
@@ -30,26 +30,26 @@ class NoTerritorialGain:
         p: Params = rule.params
         inc = ctx.incidents
         phase = ctx.phase_index(p.phases)
-        attacker_excluded, _ = ctx.excluded
         # Excluded groups are not bound; an advance against them is not a gain "from other parties".
-        mask = is_event(inc, "ground_advance") & (phase >= 0) & ~attacker_excluded
+        verdict = (ctx.during(p.phases) & ctx.covered()).where(is_event(inc, "ground_advance"))
         if p.party:
-            mask &= ctx.party_is(p.party)
+            verdict &= ctx.by_party(p.party)
         if p.zones:
-            mask &= ctx.any_zone_mask(p.zones)
-        rows = np.flatnonzero(mask)
-        zone = None
-        if p.zones:
-            zone = np.array(p.zones, dtype=object)[ctx.first_zone_index(p.zones, rows)]
-        evidence = compose(
-            len(rows),
-            "ground advance by ",
-            ctx.parties(rows),
-            listed_words(phase[rows], p.phases, " during phase ")
-            if p.phases
-            else " while the agreement is in force",
+            verdict &= ctx.inside_any(p.zones)
+        return Findings.of(
+            verdict,
+            ctx,
+            lambda rows: [
+                "ground advance",
+                ctx.who_words(rows),
+                listed_words(phase[rows], p.phases, " during phase ")
+                if p.phases
+                else " while the agreement is in force",
+            ],
+            zone=(lambda rows: np.array(p.zones, dtype=object)[ctx.first_zone_index(p.zones, rows)])
+            if p.zones
+            else None,
         )
-        return Findings(rows, inc.party[rows], evidence, zone)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params

@@ -15,11 +15,11 @@ from truce.domain.rules.base import (
     RuleContext,
     RuleParams,
     Words,
-    compose,
     fmt_local,
     fmt_m,
 )
-from truce.domain.timeparse import LocalDateTime, to_utc64
+from truce.domain.timeparse import LocalDateTime
+from truce.domain.uncertainty import Verdict, within_m
 
 
 class Params(RuleParams):
@@ -42,27 +42,39 @@ class Withdrawal:
         minimum_by_code = np.full(len(WEAPONS) + 1, np.nan)
         for w, d in p.min_distance_m.items():
             minimum_by_code[WEAPONS.index(w)] = d
-        candidates = np.flatnonzero(
-            is_event(inc, "weapon_sighting")
-            & ctx.party_is(p.party)
-            & (inc.observed_at > to_utc64(p.deadline))
-            & ~np.isnan(minimum_by_code[inc.weapon])
-        )
-        distance = ctx.distance_fn(p.from_feature, candidates)
-        minimum = minimum_by_code[inc.weapon[candidates]]
-        hit = distance < minimum
-        rows, distance, minimum = candidates[hit], distance[hit], minimum[hit]
         after = fmt_local(p.deadline, ctx.tz)
-        evidence = compose(
-            len(rows),
-            weapon_words(inc, rows),
-            f" of {p.party} ",
-            metres_words(distance),
-            f" from {p.from_feature} after {after}; minimum ",
-            metres_words(minimum),
-            Words.of(inc.precision_m[rows], lambda m: f" (location ±{fmt_m(m)})" if m > 0 else ""),
+        candidates = (
+            ctx.after(p.deadline, f"the deadline {after}") & ctx.scope() & ctx.by_party(p.party)
+        ).where(is_event(inc, "weapon_sighting") & ~np.isnan(minimum_by_code[inc.weapon]))
+        rows = np.flatnonzero(candidates.possible)
+        distance = np.full(len(inc), np.inf)
+        distance[rows] = ctx.distance_fn(p.from_feature, rows)
+        minimum = minimum_by_code[inc.weapon]
+        margin = ctx.margin_m + (ctx.agreement.features[p.from_feature].uncertainty_m or 0.0)
+        close = within_m(distance, margin, np.nan_to_num(minimum), strict=True)
+        verdict = candidates & Verdict.of(
+            close.possible,
+            close.certain,
+            lambda: Words.of(
+                margin, lambda m: f"location ±{fmt_m(m)}: may be {p.from_feature}'s minimum away"
+            ),
         )
-        return Findings(rows, inc.party[rows], evidence, measured_m=distance)
+        return Findings.of(
+            verdict,
+            ctx,
+            lambda rows: [
+                weapon_words(inc, rows),
+                f" of {p.party} ",
+                metres_words(distance[rows]),
+                f" from {p.from_feature} after {after}; minimum ",
+                metres_words(minimum[rows]),
+                Words.of(
+                    inc.precision_m[rows], lambda m: f" (location ±{fmt_m(m)})" if m > 0 else ""
+                ),
+            ],
+            party=np.full(len(inc), p.party, dtype=object),
+            measured_m=lambda rows: distance[rows],
+        )
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params

@@ -1,0 +1,65 @@
+"""Text columns as codes into their few distinct texts, and evidence put together
+from them once per distinct combination of words, not once per violation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Words", "compose"]
+
+
+@dataclass(frozen=True)
+class Words:
+    """A column of text as codes into its few distinct texts: row i reads `texts[codes[i]]`.
+
+    Evidence is put together from such columns (`compose`) once per distinct combination
+    of words, not once per violation.
+    """
+
+    codes: np.ndarray  # int
+    texts: list[str]
+
+    @classmethod
+    def of(cls, values: np.ndarray, words: Callable[[Any], str] = str) -> Words:
+        """`words(v)` for each value (no None among them), worked out once per distinct value."""
+        codes, distinct = pd.factorize(np.asarray(values), use_na_sentinel=False)
+        return cls(codes.astype(np.int64), [words(v) for v in distinct.tolist()])
+
+    def take(self, rows: np.ndarray) -> Words:
+        return Words(self.codes[rows], self.texts)
+
+    def map(self, words: Callable[[str], str]) -> Words:
+        return Words(self.codes, [words(t) for t in self.texts])
+
+    def is_in(self, texts: tuple[str, ...]) -> np.ndarray:
+        """Mask: rows whose text is one of `texts`."""
+        return np.array([t in texts for t in self.texts] + [False], dtype=bool)[self.codes]
+
+
+def compose(n: int, *parts: str | Words) -> np.ndarray:
+    """n texts (an object array), row i's being the parts joined: a `str` as it is, a
+    `Words` column by its row i. Each distinct combination is joined once."""
+    columns = [p for p in parts if isinstance(p, Words)]
+    if not columns:
+        return np.full(n, "".join(p for p in parts if isinstance(p, str)), dtype=object)
+    combined = np.zeros(n, dtype=np.int64)
+    for w in columns:
+        combined = combined * max(len(w.texts), 1) + w.codes
+        if combined.max(initial=0) > 2**40:
+            combined = pd.factorize(combined)[0].astype(np.int64)
+    which, _ = pd.factorize(combined)
+    first = np.empty(int(which.max(initial=-1)) + 1, dtype=np.int64)
+    first[which[::-1]] = np.arange(n)[::-1]  # a row showing each distinct combination
+    pieces = [
+        repeat(p) if isinstance(p, str) else np.array(p.texts, dtype=object)[p.codes[first]]
+        for p in parts
+    ]
+    texts = np.empty(len(first), dtype=object)
+    texts[:] = ["".join(t) for t in zip(*pieces, strict=False)]  # constants repeat
+    return texts[which]  # type: ignore[no-any-return]
