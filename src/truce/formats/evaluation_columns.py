@@ -3,10 +3,13 @@ the dicts (`evaluation_to_dict`) and the text (`evaluation_json`)."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 import numpy as np
 import pandas as pd
 
 from truce.domain.model import EVENT_TYPES, WEAPONS, Evaluation, IncidentTable, ReportTable
+from truce.domain.timeparse import iso_many
 from truce.formats.json_columns import (
     Categories,
     JsonStyle,
@@ -188,3 +191,60 @@ def source_set_texts(
 def int_texts(values: np.ndarray) -> np.ndarray:
     """Each integer as json writes it."""
     return np.asarray(values).astype(np.int64).astype(str).astype(object)
+
+
+# --- SPEC §5 additions ---------------------------------------------------------------
+
+
+def label_lists(labels: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
+    """Each "+"-joined label as a list of ids: (code per row, the lists by code)."""
+    codes, distinct = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=False)
+    return codes.astype(np.int64), [str(d).split("+") if d else [] for d in distinct.tolist()]
+
+
+def label_list_texts(labels: np.ndarray, style: JsonStyle, level: int = 3) -> Categories:
+    """`label_lists` as JSON text, each distinct list encoded once."""
+    codes, lists = label_lists(labels)
+    start, sep, end = style.brackets("[", "]", level)
+    texts = [start + sep.join(style.strings(ids).tolist()) + end if ids else "[]" for ids in lists]
+    return Categories(codes, np.array(texts, dtype=object))
+
+
+def fatality_ranges(inc: IncidentTable) -> list[dict[str, float | int | None] | None]:
+    """`{"low", "best", "high"}` per incident; None where no report gives a figure."""
+    low, best, high = (
+        numbers_or_none(v) for v in (inc.fatalities_low, inc.fatalities, inc.fatalities_high)
+    )
+    return [
+        None if lo is None and b is None and hi is None else {"low": lo, "best": b, "high": hi}
+        for lo, b, hi in zip(low, best, high, strict=True)
+    ]
+
+
+def fatality_range_texts(inc: IncidentTable, style: JsonStyle, level: int = 3) -> np.ndarray:
+    """`fatality_ranges` as JSON text."""
+    start, sep, end = style.brackets("{", "}", level)
+    parts = [number_texts(v) for v in (inc.fatalities_low, inc.fatalities, inc.fatalities_high)]
+    out = np.full(len(inc), "null", dtype=object)
+    given = ~(
+        np.isnan(inc.fatalities_low) & np.isnan(inc.fatalities) & np.isnan(inc.fatalities_high)
+    )
+    if given.any():
+        low, best, high = (p[given] for p in parts)
+        out[given] = (
+            start + '"low": ' + low + sep + '"best": ' + best + sep + '"high": ' + high + end
+        )
+    return out
+
+
+def directions(inc: IncidentTable) -> np.ndarray:
+    return np.where(inc.mutual, "mutual", "attack").astype(object)
+
+
+def iso_or_null(values: np.ndarray, tz: tzinfo, around: str = "") -> np.ndarray:
+    """`iso_many`, with NaT as None (or, with `around`, as the JSON text null)."""
+    given = ~np.isnat(values)
+    out = np.full(len(values), "null" if around else None, dtype=object)
+    if given.any():
+        out[given] = iso_many(values[given], tz, around=around)
+    return out

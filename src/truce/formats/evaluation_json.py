@@ -24,8 +24,14 @@ from truce.domain.timeparse import iso, iso_many
 from truce.formats.evaluation_columns import (
     EVENT_NAMES,
     WEAPON_NAMES,
+    directions,
+    fatality_range_texts,
+    fatality_ranges,
     grades,
     int_texts,
+    iso_or_null,
+    label_list_texts,
+    label_lists,
     measured_m,
     number_texts,
     numbers_or_none,
@@ -49,6 +55,11 @@ from truce.formats.json_columns import (
 # --- dicts ---------------------------------------------------------------------------------
 
 
+def _label_rows(labels: np.ndarray) -> list[list[str]]:
+    codes, lists = label_lists(labels)
+    return [list(lists[c]) for c in codes.tolist()]
+
+
 def _split(flat: list[Any], offsets: np.ndarray) -> list[list[Any]]:
     """`flat` cut into consecutive lists at `offsets` (len n+1)."""
     return [flat[a:b] for a, b in pairwise(offsets.tolist())]
@@ -62,6 +73,9 @@ def incident_dicts(ev: Evaluation, observed_at: np.ndarray | None = None) -> lis
     codes, names = source_codes(ev.reports)
     report_ids, _ = report_ids_in_order(inc, ev.reports, codes, names)
     violation_ids, violation_offsets = violation_ids_by_incident(ev)
+    observed_to = iso_or_null(inc.observed_to, ev.agreement.timezone)
+    involved = _label_rows(inc.involved)
+    datasets = _label_rows(inc.datasets)
     columns = zip(
         ev.incident_ids,
         inc.anchor.tolist(),
@@ -80,6 +94,11 @@ def incident_dicts(ev: Evaluation, observed_at: np.ndarray | None = None) -> lis
         numbers_or_none(inc.count),
         numbers_or_none(inc.fatalities),
         _split(violation_ids.tolist(), violation_offsets),
+        observed_to.tolist(),
+        fatality_ranges(inc),
+        directions(inc).tolist(),
+        involved,
+        datasets,
         strict=True,
     )
     return [
@@ -101,6 +120,12 @@ def incident_dicts(ev: Evaluation, observed_at: np.ndarray | None = None) -> lis
             "count": count,
             "fatalities": fatalities,
             "violations": violations,
+            "observed_to": to,
+            "location_precision_m": precision_m,
+            "fatalities_range": fatalities_range,
+            "direction": direction,
+            "involved": who,
+            "datasets": sets,
         }
         for (
             inc_id,
@@ -120,6 +145,11 @@ def incident_dicts(ev: Evaluation, observed_at: np.ndarray | None = None) -> lis
             count,
             fatalities,
             violations,
+            to,
+            fatalities_range,
+            direction,
+            who,
+            sets,
         ) in columns
     ]
 
@@ -142,6 +172,8 @@ def violation_dicts(ev: Evaluation, observed_at: np.ndarray | None = None) -> li
         vt.evidence.tolist(),
         vt.status.tolist(),
         measured.tolist(),
+        np.where(vt.certain, "certain", "possible").tolist(),
+        _label_rows(vt.involved),
         strict=True,
     )
     return [
@@ -156,8 +188,23 @@ def violation_dicts(ev: Evaluation, observed_at: np.ndarray | None = None) -> li
             "evidence": evidence,
             "status": status,
             "measured_m": measured_m,
+            "certainty": certainty,
+            "involved": involved,
         }
-        for vid, rule, kind, incident, party, at, zone, evidence, status, measured_m in columns
+        for (
+            vid,
+            rule,
+            kind,
+            incident,
+            party,
+            at,
+            zone,
+            evidence,
+            status,
+            measured_m,
+            certainty,
+            involved,
+        ) in columns
     ]
 
 
@@ -166,6 +213,9 @@ def _small_parts(ev: Evaluation) -> dict[str, Any]:
     return {
         "agreement": ev.agreement.id,
         "as_of": iso(ev.as_of.astimezone(ev.agreement.timezone)),
+        "ended": iso(ev.agreement.ends.at.astimezone(ev.agreement.timezone))
+        if ev.agreement.ends is not None and ev.agreement.ends.at <= ev.as_of
+        else None,
         "rejected": [
             {
                 "line": r.line,
@@ -262,6 +312,12 @@ def evaluation_json(ev: Evaluation, *, indent: int | None = None, ensure_ascii: 
             ("count", numbers(number_texts, inc.count)),
             ("fatalities", numbers(number_texts, inc.fatalities)),
             ("violations", string_lists(violation_ids, violation_offsets, 3, style)),
+            ("observed_to", iso_or_null(inc.observed_to, ev.agreement.timezone, around='"')),
+            ("location_precision_m", numbers(number_texts, inc.precision_m)),
+            ("fatalities_range", fatality_range_texts(inc, style)),
+            ("direction", style.few_strings(directions(inc))),
+            ("involved", label_list_texts(inc.involved, style)),
+            ("datasets", label_list_texts(inc.datasets, style)),
         ],
         1,
         style,
@@ -280,6 +336,11 @@ def evaluation_json(ev: Evaluation, *, indent: int | None = None, ensure_ascii: 
             ("evidence", style.strings(vt.evidence)),
             ("status", style.few_strings(vt.status)),
             ("measured_m", measured),
+            (
+                "certainty",
+                style.few_strings(np.where(vt.certain, "certain", "possible").astype(object)),
+            ),
+            ("involved", label_list_texts(vt.involved, style)),
         ],
         1,
         style,
