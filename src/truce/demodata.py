@@ -32,6 +32,7 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from truce.domain.actors import ActorIndex
 from truce.domain.geo import AgreementSpace
 from truce.domain.model import Agreement, AtTime, ExcludedGroup, Party
 
@@ -357,12 +358,21 @@ def _background(w: _World, start: datetime, end: datetime, n: int) -> list[_Even
     return out
 
 
+_INDEXES: dict[int, tuple[Agreement, ActorIndex]] = {}
+
+
 def _actor_name(a: Agreement, group: str, rng: random.Random, first: int = 4) -> str:
-    """One of the group's first few names, as reporters would write it."""
+    """One of the group's first few names, as reporters would write it. Names the
+    agreement also lists under another group (aggregates such as "Syrian insurgents")
+    are skipped: the demo's story names who did what."""
+    index = _INDEXES.get(id(a))
+    if index is None or index[0] is not a:
+        index = _INDEXES[id(a)] = (a, ActorIndex.from_agreement(a))
     groups: list[Party | ExcludedGroup] = [*a.parties, *a.excluded]
     for g in groups:
         if g.id == group and g.actors:
-            return rng.choice(g.actors[:first])
+            own = [n for n in g.actors if index[1].resolve_one(n) == group]
+            return rng.choice((own or list(g.actors))[:first])
     return ""
 
 
