@@ -158,7 +158,7 @@ def _judge_one(
         named = sorted(set(label_tokens(first)) & parties)
         charged = named[0] if len(named) == 1 else UNATTRIBUTED
     doubts = [
-        f"{role} '{label}' includes excluded {', '.join(sorted(set(label_tokens(label)) & excluded))}"
+        f"{role} names both {_ids(label, parties)} and excluded {_ids(label, excluded)}"
         for role, label, side in (
             ("one side" if mutual else "attacker", first, sides[0]),
             ("other side" if mutual else "target", target, sides[1]),
@@ -166,3 +166,7 @@ def _judge_one(
         if side == Side.MIXED
     ]
     return True, not doubts, charged, "; ".join(doubts)
+
+
+def _ids(label: str, among: frozenset[str]) -> str:
+    return "/".join(sorted(set(label_tokens(label)) & among))

@@ -312,6 +312,8 @@ def consolidate(
         involved=union_per_incident(labels.involved, incident, n),
         mutual=per_incident(np.logical_and, reports.direction == MUTUAL).astype(bool),
         datasets=union_per_incident(reports.dataset, incident, n),
+        actor_text=reports.actor[anchor_rows].astype(object),
+        target_text=reports.target[anchor_rows].astype(object),
     )
 
 

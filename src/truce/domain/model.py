@@ -392,6 +392,8 @@ class IncidentTable:
     involved: np.ndarray  # label: every party and excluded group named, "" none
     mutual: np.ndarray  # bool: the reports say the sides fought, not who attacked
     datasets: np.ndarray  # object: "+"-joined curated datasets among its reports, ""
+    actor_text: np.ndarray  # object: the anchor report's actor as written, for evidence
+    target_text: np.ndarray  # object: the anchor report's target as written
 
     def __len__(self) -> int:
         return len(self.anchor)

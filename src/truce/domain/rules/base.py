@@ -12,9 +12,10 @@ from functools import cached_property
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from truce.domain.actors import label_tokens
+from truce.domain.actors import OUTSIDE, label_tokens
 from truce.domain.attribution import Judgement, judge
 from truce.domain.geo import AgreementSpace
 from truce.domain.model import UNATTRIBUTED, Agreement, IncidentTable, Rule
@@ -262,28 +263,35 @@ class RuleContext:
         return self._targets.take(rows)
 
     def who_words(self, rows: np.ndarray) -> Words:
-        """` by gov against nusra`, ` by an unidentified attacker`, ` between gov and opp`."""
+        """` by gov against nusra`, ` by an unidentified attacker`, ` between gov and
+        'al-Sultan clan' (not in the agreement)`: a name the agreement does not list is
+        quoted as the report wrote it."""
         inc = self.incidents
-        combos = np.char.add(
-            np.where(inc.mutual[rows], "m", "a").astype(str),
-            np.char.add(
-                "\x1f",
-                np.char.add(
-                    np.where(inc.mutual[rows], inc.actor[rows], inc.party[rows]).astype(str),
-                    np.char.add("\x1f", inc.target[rows].astype(str)),
-                ),
-            ),
+        mutual = inc.mutual[rows]
+        columns = (
+            np.where(mutual, "m", "a"),
+            np.where(mutual, inc.actor[rows], inc.party[rows]),
+            inc.actor_text[rows],
+            inc.target[rows],
+            inc.target_text[rows],
+        )
+        codes, distinct = pd.factorize(
+            pd.MultiIndex.from_arrays([pd.Index(c.astype(object)) for c in columns])
         )
 
-        def words(combo: str) -> str:
-            how, first, target = combo.split("\x1f")
+        def words(how: str, first: str, first_text: str, target: str, target_text: str) -> str:
+            one = side_words(first, first_text)
             if how == "m":
-                return f" between {side_words(first)} and {side_words(target)}"
-            return f" by {actor_words(first)}" + (
-                f" against {side_words(target)}" if target else ""
+                return f" between {one} and {side_words(target, target_text)}"
+            attacker = (
+                "an unidentified attacker"
+                if first in ("", UNATTRIBUTED) and not first_text
+                else one
             )
+            against = side_words(target, target_text) if target or target_text else ""
+            return f" by {attacker}" + (f" against {against}" if against else "")
 
-        return Words.of(combos, words)
+        return Words(codes.astype(np.int64), [words(*map(str, d)) for d in distinct.tolist()])
 
     def party_is(self, *labels: str) -> np.ndarray:
         """Mask: incidents whose attacker names one of `labels` (alone or with others)."""
@@ -392,11 +400,16 @@ def actor_words(label: str) -> str:
     return "an unidentified attacker" if label in (UNATTRIBUTED, "") else side_words(label)
 
 
-def side_words(label: str) -> str:
-    """`nusra+opp` -> `opp/nusra`'s plain form `nusra/opp`; "" -> an unidentified side."""
-    if not label:
-        return "an unidentified side"
-    return label.replace("+", "/").replace("outside", "a state outside the agreement")
+def side_words(label: str, text: str = "") -> str:
+    """How evidence names one side: its ids (`nusra/opp`), or the name as reported when
+    the agreement does not list it, or "an unidentified side"."""
+    if label in ("", UNATTRIBUTED):
+        return f"'{text}' (not named in the agreement)" if text else "an unidentified side"
+    if label == OUTSIDE:
+        return (
+            f"'{text}' (a state outside the agreement)" if text else "a state outside the agreement"
+        )
+    return label.replace("+", "/")
 
 
 def fmt_local(dt: datetime, tz: tzinfo) -> str:
