@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.geoms import offset_from
@@ -201,3 +202,15 @@ def test_canonical_order_breaks_equal_times_by_source_then_report_id():
     reports = read_reports(text).reports
     keys = [f"{reports.source[i]}:{reports.report_id[i]}" for i in canonical_order(reports)]
     assert keys == ["alpha:a-1", "alpha:a-9", "beta:b-10", "beta:b-2", "zulu:z-1"]
+
+
+@pytest.mark.parametrize("n_ids", [3, 80])  # bit masks, and the path past 62 distinct ids
+def test_involved_is_the_union_of_the_reports_labels_per_incident(n_ids):
+    from truce.domain.attribution import Labels
+    from truce.domain.consolidate import union_per_incident
+
+    names = ["", *(f"g{k}" for k in range(n_ids)), "g0+g1"]
+    labels = Labels(np.array([1, 2, 0, len(names) - 1, 3, 3], dtype=np.int64), names)
+    members = np.array([0, 1, 2, 3, 4, 5])
+    offsets = np.array([0, 2, 3, 4, 6])  # {g0, g1}, {}, {g0+g1}, {g2}
+    assert union_per_incident(labels, members, offsets).tolist() == ["g0+g1", "", "g0+g1", "g2"]

@@ -180,12 +180,22 @@ class ActorIndex:
 
     def resolve(self, names: np.ndarray) -> np.ndarray:
         """Labels for a whole column, computed once per distinct name."""
+        codes, labels = self.resolve_codes(names)
+        return np.array(labels, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
+
+    def resolve_codes(self, names: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """(code per row, the distinct labels by code): `resolve` without making the
+        column of label strings, for callers that go on working on codes."""
         values = np.asarray(names, dtype=object)
-        if len(values) == 0:
-            return np.array([], dtype=object)
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        labels = np.array([self.resolve_one(u) for u in uniques], dtype=object)
-        return labels[codes]
+        labels, code_of = [], {}
+        remap = np.empty(len(uniques), dtype=np.int64)
+        for k, name in enumerate(uniques.tolist()):
+            label = self.resolve_one(name)
+            remap[k] = code_of.setdefault(label, len(labels))
+            if remap[k] == len(labels):
+                labels.append(label)
+        return remap[codes] if len(values) else codes.astype(np.int64), labels
 
     def _contained(self, words: list[str]) -> set[str]:
         found: set[str] = set()

@@ -36,6 +36,7 @@ import pandas as pd
 
 from truce.domain.actors import OUTSIDE, ActorIndex, join_label, label_tokens
 from truce.domain.model import MUTUAL, UNATTRIBUTED, Agreement, ReportTable
+from truce.domain.words import combinations
 
 
 class Side(IntEnum):
@@ -48,43 +49,66 @@ class Side(IntEnum):
 
 
 @dataclass(frozen=True)
-class Attribution:
-    """Per report labels (object arrays of str)."""
+class Labels:
+    """A column of labels as codes into its few distinct labels."""
 
-    attacker: np.ndarray  # who attacked; "" when unknown or mutual
-    actor: np.ndarray  # the actor column's label
-    target: np.ndarray  # the target column's label
-    involved: np.ndarray  # party and excluded-group ids among actor and target
-    mutual: np.ndarray  # bool
+    codes: np.ndarray  # int64
+    names: list[str]
+
+    @property
+    def values(self) -> np.ndarray:
+        return (
+            np.array(self.names, dtype=object)[self.codes]
+            if len(self.codes)
+            else self.codes.astype(object)
+        )
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Per report labels."""
+
+    attacker: Labels  # who attacked; "" when unknown or mutual
+    actor: Labels  # the actor column's label
+    target: Labels  # the target column's label
+    involved: Labels  # party and excluded-group ids among actor and target
 
 
 def attribute(agreement: Agreement, reports: ReportTable) -> Attribution:
-    """A stated `side` that names a party or excluded group wins over the actor name."""
+    """A stated `side` that names a party or excluded group wins over the actor name.
+    Each text column is hashed once; the rest works on small integer codes."""
     index = ActorIndex.from_agreement(agreement)
-    known = np.array([*agreement.party_ids(), *agreement.excluded_ids()], dtype=object)
-    side = reports.side.astype(object)
-    actor = np.where(np.isin(side, known), side, index.resolve(reports.actor)).astype(object)
-    target = index.resolve(reports.target).astype(object)
+    actor_codes, actor_names = index.resolve_codes(reports.actor)
+    side_codes, sides = pd.factorize(reports.side.astype(object), use_na_sentinel=False)
+    known = {*agreement.party_ids(), *agreement.excluded_ids()}
+    stated = [str(x) for x in sides.tolist() if x in known]
+    if stated:
+        # Stated sides become labels of their own, after the actor names' labels.
+        names = actor_names + [x for x in stated if x not in actor_names]
+        side_label = np.array([names.index(x) if x in known else -1 for x in sides.tolist()])
+        by_side = side_label[side_codes]
+        actor = Labels(np.where(by_side >= 0, by_side, actor_codes), names)
+    else:
+        actor = Labels(actor_codes, actor_names)
+    target = Labels(*index.resolve_codes(reports.target))
     mutual = reports.direction == MUTUAL
-    attacker = np.where(mutual, "", actor).astype(object)
-    return Attribution(attacker, actor, target, _involved(actor, target), mutual)
+    none = len(actor.names)
+    attacker = Labels(np.where(mutual, none, actor.codes), [*actor.names, ""])
+    return Attribution(attacker, actor, target, _involved(actor, target))
 
 
-def _involved(actor: np.ndarray, target: np.ndarray) -> np.ndarray:
-    pair, (actors, targets) = _factorize_pairs(actor, target)
-    labels = [
-        join_label(t for t in (*label_tokens(a), *label_tokens(b)) if t != OUTSIDE)
-        for a, b in zip(actors, targets, strict=True)
+def _involved(actor: Labels, target: Labels) -> Labels:
+    pair, distinct = pd.factorize(actor.codes * max(len(target.names), 1) + target.codes)
+    k = max(len(target.names), 1)
+    names = [
+        join_label(
+            t
+            for t in (*label_tokens(actor.names[d // k]), *label_tokens(target.names[d % k]))
+            if t != OUTSIDE
+        )
+        for d in distinct.tolist()
     ]
-    return np.array(labels, dtype=object)[pair] if len(pair) else np.array([], dtype=object)
-
-
-def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple[list, list]]:
-    ca, ua = pd.factorize(a, use_na_sentinel=False)
-    cb, ub = pd.factorize(b, use_na_sentinel=False)
-    combined, distinct = pd.factorize(ca.astype(np.int64) * max(len(ub), 1) + cb)
-    k = max(len(ub), 1)
-    return combined, ([ua[d // k] for d in distinct], [ub[d % k] for d in distinct])
+    return Labels(pair.astype(np.int64), names)
 
 
 @dataclass(frozen=True)
@@ -118,32 +142,18 @@ def judge(
 ) -> Judgement:
     """Decided once per distinct (attacker, actor, target, mutual) combination."""
     parties, excluded = frozenset(agreement.party_ids()), frozenset(agreement.excluded_ids())
-    n = len(attacker)
     first = np.where(mutual, actor, attacker)
-    codes, distinct = pd.factorize(
-        pd.Series(first.astype(str))
-        + "\x1f"
-        + pd.Series(target.astype(str))
-        + "\x1f"
-        + pd.Series(np.where(mutual, "m", "a")),
-        use_na_sentinel=False,
-    )
-    covered, certain, charged, doubt = [], [], [], []
-    for key in distinct.tolist():
-        a, t, how = key.split("\x1f")
-        verdict = _judge_one(a, t, how == "m", parties, excluded)
-        covered.append(verdict[0])
-        certain.append(verdict[1])
-        charged.append(verdict[2])
-        doubt.append(verdict[3])
-    if n == 0:
+    codes, distinct = combinations([first, target, mutual])
+    verdicts = [_judge_one(a, t, bool(m), parties, excluded) for a, t, m in distinct]
+    if not verdicts:
         empty = np.array([], dtype=object)
         return Judgement(np.array([], dtype=bool), np.array([], dtype=bool), empty, empty)
+    covered, certain, charged, doubt = (np.array(c) for c in zip(*verdicts, strict=True))
     return Judgement(
-        np.array(covered, dtype=bool)[codes],
-        np.array(certain, dtype=bool)[codes],
-        np.array(charged, dtype=object)[codes],
-        np.array(doubt, dtype=object)[codes],
+        covered.astype(bool)[codes],
+        certain.astype(bool)[codes],
+        charged.astype(object)[codes],
+        doubt.astype(object)[codes],
     )
 
 
@@ -151,12 +161,12 @@ def _judge_one(
     first: str, target: str, mutual: bool, parties: frozenset[str], excluded: frozenset[str]
 ) -> tuple[bool, bool, str, str]:
     sides = (side_of(first, parties, excluded), side_of(target, parties, excluded))
-    if Side.EXCLUDED in sides or Side.OUTSIDE in sides:
-        return False, False, UNATTRIBUTED, ""
     charged = UNATTRIBUTED
     if not mutual and sides[0] in (Side.PARTY, Side.MIXED):
         named = sorted(set(label_tokens(first)) & parties)
         charged = named[0] if len(named) == 1 else UNATTRIBUTED
+    if Side.EXCLUDED in sides or Side.OUTSIDE in sides:
+        return False, False, charged, ""
     doubts = [
         f"{role} names both {_ids(label, parties)} and excluded {_ids(label, excluded)}"
         for role, label, side in (

@@ -29,7 +29,7 @@ import pandas as pd
 
 from truce.domain import keys
 from truce.domain.actors import join_label, label_tokens
-from truce.domain.attribution import Attribution
+from truce.domain.attribution import Attribution, Labels
 from truce.domain.model import (
     MUTUAL,
     UNATTRIBUTED,
@@ -181,9 +181,9 @@ def cluster(
     )
 
 
-def _vote(labels: np.ndarray, weights: np.ndarray, incident: np.ndarray, n: int) -> np.ndarray:
+def _vote(labels: Labels, weights: np.ndarray, incident: np.ndarray, n: int) -> np.ndarray:
     """Per incident, the label with the largest summed weight; ties and no votes -> ""."""
-    code, names = factorize(labels)
+    code, names = labels.codes, labels.names
     k = max(len(names), 1)
     totals = np.bincount(incident * k + code, weights=weights, minlength=n * k).reshape(n, k)
     if "" in names:
@@ -216,8 +216,11 @@ def consolidate(
     to = reports.observed_to
     last_ns = np.where(np.isnat(to), t_ns, to.astype(np.int64) - 1)
     dataset_code, dataset_names = factorize(reports.dataset)
-    if "" in dataset_names:
-        dataset_code = np.where(dataset_code == dataset_names.index(""), -1, dataset_code)
+    curated = (
+        np.where(dataset_code == dataset_names.index(""), -1, dataset_code)
+        if "" in dataset_names
+        else dataset_code
+    )
     anchor_sorted = cluster(
         x[order],
         y[order],
@@ -226,7 +229,7 @@ def consolidate(
         reports.precision_m[order],
         settings,
         t_last_s=last_ns[order] / _NS_PER_S,
-        dataset=dataset_code[order],
+        dataset=curated[order],
     )
     # Anchors in canonical order are the incidents in their output order.
     is_anchor = anchor_sorted == np.arange(len(anchor_sorted))
@@ -308,10 +311,12 @@ def consolidate(
         observed_to=observed_to,
         fatalities_low=low,
         fatalities_high=high,
-        actor=_vote(labels.actor, rel_weight, incident, n),
-        involved=union_per_incident(labels.involved, incident, n),
+        actor=np.array(labels.actor.names, dtype=object)[labels.actor.codes[anchor_rows]]
+        if n
+        else np.array([], dtype=object),
+        involved=union_per_incident(labels.involved, members, offsets),
         mutual=per_incident(np.logical_and, reports.direction == MUTUAL).astype(bool),
-        datasets=union_per_incident(reports.dataset, incident, n),
+        datasets=union_per_incident(Labels(dataset_code, dataset_names), members, offsets),
         actor_text=reports.actor[anchor_rows].astype(object),
         target_text=reports.target[anchor_rows].astype(object),
     )
@@ -332,27 +337,32 @@ def _windows(
     return start.astype("datetime64[ns]"), end.astype("datetime64[ns]")
 
 
-def union_per_incident(labels: np.ndarray, incident: np.ndarray, n: int) -> np.ndarray:
-    """Per incident, the "+"-joined union of its reports' labels ("" for none)."""
-    code, names = factorize(labels)
-    k = max(len(names), 1)
-    pairs = np.unique(incident * k + code)
-    owner, which = pairs // k, pairs % k
-    out = np.full(n, "", dtype=object)
-    single = np.bincount(owner, minlength=n) == 1
-    lone = single[owner]
-    out[owner[lone]] = np.array(names, dtype=object)[which[lone]] if len(names) else ""
-    # Incidents whose reports disagree: pairs are sorted, so each one's codes are a run.
-    multi_owner, multi_which = owner[~lone], which[~lone]
-    if len(multi_owner):
-        cut = np.flatnonzero(np.diff(multi_owner)) + 1
-        joined: dict[tuple[int, ...], str] = {}
-        for i, codes in zip(multi_owner[np.r_[0, cut]], np.split(multi_which, cut), strict=True):
-            key = tuple(codes.tolist())
-            if key not in joined:
-                joined[key] = join_label(t for c in key for t in label_tokens(names[c]))
-            out[i] = joined[key]
-    return out
+def union_per_incident(labels: Labels, members: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per incident (its reports `members[offsets[i]:offsets[i+1]]`), the "+"-joined union
+    of its reports' labels ("" for none).
+
+    Each label becomes a bit mask of its ids, or-ed over each incident's reports; masks
+    are turned back into labels once per distinct mask. More than 62 distinct ids (not
+    seen in practice) take a slower path, incident by incident where reports differ."""
+    n = len(offsets) - 1
+    if n == 0:
+        return np.array([], dtype=object)
+    codes = labels.codes[members]
+    ids = sorted({t for name in labels.names for t in label_tokens(name)})
+    if len(ids) > 62:
+        first = np.minimum.reduceat(codes, offsets[:-1])
+        out = np.array(labels.names, dtype=object)[first]
+        for i in np.flatnonzero(np.maximum.reduceat(codes, offsets[:-1]) != first).tolist():
+            seen = set(codes[offsets[i] : offsets[i + 1]].tolist())
+            out[i] = join_label(t for c in seen for t in label_tokens(labels.names[c]))
+        return out
+    bit = {t: 1 << k for k, t in enumerate(ids)}
+    mask_of = np.array(
+        [sum(bit[t] for t in label_tokens(name)) for name in labels.names], dtype=np.int64
+    )
+    which, distinct = pd.factorize(np.bitwise_or.reduceat(mask_of[codes], offsets[:-1]))
+    texts = [join_label(t for k, t in enumerate(ids) if m >> k & 1) for m in distinct.tolist()]
+    return np.array(texts, dtype=object)[which]
 
 
 def report_keys(reports: ReportTable, rows: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Words", "compose"]
+__all__ = ["Words", "combinations", "compose"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +63,22 @@ def compose(n: int, *parts: str | Words) -> np.ndarray:
     texts = np.empty(len(first), dtype=object)
     texts[:] = ["".join(t) for t in zip(*pieces, strict=False)]  # constants repeat
     return texts[which]  # type: ignore[no-any-return]
+
+
+def combinations(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """(code per row, the distinct combinations of the columns' values by code): each
+    column is hashed once, then only small integers are combined."""
+    n = len(columns[0]) if columns else 0
+    combined = np.zeros(n, dtype=np.int64)
+    uniques = []
+    for column in columns:
+        codes, distinct = pd.factorize(np.asarray(column, dtype=object), use_na_sentinel=False)
+        uniques.append(distinct)
+        combined = combined * max(len(distinct), 1) + codes
+        if combined.max(initial=0) > 2**40:
+            combined = pd.factorize(combined)[0].astype(np.int64)
+    which, _ = pd.factorize(combined)
+    first = np.empty(int(which.max(initial=-1)) + 1, dtype=np.int64)
+    first[which[::-1]] = np.arange(n)[::-1]
+    rows = [tuple(np.asarray(c, dtype=object)[first].tolist()) for c in columns]
+    return which.astype(np.int64), list(zip(*rows, strict=True)) if rows else []

@@ -12,7 +12,6 @@ from functools import cached_property
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from truce.domain.actors import OUTSIDE, label_tokens
@@ -21,7 +20,7 @@ from truce.domain.geo import AgreementSpace
 from truce.domain.model import UNATTRIBUTED, Agreement, IncidentTable, Rule
 from truce.domain.timeparse import from_utc64, to_utc64
 from truce.domain.uncertainty import Verdict, after, during
-from truce.domain.words import Words, compose
+from truce.domain.words import Words, combinations, compose
 
 Namespace = Literal["phase", "zone", "feature", "party", "condition"]
 
@@ -125,7 +124,7 @@ class RuleContext:
     def covered(self) -> Verdict:
         """The sides are ones the terms bind (no excluded group, no outside state)."""
         j = self.judgement
-        return Verdict.of(j.covered, j.certain, lambda: Words.of(j.doubt))
+        return Verdict.of(j.covered, j.certain, lambda: self._doubt_words)
 
     def inside(self, zone_id: str) -> Verdict:
         """In the zone, for the whole location uncertainty (and the feature's own)."""
@@ -268,20 +267,19 @@ class RuleContext:
         quoted as the report wrote it."""
         inc = self.incidents
         mutual = inc.mutual[rows]
-        columns = (
-            np.where(mutual, "m", "a"),
-            np.where(mutual, inc.actor[rows], inc.party[rows]),
-            inc.actor_text[rows],
-            inc.target[rows],
-            inc.target_text[rows],
-        )
-        codes, distinct = pd.factorize(
-            pd.MultiIndex.from_arrays([pd.Index(c.astype(object)) for c in columns])
+        codes, distinct = combinations(
+            [
+                mutual,
+                np.where(mutual, inc.actor[rows], inc.party[rows]),
+                inc.actor_text[rows],
+                inc.target[rows],
+                inc.target_text[rows],
+            ]
         )
 
-        def words(how: str, first: str, first_text: str, target: str, target_text: str) -> str:
+        def words(mutual: bool, first: str, first_text: str, target: str, target_text: str) -> str:
             one = side_words(first, first_text)
-            if how == "m":
+            if mutual:
                 return f" between {one} and {side_words(target, target_text)}"
             attacker = (
                 "an unidentified attacker"
@@ -291,7 +289,7 @@ class RuleContext:
             against = side_words(target, target_text) if target or target_text else ""
             return f" by {attacker}" + (f" against {against}" if against else "")
 
-        return Words(codes.astype(np.int64), [words(*map(str, d)) for d in distinct.tolist()])
+        return Words(codes, [words(bool(d[0]), *map(str, d[1:])) for d in distinct])
 
     def party_is(self, *labels: str) -> np.ndarray:
         """Mask: incidents whose attacker names one of `labels` (alone or with others)."""
@@ -308,8 +306,12 @@ class RuleContext:
         return Verdict.of(
             named,
             named & (self.charged == party) & j.certain,
-            lambda: Words.of(np.where(j.doubt == "", "attacker also names another party", j.doubt)),
+            lambda: self._doubt_words.map(lambda t: t or "attacker also names another party"),
         )
+
+    @cached_property
+    def _doubt_words(self) -> Words:
+        return Words.of(self.judgement.doubt)
 
     @cached_property
     def excluded(self) -> tuple[np.ndarray, np.ndarray]:
