@@ -10,8 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from truce.domain.errors import AgreementError, Problem, UnknownAgreement
 from truce.domain.model import AfterPhase, AtTime, WhenCondition
+from truce.errors import AgreementError, Problem, UnknownAgreement
 from truce.formats.agreement import load_agreement, parse_agreement
 from truce.library.catalog import list_agreements, load_builtin, resolve_agreement
 

@@ -4,6 +4,7 @@ in the module's docstring."""
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -35,9 +36,7 @@ def test_not_found_kinds_answer_404() -> None:
     assert GazetteerError("Aleppo?", ["Aleppo"]).candidates == ["Aleppo"]
 
 
-def test_the_old_module_names_are_the_same_classes() -> None:
-    from truce.domain import errors as domain_errors
-    from truce.store import errors as store_errors
-
-    assert domain_errors.AgreementError is truce.errors.AgreementError
-    assert store_errors.NotFound is truce.errors.NotFound
+def test_the_tree_is_the_only_error_module():
+    src = Path(truce.errors.__file__).parent
+    others = sorted(str(p.relative_to(src)) for p in src.rglob("errors.py"))
+    assert others == ["api/errors.py", "errors.py"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from truce.domain.errors import GazetteerError
+from truce.errors import GazetteerError
 from truce.library.catalog import load_builtin
 from truce.library.gazetteer import Gazetteer, normalise_place_name, resolve_place
 

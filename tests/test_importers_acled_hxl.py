@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from truce.domain.errors import ReportFormatError
 from truce.domain.model import DIRECTIONS, EVENT_TYPES
+from truce.errors import ReportFormatError
 from truce.formats.importers import acled
 from truce.formats.reports import read_reports
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from truce.cli import app as cli_app
-from truce.domain.errors import ReportFormatError
 from truce.domain.model import ATTACK, MUTUAL
+from truce.errors import ReportFormatError
 from truce.formats.importers import IMPORTERS, detect
 from truce.formats.reports import INPUT_FORMATS, read_reports
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from truce.domain.errors import GazetteerError, ReportFormatError
 from truce.domain.model import EVENT_TYPES, NO_CODE, WEAPONS
+from truce.errors import GazetteerError, ReportFormatError
 from truce.formats.reports import COLUMNS, read_reports
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"

@@ -167,7 +167,7 @@ def bulletin_issue(
     agreement_file: AgreementFiles = None,
 ) -> None:
     """Close the current period: a bulletin of everything accepted since the previous one."""
-    from truce.domain.errors import TruceError
+    from truce.errors import TruceError
     from truce.exchange.service import ExchangeError
 
     ex = _exchange(db, key_file, agreement_file, need_key=True)

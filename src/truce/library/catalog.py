@@ -6,8 +6,8 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from truce.domain.errors import UnknownAgreement
 from truce.domain.model import Agreement
+from truce.errors import UnknownAgreement
 from truce.formats.agreement import load_agreement, parse_agreement
 
 __all__ = ["builtin_files", "list_agreements", "load_builtin", "resolve_agreement"]

@@ -27,9 +27,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from truce.domain.errors import GazetteerError
 from truce.domain.model import Agreement, Feature
 from truce.domain.names import ARTICLES, VOWELS, consonant_skeleton, name_words
+from truce.errors import GazetteerError
 
 __all__ = [
     "Gazetteer",

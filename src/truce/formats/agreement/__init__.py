@@ -27,8 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from truce.domain.errors import AgreementError, Problem
 from truce.domain.model import Agreement
+from truce.errors import AgreementError, Problem
 from truce.formats.agreement.builder import build_agreement
 from truce.formats.agreement.checker import Checker
 from truce.formats.agreement.header import FORMAT_VERSION

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from truce.domain.errors import Problem
+from truce.errors import Problem
 from truce.formats.agreement.pydantic_errors import error_message, field_keys
 from truce.formats.agreement.yaml_paths import PathT, format_path
 

@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Callable
 
-from truce.domain.errors import ReportFormatError
+from truce.errors import ReportFormatError
 from truce.formats.importers import acled, hxl, ucdp_ged
 from truce.formats.reports.rows import Raw, TextRows
 

@@ -10,8 +10,8 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from truce.domain.errors import ReportFormatError
 from truce.domain.model import Rejection
+from truce.errors import ReportFormatError
 from truce.formats.reports.csv import parse_any_csv
 from truce.formats.reports.rows import ORIGINAL, Raw, TextRows, text_array
 

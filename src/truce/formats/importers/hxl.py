@@ -28,8 +28,8 @@ from collections import Counter
 import hxl
 import numpy as np
 
-from truce.domain.errors import ReportFormatError
 from truce.domain.model import EVENT_TYPES
+from truce.errors import ReportFormatError
 from truce.formats.importers import acled
 from truce.formats.importers.common import (
     Mapped,

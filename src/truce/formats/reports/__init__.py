@@ -47,7 +47,7 @@ import zlib
 from pathlib import Path
 from typing import Literal
 
-from truce.domain.errors import ReportFormatError
+from truce.errors import ReportFormatError
 from truce.formats.reports.checks import PlaceResolver, ReadResult, check_rows
 from truce.formats.reports.csv import parse_csv
 from truce.formats.reports.jsonl import parse_jsonl

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from truce.domain.errors import GazetteerError
 from truce.domain.model import (
     CREDIBILITY_GRADES,
     EVENT_TYPES,
@@ -25,6 +24,7 @@ from truce.domain.model import (
     ReportTable,
     empty_reports,
 )
+from truce.errors import GazetteerError
 from truce.formats.reports.extras import check_extras
 from truce.formats.reports.rows import FEW_DISTINCT, TextRows
 from truce.formats.reports.tuning import TUNING, ReaderTuning

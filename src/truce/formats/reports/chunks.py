@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from truce.domain.errors import ReportFormatError
+from truce.errors import ReportFormatError
 
 _HEAD_BYTES = 1 << 16
 

@@ -30,8 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from truce.domain.errors import ReportFormatError
 from truce.domain.model import Rejection
+from truce.errors import ReportFormatError
 from truce.formats.reports.rows import (
     COLUMNS,
     FEW_DISTINCT,

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from truce.domain.errors import ReportFormatError
 from truce.domain.model import Rejection
+from truce.errors import ReportFormatError
 
 COLUMNS: tuple[str, ...] = (
     "report_id",
