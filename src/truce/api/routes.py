@@ -19,10 +19,12 @@ from truce.api.schemas import (
     AgreementSummary,
     Document,
     Health,
+    IncidentDetail,
     IngestAnswer,
     Me,
     Place,
     ReviewCreate,
+    ViolationDetail,
 )
 from truce.errors import BadInput, GazetteerError, TruceError
 
@@ -87,14 +89,22 @@ def dashboard(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Docu
     return documents.dashboard(agreement, service.evaluation(agreement_id, user))
 
 
-@router.get("/agreements/{agreement_id}/incidents/{key:path}", tags=["evaluation"])
+@router.get(
+    "/agreements/{agreement_id}/incidents/{key:path}",
+    response_model=IncidentDetail,
+    tags=["evaluation"],
+)
 def incident(agreement_id: str, key: str, service: ServiceDep, user: CurrentUser) -> Document:
     if key.endswith("/publish"):
         raise BadInput("publish an incident with POST, not GET")
     return service.incident(agreement_id, key, user)
 
 
-@router.post("/agreements/{agreement_id}/incidents/{key:path}/publish", tags=["review"])
+@router.post(
+    "/agreements/{agreement_id}/incidents/{key:path}/publish",
+    response_model=IncidentDetail,
+    tags=["review"],
+)
 def publish_incident(agreement_id: str, key: str, service: ServiceDep, user: Publisher) -> Document:
     return service.publish_incident(agreement_id, key, user)
 
@@ -182,14 +192,14 @@ async def validate(
 # --- violations -----------------------------------------------------------------------
 
 
-@router.get("/violations/{key:path}", tags=["review"])
+@router.get("/violations/{key:path}", response_model=ViolationDetail, tags=["review"])
 def violation(key: str, service: ServiceDep, user: CurrentUser) -> Document:
     if key.endswith("/review"):
         raise BadInput("review a violation with POST, not GET")
     return service.violation(key, user)
 
 
-@router.post("/violations/{key:path}/review", tags=["review"])
+@router.post("/violations/{key:path}/review", response_model=ViolationDetail, tags=["review"])
 def review(key: str, body: ReviewCreate, service: ServiceDep, user: CurrentUser) -> Document:
     return service.review(key, body.action, body.comment, user)
 
