@@ -13,6 +13,10 @@ writers' lock (SQLite: the write lock; PostgreSQL: the advisory lock every
 Either way the unique constraint on (source, report_id) is the final guard.
 
 Load: every stored report as a columnar `ReportTable`, for `evaluate()`.
+
+Over 400 lines on purpose: insert and load are the two halves of one column
+mapping (ReportTable <-> table columns, per dialect); split, each would have to
+restate it.
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ are exactly what the REST API shows that user.
 Methods taking `block=False` raise `WouldBlock` rather than read the database or
 build anything, so the routes can answer from memory on the event loop and move
 to a worker thread only when needed.
+
+Over 400 lines on purpose: the index, its per-viewer views and the page queries
+share the same sorted arrays and positions; apart, each would reach into the
+others' internals.
 """
 
 from __future__ import annotations
