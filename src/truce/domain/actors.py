@@ -188,7 +188,8 @@ class ActorIndex:
         column of label strings, for callers that go on working on codes."""
         values = np.asarray(names, dtype=object)
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        labels, code_of = [], {}
+        labels: list[str] = []
+        code_of: dict[str, int] = {}
         remap = np.empty(len(uniques), dtype=np.int64)
         for k, name in enumerate(uniques.tolist()):
             label = self.resolve_one(name)

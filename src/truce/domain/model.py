@@ -446,8 +446,9 @@ class ViolationTable(Sequence[Violation]):
     timezone: tzinfo  # the agreement's: `Violation.at` is given in it
     # SPEC §5: whether the rule holds for the incident's whole uncertainty region, and
     # the label of every party and excluded group the incident involves.
-    certain: np.ndarray | None = None  # bool; None: all certain
-    involved: np.ndarray | None = None  # object label ("gov+opp"); None: none named
+    # Filled by __post_init__ when left out, so after construction both are arrays.
+    certain: np.ndarray = None  # type: ignore[assignment]  # bool; None: all certain
+    involved: np.ndarray = None  # type: ignore[assignment]  # object label; None: none named
 
     def __post_init__(self) -> None:
         if self.certain is None:
@@ -500,8 +501,8 @@ class ViolationTable(Sequence[Violation]):
             evidence=str(self.evidence[k]),
             status="corroborated" if self.corroborated[k] else "alleged",
             measured_m=None if np.isnan(measured) else measured,
-            certainty="certain" if self.certain[k] else "possible",  # type: ignore[index]
-            involved=tuple(str(self.involved[k]).split("+")) if self.involved[k] else (),  # type: ignore[index]
+            certainty="certain" if self.certain[k] else "possible",
+            involved=tuple(str(self.involved[k]).split("+")) if self.involved[k] else (),
         )
 
     @overload
