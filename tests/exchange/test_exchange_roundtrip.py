@@ -147,3 +147,22 @@ def test_a_differing_verdict_is_an_alert_naming_the_incident(pair: Pair) -> None
     ra = pair.pull(a, b)  # amman recomputes hmeimim's digest from its own (unedited) copy
     assert [k.split(":")[0] for k in ra.alerts] == ["digest_mismatch"]
     assert "amman:a-2" in ra.alerts[0]
+
+
+def test_coverage_lists_the_periods_each_centres_bulletins_cover(pair: Pair) -> None:
+    from truce.exchange.coverage import coverage, covers
+
+    a, b = pair.a, pair.b
+    start = pair.clock.now
+    for _ in range(3):
+        pair.clock.advance(timedelta(hours=2))
+        a.issue()
+        b.issue()
+    pair.exchange()
+    cov = coverage(a.service.engine, "us-ru-2016-09")
+    assert set(cov) == {"amman", "hmeimim"}
+    for name in cov:
+        (interval,) = cov[name]  # three two-hour periods, joined
+        assert interval[1] - interval[0] == timedelta(hours=6)
+        assert covers(cov[name], start, start + timedelta(hours=6))
+        assert not covers(cov[name], start, start + timedelta(hours=7))

@@ -23,6 +23,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from truce.api.deps import ExchangeOperator
 from truce.exchange.keys import KeyError_, default_key_path, load_signer
+from truce.exchange.schedule import Scheduler, clock_from_env
 from truce.exchange.service import (
     ENV_AGREEMENTS,
     Exchange,
@@ -119,7 +120,8 @@ def mount(app: FastAPI) -> None:
         service.engine,
         lambda agreement_id: service.agreements.get(agreement_id).agreement,
         signer=signer,
-        clock=lambda: service.clock(),  # follows the service clock, even when replaced
+        # The service's clock (followed even when replaced), or an accelerated drill clock.
+        clock=clock_from_env() or (lambda: service.clock()),
         interval=interval_from_env(),
     )
     app.state.exchange = ex
@@ -135,8 +137,6 @@ def mount(app: FastAPI) -> None:
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
-        from truce.exchange.schedule import Scheduler
-
         scheduler = Scheduler(ex, [a.strip() for a in agreements])
         thread = threading.Thread(target=scheduler.run, name="truce-exchange", daemon=True)
         thread.start()

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 from sqlalchemy import Connection, func, insert, select
 
 from truce.errors import TruceError
@@ -68,6 +71,16 @@ class PullResult:
     imported_reports: int = 0
     cosigned: bool = False
     converged: list[tuple[int, bool]] = field(default_factory=list)  # (seq, digests equal)
+    timings_s: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings_s[stage] = self.timings_s.get(stage, 0.0) + time.perf_counter() - t0
+
     alerts: list[str] = field(default_factory=list)
 
 
@@ -162,13 +175,15 @@ def _pull(
             ) from None
     latest: dict[str, dict[str, Any]] = {}  # per agreement, the newest bulletin taken
     for seq in range(held + 1, cp.size + 1):
-        added, bulletin = _take_bulletin(ex, peer, transport, cp, seq)
+        added, bulletin = _take_bulletin(ex, peer, transport, cp, seq, result)
         result.imported_reports += added
         result.new_bulletins += 1
         latest[bulletin["agreement"]] = bulletin
-    _cosign(ex, peer, transport, note.text, cp, result)
-    for bulletin in latest.values():
-        _converge(ex, peer, transport, bulletin, result)
+    with result.timed("cosign"):
+        _cosign(ex, peer, transport, note.text, cp, result)
+    with result.timed("converge"):
+        for bulletin in latest.values():
+            _converge(ex, peer, transport, bulletin, result)
 
 
 def _converge(
@@ -211,15 +226,18 @@ def _hashes(body: bytes) -> list[bytes]:
 
 
 def _take_bulletin(
-    ex: Exchange, peer: str, transport: Transport, cp: Checkpoint, seq: int
+    ex: Exchange, peer: str, transport: Transport, cp: Checkpoint, seq: int, result: PullResult
 ) -> tuple[int, dict[str, Any]]:
-    status, data = _get(transport, f"/exchange/bulletins/{seq}")
+    with result.timed("fetch"):
+        status, data = _get(transport, f"/exchange/bulletins/{seq}")
     if status == 404:
         raise _Stop("missing", f"bulletin {seq} of {cp.size} is not served", seq)
     if status != 200:
         raise _Stop("unreachable", f"GET bulletins/{seq} answered {status}", seq)
-    leaf = merkle.leaf_hash(data)
-    status, body = _get(transport, f"/exchange/proof/inclusion?seq={seq}&size={cp.size}")
+    with result.timed("fetch"):
+        status, body = _get(transport, f"/exchange/proof/inclusion?seq={seq}&size={cp.size}")
+    with result.timed("verify"):
+        leaf = merkle.leaf_hash(data)
     if status == 404:
         raise _Stop("missing", f"no inclusion proof for bulletin {seq} in size {cp.size}", seq)
     try:
@@ -231,7 +249,8 @@ def _take_bulletin(
             "bulletin_mismatch", f"bulletin {seq} does not match the signed tree: {exc}", seq
         ) from None
     try:
-        bulletin = decode_bulletin(data)
+        with result.timed("decode"):
+            bulletin = decode_bulletin(data)
     except BulletinError as exc:
         raise _Stop("bulletin_mismatch", f"bulletin {seq}: {exc}", seq) from None
     if bulletin["origin"] != peer:
@@ -242,11 +261,17 @@ def _take_bulletin(
             f"leaf {seq} carries bulletin {bulletin['seq']} (replayed or out of order)",
             seq,
         )
-    return _store(ex, peer, seq, data, leaf, bulletin), bulletin
+    return _store(ex, peer, seq, data, leaf, bulletin, result), bulletin
 
 
 def _store(
-    ex: Exchange, peer: str, seq: int, data: bytes, leaf: bytes, bulletin: dict[str, Any]
+    ex: Exchange,
+    peer: str,
+    seq: int,
+    data: bytes,
+    leaf: bytes,
+    bulletin: dict[str, Any],
+    result: PullResult,
 ) -> int:
     """Import the bulletin's reports and record it, in one transaction."""
     from truce.formats.reports import read_reports
@@ -255,10 +280,11 @@ def _store(
     now = ex.clock()
     table = None
     if rows:
-        jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
-        table = read_reports(jsonl, format="jsonl").reports
+        with result.timed("parse"):
+            jsonl = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+            table = read_reports(jsonl, format="jsonl").reports
     importer = importer_name(peer)
-    with write_transaction(ex.engine) as conn:
+    with result.timed("import"), write_transaction(ex.engine) as conn:
         if _have(conn, peer, seq):
             return 0
         added = 0

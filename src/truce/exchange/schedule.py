@@ -8,15 +8,41 @@ find it closed.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 
 from truce.exchange.pull import pull
 from truce.exchange.service import Exchange
 
 log = logging.getLogger("truce.exchange")
 ENV_TICK = "TRUCE_EXCHANGE_TICK_S"
+# For drills and tests: the exchange's clock starts at `start`, runs `speed` times faster
+# than real time and stops at `until`, e.g. {"start": "2016-09-12T00:00:00+03:00",
+# "speed": 7200, "until": "2016-09-19T00:00:00+03:00"} (a simulated week in 84 s).
+ENV_CLOCK = "TRUCE_EXCHANGE_CLOCK"
+
+
+def clock_from_env(env: Mapping[str, str] | None = None) -> Callable[[], datetime] | None:
+    env = os.environ if env is None else env
+    text = env.get(ENV_CLOCK, "").strip()
+    if not text:
+        return None
+    spec = json.loads(text)
+    start = datetime.fromisoformat(spec["start"])
+    speed = float(spec.get("speed", 1))
+    until = datetime.fromisoformat(spec["until"]) if spec.get("until") else None
+    t0 = time.monotonic()
+
+    def now() -> datetime:
+        t = start + timedelta(seconds=(time.monotonic() - t0) * speed)
+        return min(t, until) if until else t
+
+    return now
 
 
 class Scheduler:

@@ -182,13 +182,28 @@ class Exchange:
             )
         return Issued(seq, True, frm, to, len(rows))
 
-    def issue_due(self, agreement_ids: list[str]) -> list[Issued]:
-        """Scheduled bulletins: close every interval boundary passed since the last one."""
+    def issue_due(self, agreement_ids: list[str], *, max_catch_up: int = 48) -> list[Issued]:
+        """Scheduled bulletins: one per interval boundary passed since the last one, in
+        order (a server that was stopped closes the missed periods, up to `max_catch_up`
+        per call; the reports that arrived meanwhile go in the first)."""
         out = []
         now = self.clock()
         for agreement_id in agreement_ids:
             tz = self.agreement(agreement_id).timezone
-            out.append(self.issue(agreement_id, period_to=period_end(now, self.interval, tz)))
+            due = period_end(now, self.interval, tz)
+            with read_transaction(self.engine) as conn:
+                last = conn.execute(
+                    select(func.max(exchange_log.c.period_to)).where(
+                        exchange_log.c.agreement_id == agreement_id
+                    )
+                ).scalar_one()
+            boundary = due
+            if last is not None:
+                nxt = period_end(_aware(last) + self.interval, self.interval, tz)
+                boundary = max(nxt, due - (max_catch_up - 1) * self.interval)
+            while boundary <= due:
+                out.append(self.issue(agreement_id, period_to=boundary))
+                boundary = period_end(boundary + self.interval, self.interval, tz)
         return out
 
     # --- the log, read ----------------------------------------------------------------
