@@ -128,3 +128,18 @@ def test_evaluate_table_says_1_violation_not_1_violations(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "1 report accepted" in done.stdout and "1 incident," in done.stdout
     assert "1 violation\n" in done.stdout or "1 violation " in done.stdout
+
+
+def test_evaluate_table_names_the_rules_people_read(tmp_path: Path) -> None:
+    (tmp_path / "r.csv").write_text(
+        "report_id,source,observed_at,lat,lon,event_type,actor\n"
+        "a-1,amman,2016-09-13T04:10:00+03:00,36.25,37.13,shelling,Syrian Arab Army\n"
+    )
+    done = truce(
+        tmp_path,
+        *("evaluate", "--agreement", "us-ru-2016-09", "--reports", "r.csv"),
+        *("--as-of", "2016-09-20", "--format", "table"),
+    )
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout.split("Violations by party and rule")[1].split("Violations")[0]
+    assert "r-cease" not in summary and "ease" in summary.lower()

@@ -82,8 +82,10 @@ def print_table(ev: Evaluation, console: Console) -> None:
     by = Counter((v.party, v.rule) for v in ev.violations)
     if by:
         summary = Table("party", "rule", "violations", title="Violations by party and rule")
+        # People read rule names; the ids stay in the detailed table below.
+        names = {r.id: r.name or r.kind.replace("_", " ") for r in a.rules}
         for (party, rule), n in sorted(by.items()):
-            summary.add_row(party, rule, str(n))
+            summary.add_row(party, names.get(rule, rule), str(n))
         console.print(summary)
         detail = Table("id", "at", "rule", "party", "status", "evidence", title="Violations")
         for v in ev.violations:
