@@ -263,3 +263,17 @@ def test_the_readme_says_what_the_two_commands_show() -> None:
     seen = readme.index("What you will see")
     assert commands < seen < readme.index("## A worked example")
     assert "signin#code=" in readme  # the link the demo prints
+
+
+def test_no_file_in_the_repository_cites_a_path_outside_it() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    outside = re.compile(r"/work/|\.\./shared\b|\bshared/(SPEC|STYLE|EXAMPLES|reference)")
+    for name in tracked:
+        path = REPO / name
+        if path.suffix not in {".py", ".md", ".yml", ".yaml", ".toml", ".sh", ".txt", ".cfg"}:
+            continue
+        if path.resolve() == Path(__file__).resolve():
+            continue
+        assert not outside.search(path.read_text(errors="replace")), f"{name} cites outside"
