@@ -188,20 +188,43 @@ def bulletin_issue(
 @bulletin_app.command("show")
 def bulletin_show(
     seq: int,
-    output: Annotated[str, typer.Option("--format", help="json")] = "json",
+    output: Annotated[str, typer.Option("--format", help="json, html or pdf")] = "json",
+    peer: Annotated[str | None, typer.Option(help="a peer's bulletin (as held here)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write to this file (default: stdout)")
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Print bulletin SEQ (its canonical bytes)."""
+    """Print bulletin SEQ: its canonical bytes (json) or a readable report (html, pdf)."""
+    from truce.exchange.render import to_html, to_pdf
     from truce.exchange.service import ExchangeError
 
+    if output not in ("json", "html", "pdf"):
+        raise fail(f"--format {output!r}: json, html or pdf")
     ex = _exchange(db, None)
     try:
-        data = ex.bulletin(seq)
-    except ExchangeError as exc:
+        if output == "json":
+            data = ex.bulletin(seq) if peer is None else _peer_bytes(ex, peer, seq)
+        else:
+            bulletin, previous = ex.bulletin_pair(seq, peer=peer)
+            html = to_html(bulletin, previous)
+            data = html.encode() if output == "html" else to_pdf(html)
+    except (ExchangeError, RuntimeError) as exc:
         raise fail(str(exc)) from None
-    if output != "json":
-        raise fail(f"--format {output!r}: only json is available")
-    sys.stdout.buffer.write(data + b"\n")
+    if out is not None:
+        out.write_bytes(data)
+        err.print(f"bulletin {seq} written to {out}")
+    elif output == "pdf" and sys.stdout.isatty():
+        raise fail("a PDF is binary: give --output FILE")
+    else:
+        sys.stdout.buffer.write(data + (b"\n" if output == "json" else b""))
+
+
+def _peer_bytes(ex, peer: str, seq: int) -> bytes:  # type: ignore[no-untyped-def]
+    from truce.exchange.canonical import canonical_json_fast
+
+    bulletin, _ = ex.bulletin_pair(seq, peer=peer)
+    return canonical_json_fast(bulletin)  # the same bytes: bulletins are stored canonical
 
 
 exchange_app = typer.Typer(

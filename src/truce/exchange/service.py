@@ -229,6 +229,27 @@ class Exchange:
             raise NotFoundError(f"no bulletin {seq}")
         return data
 
+    def bulletin_pair(
+        self, seq: int, *, peer: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Bulletin `seq` (this centre's, or a peer's it holds) and the one before it
+        of the same agreement (for "against the previous period")."""
+        table = exchange_log if peer is None else exchange_peer_bulletins
+        where = (lambda q: q) if peer is None else (lambda q: q.where(table.c.peer == peer))
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(where(select(table).where(table.c.seq == seq))).first()
+            if row is None:
+                raise NotFoundError(f"no bulletin {seq}" + (f" of {peer}" if peer else ""))
+            prev = conn.execute(
+                where(
+                    select(table.c.bulletin)
+                    .where((table.c.seq < seq) & (table.c.agreement_id == row.agreement_id))
+                    .order_by(table.c.seq.desc())
+                    .limit(1)
+                )
+            ).first()
+        return orjson.loads(row.bulletin), orjson.loads(prev.bulletin) if prev else None
+
     def bulletin_incidents(self, seq: int) -> dict[str, str]:
         """Per incident key, the digest of its verdicts behind bulletin `seq` (for a peer
         whose recomputed `evaluation_digest` differs: it names the incidents that do)."""
