@@ -281,3 +281,10 @@ def test_evaluate_rejects_an_unknown_input_format_before_reading() -> None:
         cli_app, ["evaluate", "-a", "sochi-2018-09", "-r", str(UCDP), "--input-format", "gdelt"]
     )
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_a_file_without_spec4_columns_reads_them_as_not_stated() -> None:
+    t = read_reports(f"{HEADER}\n{ROW}\n{ROW.replace('a-1', 'a-2')}\n").reports
+    assert np.isnat(t.observed_to).all() and t.direction.tolist() == [ATTACK, ATTACK]
+    assert np.isnan(t.fatalities_low).all() and np.isnan(t.fatalities_high).all()
+    assert t.source_url.tolist() == t.dataset.tolist() == t.original.tolist() == ["", ""]

@@ -25,6 +25,14 @@ from truce.formats.reports.values import (
     times,
 )
 
+SPEC4_COLUMNS = (
+    "observed_to",
+    "direction",
+    "fatalities_low",
+    "fatalities_high",
+    "source_url",
+    "dataset",
+)
 Add = Callable[[np.ndarray, str, Callable[[int], str]], None]
 # An absolute URL: a scheme, "://", and no whitespace (a bare domain or a file path is not).
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
@@ -32,18 +40,20 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
 
 @dataclass
 class Extras:
-    """The §4 columns of every row (not yet filtered to the accepted ones)."""
+    """The §4 columns of every row (not yet filtered to the accepted ones); all None when
+    the file has none of them (the ReportTable then fills "not stated" for kept rows only)."""
 
-    observed_to: np.ndarray  # datetime64[ns] UTC, NaT
-    direction: np.ndarray  # int8 code into DIRECTIONS
-    fatalities_low: np.ndarray  # float, NaN
-    fatalities_high: np.ndarray
-    source_url: np.ndarray  # object, stripped
-    dataset: np.ndarray
-    original: np.ndarray  # object, JSON text or ""
+    observed_to: np.ndarray | None = None  # datetime64[ns] UTC, NaT
+    direction: np.ndarray | None = None  # int8 code into DIRECTIONS
+    fatalities_low: np.ndarray | None = None  # float, NaN
+    fatalities_high: np.ndarray | None = None
+    source_url: np.ndarray | None = None  # object, stripped
+    dataset: np.ndarray | None = None
+    original: np.ndarray | None = None  # object, JSON text or ""
 
     def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name).take(rows) for name in self.__dataclass_fields__}
+        taken = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {name: values.take(rows) for name, values in taken.items() if values is not None}
 
 
 def check_extras(
@@ -57,6 +67,8 @@ def check_extras(
     row, NaN when not stated), `add(mask, field, message)` records a failing check."""
     n = len(rows.lines)
     text = rows.columns.get
+    if not any(name in rows.columns for name in (*SPEC4_COLUMNS, ORIGINAL)):
+        return Extras()  # a SPEC §2 file of v1: nothing to convert for a million rows
     observed_to = _check_observed_to(text("observed_to"), observed_at, n, add)
     direction = _check_direction(distinct["direction"], add)
     low = _check_count(distinct["fatalities_low"], "fatalities_low", add)
