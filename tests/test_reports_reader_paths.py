@@ -303,4 +303,4 @@ def test_a_few_odd_values_among_many_are_bisected_to_the_reference(
 
 
 def test_columns_cover_the_spec() -> None:
-    assert reports.COLUMNS == COLUMNS and len(COLUMNS) == 23  # SPEC §2 (17) + §4 (6)
+    assert reports.COLUMNS == COLUMNS and len(COLUMNS) == 24  # SPEC §2 (17) + §4 (6) + §6 status

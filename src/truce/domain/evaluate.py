@@ -12,7 +12,9 @@ from datetime import datetime
 
 import numpy as np
 
+from truce.domain import terms
 from truce.domain.attribution import attribute
+from truce.domain.conditions.base import Coverage
 from truce.domain.consolidate import ConsolidationSettings, consolidate
 from truce.domain.geo import AgreementSpace
 from truce.domain.model import (
@@ -42,8 +44,12 @@ def evaluate(
     as_of: datetime,
     rejected: Iterable[Rejection] = (),
     settings: ConsolidationSettings | None = None,
+    coverage: Coverage | None = None,
 ) -> Evaluation:
-    """Consolidate the reports observed up to `as_of`, resolve the timeline, apply every rule."""
+    """Consolidate the reports observed up to `as_of`, resolve the timeline, apply every rule.
+
+    `coverage` (centre -> covered intervals) is what quiet_days conditions with
+    `coverage` count against; without it they report "not covered"."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -69,27 +75,32 @@ def evaluate(
     zone_masks = space.zone_masks(incidents.x, incidents.y)
     violent = VIOLENT_TABLE[incidents.event_type]
 
-    def violent_times(within: tuple[str, ...]) -> np.ndarray:
-        mask = violent.copy()
-        if within:
-            mask &= np.logical_or.reduce([zone_masks[z] for z in within])
-        return np.sort(incidents.observed_at[mask])
+    violent_times = terms.violent_times_fn(agreement, incidents, violent, zone_masks)
 
-    timeline = resolve_timeline(agreement, violent_times, as_of)
+    def rule_context(windows: terms.PhaseWindows, in_force_from: np.datetime64) -> RuleContext:
+        return RuleContext(
+            agreement=agreement,
+            incidents=incidents,
+            phase_windows=windows,  # resolved lazily while the timeline is
+            in_force_from=in_force_from,
+            zone_mask_fn=zone_masks.__getitem__,
+            distance_fn=lambda fid, rows: space.distance_to_feature_m(
+                fid, incidents.x[rows], incidents.y[rows]
+            ),
+            space=space,
+            point_distance_fn=terms.point_distance_fn(space.projection.points, incidents),
+        )
+
+    inputs, outcome = terms.timeline_inputs(
+        agreement, reports, x, y, incidents, violent_times, space.distance_to_feature_m,
+        rule_context, coverage,
+    )  # fmt: skip
+    timeline = resolve_timeline(agreement, inputs, as_of)
     lap("phases")
 
-    ctx = RuleContext(
-        agreement=agreement,
-        incidents=incidents,
-        phase_windows=timeline.windows,
-        in_force_from=timeline.in_force_from(),
-        zone_mask_fn=zone_masks.__getitem__,
-        distance_fn=lambda fid, rows: space.distance_to_feature_m(
-            fid, incidents.x[rows], incidents.y[rows]
-        ),
-        space=space,
-    )
-    violations = _apply_rules(agreement, incidents, ctx)
+    ctx = rule_context(timeline.windows, timeline.in_force_from())
+    terms.link_convoys(agreement, ctx, outcome)
+    violations = _apply_rules(agreement, incidents, ctx, outcome)
     lap("rules")
 
     return Evaluation(
@@ -102,17 +113,27 @@ def evaluate(
         violations=violations,
         phases=timeline.phases,
         conditions=timeline.conditions,
-        extra={"timings": timings, "crs": space.projection.crs, "zone_masks": zone_masks},
+        extra={
+            "timings": timings,
+            "crs": space.projection.crs,
+            "zone_masks": zone_masks,
+            "terms": outcome,
+        },
     )
 
 
 def _apply_rules(
-    agreement: Agreement, incidents: IncidentTable, ctx: RuleContext
+    agreement: Agreement,
+    incidents: IncidentTable,
+    ctx: RuleContext,
+    outcome: terms.TermsOutcome | None = None,
 ) -> ViolationTable:
     """Every rule's findings as one ViolationTable, ordered by (time, rule order, incident):
     row k is violation `v-{k+1}`."""
     kinds = rule_kinds()
     found = [(rule, kinds[rule.kind].evaluate(rule, ctx)) for rule in agreement.rules]
+    if outcome is not None:  # acts of groups not bound at the time are not charged
+        found = terms.set_aside(agreement, incidents, outcome, found)
     found = [(rule, f) for rule, f in found if len(f)]
     if not found:
         return ViolationTable.empty(agreement.timezone)

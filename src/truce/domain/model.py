@@ -34,12 +34,23 @@ EVENT_TYPES: tuple[str, ...] = (
     "attack_on_humanitarian",
     # Appended, so earlier codes stay stable: what an importer cannot map (SPEC §4).
     "other",
+    # Appended, never inserted: the integer codes of the types above must not change.
+    "checkpoint_status",
+    "convoy_status",
 )
 ATTACK_TYPES: frozenset[str] = frozenset(
     {"airstrike", "shelling", "armed_clash", "small_arms_fire", "atgm_attack"}
 )
 # What a "violent incident" is for quiet-day conditions: attacks and attacks on aid.
 VIOLENT_TYPES: frozenset[str] = ATTACK_TYPES | {"attack_on_humanitarian"}
+# The status a `checkpoint_status` / `convoy_status` report gives (SPEC §6), in its
+# `status` column or as a word of its notes.
+CHECKPOINT_STATUSES: tuple[str, ...] = ("established", "staffed", "removed")
+CONVOY_STATUSES: tuple[str, ...] = ("departed", "delivered", "stopped", "turned_back")
+STATUS_VOCABULARY: dict[str, tuple[str, ...]] = {
+    "checkpoint_status": CHECKPOINT_STATUSES,
+    "convoy_status": CONVOY_STATUSES,
+}
 
 Weapon = Literal[
     "aircraft",
@@ -182,14 +193,82 @@ class Phase:
 
 @dataclass(frozen=True)
 class Condition:
-    """`quiet_days`: `days` consecutive local days with at most `max_incidents` violent incidents."""
+    """Something the timeline waits for. `params` is the kind-specific part, validated by
+    the condition kind (`truce.domain.conditions`); `start` is when counting begins, for
+    kinds that count (None: the first fixed phase start)."""
 
     id: str
     kind: str
-    days: int
-    max_incidents: int
-    within: tuple[str, ...] = ()  # zone ids; empty means everywhere
-    start: TimeRef | None = None  # counting begins here; None: first phase's start
+    params: Any = None
+    start: TimeRef | None = None
+    name: str | None = None
+    note: str | None = None
+
+    # The quiet_days parameters, read by the pages and the CLI (None for other kinds).
+    @property
+    def days(self) -> int | None:
+        return getattr(self.params, "days", None)
+
+    @property
+    def max_incidents(self) -> int | None:
+        return getattr(self.params, "max_incidents", None)
+
+    @property
+    def within(self) -> tuple[str, ...]:
+        return tuple(getattr(self.params, "within", ()))
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """A group's sign-up: it is bound from `accepted` until `withdrew`; a group that
+    declined (or never accepted) is not bound. `party` is the side it belongs to."""
+
+    group: str
+    party: str
+    via: str | None = None  # the guarantor it accepted through
+    accepted: datetime | None = None
+    declined: datetime | None = None
+    withdrew: datetime | None = None
+    aliases: tuple[str, ...] = ()
+    note: str | None = None
+    source: str | None = None
+
+    def bound_at(self, t: datetime) -> bool:
+        if self.accepted is None or t < self.accepted:
+            return False
+        return self.withdrew is None or t < self.withdrew
+
+
+@dataclass(frozen=True)
+class Site:
+    """A notified protected site or a declared position. Sensitive: shown only to the
+    secretariat and to the parties in `notified_to`."""
+
+    id: str
+    kind: str  # medical, aid_warehouse, school, water, observation_post, ...
+    lon: float
+    lat: float
+    radius_m: float
+    notified: datetime | None = None  # None: protected whenever the agreement is in force
+    via: str | None = None  # who notified it (e.g. OCHA's HNS)
+    declared_by: str | None = None  # a guarantor declaring its own position
+    notified_to: tuple[str, ...] = ()  # party ids; empty: every party
+    name: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Convoy:
+    """A notified humanitarian movement along `route` (line features), protected within
+    `corridor_m` of it from `window_from` to `window_to`."""
+
+    id: str
+    organisation: str
+    route: tuple[str, ...]
+    corridor_m: float
+    window_from: datetime
+    window_to: datetime
+    notified: datetime | None = None
     name: str | None = None
     note: str | None = None
 
@@ -221,6 +300,9 @@ class Agreement:
     phases: tuple[Phase, ...] = ()
     conditions: tuple[Condition, ...] = ()
     rules: tuple[Rule, ...] = ()
+    commitments: tuple[Commitment, ...] = ()
+    sites: tuple[Site, ...] = ()
+    convoys: tuple[Convoy, ...] = ()
     description: str | None = None
     notes: tuple[str, ...] = ()  # caveats shown to users: UNVERIFIED values, estimates
     # Where the terms apply: a zone id or a polygon feature id (None: everywhere).
@@ -236,6 +318,13 @@ class Agreement:
 
     def excluded_ids(self) -> tuple[str, ...]:
         return tuple(g.id for g in self.excluded)
+
+    def checkpoint_ids(self) -> tuple[str, ...]:
+        """Point features used as checkpoints (by checkpoint_limit rules or
+        checkpoints_established conditions), in first-use order."""
+        found = [getattr(r.params, "checkpoint", None) for r in self.rules]
+        found += [cp for c in self.conditions for cp in getattr(c.params, "checkpoints", ())]
+        return tuple(dict.fromkeys(f for f in found if f and f in self.features))
 
 
 # --- reports and incidents (columnar) --------------------------------------
@@ -554,16 +643,38 @@ class DayCount:
     incidents: int
     quiet: bool
     complete: bool  # the day had ended by as_of
+    covered: bool = True  # the required centres' bulletins covered the whole day
+
+
+Period = tuple[datetime, datetime | None]  # [start, end); None: still running at as_of
 
 
 @dataclass(frozen=True)
 class ConditionState:
+    """A condition as it stood at `as_of`. `met_at` is when it was first met (what a
+    phase's `{when: ...}` waits for); `periods` are all the times it held, so one that
+    was met and then un-met says so; `waiting_for` names what it still needs."""
+
     id: str
     met_at: datetime | None
-    blocking: str | None  # why it is not met yet, in plain words; None when met
+    blocking: str | None  # why it is not met (now), in plain words; None when met
     counting_from: datetime | None = None
     streak_days: int = 0
     days: tuple[DayCount, ...] = ()
+    kind: str = "quiet_days"
+    periods: tuple[Period, ...] = ()
+    parts: tuple[str, ...] = ()  # the condition ids a composite is made of
+    waiting_for: tuple[str, ...] = ()  # what is not met yet (parts, checkpoints, convoys)
+
+    @property
+    def met(self) -> bool:
+        """Met at as_of (not merely once)."""
+        return bool(self.periods) and self.periods[-1][1] is None
+
+    @property
+    def unmet_at(self) -> datetime | None:
+        """When it stopped holding, if it was met and no longer is."""
+        return self.periods[-1][1] if self.periods else None
 
 
 @dataclass

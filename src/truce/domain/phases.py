@@ -1,36 +1,53 @@
 """The timeline: phase starts and ends, conditions and when they are met.
 
 Phases start at a fixed instant, when another phase ends, or when a condition
-is first met; conditions may start counting when a phase ends. Both are
-resolved together, each once, in dependency order (the loader has already
-rejected cycles). Nothing after `as_of` is used: a condition can only be met by
-days that had ended by then, so a phase waiting on it is `never` until it is.
+is first met; conditions may start counting when a phase ends, and a composite
+waits for other conditions. All are resolved together, each once, in dependency
+order (the loader has already rejected cycles). Each condition kind
+(`truce.domain.conditions`) answers the periods it held; nothing after `as_of`
+is used, so a phase waiting on a condition not met by then is `never` (yet).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 import numpy as np
 
+from truce.domain.conditions import ConditionContext, condition_kinds
+from truce.domain.conditions.base import Coverage
 from truce.domain.model import (
     AfterPhase,
     Agreement,
     AtTime,
     Condition,
     ConditionState,
-    DayCount,
     Phase,
     PhaseState,
     TimeRef,
     WhenCondition,
 )
-from truce.domain.timeparse import iso, to_utc64
+from truce.domain.status import StatusHistories
+from truce.domain.timeparse import to_utc64
 
-# (zone ids) -> sorted UTC datetime64 of the violent incidents inside them (all, when empty)
-ViolentTimes = Callable[[tuple[str, ...]], np.ndarray]
+NAT = np.datetime64("NaT", "ns")
+# (zone ids, parties only) -> sorted UTC datetime64 of the violent incidents counted
+ViolentTimes = Callable[[tuple[str, ...], bool], np.ndarray]
+PhaseWindows = Mapping[str, tuple[np.datetime64, np.datetime64]]
+# (rule ids, phase windows, in force from) -> sorted UTC datetime64 of their violations
+ViolationTimes = Callable[[tuple[str, ...], PhaseWindows, np.datetime64], np.ndarray]
+
+
+@dataclass
+class TimelineInputs:
+    """What the conditions count, from the evaluation's incidents and reports."""
+
+    violent_times: ViolentTimes
+    violation_times: ViolationTimes | None = None
+    histories: StatusHistories = field(default_factory=lambda: StatusHistories({}, {}))
+    coverage: Coverage | None = None
 
 
 @dataclass
@@ -56,10 +73,30 @@ class Timeline:
         return min(starts) if starts else np.datetime64("NaT", "ns")
 
 
+class _LazyWindows(Mapping[str, tuple[np.datetime64, np.datetime64]]):
+    """Phase windows resolved on demand, for rules a condition looks at while the
+    timeline is still being resolved."""
+
+    def __init__(self, resolver: _Resolver) -> None:
+        self.r = resolver
+
+    def __getitem__(self, phase_id: str) -> tuple[np.datetime64, np.datetime64]:
+        if phase_id not in {p.id for p in self.r.agreement.phases}:
+            raise KeyError(phase_id)
+        start, end = self.r.phase_start(phase_id), self.r.phase_end(phase_id)
+        return (to_utc64(start) if start else NAT, to_utc64(end) if end else NAT)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(p.id for p in self.r.agreement.phases)
+
+    def __len__(self) -> int:
+        return len(self.r.agreement.phases)
+
+
 @dataclass
 class _Resolver:
     agreement: Agreement
-    violent_times: ViolentTimes
+    inputs: TimelineInputs
     as_of: datetime
     starts: dict[str, datetime | None] = field(default_factory=dict)
     conditions: dict[str, ConditionState] = field(default_factory=dict)
@@ -88,84 +125,51 @@ class _Resolver:
             return met + ref.offset if met is not None else None
         raise TypeError(f"unknown time reference {ref!r}")
 
-    def condition(self, condition_id: str) -> ConditionState:
-        if condition_id not in self.conditions:
-            c = next(c for c in self.agreement.conditions if c.id == condition_id)
-            self.conditions[condition_id] = self.quiet_days(c)
-        return self.conditions[condition_id]
+    def first_fixed_start(self) -> datetime | None:
+        starts = [p.start.at for p in self.agreement.phases if isinstance(p.start, AtTime)]
+        return min(starts) if starts else None
 
     def counting_start(self, c: Condition) -> datetime | None:
         if c.start is not None:
             return self.instant(c.start)
-        starts = [
-            s for p in self.agreement.phases if isinstance(p.start, AtTime) for s in [p.start.at]
-        ]
-        return min(starts) if starts else None
+        return self.first_fixed_start()
 
-    def quiet_days(self, c: Condition) -> ConditionState:
-        begin = self.counting_start(c)
-        if begin is None:
-            return ConditionState(c.id, None, _describe_unstarted(c))
-        tz = self.agreement.timezone
-        times = self.violent_times(c.within)
-        # Whole local calendar days only: counting begins at the first local midnight
-        # at or after `begin`.
-        local = begin.astimezone(tz)
-        first = (
-            local.date()
-            if local.timetz().replace(tzinfo=None) == time(0)
-            else local.date() + timedelta(1)
+    def violation_times(self, rule_ids: tuple[str, ...]) -> np.ndarray:
+        if self.inputs.violation_times is None:
+            return np.array([], dtype="datetime64[ns]")
+        first = self.first_fixed_start()
+        return self.inputs.violation_times(
+            rule_ids, _LazyWindows(self), to_utc64(first) if first else NAT
         )
-        if datetime.combine(first, time(0), tz) > self.as_of:
-            return ConditionState(
-                c.id, None, f"counting starts {iso(datetime.combine(first, time(0), tz))}", begin
-            )
-        days: list[DayCount] = []
-        streak, met_at, last_breach = 0, None, None
-        day = first
-        while True:
-            day_start = datetime.combine(day, time(0), tz)
-            if day_start > self.as_of:
-                break
-            day_end = datetime.combine(day + timedelta(1), time(0), tz)
-            lo, hi = np.searchsorted(times, [to_utc64(day_start), to_utc64(day_end)], side="left")
-            count = int(hi - lo)
-            complete = day_end <= self.as_of
-            quiet = count <= c.max_incidents
-            days.append(DayCount(day, count, quiet, complete))
-            if complete and met_at is None:
-                if quiet:
-                    streak += 1
-                    if streak >= c.days:
-                        met_at = day_end
-                        break
-                else:
-                    streak, last_breach = 0, (day, count)
-            day += timedelta(1)
-        if met_at is not None:
-            return ConditionState(c.id, met_at, None, begin, streak, tuple(days))
-        blocking = f"{streak} of {c.days} consecutive quiet days so far (at most {c.max_incidents} violent incidents a day"
-        blocking += f" inside {', '.join(c.within)})" if c.within else ")"
-        if last_breach:
-            blocking += (
-                f"; last breach {last_breach[0].isoformat()} with {last_breach[1]} incidents"
-            )
-        return ConditionState(c.id, None, blocking, begin, streak, tuple(days))
 
-
-def _describe_unstarted(c: Condition) -> str:
-    if isinstance(c.start, AfterPhase):
-        return f"counting starts when phase {c.start.phase} ends, which has not happened"
-    if isinstance(c.start, WhenCondition):
-        return f"counting starts when condition {c.start.condition} is met, which has not happened"
-    return "counting has not started"
+    def condition(self, condition_id: str) -> ConditionState:
+        if condition_id not in self.conditions:
+            c = next(c for c in self.agreement.conditions if c.id == condition_id)
+            kind = condition_kinds()[c.kind]
+            ctx = ConditionContext(
+                agreement=self.agreement,
+                as_of=self.as_of,
+                condition=self.condition,
+                instant=self.instant,
+                counting_start=self.counting_start,
+                violent_times=self.inputs.violent_times,
+                violation_times=self.violation_times,
+                checkpoint_history=self.inputs.histories.checkpoint,
+                convoy_history=self.inputs.histories.convoy,
+                coverage=self.inputs.coverage,
+            )
+            self.conditions[condition_id] = kind.evaluate(c, ctx)
+        return self.conditions[condition_id]
 
 
 def resolve_timeline(
-    agreement: Agreement, violent_times: ViolentTimes, as_of: datetime
+    agreement: Agreement, inputs: TimelineInputs | ViolentTimes, as_of: datetime
 ) -> Timeline:
-    """Phase states and condition states as they stood at `as_of`."""
-    r = _Resolver(agreement, violent_times, as_of)
+    """Phase states and condition states as they stood at `as_of`. `inputs` may be just
+    the violent-times callback when no condition needs more."""
+    if not isinstance(inputs, TimelineInputs):
+        inputs = TimelineInputs(inputs)
+    r = _Resolver(agreement, inputs, as_of)
     phases: list[PhaseState] = []
     for p in agreement.phases:
         start, end = r.phase_start(p.id), r.phase_end(p.id)

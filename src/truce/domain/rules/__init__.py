@@ -9,10 +9,12 @@ from importlib.metadata import entry_points
 from truce.domain.rules.base import Findings, RuleContext, RuleKind, RuleParams
 from truce.domain.rules.cease_attacks import CeaseAttacks
 from truce.domain.rules.checkpoint_limit import CheckpointLimit
+from truce.domain.rules.convoy_safety import ConvoySafety
 from truce.domain.rules.demilitarised import Demilitarised
 from truce.domain.rules.humanitarian_access import HumanitarianAccess
 from truce.domain.rules.no_fly import NoFly
 from truce.domain.rules.no_territorial_gain import NoTerritorialGain
+from truce.domain.rules.protected_sites import ProtectedSites
 from truce.domain.rules.withdrawal import Withdrawal
 
 BUILTIN_KINDS: tuple[type, ...] = (
@@ -23,6 +25,8 @@ BUILTIN_KINDS: tuple[type, ...] = (
     NoFly,
     CheckpointLimit,
     HumanitarianAccess,
+    ProtectedSites,
+    ConvoySafety,
 )
 
 

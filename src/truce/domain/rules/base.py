@@ -5,7 +5,7 @@ in, and the findings it returns. Rule kinds are registered by name (see
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from functools import cached_property
@@ -22,7 +22,7 @@ from truce.domain.timeparse import from_utc64, to_utc64
 from truce.domain.uncertainty import Verdict, after, during
 from truce.domain.words import Words, combinations, compose
 
-Namespace = Literal["phase", "zone", "feature", "party", "condition"]
+Namespace = Literal["phase", "zone", "feature", "party", "condition", "site", "convoy"]
 
 
 class RuleParams(BaseModel):
@@ -93,11 +93,13 @@ class RuleContext:
 
     agreement: Agreement
     incidents: IncidentTable
-    phase_windows: dict[str, tuple[np.datetime64, np.datetime64]]  # [start, end); NaT end = open
+    phase_windows: Mapping[str, tuple[np.datetime64, np.datetime64]]  # [start, end); NaT end = open
     in_force_from: np.datetime64  # NaT when no phase ever started
     zone_mask_fn: Callable[[str], np.ndarray]
     distance_fn: Callable[[str, np.ndarray], np.ndarray]  # (feature id, incident rows) -> metres
     space: AgreementSpace | None = None  # for verdicts under location uncertainty
+    # (lon, lat, incident rows) -> metres: for places that are not features (protected sites)
+    point_distance_fn: Callable[[float, float, np.ndarray], np.ndarray] | None = None
     _zone_cache: dict[str, np.ndarray] = field(default_factory=dict)
     _phase_cache: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
     _verdict_cache: dict[object, Verdict] = field(default_factory=dict)

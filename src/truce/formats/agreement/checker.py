@@ -15,7 +15,7 @@ from truce.errors import Problem
 from truce.formats.agreement.pydantic_errors import error_message, field_keys
 from truce.formats.agreement.yaml_paths import PathT, format_path
 
-Namespace = Literal["phase", "zone", "feature", "party", "condition"]
+Namespace = Literal["phase", "zone", "feature", "party", "condition", "rule", "site", "convoy"]
 
 
 class Checker:
@@ -32,6 +32,9 @@ class Checker:
             "feature": [],
             "party": [],
             "condition": [],
+            "rule": [],
+            "site": [],
+            "convoy": [],
         }
         self.feature_kinds: dict[str, str] = {}
         # dependency graph for cycle detection: node id -> [(depends-on id, path of the reference)]

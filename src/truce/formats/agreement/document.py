@@ -79,15 +79,17 @@ class PhaseDoc(_Doc):
     note: str | None = None
 
 
-class ConditionDoc(_Doc):
+class ConditionHeadDoc(_Doc):
+    """What every condition has; the rest is its kind's parameters."""
+
     id: str
     kind: str
-    days: int = Field(gt=0)
-    max_incidents: int = Field(ge=0)
-    within: list[str] = []
     from_: Any = Field(default=None, alias="from")
     name: str | None = None
     note: str | None = None
+
+
+CONDITION_HEAD_KEYS = ("id", "kind", "from", "from_", "name", "note")
 
 
 class RuleHeadDoc(_Doc):
@@ -121,3 +123,6 @@ class TopDoc(_Doc):
     phases: list[Any] | None = None
     conditions: list[Any] | None = None
     rules: list[Any] | None = None
+    commitments: list[Any] | None = None
+    sites: list[Any] | None = None
+    convoys: list[Any] | None = None

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from truce.domain.conditions import condition_kinds
+from truce.domain.conditions.forces_withdrawn import WITHDRAWAL_KINDS
 from truce.domain.model import (
     AfterPhase,
     AtTime,
@@ -16,10 +18,8 @@ from truce.domain.model import (
 )
 from truce.domain.timeparse import parse_duration, parse_local_datetime
 from truce.formats.agreement.checker import Checker, Namespace
-from truce.formats.agreement.document import ConditionDoc, PhaseDoc
-from truce.formats.agreement.yaml_paths import PathT
-
-CONDITION_KINDS: tuple[str, ...] = ("quiet_days",)
+from truce.formats.agreement.document import CONDITION_HEAD_KEYS, ConditionHeadDoc, PhaseDoc
+from truce.formats.agreement.yaml_paths import PathT, parse_path
 
 
 def time_ref(
@@ -77,40 +77,90 @@ def phases(check: Checker, items: list[Any]) -> tuple[Phase, ...]:
     return tuple(out)
 
 
-def conditions(check: Checker, items: list[Any]) -> tuple[Condition, ...]:
+def conditions(
+    check: Checker, items: list[Any], raw_rules: list[Any] | None = None
+) -> tuple[Condition, ...]:
+    """Each condition's head, then its registered kind's parameters and references.
+
+    A condition depends (for cycle detection) on the conditions it is made of and on
+    the phases of the rules it watches."""
+    kinds = condition_kinds()
+    rule_phases = {
+        r["id"]: [p for p in r.get("phases") or [] if isinstance(p, str)]
+        for r in raw_rules or []
+        if isinstance(r, dict)
+        and isinstance(r.get("id"), str)
+        and isinstance(r.get("phases"), list)
+    }
+    rule_kinds_by_id = {
+        r["id"]: r.get("kind")
+        for r in raw_rules or []
+        if isinstance(r, dict) and isinstance(r.get("id"), str)
+    }
     out = []
     for i, item in enumerate(items):
         path: PathT = ("conditions", i)
-        kind = item.get("kind") if isinstance(item, dict) else None
-        if isinstance(kind, str) and kind not in CONDITION_KINDS:
+        if not isinstance(item, dict):
+            check.add(path, "expected a mapping with id, kind and the kind's parameters", item)
+            continue
+        head_data = {k: v for k, v in item.items() if k in CONDITION_HEAD_KEYS}
+        head = check.validate(ConditionHeadDoc, head_data, path)
+        if head is None:
+            continue
+        kind = kinds.get(head.kind)
+        if kind is None:
             check.add(
                 (*path, "kind"),
-                f"unknown condition kind '{kind}'; known kinds: {', '.join(CONDITION_KINDS)}",
-                kind,
+                f"unknown condition kind '{head.kind}'; known kinds: {', '.join(kinds)}",
+                head.kind,
             )
             continue
-        doc = check.validate(ConditionDoc, item, path)
-        if doc is None:
+        params_data = {k: v for k, v in item.items() if k not in CONDITION_HEAD_KEYS}
+        params = check.validate(
+            kind.Params, params_data, path, context={"tz": check.tz}, extra_keys=CONDITION_HEAD_KEYS
+        )
+        if params is None:
             continue
-        ok = all([check.ref((*path, "within", j), "zone", z) for j, z in enumerate(doc.within)])
+        ok = True
+        for ref_path, namespace, ref_id in params.refs():
+            full = (*path, *parse_path(ref_path))
+            if not check.ref(full, namespace, ref_id):
+                ok = False
+                continue
+            if namespace == "condition":
+                check.depends.setdefault(head.id, []).append((ref_id, full))
+            elif namespace == "rule":
+                ok = _watchable_rule(check, full, ref_id, rule_kinds_by_id.get(ref_id)) and ok
+                for phase in rule_phases.get(ref_id, []):
+                    check.depends.setdefault(head.id, []).append((phase, full))
+            elif namespace == "feature" and head.kind == "checkpoints_established":
+                found = check.feature_kinds.get(ref_id)
+                if found not in (None, "point"):
+                    check.add(
+                        full,
+                        f"checkpoint '{ref_id}' is a {found}; a checkpoint must be a point feature",
+                        ref_id,
+                    )
+                    ok = False
         start = None
-        if doc.from_ is not None:
-            start = time_ref(check, doc.from_, (*path, "from"), doc.id, allow_when=False)
+        if head.from_ is not None:
+            start = time_ref(check, head.from_, (*path, "from"), head.id, allow_when=False)
             ok = ok and start is not None
         if ok:
-            out.append(
-                Condition(
-                    doc.id,
-                    doc.kind,
-                    doc.days,
-                    doc.max_incidents,
-                    tuple(doc.within),
-                    start,
-                    doc.name,
-                    doc.note,
-                )
-            )
+            out.append(Condition(head.id, head.kind, params, start, head.name, head.note))
     return tuple(out)
+
+
+def _watchable_rule(check: Checker, path: PathT, rule_id: str, kind: object) -> bool:
+    if kind in WITHDRAWAL_KINDS:
+        return True
+    check.add(
+        path,
+        f"rule '{rule_id}' is a {kind} rule; forces_withdrawn watches "
+        f"{' or '.join(WITHDRAWAL_KINDS)} rules",
+        rule_id,
+    )
+    return False
 
 
 def cycles(check: Checker) -> None:

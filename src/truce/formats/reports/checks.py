@@ -27,6 +27,7 @@ from truce.domain.model import (
 from truce.errors import GazetteerError
 from truce.formats.reports.extras import check_extras
 from truce.formats.reports.rows import FEW_DISTINCT, TextRows
+from truce.formats.reports.status import status_notes
 from truce.formats.reports.tuning import TUNING, ReaderTuning
 from truce.formats.reports.values import (
     TIME_EMPTY,
@@ -222,6 +223,16 @@ def check_rows(
 
     fatalities_all = fatalities_text.at(fatalities, slice(None))
     extras = check_extras(rows, values.distinct, values.observed_at, fatalities_all, p.add)
+    notes_text = values.distinct["notes"]
+    notes, status_bad = status_notes(
+        event_text.at(event_type.astype(np.int8), slice(None)),
+        None if text("status") is None else [_text_at(text("status"), i) for i in range(n)],
+        notes_text.objects(),
+    )
+    for i, reason in status_bad.items():
+        mask = np.zeros(n, dtype=bool)
+        mask[i] = True
+        p.add(mask, "status", lambda i, reason=reason: reason)
 
     rejected = list(rows.rejected)
     for i, problems in p.reasons().items():
@@ -260,7 +271,7 @@ def check_rows(
         reliability=reliability.objects(keep),
         credibility=credibility_text.at(np.maximum(credibility, 0), keep),
         place=place.objects(keep),
-        notes=values.distinct["notes"].objects(keep),
+        notes=notes[keep],
         line=rows.lines.take(keep),
         **extras.take(keep),
     )

@@ -38,6 +38,7 @@ COLUMNS: tuple[str, ...] = (
     "fatalities_high",
     "source_url",
     "dataset",
+    "status",  # checkpoint_status / convoy_status only (SPEC §6); kept in notes
 )
 KNOWN = frozenset(COLUMNS)
 # Not a file column: an importer's source row as JSON text, carried to the report.

@@ -1,0 +1,96 @@
+"""`protected_sites`: an attack within a notified site's `radius_m`, once notified.
+
+Sites (SPEC §6 `sites`) are notified protected places (hospitals, aid
+warehouses, schools, water works) and positions a guarantor declared (observation
+posts). An attack (or an attack on humanitarians) within a site's radius at or
+after its notification is a violation charged to the attacker, with the site
+and the measured distance as evidence. As for `cease_attacks`, an attack by or
+on an excluded group is not a violation (the incident stays listed for review).
+A site with no `notified` time is protected whenever the agreement is in force.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from truce.domain.model import Agreement, Rule, Site
+from truce.domain.rules._common import event_words, is_attack, is_event, metres_words
+from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, fmt_local, fmt_m
+from truce.domain.timeparse import to_utc64
+from truce.domain.words import Words
+
+
+class Params(RuleParams):
+    sites: tuple[str, ...] = ()  # empty: every site of the agreement
+
+    def refs(self) -> list[tuple[str, Namespace, str]]:
+        return [(f"sites[{i}]", "site", s) for i, s in enumerate(self.sites)]
+
+
+def chosen_sites(p: Params, agreement: Agreement) -> list[Site]:
+    return [s for s in agreement.sites if not p.sites or s.id in p.sites]
+
+
+def site_words(site: Site, ctx: RuleContext) -> str:
+    how = []
+    if site.notified is not None:
+        how.append(f"notified {fmt_local(site.notified, ctx.tz)}")
+    if site.via:
+        how.append(f"via {site.via}")
+    if site.declared_by:
+        how.append(f"declared by {site.declared_by}")
+    detail = f"{site.kind}" + (f", {', '.join(how)}" if how else "")
+    return f"protected site {site.id} ({detail})"
+
+
+class ProtectedSites:
+    name: ClassVar[str] = "protected_sites"
+    Params: ClassVar[type[Params]] = Params
+
+    def evaluate(self, rule: Rule, ctx: RuleContext) -> Findings:
+        p: Params = rule.params
+        inc = ctx.incidents
+        sites = chosen_sites(p, ctx.agreement)
+        if not sites or ctx.point_distance_fn is None:
+            return Findings.none()
+        attack = is_attack(inc) | is_event(inc, "attack_on_humanitarian")
+        candidates = np.flatnonzero(attack)
+        in_force = ctx.in_force()[candidates]
+        best = np.full(len(inc), np.inf)
+        which = np.full(len(inc), -1, dtype=np.int64)
+        for k, site in enumerate(sites):
+            d = ctx.point_distance_fn(site.lon, site.lat, candidates)
+            since = (
+                inc.observed_at[candidates] >= to_utc64(site.notified)
+                if site.notified is not None
+                else in_force
+            )
+            hit = since & (d <= site.radius_m) & (d < best[candidates])
+            best[candidates[hit]], which[candidates[hit]] = d[hit], k
+        # The sides must be ones the terms bind, as for cease_attacks (SPEC §5 doubts kept).
+        verdict = ctx.covered().where(which >= 0)
+        site_texts = [
+            f" from {site_words(s, ctx)}; protected within {fmt_m(s.radius_m)}" for s in sites
+        ]
+        return Findings.of(
+            verdict,
+            ctx,
+            lambda rows: [
+                event_words(inc, rows),
+                ctx.who_words(rows),
+                " ",
+                metres_words(best[rows]),
+                Words(which[rows], site_texts),
+            ],
+            measured_m=lambda rows: best[rows],
+        )
+
+    def describe(self, rule: Rule, agreement: Agreement) -> str:
+        p: Params = rule.params
+        which = ", ".join(p.sites) if p.sites else "every notified site"
+        return (
+            f"No attacks within a protected site's radius once it is notified ({which}); "
+            "the attacker is charged. Attacks by or on excluded groups do not count."
+        )

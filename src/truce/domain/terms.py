@@ -1,0 +1,145 @@
+"""The agreement terms of SPEC §6 wired into one evaluation: what the conditions
+count, the status histories, the convoys' incidents and the findings set aside
+because the group that acted was not bound.
+
+`evaluate` calls these few functions (its hook lines); everything they need is
+passed in, so this module stays pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from truce.domain.commitments import NotCharged, incident_groups, split_not_charged
+from truce.domain.conditions.base import Coverage
+from truce.domain.model import Agreement, IncidentTable, ReportTable, Rule
+from truce.domain.phases import PhaseWindows, TimelineInputs
+from truce.domain.rules import RuleContext, rule_kinds
+from truce.domain.rules.base import Findings
+from truce.domain.status import StatusHistories, status_histories
+
+# (phase windows, in force from) -> a RuleContext over the evaluation's incidents
+ContextFactory = Callable[[PhaseWindows, np.datetime64], RuleContext]
+
+
+@dataclass
+class TermsOutcome:
+    """What the terms add to an evaluation (kept in `Evaluation.extra["terms"]`)."""
+
+    histories: StatusHistories = field(default_factory=lambda: StatusHistories({}, {}))
+    convoy_incidents: dict[str, np.ndarray] = field(default_factory=dict)  # convoy -> rows
+    not_charged: list[NotCharged] = field(default_factory=list)
+    groups: np.ndarray | None = None  # per incident: commitment index, -1
+
+
+def between_parties(agreement: Agreement, incidents: IncidentTable) -> np.ndarray:
+    """Mask: a party is the attacker or the target, and no excluded group is either."""
+    parties = np.array(agreement.party_ids(), dtype=object)
+    excluded = np.array(agreement.excluded_ids(), dtype=object)
+    party = incidents.party.astype(object)
+    target = incidents.target.astype(object)
+    involved = np.isin(party, parties) | np.isin(target, parties)
+    return involved & ~np.isin(party, excluded) & ~np.isin(target, excluded)
+
+
+def violent_times_fn(
+    agreement: Agreement,
+    incidents: IncidentTable,
+    violent: np.ndarray,
+    zone_masks: Mapping[str, np.ndarray],
+) -> Callable[[tuple[str, ...], bool], np.ndarray]:
+    """(zones, parties only) -> the sorted times of the violent incidents counted."""
+    parties_only: list[np.ndarray] = []
+
+    def times(within: tuple[str, ...], only_parties: bool = False) -> np.ndarray:
+        mask = violent.copy()
+        if within:
+            mask &= np.logical_or.reduce([zone_masks[z] for z in within])
+        if only_parties:
+            if not parties_only:
+                parties_only.append(between_parties(agreement, incidents))
+            mask &= parties_only[0]
+        return np.sort(incidents.observed_at[mask])
+
+    return times
+
+
+def timeline_inputs(
+    agreement: Agreement,
+    reports: ReportTable,
+    x: np.ndarray,
+    y: np.ndarray,
+    incidents: IncidentTable,
+    violent_times: Callable[[tuple[str, ...], bool], np.ndarray],
+    distance_m: Callable[[str, np.ndarray, np.ndarray], np.ndarray],
+    make_context: ContextFactory,
+    coverage: Coverage | None = None,
+) -> tuple[TimelineInputs, TermsOutcome]:
+    """The conditions' inputs, and the outcome the rules stage completes."""
+    outcome = TermsOutcome(
+        histories=status_histories(agreement, reports, x, y, distance_m),
+        groups=incident_groups(agreement, reports, incidents),
+    )
+    by_id = {r.id: r for r in agreement.rules}
+
+    def violation_times(
+        rule_ids: tuple[str, ...], windows: PhaseWindows, in_force_from: np.datetime64
+    ) -> np.ndarray:
+        ctx = make_context(windows, in_force_from)
+        found = [(by_id[r], rule_kinds()[by_id[r].kind].evaluate(by_id[r], ctx)) for r in rule_ids]
+        found, _ = split_not_charged(agreement, incidents, outcome.groups, found)  # type: ignore[arg-type]
+        rows = [np.asarray(f.incidents, dtype=np.int64) for _, f in found]
+        joined = np.concatenate(rows) if rows else np.array([], dtype=np.int64)
+        return np.sort(incidents.observed_at[joined])
+
+    inputs = TimelineInputs(violent_times, violation_times, outcome.histories, coverage)
+    return inputs, outcome
+
+
+def set_aside(
+    agreement: Agreement,
+    incidents: IncidentTable,
+    outcome: TermsOutcome,
+    found: list[tuple[Rule, Findings]],
+) -> list[tuple[Rule, Findings]]:
+    """The findings to charge; the rest go to `outcome.not_charged`."""
+    groups = outcome.groups if outcome.groups is not None else np.full(len(incidents), -1)
+    kept, outcome.not_charged = split_not_charged(agreement, incidents, groups, found)
+    return kept
+
+
+def link_convoys(agreement: Agreement, ctx: RuleContext, outcome: TermsOutcome) -> None:
+    """Every incident within a convoy's corridor during its window, by convoy."""
+    from truce.domain.rules.convoy_safety import near_route
+
+    rows = np.arange(len(ctx.incidents))
+    for convoy in agreement.convoys:
+        hit, _ = near_route(ctx, convoy, rows)
+        outcome.convoy_incidents[convoy.id] = rows[hit]
+
+
+def point_distance_fn(
+    project: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    incidents: IncidentTable,
+) -> Callable[[float, float, np.ndarray], np.ndarray]:
+    """(lon, lat, rows) -> metres from the point to those incidents, in the metric CRS."""
+
+    def distance(lon: float, lat: float, rows: np.ndarray) -> np.ndarray:
+        px, py = project(np.array([lon]), np.array([lat]))
+        return np.hypot(incidents.x[rows] - px[0], incidents.y[rows] - py[0])
+
+    return distance
+
+
+__all__ = [
+    "TermsOutcome",
+    "between_parties",
+    "link_convoys",
+    "point_distance_fn",
+    "set_aside",
+    "timeline_inputs",
+    "violent_times_fn",
+]
