@@ -25,5 +25,4 @@ def part_words(agreement: Agreement, part: ConditionState) -> str:
     name = label(agreement, part.id)
     if part.met:
         return f"{name} (met {iso(part.periods[-1][0])})"
-    why = f": {part.blocking}" if part.blocking else ""
-    return f"{name}{why}"
+    return f"{name} ({part.blocking})" if part.blocking else name
