@@ -178,3 +178,43 @@ def test_groups_outside_the_registry_are_bound_as_their_party_is():
     ev = evaluate([group_attack("Free Syrian Army", DURING)])
     assert [v.party for v in by_rule(ev, "r-cease")] == ["opp"]
     assert ev.extra["terms"].not_charged == []
+
+
+# --- the evaluation object -----------------------------------------------------------
+
+
+def test_the_evaluation_object_carries_the_terms_and_never_the_sites():
+    import json
+
+    from truce.formats.evaluation_json import evaluation_json, evaluation_to_dict
+
+    rows = [
+        obstruction(200),
+        group_attack("Ahrar al-Sham", DURING),
+        attack(offset_from(HOSPITAL, 100)),
+        {
+            "observed_at": "2016-09-14T08:00:00+03:00",
+            **at(offset_from(CASTELLO_ROAD, 100)),
+            "event_type": "convoy_status",
+            "status": "departed",
+        },
+    ]
+    ev = evaluate(rows)
+    out = evaluation_to_dict(ev)
+    assert json.loads(evaluation_json(ev)) == out
+    (nc,) = out["not_charged"]
+    assert nc["group"] == "Ahrar al-Sham" and nc["incident"].startswith("inc-")
+    (convoy,) = out["convoys"]
+    assert convoy["status"] == "departed"
+    assert len(convoy["incidents"]) == 2  # the obstruction and the status report itself
+    assert [c["status"] for c in out["checkpoints"]] == ["not reported", "not reported"]
+    assert [c["status"] for c in out["commitments"]] == ["bound", "declined", "withdrawn"]
+    nxt = next(c for c in out["conditions"] if c["id"] == "next-phase")
+    assert nxt["kind"] == "all_of" and [p["id"] for p in nxt["parts"]] == [
+        "quiet-week",
+        "checkpoints-up",
+        "withdrawn",
+    ]
+    assert nxt["waiting_for"] == ["checkpoints-up"]
+    text = json.dumps({k: v for k, v in out.items() if k != "violations"})
+    assert "hosp-1" not in text and "sites" not in out  # the site is only in its violation

@@ -28,6 +28,7 @@ log = logging.getLogger("truce.api")
 # Parts owned by others, plugged in when they exist: (module, attribute). The
 # attribute is an APIRouter to include, or a function `mount(app)`.
 PLUGINS: tuple[tuple[str, str], ...] = (
+    ("truce.api.terms_routes", "router"),  # sites and the sign-up registry
     ("truce.api.ogc.routes", "mount"),
     ("truce.web.routes", "mount_web"),
     ("truce.api.offline_docs", "mount"),  # /docs and /redoc without outside hosts

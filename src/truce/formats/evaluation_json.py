@@ -42,6 +42,7 @@ from truce.formats.evaluation_columns import (
     targets,
     violation_ids_by_incident,
 )
+from truce.formats.evaluation_terms import condition_terms, terms_parts
 from truce.formats.json_columns import (
     Categories,
     JsonStyle,
@@ -210,6 +211,7 @@ def violation_dicts(ev: Evaluation, observed_at: np.ndarray | None = None) -> li
 
 def _small_parts(ev: Evaluation) -> dict[str, Any]:
     """The whole object, with None for the incidents and violations."""
+    by_id = {c.id: c for c in ev.conditions}
     return {
         "agreement": ev.agreement.id,
         "as_of": iso(ev.as_of.astimezone(ev.agreement.timezone)),
@@ -244,12 +246,15 @@ def _small_parts(ev: Evaluation) -> dict[str, Any]:
                         "incidents": d.incidents,
                         "quiet": d.quiet,
                         "complete": d.complete,
+                        "covered": d.covered,
                     }
                     for d in c.days
                 ],
+                **condition_terms(c, by_id),
             }
             for c in ev.conditions
         ],
+        **terms_parts(ev),
     }
 
 

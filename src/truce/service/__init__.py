@@ -154,7 +154,8 @@ class Service:
         return self.evaluations.snapshot(agreement_id, as_of=as_of)
 
     def visibility(self, agreement_id: str, user: User) -> Visibility:
-        return load_visibility(self.engine, agreement_id, user)
+        sites = self.agreements.get(agreement_id).agreement.sites
+        return load_visibility(self.engine, agreement_id, user, sites)
 
     def evaluation(
         self, agreement_id: str, user: User, *, as_of: datetime | None = None

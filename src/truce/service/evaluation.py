@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from truce.domain.keys import violation_key
 from truce.domain.model import Evaluation
 from truce.domain.timeparse import to_utc64
+from truce.service import commitments
 from truce.service.agreements import AgreementEntry, AgreementRegistry
 from truce.store import derived
 from truce.store import reports as report_store
@@ -123,7 +124,8 @@ class Evaluations:
             # Read the version first: the data is at least this new.
             version = report_store.reports_version(conn)
             table, _ = report_store.load_all(conn)
-        ev = evaluate(entry.agreement, table, as_of=as_of)
+            agreement = commitments.effective(conn, entry.agreement)  # registry changes
+        ev = evaluate(agreement, table, as_of=as_of)
         self.computations += 1
         data = evaluation_to_dict(ev)
         key_of = {inc["id"]: inc["key"] for inc in data["incidents"]}
@@ -149,7 +151,7 @@ def valid_until(ev: Evaluation, first_later_report: datetime | None) -> datetime
     moves on), or the first stored report observed after `as_of`."""
     as_of = ev.as_of
     candidates = [t for p in ev.phases for t in (p.start, p.end) if t is not None and t > as_of]
-    if any(c.met_at is None for c in ev.conditions):
+    if any(not c.met for c in ev.conditions):  # unmet now (perhaps met once)
         local = as_of.astimezone(ev.agreement.timezone)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
         candidates.append(midnight.astimezone(UTC))

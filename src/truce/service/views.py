@@ -20,7 +20,8 @@ def evaluation(
     evals: Evaluations, agreement_id: str, user: User, *, as_of: datetime | None = None
 ) -> dict[str, Any]:
     data = evals.snapshot(agreement_id, as_of=as_of).data
-    return load_visibility(evals.engine, agreement_id, user).filter(data)
+    sites = evals.agreements.get(agreement_id).agreement.sites
+    return load_visibility(evals.engine, agreement_id, user, sites).filter(data)
 
 
 def incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from sqlalchemy import Engine
 
 from truce.domain.access import roles_for
 from truce.domain.keys import source_of
+from truce.domain.model import Site
+from truce.service.sites import view_terms
 from truce.store import reports as report_store
 from truce.store import reviews
 from truce.store.engine import read_transaction
@@ -24,7 +26,9 @@ from truce.store.users import User
 SHARED_ROLES = roles_for("evaluation.see_own")
 
 
-def load_visibility(engine: Engine, agreement_id: str, user: User) -> Visibility:
+def load_visibility(
+    engine: Engine, agreement_id: str, user: User, sites: tuple[Site, ...] = ()
+) -> Visibility:
     """The review states, published incidents and own reports `user`'s view depends on."""
     with read_transaction(engine) as conn:
         states = reviews.states_for(conn, agreement_id)
@@ -34,7 +38,7 @@ def load_visibility(engine: Engine, agreement_id: str, user: User) -> Visibility
             if user.role in SHARED_ROLES
             else set()
         )
-    return Visibility(user, states, pub_incidents, own)
+    return Visibility(user, states, pub_incidents, own, sites)
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Visibility:
     states: dict[str, tuple[str, bool]]
     published_incidents: set[str]
     own_reports: set[str]
+    sites: tuple[Site, ...] = ()  # the agreement's protected sites, to redact evidence
 
     def filter(self, data: dict[str, Any]) -> dict[str, Any]:
         full = self.user.sees_everything
@@ -71,4 +76,6 @@ class Visibility:
         shown = {v["id"] for v in violations}
         for inc in incidents:
             inc["violations"] = [vid for vid in inc.get("violations", []) if vid in shown]
-        return {**data, "incidents": incidents, "violations": violations}
+        return view_terms(
+            {**data, "incidents": incidents, "violations": violations}, self.user, self.sites
+        )

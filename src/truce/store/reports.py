@@ -48,8 +48,9 @@ from truce.store import pgcopy
 from truce.store.schema import reports, state
 
 # The SPEC §2 and §4 columns, stored as read, and an imported row as its source wrote
-# it; every insert path addresses them by name.
-STORED_COLUMNS: tuple[str, ...] = (*COLUMNS, "original")
+# it; every insert path addresses them by name. A status report's `status` (SPEC §6) is
+# kept as the first word of its notes (formats.reports.status), not in a column of its own.
+STORED_COLUMNS: tuple[str, ...] = (*(c for c in COLUMNS if c != "status"), "original")
 INSERT_COLUMNS: tuple[str, ...] = (*STORED_COLUMNS, "submitted_by", "published", "received_at")
 # Rows per COPY payload (PostgreSQL) or executemany (SQLite): bounds the memory of one
 # encoding step; the server works on one slice while the next is encoded.

@@ -182,3 +182,23 @@ derived = Table(
     Column("claim_token", String(64)),
     Column("claim_at", DateTime(timezone=True)),
 )
+
+# Changes to an agreement's sign-up registry made through the API (never updated: the
+# newest row per agreement and group wins over the agreement file).
+commitment_changes = Table(
+    "commitment_changes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("agreement_id", String(100), nullable=False),
+    Column("group_name", String(200), nullable=False),
+    Column("party", String(100), nullable=False),
+    Column("via", String(100)),
+    Column("accepted", DateTime(timezone=True)),
+    Column("declined", DateTime(timezone=True)),
+    Column("withdrew", DateTime(timezone=True)),
+    Column("note", Text),
+    Column("source", Text),
+    Column("changed_by", String(200), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_commitment_changes_agreement_id", commitment_changes.c.agreement_id)

@@ -89,7 +89,9 @@ class ProtectedSites:
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params
-        which = ", ".join(p.sites) if p.sites else "every notified site"
+        # Not the sites' ids: this text is public, the sites are not.
+        n = len(p.sites) if p.sites else len(agreement.sites)
+        which = f"{n} site{'s' if n != 1 else ''}" if p.sites else "every notified site"
         return (
             f"No attacks within a protected site's radius once it is notified ({which}); "
             "the attacker is charged. Attacks by or on excluded groups do not count."
