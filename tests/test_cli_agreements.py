@@ -149,3 +149,23 @@ def test_show_every_builtin_by_id(app):
         assert a.title in result.output
         for rule in a.rules:
             assert rule.id in result.output
+
+
+def test_show_describes_sign_ups_sites_convoys_checkpoints_and_composites(app):
+    terms = Path(__file__).parent / "fixtures" / "agreements" / "terms-example.yaml"
+    result = runner.invoke(app, ["agreements", "show", str(terms)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    for words in (
+        "Jaysh al-Islam (opp): accepted through US 2016-09-12T20:00+03:00: bound from then",
+        "Ahrar al-Sham (opp): declined 2016-09-12T11:00+03:00",
+        "withdrew 2016-09-14T12:00+03:00: not bound from then",
+        "Protected sites and declared positions (sensitive)",
+        "hosp-1",
+        "un-aleppo-1 (UN/SARC): along castello_road, protected within 1,000 m of the route",
+        "cp_castello_2: Checkpoint 2",
+        "all of these at once: Seven quiet days, Checkpoints set up, Forces withdrawn",
+        "convoys delivered: un-aleppo-1",
+        "between the parties (not involving an excluded group)",
+    ):
+        assert words in out, words

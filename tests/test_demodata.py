@@ -152,8 +152,12 @@ def test_evaluate_over_demo_data_finds_violations_of_every_rule_kind_the_agreeme
     status = {p.id: p.status for p in ev.phases}
     # The violence rises from 17 Sep, so the quiet week is never reached and the JIC never starts.
     assert status["joint-centre"] == "never"
-    (quiet,) = ev.conditions
+    quiet = next(c for c in ev.conditions if c.id == "quiet-week")
     assert quiet.met_at is None
+    # The next phase waits on the three-part condition; each part's state is known.
+    nxt = next(c for c in ev.conditions if c.id == "next-phase")
+    assert not nxt.met and "quiet-week" in nxt.waiting_for
+    assert next(c for c in ev.conditions if c.id == "checkpoints-up").met
     # Every kind whose phases could be active is broken at least once; no_fly is tied to the JIC.
     found = {v.kind for v in ev.violations}
     expected = {rule.kind for rule in a.rules} - {"no_fly"}
@@ -166,3 +170,25 @@ def test_evaluate_over_demo_data_finds_violations_of_every_rule_kind_the_agreeme
     assert {"gov", "opp", "unattributed"} <= {v.party for v in cease}
     assert any(v.status == "corroborated" for v in ev.violations)
     assert len(ev.rejected) == 5
+
+
+def test_demo_data_exercises_every_new_kind_of_term() -> None:
+    """Sites (before and after notification), convoys (status, in and out of the window),
+    checkpoints (status over time) and sign-ups (before and after being bound)."""
+    from truce.domain.evaluate import evaluate
+    from truce.formats.agreement import load_agreement
+
+    a = load_agreement(Path(__file__).parent / "fixtures" / "agreements" / "terms-example.yaml")
+    path_rows = generate(a, seed=0)
+    r = read_reports(render_rows(path_rows, Path("demo.csv")), format="csv")
+    assert not [x for x in r.rejected if x.field == "status"]
+    ev = evaluate(a, r.reports, as_of=datetime.fromisoformat("2016-09-25T00:00:00+03:00"))
+    found = {v.kind for v in ev.violations}
+    assert {"protected_sites", "convoy_safety"} <= found
+    outcome = ev.extra["terms"]
+    assert {nc.group for nc in outcome.not_charged} >= {"Ahrar al-Sham", "Faylaq al-Sham"}
+    assert [c.status for c in outcome.histories.convoy("un-aleppo-1")] == ["departed", "delivered"]
+    for cp in ("cp_castello_1", "cp_castello_2"):
+        assert [c.status for c in outcome.histories.checkpoint(cp)] == ["established", "staffed"]
+    states = {c.id: c for c in ev.conditions}
+    assert states["checkpoints-up"].met and states["aid-in"].met

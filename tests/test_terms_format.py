@@ -128,3 +128,29 @@ def test_new_event_types_are_appended_so_old_codes_keep_their_meaning():
 
     assert EVENT_TYPES[:10][-1] == "attack_on_humanitarian"
     assert EVENT_TYPES[-2:] == ("checkpoint_status", "convoy_status")
+
+
+# --- the library ---------------------------------------------------------------------
+
+
+def test_the_coh_records_the_sign_up_deadline_and_says_plainly_what_is_unknown():
+    from truce.library.catalog import load_builtin
+
+    a = load_builtin("coh-2016-02")
+    signup = next(p for p in a.phases if p.id == "signup")
+    assert signup.start.at + signup.duration == datetime.fromisoformat("2016-02-26T12:00:00+02:00")
+    assert a.commitments == ()
+    assert any("UNKNOWN: which groups accepted" in n for n in a.notes)
+
+
+def test_us_ru_next_phase_waits_on_seven_days_checkpoints_and_withdrawal_each_sourced():
+    from truce.domain.model import WhenCondition
+    from truce.library.catalog import load_builtin
+
+    a = load_builtin("us-ru-2016-09")
+    assert next(p for p in a.phases if p.id == "joint-centre").start == WhenCondition("next-phase")
+    by_id = {c.id: c for c in a.conditions}
+    assert by_id["next-phase"].params.of == ("quiet-week", "checkpoints-up", "withdrawn")
+    for cid in ("next-phase", "quiet-week", "checkpoints-up", "withdrawn"):
+        assert "[S" in by_id[cid].note, cid
+    assert [c.id for c in a.convoys] == ["un-castello-1"]

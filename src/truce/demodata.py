@@ -124,6 +124,8 @@ class _Event:
     precise: bool = False  # a fixed, known spot (checkpoint): sources report it closely
     place: str | None = None  # the name every source uses (e.g. Big Orem)
     min_sources: int = 1
+    status: str = ""  # checkpoint_status / convoy_status: its notes (a status word in them)
+    actor: str = ""  # the name reporters use, when not the party's own (a signed-up group)
 
 
 def demo_period(agreement: Agreement) -> tuple[datetime, datetime]:
@@ -330,6 +332,9 @@ def _truth(w: _World, start: datetime, end: datetime, n_events: int) -> list[_Ev
         attack = _Event(_AID, "attack_on_humanitarian", t, lon, lat, "", "aid", fatalities=rng.randint(1, 12),
                         min_sources=2)  # fmt: skip
     events.append(attack)
+    from truce.demo_terms import terms_events  # sites, convoys, checkpoints, sign-ups
+
+    events += terms_events(w, start, end, t_first)
     events.sort(key=lambda e: (e.t, e.event_type, e.lon, e.lat))
     return events
 
@@ -399,7 +404,7 @@ def _report(w: _World, e: _Event, s: SourceProfile, seq: int) -> dict[str, str]:
     t = e.t + timedelta(minutes=rng.gauss(0, s.time_noise_min * (0.2 if e.precise else 1.0)))
     t = t.replace(second=0, microsecond=0)
     shown = t.astimezone(UTC if s.utc else a.timezone)
-    actor = _actor_name(a, e.party, rng) if e.party else ""
+    actor = e.actor or (_actor_name(a, e.party, rng) if e.party else "")
     if not e.party and s.blames and e.kind == _ATTACK and rng.random() < 0.4:
         actor = _actor_name(a, s.blames, rng)  # bias: unknown attacks pinned on the other side
     row = dict.fromkeys(COLUMNS, "")
@@ -427,7 +432,7 @@ def _report(w: _World, e: _Event, s: SourceProfile, seq: int) -> dict[str, str]:
         row["location_precision_m"] = ""
     else:
         row["lat"], row["lon"] = f"{lat:.5f}", f"{lon:.5f}"
-    row["notes"] = f"{e.event_type.replace('_', ' ')} reported by {s.id}"
+    row["notes"] = e.status or f"{e.event_type.replace('_', ' ')} reported by {s.id}"
     return row
 
 

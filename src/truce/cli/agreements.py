@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from truce.cli.exits import fail, problems_found
+from truce.cli.terms_words import print_conditions, print_terms
 from truce.domain.coordinates import agreement_coordinate_warnings
 from truce.domain.geo import choose_crs, zone_polygons
 from truce.domain.model import AfterPhase, Agreement, AtTime, Condition, Phase, TimeRef, Zone
@@ -211,10 +212,10 @@ def print_agreement(agreement: Agreement, console: Console) -> None:
         )
     console.print(table)
 
+    print_terms(a, console, _section)
     if a.conditions:
         _section(console, "Conditions")
-        for c in a.conditions:
-            console.print(f"  {escape(c.id)}: {escape(condition_words(c, a))}")
+        print_conditions(a, console)
 
     _section(console, "Rules")
     kinds = rule_kinds()

@@ -132,7 +132,7 @@ class QuietDays:
 
     def describe(self, condition: Condition, agreement: Agreement) -> str:
         p: Params = condition.params
-        where = f" inside {', '.join(p.within)}" if p.within else " anywhere"
+        where = f" within {', '.join(p.within)}" if p.within else " anywhere"
         which = (
             "violent incidents between the parties (not involving an excluded group)"
             if p.count == "parties_only"
