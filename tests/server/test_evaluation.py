@@ -242,7 +242,8 @@ def test_extra_agreement_files_are_served(db_url, tmp_path):
     [
         ("2016-09-12T10:00:00+03:00", "2016-09-12T19:00:00+03:00"),  # the cessation starts
         ("2016-09-13T05:00:00+03:00", "2016-09-13T15:00:00+03:00"),  # h-8 is observed
-        (AS_OF, None),  # every phase started, every condition met, no later report
+        # the next-phase condition waits (no checkpoint reported): the next local midnight
+        (AS_OF, "2016-09-21T00:00:00+03:00"),
     ],
 )
 def test_a_snapshot_says_until_when_it_is_valid(service, as_of, valid_until):

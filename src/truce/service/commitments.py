@@ -143,6 +143,7 @@ def set_commitment(
                 "agreement": agreement.id,
                 **{k: v for k, v in public(c, now).items() if k != "status"},
             },
+            now=now,
         )
         report_store.bump_version(conn)  # the evaluations depend on it: recompute
     return public(c, now)
