@@ -332,9 +332,6 @@ def _truth(w: _World, start: datetime, end: datetime, n_events: int) -> list[_Ev
         attack = _Event(_AID, "attack_on_humanitarian", t, lon, lat, "", "aid", fatalities=rng.randint(1, 12),
                         min_sources=2)  # fmt: skip
     events.append(attack)
-    from truce.demo_terms import terms_events  # sites, convoys, checkpoints, sign-ups
-
-    events += terms_events(w, start, end, t_first)
     events.sort(key=lambda e: (e.t, e.event_type, e.lon, e.lat))
     return events
 
@@ -477,6 +474,27 @@ def generate(
                         key=lambda e: (e.t, e.event_type, e.lon, e.lat))  # fmt: skip
     rows: list[dict[str, str]] = []
     seq = {s.id: 0 for s in SOURCES}
+    _reports_of(w, events, rows, seq)
+    # The SPEC §6 terms' events draw from a stream of their own, so adding them leaves
+    # every other report exactly as it was.
+    from truce.demo_terms import terms_events  # sites, convoys, checkpoints, sign-ups
+
+    w_terms = _World(agreement, random.Random(f"truce-demo-terms:{agreement.id}:{seed}"))
+    t_first = min(
+        (p.start.at for p in agreement.phases if isinstance(p.start, AtTime)), default=start
+    )
+    _reports_of(w_terms, terms_events(w_terms, start, end, t_first), rows, seq)
+    bad = _bad_rows(w, start)
+    for k, row in enumerate(bad):
+        rows.insert(min(len(rows), (k + 1) * len(rows) // (len(bad) + 1)), row)
+    return rows
+
+
+def _reports_of(
+    w: _World, events: list[_Event], rows: list[dict[str, str]], seq: dict[str, int]
+) -> None:
+    """Each event as seen by the sources that notice it (at least `min_sources`)."""
+    rng = w.rng
     for e in events:
         seen = []
         for s in SOURCES:
@@ -493,7 +511,3 @@ def generate(
         for s in seen:
             seq[s.id] += 1
             rows.append(_report(w, e, s, seq[s.id]))
-    bad = _bad_rows(w, start)
-    for k, row in enumerate(bad):
-        rows.insert(min(len(rows), (k + 1) * len(rows) // (len(bad) + 1)), row)
-    return rows
