@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from tests.scenario import FIXTURES, to_csv
 
-from truce.domain.errors import AgreementError
+from truce.errors import AgreementError
 from truce.formats.agreement import parse_agreement
 from truce.formats.reports import read_reports
 
