@@ -140,6 +140,21 @@ def zone_areas_km2(agreement: Agreement) -> dict[str, float]:
     return {zone_id: polygon.area / 1e6 for zone_id, polygon in polygons.items()}
 
 
+def _area_words(a: Agreement) -> str:
+    if a.area is None:
+        return "everywhere (no area given): every incident can be a violation"
+    return f"{a.area}: incidents outside it are listed but are never violations"
+
+
+def _end_words(a: Agreement) -> str:
+    if a.ends is None:
+        return "no end given: the terms bind until the data runs out"
+    words = fmt_local(a.ends.at, a.timezone) + ": nothing after it is a violation"
+    if a.ends.source:
+        words += f" [{a.ends.source}]"
+    return words + (f" ({a.ends.note})" if a.ends.note else "")
+
+
 def _section(console: Console, title: str) -> None:
     console.print()
     console.print(f"[bold]{escape(title)}[/bold]")
@@ -155,6 +170,8 @@ def print_agreement(agreement: Agreement, console: Console) -> None:
     console.print(
         f"crs: {escape(crs)}" + ("" if a.crs else " (UTM zone of the agreement's centroid)")
     )
+    console.print(f"area: {escape(_area_words(a))}")
+    console.print(f"ends: {escape(_end_words(a))}")
     if a.description:
         console.print()
         console.print(escape(a.description))

@@ -404,10 +404,16 @@ def actor_words(label: str) -> str:
     return "an unidentified attacker" if label in (UNATTRIBUTED, "") else side_words(label)
 
 
+# Targets that are people, not an armed side: named as they are, without a caveat.
+_NOBODY_IN_PARTICULAR = frozenset({"civilians", "civilian", "civilian population"})
+
+
 def side_words(label: str, text: str = "") -> str:
     """How evidence names one side: its ids (`nusra/opp`), or the name as reported when
     the agreement does not list it, or "an unidentified side"."""
     if label in ("", UNATTRIBUTED):
+        if text.strip().casefold() in _NOBODY_IN_PARTICULAR:
+            return text.strip().casefold()
         return f"'{text}' (not named in the agreement)" if text else "an unidentified side"
     if label == OUTSIDE:
         return (
