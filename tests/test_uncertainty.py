@@ -4,7 +4,7 @@ location radius and time window, and who is involved and charged."""
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -127,27 +127,39 @@ def test_a_polygon_zone_is_certain_only_deeper_inside_than_the_location_radius()
     assert certainty(run([row("no_fly", 3000, 1000)], agreement=AGREEMENT), "no_fly") is None
 
 
-# Time windows around the cessation's start (2016-09-12T19:00+03:00) and, for the
-# withdrawal and demilitarised rules, the deadline (2016-09-15T19:00+03:00).
+# Time windows around the instant each rule starts to apply: the cessation's start
+# (2016-09-12T19:00+03:00) or the withdrawal deadline (2016-09-15T19:00+03:00).
+CESSATION, DEADLINE = "2016-09-12T19:00:00+03:00", "2016-09-15T19:00:00+03:00"
 TIME = {
-    "cessation": ("2016-09-12T19:00:00+03:00", "cease_attacks"),
-    "deadline": ("2016-09-15T19:00:00+03:00", "withdrawal"),
+    "cease_attacks": CESSATION,
+    "no_territorial_gain": CESSATION,
+    "no_fly": CESSATION,
+    "humanitarian_access": CESSATION,
+    "withdrawal": DEADLINE,
+    "demilitarised": DEADLINE,
 }
 
 
-@pytest.mark.parametrize("which", ["cessation", "deadline"])
+def timed_row(kind: str) -> dict:
+    if kind == "no_fly":
+        return row(kind, -1500, 50)
+    if kind == "humanitarian_access":
+        return {**at(CITY), "event_type": "attack_on_humanitarian", "actor": "SAA"}
+    return row(kind, 100, 50)
+
+
+@pytest.mark.parametrize("kind", sorted(TIME))
 @pytest.mark.parametrize(
     ("start_h", "end_h", "expected"),
     [(1, 7, "certain"), (-12, -1, None), (-6, 6, "possible")],
 )
-def test_time_window_wholly_after_straddling_or_before_the_start(which, start_h, end_h, expected):
-    instant, kind = TIME[which]
-    t = datetime.fromisoformat(instant)
+def test_time_window_wholly_after_straddling_or_before_the_start(kind, start_h, end_h, expected):
+    t = datetime.fromisoformat(TIME[kind])
     window = {
-        "observed_at": (t + np.timedelta64(start_h, "h").astype(object)).isoformat(),
-        "observed_to": (t + np.timedelta64(end_h, "h").astype(object)).isoformat(),
+        "observed_at": (t + timedelta(hours=start_h)).isoformat(),
+        "observed_to": (t + timedelta(hours=end_h)).isoformat(),
     }
-    ev = run([row(kind, 100, 50) | window], agreement=AGREEMENT)
+    ev = run([timed_row(kind) | window], agreement=AGREEMENT)
     assert certainty(ev, kind) == expected
     if expected == "possible":
         (v,) = [v for v in ev.violations if v.kind == kind]
