@@ -214,13 +214,19 @@ def consolidate(
     order = canonical_order(reports, source_code)
     t_ns = reports.observed_at.astype("datetime64[ns]").astype(np.int64)
     to = reports.observed_to
-    last_ns = np.where(np.isnat(to), t_ns, to.astype(np.int64) - 1)
-    dataset_code, dataset_names = factorize(reports.dataset)
-    curated = (
-        np.where(dataset_code == dataset_names.index(""), -1, dataset_code)
-        if "" in dataset_names
-        else dataset_code
-    )
+    instants = np.isnat(to)
+    windowed = not instants.all()  # most files give instants: then skip the window work
+    last_ns = np.where(instants, t_ns, to.astype(np.int64) - 1) if windowed else t_ns
+    if (reports.dataset != "").any():
+        dataset_code, dataset_names = factorize(reports.dataset)
+        curated = (
+            np.where(dataset_code == dataset_names.index(""), -1, dataset_code)
+            if "" in dataset_names
+            else dataset_code
+        )
+    else:
+        dataset_code, dataset_names = np.zeros(len(reports), dtype=np.int64), [""]
+        curated = None
     anchor_sorted = cluster(
         x[order],
         y[order],
@@ -228,8 +234,8 @@ def consolidate(
         compatibility_keys(reports)[order],
         reports.precision_m[order],
         settings,
-        t_last_s=last_ns[order] / _NS_PER_S,
-        dataset=curated[order],
+        t_last_s=last_ns[order] / _NS_PER_S if windowed else None,
+        dataset=None if curated is None else curated[order],
     )
     # Anchors in canonical order are the incidents in their output order.
     is_anchor = anchor_sorted == np.arange(len(anchor_sorted))
@@ -278,15 +284,16 @@ def consolidate(
 
     best_prec = per_incident(np.fmin, prec)  # NaN only where no report states one
     party_vote = _vote(labels.attacker, rel_weight, incident, n)
-    observed_at, observed_to = _windows(t_ns, last_ns, anchor_rows, per_incident)
+    if windowed:
+        observed_at, observed_to = _windows(t_ns, last_ns, anchor_rows, per_incident)
+    else:
+        observed_at = reports.observed_at[anchor_rows]
+        observed_to = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     best = reports.fatalities
     # Reports of one incident describe one event: their casualty figures give a range.
-    low = per_incident(
-        np.fmin, np.where(np.isnan(reports.fatalities_low), best, reports.fatalities_low)
-    )
-    high = per_incident(
-        np.fmax, np.where(np.isnan(reports.fatalities_high), best, reports.fatalities_high)
-    )
+    low = per_incident(np.fmin, _or(reports.fatalities_low, best))
+    high = per_incident(np.fmax, _or(reports.fatalities_high, best))
+    mutual = reports.direction == MUTUAL
 
     return IncidentTable(
         anchor=report_keys(reports, anchor_rows),
@@ -315,11 +322,28 @@ def consolidate(
         if n
         else np.array([], dtype=object),
         involved=union_per_incident(labels.involved, members, offsets),
-        mutual=per_incident(np.logical_and, reports.direction == MUTUAL).astype(bool),
+        mutual=per_incident(np.logical_and, mutual).astype(bool)
+        if mutual.any()
+        else np.zeros(n, dtype=bool),
         datasets=union_per_incident(Labels(dataset_code, dataset_names), members, offsets),
-        actor_text=reports.actor[anchor_rows].astype(object),
-        target_text=reports.target[anchor_rows].astype(object),
+        actor_text=_unnamed_text(reports.actor, labels.actor, anchor_rows),
+        target_text=_unnamed_text(reports.target, labels.target, anchor_rows),
     )
+
+
+def _unnamed_text(text: np.ndarray, labels: Labels, rows: np.ndarray) -> np.ndarray:
+    """The text as written, for the rows whose label is empty (evidence quotes it); ""
+    elsewhere, so that evidence is worded once per label, not once per spelling."""
+    unnamed = np.array([name == "" for name in labels.names] + [False])[labels.codes[rows]]
+    out = np.full(len(rows), "", dtype=object)
+    out[unnamed] = text[rows[unnamed]]
+    return out
+
+
+def _or(values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """`values`, with `fallback` where a value is NaN."""
+    missing = np.isnan(values)
+    return fallback if missing.all() else np.where(missing, fallback, values)
 
 
 def _windows(
@@ -345,8 +369,8 @@ def union_per_incident(labels: Labels, members: np.ndarray, offsets: np.ndarray)
     are turned back into labels once per distinct mask. More than 62 distinct ids (not
     seen in practice) take a slower path, incident by incident where reports differ."""
     n = len(offsets) - 1
-    if n == 0:
-        return np.array([], dtype=object)
+    if n == 0 or not any(labels.names):
+        return np.full(n, "", dtype=object)
     codes = labels.codes[members]
     ids = sorted({t for name in labels.names for t in label_tokens(name)})
     if len(ids) > 62:

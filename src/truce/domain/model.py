@@ -481,8 +481,8 @@ class IncidentTable:
     involved: np.ndarray  # label: every party and excluded group named, "" none
     mutual: np.ndarray  # bool: the reports say the sides fought, not who attacked
     datasets: np.ndarray  # object: "+"-joined curated datasets among its reports, ""
-    actor_text: np.ndarray  # object: the anchor report's actor as written, for evidence
-    target_text: np.ndarray  # object: the anchor report's target as written
+    actor_text: np.ndarray  # object: the anchor's actor as written where it names nobody known
+    target_text: np.ndarray  # object: likewise its target ("" where the label says who)
 
     def __len__(self) -> int:
         return len(self.anchor)

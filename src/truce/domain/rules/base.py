@@ -19,7 +19,7 @@ from truce.domain.attribution import Judgement, judge
 from truce.domain.geo import AgreementSpace
 from truce.domain.model import UNATTRIBUTED, Agreement, IncidentTable, Rule
 from truce.domain.timeparse import from_utc64, to_utc64
-from truce.domain.uncertainty import Verdict, after, during
+from truce.domain.uncertainty import Verdict, after, during, within_m
 from truce.domain.words import Words, combinations, compose
 
 Namespace = Literal["phase", "zone", "feature", "party", "condition", "site", "convoy"]
@@ -66,7 +66,7 @@ class Findings:
         ctx: RuleContext,
         evidence: Callable[[np.ndarray], list[str | Words]],
         *,
-        party: np.ndarray | None = None,
+        party: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
         zone: Callable[[np.ndarray], np.ndarray] | None = None,
         measured_m: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> Findings:
@@ -76,7 +76,7 @@ class Findings:
         text = compose(len(rows), *evidence(rows), verdict.doubt_words(rows))
         return cls(
             rows,
-            (ctx.charged if party is None else party)[rows],
+            party(rows) if callable(party) else (ctx.charged if party is None else party)[rows],
             text,
             None if zone is None else zone(rows),
             None if measured_m is None else measured_m(rows),
@@ -153,6 +153,34 @@ class RuleContext:
         )
         self._verdict_cache[key] = verdict
         return verdict
+
+    def within_of(
+        self,
+        feature_id: str,
+        rows: np.ndarray,
+        limit_m: float | np.ndarray,
+        *,
+        strict: bool = False,
+    ) -> tuple[Verdict, np.ndarray]:
+        """Closer than `limit_m` (per row, or one for all) to a feature, for the whole
+        location uncertainty and the feature's own; only `rows` are measured. Returns the
+        verdict over all incidents and the distances of `rows`."""
+        n = len(self.incidents)
+        distance = self.distance_fn(feature_id, rows)
+        margin = self.margin_m[rows] + (self.agreement.features[feature_id].uncertainty_m or 0.0)
+        near = within_m(distance, margin, limit_m, strict=strict)
+        possible, certain = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        possible[rows], certain[rows] = near.possible, near.certain
+        margin_all = np.zeros(n)
+        margin_all[rows] = margin
+        return Verdict.of(
+            possible,
+            certain,
+            lambda: Words.of(
+                margin_all,
+                lambda m: f"location ±{fmt_m(m)}: may be beyond the limit from {feature_id}",
+            ),
+        ), distance
 
     def inside_any(self, zone_ids: tuple[str, ...]) -> Verdict:
         verdict = Verdict(
@@ -267,15 +295,19 @@ class RuleContext:
         """` by gov against nusra`, ` by an unidentified attacker`, ` between gov and
         'al-Sultan clan' (not in the agreement)`: a name the agreement does not list is
         quoted as the report wrote it."""
+        return self._who.take(rows)
+
+    @cached_property
+    def _who(self) -> Words:
+        """`who_words` of every incident, worded once per distinct combination of sides."""
         inc = self.incidents
-        mutual = inc.mutual[rows]
         codes, distinct = combinations(
             [
-                mutual,
-                np.where(mutual, inc.actor[rows], inc.party[rows]),
-                inc.actor_text[rows],
-                inc.target[rows],
-                inc.target_text[rows],
+                inc.mutual,
+                np.where(inc.mutual, inc.actor, inc.party),
+                inc.actor_text,
+                inc.target,
+                inc.target_text,
             ]
         )
 

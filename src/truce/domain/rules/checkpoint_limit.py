@@ -17,7 +17,6 @@ from truce.domain.rules.base import (
     Words,
     fmt_m,
 )
-from truce.domain.uncertainty import Verdict, within_m
 
 
 class Params(RuleParams):
@@ -41,26 +40,22 @@ class CheckpointLimit:
             & (inc.count > p.max_armed_per_side)  # an unknown count (NaN) is not over
         )
         rows = np.flatnonzero(candidates.possible)
+        near, measured = ctx.within_of(p.checkpoint, rows, p.radius_m)
+        verdict = candidates & near
         distance = np.full(len(inc), np.inf)
-        distance[rows] = ctx.distance_fn(p.checkpoint, rows)
-        margin = ctx.margin_m + (ctx.agreement.features[p.checkpoint].uncertainty_m or 0.0)
-        near = within_m(distance, margin, p.radius_m)
-        verdict = candidates & Verdict.of(
-            near.possible,
-            near.certain,
-            lambda: Words.of(
-                margin, lambda m: f"location ±{fmt_m(m)}: may be beyond {fmt_m(p.radius_m)}"
-            ),
-        )
+        distance[rows] = measured
+
         # The stated side is who is over the limit; failing that, the attributed party.
-        side = np.where(inc.side != "", inc.side, inc.party).astype(object)
+        def side(rows: np.ndarray) -> np.ndarray:
+            return np.where(inc.side[rows] != "", inc.side[rows], inc.party[rows]).astype(object)
+
         return Findings.of(
             verdict,
             ctx,
             lambda rows: [
                 Words.of(inc.count[rows], lambda c: str(int(c))),
                 " armed personnel of ",
-                Words.of(side[rows]),
+                Words.of(side(rows)),
                 f" at {p.checkpoint} (",
                 metres_words(distance[rows]),
                 f" away); limit {p.max_armed_per_side} per side",

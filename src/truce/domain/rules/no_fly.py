@@ -39,7 +39,7 @@ class NoFly:
                 f"airstrike by {p.party} inside no-fly zone {p.zone} during phase ",
                 listed_words(phase[rows], p.phases or ("in force",), ""),
             ],
-            party=np.full(len(inc), p.party, dtype=object),
+            party=lambda rows: np.full(len(rows), p.party, dtype=object),
             zone=lambda rows: np.full(len(rows), p.zone, dtype=object),
         )
 

@@ -19,7 +19,6 @@ from truce.domain.rules.base import (
     fmt_m,
 )
 from truce.domain.timeparse import LocalDateTime
-from truce.domain.uncertainty import Verdict, within_m
 
 
 class Params(RuleParams):
@@ -47,18 +46,11 @@ class Withdrawal:
             ctx.after(p.deadline, f"the deadline {after}") & ctx.scope() & ctx.by_party(p.party)
         ).where(is_event(inc, "weapon_sighting") & ~np.isnan(minimum_by_code[inc.weapon]))
         rows = np.flatnonzero(candidates.possible)
-        distance = np.full(len(inc), np.inf)
-        distance[rows] = ctx.distance_fn(p.from_feature, rows)
         minimum = minimum_by_code[inc.weapon]
-        margin = ctx.margin_m + (ctx.agreement.features[p.from_feature].uncertainty_m or 0.0)
-        close = within_m(distance, margin, np.nan_to_num(minimum), strict=True)
-        verdict = candidates & Verdict.of(
-            close.possible,
-            close.certain,
-            lambda: Words.of(
-                margin, lambda m: f"location ±{fmt_m(m)}: may be {p.from_feature}'s minimum away"
-            ),
-        )
+        close, measured = ctx.within_of(p.from_feature, rows, minimum[rows], strict=True)
+        verdict = candidates & close
+        distance = np.full(len(inc), np.inf)
+        distance[rows] = measured
         return Findings.of(
             verdict,
             ctx,
@@ -72,7 +64,7 @@ class Withdrawal:
                     inc.precision_m[rows], lambda m: f" (location ±{fmt_m(m)})" if m > 0 else ""
                 ),
             ],
-            party=np.full(len(inc), p.party, dtype=object),
+            party=lambda rows: np.full(len(rows), p.party, dtype=object),
             measured_m=lambda rows: distance[rows],
         )
 
