@@ -238,6 +238,13 @@ def test_parties_only_ignores_fighting_that_involves_an_excluded_group():
     assert cond(evaluate(rows), "quiet-week").met_at == t("2016-09-20T00:00:00+03:00")
 
 
+def test_parties_only_ignores_states_outside_the_agreement_but_counts_mutual_clashes():
+    outside = strikes("2016-09-15", 9, actor="Government of Israel", target="SAA")
+    assert cond(evaluate(outside), "quiet-week").met_at == t("2016-09-20T00:00:00+03:00")
+    clashes = [r | {"direction": "mutual"} for r in strikes("2016-09-15", 6, target="FSA")]
+    assert cond(evaluate(clashes), "quiet-week").met_at == t("2016-09-23T00:00:00+03:00")
+
+
 def test_parties_only_still_counts_fighting_between_the_parties():
     c = cond(evaluate(strikes("2016-09-15", 6, target="FSA")), "quiet-week")
     assert c.met_at == t("2016-09-23T00:00:00+03:00")  # seven quiet days from 16 Sep

@@ -174,6 +174,15 @@ def test_a_group_that_withdrew_is_not_bound_from_then(when, charged):
         )
 
 
+@pytest.mark.parametrize(
+    "actor", ["Ahrar al-Sham, Jaysh al-Islam", "Jaysh al-Islam; Government of Turkey"]
+)
+def test_an_actor_list_takes_the_first_registered_group_it_names(actor):
+    ev = evaluate([group_attack(actor, DURING)])  # both named: Jaysh al-Islam is first
+    assert [v.party for v in by_rule(ev, "r-cease")] == ["opp"]
+    assert ev.extra["terms"].not_charged == []
+
+
 def test_groups_outside_the_registry_are_bound_as_their_party_is():
     ev = evaluate([group_attack("Free Syrian Army", DURING)])
     assert [v.party for v in by_rule(ev, "r-cease")] == ["opp"]

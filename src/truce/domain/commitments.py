@@ -19,7 +19,7 @@ from datetime import datetime, tzinfo
 
 import numpy as np
 
-from truce.domain.actors import ActorIndex
+from truce.domain.actors import ActorIndex, label_tokens
 from truce.domain.model import Agreement, Commitment, IncidentTable, ReportTable, Rule
 from truce.domain.rules.base import Findings, fmt_local
 from truce.domain.timeparse import from_utc64
@@ -50,8 +50,14 @@ def incident_groups(
         for k, c in enumerate(agreement.commitments)
         for name in (c.group, *c.aliases)
     ]
-    labels = ActorIndex(pairs).resolve(reports.actor)
-    codes = np.array([int(x) if x else len(agreement.commitments) for x in labels], dtype=np.int64)
+    # A label is a "+"-joined set of registry positions (several groups named in one
+    # actor list), or `outside` for a state: take the first registered group named.
+    label_codes, labels = ActorIndex(pairs).resolve_codes(reports.actor)
+    first = [
+        min((int(t) for t in label_tokens(x) if t.isdigit()), default=len(agreement.commitments))
+        for x in labels
+    ]
+    codes = np.array(first, dtype=np.int64)[label_codes]
     members = codes[incidents.members]
     starts = incidents.offsets[:-1]
     nonempty = incidents.offsets[1:] > starts

@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from truce.domain.actors import label_tokens
+from truce.domain.attribution import judge
 from truce.domain.commitments import NotCharged, incident_groups, split_not_charged
 from truce.domain.conditions.base import Coverage
-from truce.domain.model import Agreement, IncidentTable, ReportTable, Rule
+from truce.domain.model import UNATTRIBUTED, Agreement, IncidentTable, ReportTable, Rule
 from truce.domain.phases import PhaseWindows, TimelineInputs
 from truce.domain.rules import RuleContext, rule_kinds
 from truce.domain.rules.base import Findings
 from truce.domain.status import StatusHistories, status_histories
+from truce.domain.words import Words
 
 # (phase windows, in force from) -> a RuleContext over the evaluation's incidents
 ContextFactory = Callable[[PhaseWindows, np.datetime64], RuleContext]
@@ -36,13 +39,17 @@ class TermsOutcome:
 
 
 def between_parties(agreement: Agreement, incidents: IncidentTable) -> np.ndarray:
-    """Mask: a party is the attacker or the target, and no excluded group is either."""
-    parties = np.array(agreement.party_ids(), dtype=object)
-    excluded = np.array(agreement.excluded_ids(), dtype=object)
-    party = incidents.party.astype(object)
-    target = incidents.target.astype(object)
-    involved = np.isin(party, parties) | np.isin(target, parties)
-    return involved & ~np.isin(party, excluded) & ~np.isin(target, excluded)
+    """Mask: incidents the terms can cover that name a party — the same sides the
+    ceasefire rules judge (`truce.domain.attribution`): no excluded group or outside state
+    is a side, and a party is the attacker, the target or one side of a clash. A side
+    that mixes a party with an excluded group counts: whether it breaks the quiet is
+    for review, and a quiet week should not rest on it."""
+    attacker = np.where(incidents.party == UNATTRIBUTED, "", incidents.party).astype(object)
+    judged = judge(agreement, attacker, incidents.actor, incidents.target, incidents.mutual)
+    parties = set(agreement.party_ids())
+    labels = Words.of(incidents.involved)
+    names_party = np.array([bool(parties & set(label_tokens(x))) for x in labels.texts] + [False])
+    return judged.covered & names_party[labels.codes]
 
 
 def violent_times_fn(
