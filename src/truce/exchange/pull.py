@@ -40,7 +40,8 @@ from truce.exchange.bulletin import BulletinError, decode_bulletin
 from truce.exchange.checkpoint import Checkpoint, cosign
 from truce.exchange.held import importer_name
 from truce.exchange.note import NoteError, UnknownKeyError, open_note
-from truce.exchange.service import Exchange, _peer_verifiers
+from truce.exchange.queries import peer_verifiers
+from truce.exchange.service import Exchange
 from truce.exchange.tables import (
     exchange_peer_bulletins,
     exchange_peer_heads,
@@ -100,7 +101,7 @@ def pull(ex: Exchange, peer: str, transport: Transport | None = None) -> PullRes
         row = conn.execute(select(exchange_peers).where(exchange_peers.c.name == peer)).first()
         if row is None:
             raise ValueError(f"unknown peer {peer!r}: add it with `truce peers add`")
-        verifiers = _peer_verifiers(conn).get(peer, [])
+        verifiers = peer_verifiers(conn).get(peer, [])
         head = conn.execute(
             select(exchange_peer_heads).where(exchange_peer_heads.c.peer == peer)
         ).first()

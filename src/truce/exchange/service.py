@@ -15,13 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, func, insert, select
+from sqlalchemy import Engine, and_, func, insert, select
 
-from truce.domain.chain import GENESIS
 from truce.domain.model import Agreement
 from truce.errors import BadInput, Forbidden, NotFound
 from truce.exchange import alerts as alert_store
-from truce.exchange import log
+from truce.exchange import log, queries
 from truce.exchange.bulletin import build_bulletin, encode_bulletin, period_end
 from truce.exchange.checkpoint import Checkpoint, parse_signature_line, verify_cosignature
 from truce.exchange.held import IMPORT_PREFIX, held_evaluation
@@ -30,14 +29,11 @@ from truce.exchange.tables import (
     exchange_cosignatures,
     exchange_log,
     exchange_peer_bulletins,
-    exchange_peer_heads,
     exchange_peer_keys,
     exchange_peers,
 )
 from truce.store.engine import read_transaction, write_transaction
-from truce.store.schema import audit_log, review_events, state, violation_reviews
 from truce.store.schema import reports as reports_table
-from truce.store.schema import users as users_table
 
 DEFAULT_INTERVAL = timedelta(hours=2)
 ENV_INTERVAL = "TRUCE_EXCHANGE_INTERVAL_S"
@@ -121,9 +117,15 @@ class Exchange:
                 .order_by(exchange_log.c.seq.desc())
                 .limit(1)
             ).first()
-            if last is not None and _aware(last.period_to) >= to:
-                return Issued(last.seq, False, _aware(last.period_from), _aware(last.period_to), 0)
-            frm = _aware(last.period_to) if last else to - self.interval
+            if last is not None and queries.aware(last.period_to) >= to:
+                return Issued(
+                    last.seq,
+                    False,
+                    queries.aware(last.period_from),
+                    queries.aware(last.period_to),
+                    0,
+                )
+            frm = queries.aware(last.period_to) if last else to - self.interval
             last_max = int(last.max_report_id) if last else 0
             max_id = int(
                 conn.execute(select(func.coalesce(func.max(reports_table.c.id), 0))).scalar_one()
@@ -153,7 +155,7 @@ class Exchange:
             }
             evaluation = held_evaluation(conn, agreement, to)
             seq = log.size(conn) + 1
-            audit_block, state_digests = _audit_and_state(conn, seq)
+            audit_block, state_digests = queries.audit_and_state(conn, seq)
             bulletin = build_bulletin(
                 origin=signer.name,
                 seq=seq,
@@ -163,7 +165,7 @@ class Exchange:
                 issued_at=now,
                 tz=agreement.timezone,
                 reports=rows,
-                reviews=_reviews(conn, agreement_id, frm, to),
+                reviews=queries.reviews(conn, agreement_id, frm, to),
                 evaluation=evaluation,
                 holds=holds,
                 audit=audit_block,
@@ -199,7 +201,7 @@ class Exchange:
                 ).scalar_one()
             boundary = due
             if last is not None:
-                nxt = period_end(_aware(last) + self.interval, self.interval, tz)
+                nxt = period_end(queries.aware(last) + self.interval, self.interval, tz)
                 boundary = max(nxt, due - (max_catch_up - 1) * self.interval)
             while boundary <= due:
                 out.append(self.issue(agreement_id, period_to=boundary))
@@ -301,13 +303,13 @@ class Exchange:
             if ours is None or parse_note(ours.note).text != note.text:
                 raise ExchangeError(f"checkpoint {cp.size} with that root is not ours")
             own = {(v.name, v.key_id) for v in log.own_verifiers(conn)}
-            peers = _peer_verifiers(conn)
+            peers = queries.peer_verifiers(conn)
             stored = 0
             problem: tuple[str, str, str] | None = None
             for sig in note.signatures:
                 if (sig.name, sig.key_id) in own:
                     continue
-                witness = _cosigner(peers.get(sig.name, []), sig.key_id)
+                witness = queries.cosigner(peers.get(sig.name, []), sig.key_id)
                 if witness is None:
                     problem = (
                         sig.name,
@@ -388,7 +390,7 @@ class Exchange:
 
     def peers(self) -> list[dict[str, Any]]:
         with read_transaction(self.engine) as conn:
-            keys = _peer_verifiers(conn)
+            keys = queries.peer_verifiers(conn)
             return [
                 {"name": r.name, "url": r.url, "keys": [str(v) for v in keys.get(r.name, [])]}
                 for r in conn.execute(select(exchange_peers).order_by(exchange_peers.c.name))
@@ -398,55 +400,11 @@ class Exchange:
 
     def status(self) -> dict[str, Any]:
         with read_transaction(self.engine) as conn:
-            own_size = log.size(conn)
-            peers = []
-            for p in conn.execute(select(exchange_peers).order_by(exchange_peers.c.name)):
-                head = conn.execute(
-                    select(exchange_peer_heads).where(exchange_peer_heads.c.peer == p.name)
-                ).first()
-                seqs = [
-                    int(s)
-                    for s in conn.execute(
-                        select(exchange_peer_bulletins.c.seq)
-                        .where(exchange_peer_bulletins.c.peer == p.name)
-                        .order_by(exchange_peer_bulletins.c.seq)
-                    ).scalars()
-                ]
-                size = int(head.size) if head else 0
-                held = set(seqs)
-                gaps = [s for s in range(1, size + 1) if s not in held]
-                peers.append(
-                    {
-                        "name": p.name,
-                        "url": p.url,
-                        "size_seen": size,
-                        "bulletins_held": len(seqs),
-                        "cosigned_size": int(head.cosigned_size)
-                        if head and head.cosigned_size
-                        else 0,
-                        "cosigned_at": head.cosigned_at.isoformat()
-                        if head and head.cosigned_at
-                        else None,
-                        "gaps": gaps,
-                    }
-                )
-            cosigned = {
-                r.cosigner: int(r.size)
-                for r in conn.execute(
-                    select(
-                        exchange_cosignatures.c.cosigner,
-                        func.max(exchange_cosignatures.c.size).label("size"),
-                    ).group_by(exchange_cosignatures.c.cosigner)
-                )
-            }
-            open_alerts = alert_store.alerts(conn)
+            status = queries.status(conn)
         return {
             "origin": self.signer.name if self.signer else None,
             "key": str(self.signer.verifier) if self.signer else None,
-            "log_size": own_size,
-            "cosigned_by": cosigned,
-            "peers": peers,
-            "alerts": [a.to_dict() for a in open_alerts],
+            **status,
         }
 
     def check_own_log(self) -> list[str]:
@@ -457,92 +415,6 @@ class Exchange:
             for p in problems:
                 alert_store.raise_alert(conn, None, "log_corrupt", p, now)
         return problems
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def _audit_and_state(conn: Connection, seq: int) -> tuple[dict[str, Any], dict[str, str]]:
-    """The audit entries since the previous bulletin, and digests of users and reviews."""
-    from truce.exchange.witness_state import reviews_digest, users_digest
-
-    since = 0
-    if seq > 1:
-        previous = orjson.loads(log.bulletin_bytes(conn, seq - 1) or b"{}")
-        since = int(previous.get("audit", {}).get("size", 0))
-    entries = [
-        {k: r._mapping[k] for k in ("seq", "at", "actor", "action", "payload", "prev_hash", "hash")}
-        for r in conn.execute(
-            select(audit_log).where(audit_log.c.seq > since).order_by(audit_log.c.seq)
-        )
-    ]
-    head = conn.execute(
-        select(state.c.int_value, state.c.text_value).where(state.c.key == "audit_head")
-    ).first()
-    users = [
-        (r.name, r.role, r.party, r.revoked_at is not None)
-        for r in conn.execute(select(users_table).order_by(users_table.c.id))
-    ]
-    reviews = {
-        r.violation_key: r.state
-        for r in conn.execute(select(violation_reviews.c.violation_key, violation_reviews.c.state))
-    }
-    block = {
-        "entries": entries,
-        "head": (head.text_value if head else None) or GENESIS,
-        "size": int((head.int_value if head else 0) or 0),
-    }
-    return block, {"users": users_digest(users), "reviews": reviews_digest(reviews)}
-
-
-def _reviews(
-    conn: Connection, agreement_id: str, frm: datetime, to: datetime
-) -> list[dict[str, Any]]:
-    """Review decisions taken in (frm, to]: who moved which violation to which state."""
-    q = (
-        select(
-            violation_reviews.c.violation_key,
-            review_events.c.at,
-            review_events.c.actor,
-            review_events.c.actor_role,
-            review_events.c.action,
-            review_events.c.from_state,
-            review_events.c.to_state,
-            review_events.c.comment,
-        )
-        .join(violation_reviews, violation_reviews.c.id == review_events.c.review_id)
-        .where(
-            and_(
-                violation_reviews.c.agreement_id == agreement_id,
-                review_events.c.at > frm,
-                review_events.c.at <= to,
-            )
-        )
-        .order_by(review_events.c.at, review_events.c.id)
-    )
-    out = []
-    for r in conn.execute(q):
-        d = {k: v for k, v in r._mapping.items() if v is not None}
-        d["at"] = _aware(r.at).astimezone(UTC).isoformat().replace("+00:00", "Z")
-        out.append(d)
-    return out
-
-
-def _peer_verifiers(conn: Connection) -> dict[str, list[Verifier]]:
-    out: dict[str, list[Verifier]] = {}
-    for r in conn.execute(select(exchange_peer_keys).order_by(exchange_peer_keys.c.id)):
-        out.setdefault(r.peer, []).append(Verifier.parse(r.vkey))
-    return out
-
-
-def _cosigner(verifiers: list[Verifier], key_id: int) -> Verifier | None:
-    from truce.exchange.checkpoint import cosignature_key_id
-
-    for v in verifiers:
-        if cosignature_key_id(v.name, v.public_key) == key_id:
-            return v
-    return None
 
 
 __all__ = [
