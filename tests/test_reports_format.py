@@ -408,3 +408,72 @@ def test_row_order_does_not_change_the_accepted_set(
         )
 
     assert accepted(rows) == accepted([rows[i] for i in order])
+
+
+# --- bad input (issue #13): a clear error or a per-row rejection, never a crash ---------
+
+_HEAD = "report_id,source,observed_at,lat,lon,event_type,notes\n"
+
+
+def _row(rid: str, notes: str = "", lat: str = "36.25") -> str:
+    return f"{rid},amman,2016-09-13T04:10:00+03:00,{lat},37.13,shelling,{notes}\n"
+
+
+def test_deeply_nested_json_line_is_a_rejection_not_a_recursion_error():
+    deep = '{"report_id": "x", "notes": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    good = json.dumps({**GOOD, "report_id": "ok"})
+    r = read_reports(f"{deep}\n{good}\n", format="jsonl")
+    assert r.reports.report_id.tolist() == ["ok"]
+    assert [(x.line, "nested too deeply" in x.reason) for x in r.rejected] == [(1, True)]
+
+
+def test_an_integer_over_4300_digits_is_a_rejection():
+    big = json.dumps({**GOOD, "report_id": "big"})[:-1] + ', "count": ' + "9" * 5000 + "}"
+    r = read_reports(big + "\n", format="jsonl")
+    assert len(r.reports) == 0
+    [rej] = r.rejected
+    assert "4300 digits" in rej.reason and "set_int_max_str_digits" not in rej.reason
+
+
+@pytest.mark.parametrize("quote_elsewhere", [False, True])  # Arrow path; csv-module path
+def test_a_field_over_128_kib_rejects_its_row_only(quote_elsewhere):
+    first = _row("a-0", 'say "hi' if quote_elsewhere else "")
+    text = _HEAD + first + _row("a-1", "x" * (128 * 1024 + 1)) + _row("a-2")
+    r = read_reports(text)
+    assert r.reports.report_id.tolist() == ["a-0", "a-2"]
+    [rej] = r.rejected
+    assert (rej.line, rej.field, rej.report_id) == (3, "notes", "a-1")
+    assert "131,073 characters" in rej.reason and "128 KiB" in rej.reason
+    assert len(read_reports(_HEAD + _row("a-1", "x" * 128 * 1024)).reports) == 1  # at the limit
+
+
+def test_an_unclosed_quote_says_where_it_opened():
+    text = _HEAD + _row("a-1") + '"a-2,amman,2016-09-13T04:10:00+03:00,36.25,37.13,shelling,\n'
+    text += _row("a-3") + _row("a-4")
+    r = read_reports(text)
+    assert r.reports.report_id.tolist() == ["a-1"]
+    [rej] = r.rejected
+    assert rej.line == 3 and "quote opened on line 3 is never closed" in rej.reason
+    assert "lines 3-5" in rej.reason
+
+
+def test_a_closed_multiline_quote_at_the_end_is_fine():
+    r = read_reports(_HEAD + _row("a-1", '"two\nlines"') + "\n\n")
+    assert r.rejected == [] and r.reports.notes.tolist() == ["two\nlines"]
+
+
+def test_a_duplicate_header_column_is_an_error_naming_it():
+    with pytest.raises(ReportFormatError, match=r"'lat' \(columns 4, 8\)"):
+        read_reports(_HEAD.replace("notes", "notes,LAT") + _row("a-1", ",1"))
+
+
+@pytest.mark.parametrize(("lat", "ok"), [("1e-400", False), ("-0.0e-5", True), ("0", True)])
+def test_a_coordinate_that_underflows_is_rejected_not_stored_as_zero(lat, ok):
+    for fmt, text in (
+        ("csv", _HEAD + _row("a-1", lat=lat)),
+        ("jsonl", json.dumps({**GOOD, "lat": lat}) + "\n"),
+    ):
+        r = read_reports(text, format=fmt)
+        assert len(r.reports) == int(ok), (fmt, r.rejected)
+        if not ok:
+            assert r.rejected[0].field == "lat" and "too small" in r.rejected[0].reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import pytest
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import SAWarning
 from tests.server.data import BASE_ROWS, many_rows, to_csv, to_jsonl
@@ -84,6 +85,17 @@ def test_users_add_list_revoke(db_url):
     assert runner.invoke(cli_app, ["users", "revoke", "amman", "--db", db_url]).exit_code == 2
 
 
+def test_users_add_with_source_grants(db_url):
+    args = ["users", "add", "imp", "--role", "secretariat", "--db", db_url]
+    r = runner.invoke(cli_app, [*args, "--source", "acled", "--source", "ucdp-ged"])
+    assert r.exit_code == 0, r.output
+    listed = runner.invoke(cli_app, ["users", "list", "--db", db_url]).output
+    assert "acled" in listed and "ucdp-ged" in listed  # (rich may wrap the cell)
+    bad = ["users", "add", "o", "--role", "observer", "--source", "x", "--db", db_url]
+    refused = runner.invoke(cli_app, bad)
+    assert refused.exit_code == 2 and "cannot submit" in refused.output
+
+
 def test_ingest_a_file_in_chunks_with_line_numbers_of_the_whole_file(db_url, tmp_path):
     rows = many_rows(250)
     rows[200]["lat"] = 500  # line 202 of the file (header is line 1)
@@ -116,3 +128,25 @@ def test_ingest_of_an_unusable_file_fails_with_a_message(db_url, tmp_path):
     r = runner.invoke(cli_app, ["ingest", str(path), "--db", db_url])
     assert r.exit_code == 2
     assert "error" in r.output
+
+
+def test_ingest_of_a_deeply_nested_line_rejects_it_without_a_traceback(db_url, tmp_path):
+    path = tmp_path / "reports.jsonl"
+    deep = '{"report_id": "deep", "notes": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path.write_text(deep + "\n" + to_jsonl(BASE_ROWS[:1]))
+    r = runner.invoke(cli_app, ["ingest", str(path), "--db", db_url, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert r.exception is None and "Traceback" not in r.output
+    out = json.loads(r.stdout)
+    assert out["accepted"] == 1 and [x["line"] for x in out["rejected"]] == [1]
+    assert "nested too deeply" in out["rejected"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [("e.csv", ""), ("e.jsonl", "\n \n"), ("b.csv", "\n")]
+)
+def test_ingest_of_an_empty_file_is_an_error_as_in_the_api(db_url, tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content)
+    r = runner.invoke(cli_app, ["ingest", str(path), "--db", db_url])
+    assert r.exit_code == 2 and "empty file: send at least one report" in r.output

@@ -209,3 +209,54 @@ def test_two_services_on_one_database_never_store_a_report_twice(db_url, tokens,
     other.engine.dispose()
     assert sorted(r.accepted for r in results) == [0, 4000]
     assert _count(service) == 4000
+
+
+# --- bad input (issue #13): a clear 400 or a per-row rejection, never a 500 -----------
+
+_DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("path", ["/api/reports", "/api/reports/validate"])
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (_DEEP, "nested too deeply"),
+        ('[{"report_id": "a", "notes": ' + _DEEP + "}]", "nested too deeply"),
+        ('[{"report_id": "a", "count": ' + "9" * 4301 + "}]", "4300 digits"),
+    ],
+    ids=["nested-array", "nested-value", "huge-integer"],
+)
+def test_json_bodies_that_python_cannot_read_are_400(client, tokens, service, path, body, words):
+    r = _post(client, tokens, body, "application/json", path=path)
+    assert r.status_code == 400, r.text
+    assert words in r.json()["detail"]
+    assert _count(service) == 0
+
+
+@pytest.mark.parametrize("path", ["/api/reports", "/api/reports/validate"])
+def test_json_lines_too_deep_or_too_long_reject_their_row_only(client, tokens, service, path):
+    lines = to_jsonl(BASE_ROWS[:2]).splitlines()
+    lines.insert(1, '{"report_id": "deep", "notes": ' + _DEEP + "}")
+    lines.insert(2, json.dumps({**BASE_ROWS[2], "notes": "x" * (128 * 1024 + 1)}))
+    r = _post(client, tokens, "\n".join(lines) + "\n", "application/x-ndjson", path=path)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["accepted"] == 2
+    assert [(x["line"], x["field"]) for x in body["rejected"]] == [(2, None), (3, "notes")]
+    assert "128 KiB" in body["rejected"][1]["reason"]
+    assert _count(service) == (2 if path == "/api/reports" else 0)
+
+
+def test_underflowing_coordinate_and_duplicate_column_over_http(client, tokens, service):
+    r = _post(client, tokens, to_csv([{**BASE_ROWS[0], "lat": "1e-400"}]), "text/csv").json()
+    assert r["accepted"] == 0 and r["rejected"][0]["field"] == "lat"
+    twice = to_csv(BASE_ROWS[:1]).replace("notes", "lat", 1)
+    r = _post(client, tokens, twice, "text/csv")
+    assert r.status_code == 400 and "'lat' (columns 4, 12)" in r.json()["detail"]
+    assert _count(service) == 0
+
+
+@pytest.mark.parametrize("body", ["", "\n\n  \n"])
+def test_an_empty_body_is_400(client, tokens, body):
+    r = _post(client, tokens, body, "text/csv")
+    assert r.status_code == 400 and "at least one report" in r.json()["detail"]

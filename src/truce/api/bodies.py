@@ -117,9 +117,23 @@ def to_reader_input(body: bytes, fmt: str, limit: int | None = None) -> tuple[by
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
             "send an array of report objects"
         ) from None
+    except RecursionError:
+        raise BadInput(_TOO_DEEP) from None
+    except ValueError as exc:  # an integer over Python's 4,300-digit limit
+        raise BadInput(f"unreadable JSON: {_first_sentence(exc)}; send plain numbers") from None
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
         raise BadInput(f"expected a JSON array of report objects, got {type(value).__name__}")
-    lines = [json.dumps(item, ensure_ascii=False) for item in value]
+    try:
+        lines = [json.dumps(item, ensure_ascii=False) for item in value]
+    except RecursionError:
+        raise BadInput(_TOO_DEEP) from None
     return ("\n".join(lines) + "\n").encode("utf-8"), "jsonl"
+
+
+_TOO_DEEP = "JSON nested too deeply: a report is one flat object of SPEC §2 fields"
+
+
+def _first_sentence(exc: Exception) -> str:
+    return str(exc).split(":", 1)[0].split(";", 1)[0]

@@ -25,13 +25,22 @@ def users_add(
     expires_days: Annotated[
         float | None, typer.Option(help="token lifetime in days (default: no expiry)")
     ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="a source name the token may submit under (repeatable); default: a "
+            "humanitarian agency its own name, admin and secretariat any, a centre its own"
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Create a user and print its token (shown once; only its hash is stored)."""
     svc = open_service(db, create_when_named=True)
     expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
     try:
-        user, token = svc.add_user(name, role, party, expires_at=expires)
+        user, token = svc.add_user(
+            name, role, party, expires_at=expires, sources=tuple(source) if source else None
+        )
     except TruceError as exc:
         raise fail(str(exc)) from None
     err.print(
@@ -44,12 +53,14 @@ def users_add(
 def users_list(db: DbOption = None) -> None:
     """Every user and token state (tokens themselves are never shown again)."""
     svc = open_service(db)
-    table = Table("name", "role", "party", "created", "expires", "revoked")
+    table = Table("name", "role", "party", "sources", "created", "expires", "revoked")
     for u in svc.list_users():
+        may = u.submit_sources if u.role != "observer" else frozenset()
         table.add_row(
             u.name,
             u.role,
             u.party or "",
+            "any" if may is None else ", ".join(sorted(may)),
             u.created_at.isoformat(timespec="seconds"),
             u.expires_at.isoformat(timespec="seconds") if u.expires_at else "",
             u.revoked_at.isoformat(timespec="seconds") if u.revoked_at else "",

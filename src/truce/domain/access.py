@@ -66,6 +66,43 @@ def allowed(role: str, action: str) -> bool:
     return role in ACTIONS[action].roles
 
 
+# Source names a token may submit under (issue #13 item 4). A centre always submits
+# under its own name (its rows' sources are rewritten to it). Other submitters may be
+# granted source names when their token is made; without grants a humanitarian agency
+# submits only under its own user name, and admin/secretariat under any name (they
+# run dataset imports and corrections). An observer submits nothing.
+_ANY_SOURCE_WITHOUT_GRANTS = _STAFF
+
+
+def submit_sources(role: str, name: str, granted: tuple[str, ...] | None) -> frozenset[str] | None:
+    """The source names `name` (with `role` and `granted`) may submit under; None = any.
+
+    >>> sorted(submit_sources("humanitarian", "unhcr", None))
+    ['unhcr']
+    >>> submit_sources("admin", "ops", None) is None, sorted(submit_sources("admin", "ops", ("acled",)))
+    (True, ['acled'])
+    """
+    if role == "centre":
+        return frozenset({name})
+    if granted:
+        return frozenset(granted)
+    return None if role in _ANY_SOURCE_WITHOUT_GRANTS else frozenset({name})
+
+
+def check_grants(role: str, granted: tuple[str, ...] | None) -> str | None:
+    """Why `granted` cannot be given to a token of `role`, or None when it can."""
+    if not granted:
+        return None
+    if role not in _SUBMITTERS:
+        return f"role {role!r} cannot submit reports, so it takes no --source"
+    if role == "centre":
+        return "a centre submits under its own name only; drop --source"
+    for s in granted:
+        if not s or s != s.strip() or ":" in s:
+            return f"source name {s!r} must be non-empty, without ':' or surrounding spaces"
+    return None
+
+
 def require(user: HasRole, action: str) -> None:
     """Forbidden (403) unless `user`'s role may do `action`."""
     entry = ACTIONS[action]

@@ -78,10 +78,18 @@ class Service:
         party: str | None = None,
         *,
         expires_at: datetime | None = None,
+        sources: tuple[str, ...] | None = None,
         actor: str = "cli",
     ) -> tuple[User, str]:
         return users.add_user(
-            self.engine, name, role, party, now=self.clock(), expires_at=expires_at, actor=actor
+            self.engine,
+            name,
+            role,
+            party,
+            now=self.clock(),
+            expires_at=expires_at,
+            sources=sources,
+            actor=actor,
         )
 
     def revoke_user(self, name: str, *, actor: str = "cli") -> int:

@@ -1,7 +1,10 @@
 """Reports in: parse and validate (SPEC §2), then store, one audit entry per batch.
 
-A centre's reports always carry its own name as their source; rows the store
-cannot hold (see `unstorable_rows`) are rejected with the reason, never truncated.
+A centre's reports always carry its own name as their source; any other token
+may submit only under the source names it was granted (`User.submit_sources`):
+a row under another source is rejected with the reason, and the refusals of a
+stored batch are audited (`reports.source_refused`). Rows the store cannot hold
+(see `unstorable_rows`) are rejected with the reason, never truncated.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class IngestResult:
     stored: bool = True
     reports_version: int | None = None
     notices: list[str] = field(default_factory=list)  # about the file: e.g. unmapped kinds
+    refused: list[dict[str, Any]] = field(default_factory=list)  # sources not granted; audited
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +85,9 @@ def read_reports(
         return resolver[0](name)
 
     forced = user.name if user.role == "centre" else None
+    may = user.submit_sources
+    if source is None and may is not None and len(may) == 1:
+        source = next(iter(may))  # rows without a source get the token's only one
     read = read_file(
         data,
         format=format,  # type: ignore[arg-type]
@@ -91,6 +98,8 @@ def read_reports(
     if forced:
         table, dup_forced = _force_source(table, forced)
     unstorable = unstorable_rows(table)
+    if may is not None and not forced:
+        _refuse_sources(table, may, user.name, unstorable)
     result = IngestResult(duplicate=read.duplicates + dup_forced, notices=list(read.notices))
     for r in read.rejected:
         # One rejection per field at fault, so a form can show each beside its field.
@@ -108,6 +117,10 @@ def read_reports(
         result.results.append({"line": r.line + line_offset, "key": key, "status": "rejected"})
     for i, (field_name, reason) in sorted(unstorable.items()):
         line = int(table.line[i]) + line_offset
+        if reason.startswith(_NOT_GRANTED):
+            result.refused.append(
+                {"line": line, "source": str(table.source[i]), "report_id": str(table.report_id[i])}
+            )
         result.rejected.append(
             {
                 "line": line,
@@ -122,6 +135,27 @@ def read_reports(
         keep[list(unstorable)] = False
         table = table.take(np.flatnonzero(keep))
     return table, result
+
+
+_NOT_GRANTED = "this token may not submit under source"
+
+
+def _refuse_sources(
+    table: ReportTable, may: frozenset[str], who: str, out: dict[int, tuple[str, str]]
+) -> None:
+    """Rows whose source `who`'s token was not granted, into `out` (first reason kept)."""
+    sources = table.source.astype(str)
+    bad = ~np.isin(sources, np.array(sorted(may), dtype=object).astype(str))
+    granted = ", ".join(repr(s) for s in sorted(may))
+    for i in np.flatnonzero(bad).tolist():
+        out.setdefault(
+            i,
+            (
+                "source",
+                f"{_NOT_GRANTED} {sources[i]!r}: token {who!r} may submit under {granted} "
+                "only (an admin grants more with 'truce users add ... --source NAME')",
+            ),
+        )
 
 
 def validate_reports(
@@ -156,6 +190,12 @@ def store_reports(
     """Store the parsed rows; one audit entry for the batch; committed before this returns."""
     keys = _keys(table)
     with write_transaction(engine) as conn:
+        if result.refused:
+            # Each refused row, so an attempt to post under another's name is on record.
+            audit.append(
+                conn, user.name, "reports.source_refused", {"rows": result.refused}, now=now
+            )
+            result.refused = []
         outcome = report_store.insert_reports(conn, table, submitted_by=user.name, received_at=now)
         if outcome.count:
             result.reports_version = report_store.bump_version(conn)

@@ -20,11 +20,16 @@ def add_user(
     *,
     now: datetime,
     expires_at: datetime | None = None,
+    sources: tuple[str, ...] | None = None,
     actor: str = "cli",
 ) -> tuple[User, str]:
-    """The new user and their token (shown once; only its hash is stored)."""
+    """The new user and their token (shown once; only its hash is stored).
+    `sources`: the source names the token may submit under (audited with the grant)."""
     with write_transaction(engine) as conn:
-        user, token = user_store.add(conn, name, role, party, expires_at=expires_at, now=now)
+        user, token = user_store.add(
+            conn, name, role, party, expires_at=expires_at, sources=sources, now=now
+        )
+        granted = user.submit_sources
         audit.append(
             conn,
             actor,
@@ -34,6 +39,8 @@ def add_user(
                 "role": role,
                 "party": party,
                 "expires_at": expires_at and expires_at.isoformat(),
+                # what the token may submit under, as granted or by its role's default
+                "sources": sorted(granted) if granted is not None else "any",
             },
             now=now,
         )

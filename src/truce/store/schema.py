@@ -92,6 +92,9 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
     Column("expires_at", DateTime(timezone=True)),
+    # Source names the token may submit under, a JSON list; NULL = the role's
+    # default (truce.domain.access.submit_sources).
+    Column("sources", Text),
 )
 Index("ix_users_name", users.c.name)
 

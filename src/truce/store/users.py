@@ -9,6 +9,7 @@ once the watermark moves. Expiry is checked against the clock on every use.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import threading
 from collections.abc import Hashable
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, select, update
 
-from truce.domain.access import ROLES, allowed
+from truce.domain.access import ROLES, allowed, check_grants, submit_sources
 from truce.errors import AuthError, BadInput, Conflict, NotFound
 from truce.store.schema import users
 
@@ -35,10 +36,16 @@ class User:
     created_at: datetime
     revoked_at: datetime | None = None
     expires_at: datetime | None = None
+    sources: tuple[str, ...] | None = None  # granted source names; None = role default
 
     @property
     def sees_everything(self) -> bool:
         return allowed(self.role, "evaluation.see_all")
+
+    @property
+    def submit_sources(self) -> frozenset[str] | None:
+        """The source names this token may submit under; None = any."""
+        return submit_sources(self.role, self.name, self.sources)
 
 
 # Used by the CLI and by tests that act without a token.
@@ -71,10 +78,13 @@ def _user(row: object) -> User:
         created_at=_aware(m["created_at"]),  # type: ignore[arg-type]
         revoked_at=_aware(m["revoked_at"]),
         expires_at=_aware(m["expires_at"]),
+        sources=tuple(json.loads(m["sources"])) if m["sources"] else None,
     )
 
 
-def check_new_user(name: str, role: str, party: str | None) -> None:
+def check_new_user(
+    name: str, role: str, party: str | None, sources: tuple[str, ...] | None = None
+) -> None:
     if not name or not name.strip() or ":" in name:
         raise BadInput("a user name must be non-empty and must not contain ':'")
     if role not in ROLES:
@@ -83,6 +93,9 @@ def check_new_user(name: str, role: str, party: str | None) -> None:
         raise BadInput("a centre is bound to one party: give --party PARTY_ID")
     if role != "centre" and party:
         raise BadInput(f"only centres are bound to a party; drop --party for role {role!r}")
+    problem = check_grants(role, sources)
+    if problem:
+        raise BadInput(problem)
 
 
 def add(
@@ -92,10 +105,13 @@ def add(
     party: str | None,
     *,
     expires_at: datetime | None = None,
+    sources: tuple[str, ...] | None = None,
     now: datetime,
 ) -> tuple[User, str]:
-    """Create a user with a fresh token; returns the user and the token (shown once)."""
-    check_new_user(name, role, party)
+    """Create a user with a fresh token; returns the user and the token (shown once).
+    `sources` are the source names it may submit under (None: its role's default)."""
+    sources = tuple(dict.fromkeys(sources)) if sources else None
+    check_new_user(name, role, party, sources)
     active = conn.execute(
         select(users.c.id).where(users.c.name == name, users.c.revoked_at.is_(None))
     ).first()
@@ -111,10 +127,11 @@ def add(
             token_hash=hash_token(token),
             created_at=now,
             expires_at=expires_at,
+            sources=json.dumps(list(sources)) if sources else None,
         )
         .returning(users.c.id)
     ).scalar_one()
-    return User(uid, name, role, party, now, None, expires_at), token
+    return User(uid, name, role, party, now, None, expires_at, sources), token
 
 
 def revoke(conn: Connection, name: str, *, now: datetime) -> int:

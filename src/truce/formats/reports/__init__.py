@@ -33,6 +33,13 @@ Decisions worth knowing:
   `inf` are "not a number", blank is empty.
 - When a place is resolved through the gazetteer, the row's precision is
   widened to at least the gazetteer's precision for that place.
+- A row with a value over 128 KiB (131,072 characters) is rejected, naming
+  the field; the other rows are read as usual.
+- A CSV header naming a column twice is an error naming it. A quote that
+  opens a field and is never closed rejects the row where it opened (saying
+  so) instead of reading the rest of the file into one field.
+- A coordinate that is not zero but too small for a double (`1e-400`) is
+  rejected rather than stored as 0.
 - `line` is the physical line where a row starts (the header is line 1),
   counting LFs. A bare CR outside quotes ends a record (as in every CSV
   parser) but not a line. A JSON value with an unpaired surrogate escape
@@ -51,7 +58,7 @@ from truce.errors import ReportFormatError
 from truce.formats.reports.checks import PlaceResolver, ReadResult, check_rows
 from truce.formats.reports.csv import parse_csv
 from truce.formats.reports.jsonl import parse_jsonl
-from truce.formats.reports.rows import COLUMNS, Raw, TextRows
+from truce.formats.reports.rows import COLUMNS, Raw, TextRows, without_long_fields
 from truce.formats.reports.tuning import TUNING, ReaderTuning
 
 __all__ = [
@@ -119,7 +126,7 @@ def read_reports(
             or _sniff(raw, start)
         )
         rows = _truce_rows(raw, start, name, fmt, source, auto=requested == "auto", tuning=tuning)
-    return check_rows(rows, source, resolve_place, tuning)
+    return check_rows(without_long_fields(rows), source, resolve_place, tuning)
 
 
 def _truce_rows(

@@ -40,6 +40,7 @@ from truce.formats.reports.values import (
     dictionary_codes,
     stripped_text,
     times,
+    underflowed,
 )
 
 T = TypeVar("T")
@@ -315,6 +316,15 @@ def _check_location(
     lon, lon_empty, lon_bad = values.lon
     p.add(lat_bad, "lat", lambda i: f"lat is not a number: {_text_at(text('lat'), i).strip()!r}")
     p.add(lon_bad, "lon", lambda i: f"lon is not a number: {_text_at(text('lon'), i).strip()!r}")
+    for name, numbers in (("lat", lat), ("lon", lon)):
+        p.add(
+            underflowed(text(name), numbers),
+            name,
+            lambda i, name=name: (
+                f"{name} {_text_at(text(name), i).strip()!r} is too small "
+                "to store (it would become 0); write 0, or the value in degrees"
+            ),
+        )
     p.add(
         (lat > 90) | (lat < -90),
         "lat",

@@ -40,6 +40,18 @@ def open_report(path: Path) -> Iterator[tuple[BinaryIO, BinaryIO]]:
             yield disk, disk
 
 
+def _blank(path: Path) -> bool:
+    """Whether the (decompressed) file holds nothing but whitespace."""
+    try:
+        with open_report(path) as (content, _):
+            while block := content.read(1 << 20):
+                if block.strip():
+                    return False
+    except (OSError, EOFError, zlib.error):
+        return False  # damaged gzip data: reading it later says where
+    return True
+
+
 def plan_chunks(path: Path, input_format: str | None) -> ChunkPlan:
     """What `read_reports` should be told for each chunk, and which lines repeat."""
     from truce.formats import importers
@@ -47,6 +59,9 @@ def plan_chunks(path: Path, input_format: str | None) -> ChunkPlan:
 
     head = _head(path)
     start = 3 if head[:3] == b"\xef\xbb\xbf" else 0
+    if not head[start:].strip() and _blank(path):
+        # The same answer as the API's for an empty body (an error, not "0 accepted").
+        raise ReportFormatError(f"{path}: empty file: send at least one report")
     chosen = input_format or "auto"
     if chosen == "auto":
         chosen = importers.detect(head, start)

@@ -45,6 +45,11 @@ from truce.formats.reports.rows import (
 )
 from truce.formats.reports.tuning import TUNING, ReaderTuning
 
+# The csv module refuses a field over 128 KiB with an error that would reject the whole
+# file; fields of any length are read, and a row with one over FIELD_LIMIT is rejected
+# on its own (rows.without_long_fields). The limit is per process, so it is set once.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+
 _TEXT_TYPE = {c: pa.dictionary(pa.int32(), pa.string()) for c in FEW_DISTINCT}
 _SCAN_BYTES = 1 << 22  # bytes compared per numpy step: keeps the temporaries small
 _COMMA, _NEWLINE, _CR, _QUOTE = 44, 10, 13, 34
@@ -59,6 +64,7 @@ def parse_csv(
     check_utf8(raw, name)
     header, header_lines = _read_header(raw, start, name)
     _check_header(header, name, has_default_source=has_default_source)
+    _check_repeats(header, name)
     rows = _parse_with_arrow(raw, start, header, header_lines, tuning=tuning)
     return rows if rows is not None else _parse_csv_slowly(raw, start, name, header)
 
@@ -126,6 +132,21 @@ def _check_header(header: list[str], name: str, *, has_default_source: bool) -> 
         raise ReportFormatError(
             f"{name}: missing required column(s): {', '.join(missing)}{hint}; "
             f"the header has: {', '.join(header)}"
+        )
+
+
+def _check_repeats(header: list[str], name: str) -> None:
+    """A report file naming a column twice is refused: which of the two holds the
+    value is a guess (the importers' files keep the first, as documented there)."""
+    positions: dict[str, list[int]] = {}
+    for i, h in enumerate(header, start=1):
+        if h:
+            positions.setdefault(h, []).append(i)
+    repeated = {h: p for h, p in positions.items() if len(p) > 1}
+    if repeated:
+        which = "; ".join(f"{h!r} (columns {', '.join(map(str, p))})" for h, p in repeated.items())
+        raise ReportFormatError(
+            f"{name}: the header names a column more than once: {which}; keep one of each"
         )
 
 
@@ -441,5 +462,34 @@ def _parse_csv_slowly(
             lines.append(start)
     except csv.Error as exc:
         raise ReportFormatError(f"{name}: line {reader.line_num}: unreadable CSV: {exc}") from exc
+    last = next_line - 1
+    if lines and last > lines[-1] and _ends_in_quotes(text, lines[-1]):
+        # The last row ran to the end of the file inside a quote, so every later line
+        # was read into one of its fields: reject it, saying where the quote opened.
+        opened = lines.pop()
+        cells = {c: slot.pop() for slot, (c, _) in zip(values, keep, strict=True)}
+        rejected.append(
+            Rejection(
+                line=opened,
+                report_id=cells.get("report_id", "").strip() or None,
+                reason=f"a quote opened on line {opened} is never closed, so lines "
+                f"{opened}-{last} were read as one row; close the quote "
+                '(a quote inside a field is written "")',
+            )
+        )
     columns = {c: text_array(slot) for slot, (c, _) in zip(values, keep, strict=True)}
     return TextRows(columns, np.array(lines, dtype=np.int64), rejected)
+
+
+def _ends_in_quotes(text: str, first_line: int) -> bool:
+    """Whether the record starting on `first_line` (counted as the csv module counts)
+    runs to the end of `text` inside a quoted field: the strict csv module says
+    "unexpected end of data" for it."""
+    lines = io.StringIO(text, newline="")
+    at = sum(len(lines.readline()) for _ in range(first_line - 1))
+    try:
+        for _ in csv.reader(io.StringIO(text[at:], newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False

@@ -9,6 +9,8 @@ import numpy as np
 from truce.domain.model import Rejection
 from truce.formats.reports.rows import COLUMNS, Raw, TextRows, decode, text_array
 
+_TOO_DEEP = "JSON nested too deeply: a report is one flat object of SPEC §2 fields"
+
 
 def parse_jsonl(raw: Raw, start: int, name: str) -> TextRows:
     """One JSON object per line; blank lines are skipped, other lines rejected with
@@ -22,8 +24,13 @@ def parse_jsonl(raw: Raw, start: int, name: str) -> TextRows:
             continue
         try:
             obj = json.loads(line)
+        except RecursionError:
+            rejected.append(Rejection(line=lineno, report_id=None, reason=_TOO_DEEP))
+            continue
         except ValueError as exc:
-            msg = getattr(exc, "msg", str(exc))
+            # Not a JSONDecodeError: an integer over Python's 4,300-digit limit; its
+            # message ends with advice for programmers, which is dropped.
+            msg = getattr(exc, "msg", str(exc).split(";")[0])
             col = getattr(exc, "colno", None)
             where = f" at column {col}" if col else ""
             rejected.append(
@@ -37,7 +44,11 @@ def parse_jsonl(raw: Raw, start: int, name: str) -> TextRows:
                 )
             )
             continue
-        row = {c: _json_text(obj.get(c)) for c in COLUMNS}
+        try:
+            row = {c: _json_text(obj.get(c)) for c in COLUMNS}
+        except RecursionError:  # a value nested just under the reader's limit
+            rejected.append(Rejection(line=lineno, report_id=None, reason=_TOO_DEEP))
+            continue
         if "\\u" in line and not _encodable(row):
             rejected.append(
                 Rejection(

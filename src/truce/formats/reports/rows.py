@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from truce.domain.model import Rejection
 from truce.errors import ReportFormatError
@@ -46,6 +47,10 @@ ORIGINAL = "original"
 # Columns whose values repeat: read and checked once per distinct value.
 MANY_DISTINCT = ("report_id", "observed_at", "observed_to", "lat", "lon")
 FEW_DISTINCT = tuple(c for c in COLUMNS if c not in MANY_DISTINCT)
+
+# The longest value a field may hold: a longer one rejects its row (SPEC §2 values are
+# short; a 128 KiB field is a pasted file or a runaway quote, not a report).
+FIELD_LIMIT = 128 * 1024  # characters
 
 Raw = bytes | mmap.mmap  # a file's bytes, read or mapped: both have find() and slicing
 
@@ -106,3 +111,55 @@ def check_utf8(raw: Raw, name: str) -> None:
         whole.validate(full=True)
     except pa.ArrowInvalid:
         raise not_utf8(raw, name) from None
+
+
+def without_long_fields(rows: TextRows, limit: int = FIELD_LIMIT) -> TextRows:
+    """`rows` less those with a value over `limit` characters, each rejected with the
+    field and its length (the rest of the file is read as usual)."""
+    n = len(rows.lines)
+    too_long = np.zeros(n, dtype=bool)
+    for name, values in rows.columns.items():
+        if name != ORIGINAL and n:
+            too_long |= _lengths(values) > limit
+    if not too_long.any():
+        return rows
+    rejected = list(rows.rejected)
+    texts = {c: rows.columns[c] for c in ("report_id", "source") if c in rows.columns}
+    for i in np.flatnonzero(too_long).tolist():
+        cells = {c: v[i].as_py() or "" for c, v in texts.items()}
+        problems = tuple(
+            (c, f"{c} is {length:,} characters long; a field holds at most {limit:,} (128 KiB)")
+            for c, v in rows.columns.items()
+            if c != ORIGINAL and (length := len(v[i].as_py() or "")) > limit
+        )
+        rejected.append(
+            Rejection(
+                line=int(rows.lines[i]),
+                report_id=cells.get("report_id", "").strip() or None,
+                reason="; ".join(r for _, r in problems),
+                source=cells.get("source", "").strip() or None,
+                field=problems[0][0],
+                problems=problems,
+            )
+        )
+    keep = pa.array(np.flatnonzero(~too_long))
+    rejected.sort(key=lambda r: r.line)
+    return TextRows(
+        {c: v.take(keep) for c, v in rows.columns.items()},
+        rows.lines[~too_long],
+        rejected,
+        rows.notices,
+    )
+
+
+def _lengths(values: pa.ChunkedArray) -> np.ndarray:
+    """Characters per row (0 for null); a dictionary column is measured per entry."""
+    parts = []
+    for chunk in values.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            per_entry = pc.utf8_length(chunk.dictionary).fill_null(0).to_numpy()
+            codes = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
+            parts.append(per_entry[codes] if len(per_entry) else np.zeros(len(chunk), np.int64))
+        else:
+            parts.append(pc.utf8_length(chunk).fill_null(0).to_numpy(zero_copy_only=False))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)

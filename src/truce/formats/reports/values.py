@@ -268,6 +268,20 @@ def coordinates(
     return numbers, empty, invalid
 
 
+def underflowed(text: Text | None, numbers: np.ndarray) -> np.ndarray:
+    """Rows read as 0.0 whose text is not zero (`1e-400`: below the smallest double),
+    so a coordinate too small to store is rejected rather than stored as 0."""
+    out = np.zeros(len(numbers), dtype=bool)
+    zeros = np.flatnonzero(numbers == 0)
+    if text is None or not len(zeros):
+        return out
+    values = text.take(pa.array(zeros)).to_pylist()
+    for i, v in zip(zeros.tolist(), values, strict=True):
+        mantissa = (v or "").strip().lower().partition("e")[0]
+        out[i] = any(c in "123456789" for c in mantissa)
+    return out
+
+
 def _coordinates_slowly(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The reference: pandas' `to_numeric`; blank text is empty, not invalid."""
     numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
