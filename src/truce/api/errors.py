@@ -46,6 +46,25 @@ _CODES = {
 }
 
 
+_MEANING = {
+    400: "the request cannot be used (a malformed body, a bad parameter)",
+    401: "no token, or an unknown, revoked or expired one",
+    403: "the token's role may not do this",
+    404: "no such agreement, incident, violation or place (or not visible to this token)",
+    409: "the change conflicts with the current state",
+    413: "the body is larger than the server's limit",
+    415: "the Content-Type is not one the route reads",
+    422: "a parameter or body field is invalid",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a route's error statuses, each with the one error body."""
+    from truce.api.schemas import ErrorBody
+
+    return {s: {"model": ErrorBody, "description": _MEANING[s]} for s in statuses}
+
+
 def body(message: str, code: str) -> dict[str, Any]:
     """The error body every route answers with."""
     return {"code": code, "description": message, "detail": message}

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from truce.api import documents
 from truce.api.bodies import read_limited, report_format, to_reader_input
 from truce.api.deps import CurrentUser, Publisher, ServiceDep, SettingsDep, Submitter
+from truce.api.errors import error_responses as errors
 from truce.api.schemas import (
     AgreementSummary,
     Document,
@@ -36,7 +37,7 @@ def health() -> Health:
     return Health()
 
 
-@router.get("/me", response_model=Me, tags=["meta"])
+@router.get("/me", response_model=Me, tags=["meta"], responses=errors(401))
 def me(user: CurrentUser) -> Me:
     return Me(name=user.name, role=user.role, party=user.party)
 
@@ -44,17 +45,22 @@ def me(user: CurrentUser) -> Me:
 # --- agreements -------------------------------------------------------------------
 
 
-@router.get("/agreements", response_model=list[AgreementSummary], tags=["agreements"])
+@router.get(
+    "/agreements",
+    response_model=list[AgreementSummary],
+    tags=["agreements"],
+    responses=errors(401),
+)
 def list_agreements(service: ServiceDep, user: CurrentUser) -> list[dict[str, Any]]:
     return [documents.agreement_summary(e.agreement) for e in service.agreements.all()]
 
 
-@router.get("/agreements/{agreement_id}", tags=["agreements"])
+@router.get("/agreements/{agreement_id}", tags=["agreements"], responses=errors(401, 404))
 def agreement_detail(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Document:
     return documents.agreement_detail(service.agreements.get(agreement_id).agreement)
 
 
-@router.get("/agreements/{agreement_id}/geojson", tags=["agreements"])
+@router.get("/agreements/{agreement_id}/geojson", tags=["agreements"], responses=errors(401, 404))
 def agreement_geojson(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Document:
     return documents.agreement_geojson(service.agreements.get(agreement_id).agreement)
 
@@ -73,7 +79,11 @@ def _parse_as_of(service: Any, agreement_id: str, as_of: str | None) -> datetime
         ) from None
 
 
-@router.get("/agreements/{agreement_id}/evaluation", tags=["evaluation"])
+@router.get(
+    "/agreements/{agreement_id}/evaluation",
+    tags=["evaluation"],
+    responses=errors(400, 401, 404, 422),
+)
 def evaluation(
     agreement_id: str,
     service: ServiceDep,
@@ -83,7 +93,7 @@ def evaluation(
     return service.evaluation(agreement_id, user, as_of=_parse_as_of(service, agreement_id, as_of))
 
 
-@router.get("/agreements/{agreement_id}/dashboard", tags=["evaluation"])
+@router.get("/agreements/{agreement_id}/dashboard", tags=["evaluation"], responses=errors(401, 404))
 def dashboard(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Document:
     agreement = service.agreements.get(agreement_id).agreement
     return documents.dashboard(agreement, service.evaluation(agreement_id, user))
@@ -93,6 +103,7 @@ def dashboard(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Docu
     "/agreements/{agreement_id}/incidents/{key:path}",
     response_model=IncidentDetail,
     tags=["evaluation"],
+    responses=errors(400, 401, 404),
 )
 def incident(agreement_id: str, key: str, service: ServiceDep, user: CurrentUser) -> Document:
     if key.endswith("/publish"):
@@ -104,6 +115,7 @@ def incident(agreement_id: str, key: str, service: ServiceDep, user: CurrentUser
     "/agreements/{agreement_id}/incidents/{key:path}/publish",
     response_model=IncidentDetail,
     tags=["review"],
+    responses=errors(401, 403, 404, 409),
 )
 def publish_incident(agreement_id: str, key: str, service: ServiceDep, user: Publisher) -> Document:
     return service.publish_incident(agreement_id, key, user)
@@ -135,6 +147,8 @@ async def _reports(
     return result.to_dict()  # type: ignore[no-any-return]
 
 
+# 404: `?agreement=` names no agreement; 422: a query parameter of the wrong type.
+_REPORT_ERRORS = errors(400, 401, 403, 404, 413, 415, 422)
 _BODY_DOC = {
     "requestBody": {
         "required": True,
@@ -161,7 +175,13 @@ _BODY_DOC = {
 }
 
 
-@router.post("/reports", response_model=IngestAnswer, tags=["reports"], openapi_extra=_BODY_DOC)
+@router.post(
+    "/reports",
+    response_model=IngestAnswer,
+    tags=["reports"],
+    openapi_extra=_BODY_DOC,
+    responses=_REPORT_ERRORS,
+)
 async def ingest(
     request: Request,
     service: ServiceDep,
@@ -176,7 +196,11 @@ async def ingest(
 
 
 @router.post(
-    "/reports/validate", response_model=IngestAnswer, tags=["reports"], openapi_extra=_BODY_DOC
+    "/reports/validate",
+    response_model=IngestAnswer,
+    tags=["reports"],
+    openapi_extra=_BODY_DOC,
+    responses=_REPORT_ERRORS,
 )
 async def validate(
     request: Request,
@@ -192,14 +216,24 @@ async def validate(
 # --- violations -----------------------------------------------------------------------
 
 
-@router.get("/violations/{key:path}", response_model=ViolationDetail, tags=["review"])
+@router.get(
+    "/violations/{key:path}",
+    response_model=ViolationDetail,
+    tags=["review"],
+    responses=errors(400, 401, 404),
+)
 def violation(key: str, service: ServiceDep, user: CurrentUser) -> Document:
     if key.endswith("/review"):
         raise BadInput("review a violation with POST, not GET")
     return service.violation(key, user)
 
 
-@router.post("/violations/{key:path}/review", response_model=ViolationDetail, tags=["review"])
+@router.post(
+    "/violations/{key:path}/review",
+    response_model=ViolationDetail,
+    tags=["review"],
+    responses=errors(400, 401, 403, 404, 409, 422),
+)
 def review(key: str, body: ReviewCreate, service: ServiceDep, user: CurrentUser) -> Document:
     return service.review(key, body.action, body.comment, user)
 
@@ -207,7 +241,9 @@ def review(key: str, body: ReviewCreate, service: ServiceDep, user: CurrentUser)
 # --- gazetteer -------------------------------------------------------------------------
 
 
-@router.get("/gazetteer", response_model=list[Place], tags=["gazetteer"])
+@router.get(
+    "/gazetteer", response_model=list[Place], tags=["gazetteer"], responses=errors(401, 404, 422)
+)
 def gazetteer(
     user: CurrentUser,
     service: ServiceDep,

@@ -35,6 +35,17 @@ class ReviewCreate(BaseModel):
     comment: str | None = Field(default=None, max_length=10_000)
 
 
+class ErrorBody(BaseModel):
+    """Every error answer, on /api and /ogc alike (truce.api.errors.body)."""
+
+    code: str = Field(description="the OGC API exception code, e.g. NotFound")
+    description: str
+    detail: str = Field(description="the same text as description")
+    suggestions: list[str] | None = Field(
+        default=None, description="place names, on a gazetteer 404 only"
+    )
+
+
 class RowResult(BaseModel):
     line: int
     key: str | None
