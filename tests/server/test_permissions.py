@@ -46,7 +46,8 @@ def _sees_all(client: Any, h: dict[str, str], who: str) -> bool:
 
 
 def _sees_own(client: Any, h: dict[str, str], who: str) -> bool:
-    row = {**BASE_ROWS[3], "report_id": f"own-{who}", "lat": 36.0, "lon": 37.6}
+    # Under the poster's own name: a token may submit only under the sources it was granted.
+    row = {**BASE_ROWS[3], "source": who, "report_id": f"own-{who}", "lat": 36.0, "lon": 37.6}
     posted = client.post("/api/reports", content=to_csv([row]), headers={**h, **CSV})
     if posted.status_code == 403:
         return False
