@@ -3,8 +3,8 @@
 NULL keeps the role's default (truce.domain.access.submit_sources), so tokens
 made before this migration keep working as documented in docs/api.md.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import Column, Text
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
