@@ -249,12 +249,45 @@ def test_dashboard_shows_phases_conditions_and_violations_per_party(
     )
     for cond in dash["conditions"]:
         card = page.locator(f'.condition[data-condition="{cond["id"]}"]')
+        assert card.count() == 1
+        if cond["kind"] != "quiet_days":
+            continue  # composites and the like: no daily chart
         assert card.locator(".condition-chart g.day").count() == len(cond["daily"])
         assert card.locator(".threshold").count() == 1
     total = sum(r["count"] for r in dash["violations_by_party_day"])
     assert page.locator("table.heat tfoot td.total").last.inner_text() == str(total)
     shot(page, "08-dashboard", full_page=True)
     assert errors == []
+
+
+def test_dashboard_shows_the_next_phase_waiting_on_its_three_parts_as_a_tree(
+    open_page, server: Server
+) -> None:
+    page, errors = open_page(f"/dashboard?agreement={AGREEMENT}")
+    with server.api() as api:
+        dash = api.get(f"/api/agreements/{AGREEMENT}/dashboard").json()
+    by_id = {c["id"]: c for c in dash["conditions"]}
+    tree = page.locator('.cond-tree-card[data-tree="next-phase"]')
+    assert tree.is_visible() and "Joint Implementation Centre" in tree.inner_text()
+    for part in ("quiet-week", "checkpoints-up", "withdrawn"):
+        node = tree.locator(f'[data-condition-node="{part}"]')
+        assert node.count() == 1
+        pill = node.locator(".cond-pill").first.inner_text()
+        assert ("Met" in pill) is (by_id[part]["met_at"] is not None), (part, pill)
+    # The demo sets the checkpoints up: that part says when it was met.
+    assert "met " in tree.locator('[data-condition-node="checkpoints-up"]').inner_text()
+    assert page.locator('[data-status-of="un-castello-1"]').count() == 1
+    assert errors == []
+
+
+def test_map_shows_convoy_routes_and_checkpoint_status(open_page, server: Server) -> None:
+    page, errors = open_page(MAP)
+    assert page.locator("path.convoy-route").count() >= 1
+    assert page.locator(".checkpoint-icon.cp-up").count() >= 1
+    # Observers see neither sites nor a refused request for them.
+    obs, obs_errors = open_page(MAP, role="observer")
+    assert obs.locator(".site-icon").count() == 0
+    assert errors == [] and obs_errors == []
 
 
 @pytest.mark.parametrize("path", [MAP, f"/dashboard?agreement={AGREEMENT}", "/submit"])

@@ -43,6 +43,16 @@ def _describe_rule(a: Agreement, rule: Any) -> str:
         return rule.kind
 
 
+def _describe_condition(a: Agreement, condition: Any) -> str:
+    from truce.domain.conditions import condition_kinds
+
+    kind = condition_kinds().get(condition.kind)
+    try:
+        return kind.describe(condition, a) if kind else condition.kind
+    except Exception:  # a plug-in's describe() must not break the page
+        return str(condition.kind)
+
+
 def agreement_detail(a: Agreement) -> dict[str, Any]:
     space = AgreementSpace.of(a)
     areas = space.zone_area_km2() if a.zones else {}
@@ -85,9 +95,25 @@ def agreement_detail(a: Agreement) -> dict[str, Any]:
                 "from": _time_ref(c.start),
                 "name": c.name,
                 "note": c.note,
+                "description": _describe_condition(a, c),
+                "of": list(getattr(c.params, "of", ())),
             }
             for c in a.conditions
         ],
+        # SPEC §6. Never the sites: they are served only by /sites, to those allowed.
+        "convoys": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "organisation": c.organisation,
+                "route": list(c.route),
+                "corridor_m": c.corridor_m,
+                "window": {"from": c.window_from.isoformat(), "to": c.window_to.isoformat()},
+                "notified": c.notified.isoformat() if c.notified else None,
+            }
+            for c in a.convoys
+        ],
+        "checkpoints": list(a.checkpoint_ids()),
         "rules": [
             {"id": r.id, "kind": r.kind, "name": r.name, "description": _describe_rule(a, r)}
             for r in a.rules
@@ -151,6 +177,12 @@ def dashboard(a: Agreement, view: dict[str, Any]) -> dict[str, Any]:
                 "blocking": c.get("blocking"),
                 "streak_days": c.get("streak_days", 0),
                 "daily": c.get("daily", []),
+                # SPEC §6: the composite tree, and each part's state and date met
+                "name": spec.name if spec else None,
+                "met": c.get("met", c.get("met_at") is not None),
+                "unmet_at": c.get("unmet_at"),
+                "parts": c.get("parts", []),
+                "waiting_for": c.get("waiting_for", []),
             }
         )
     counts: Counter[tuple[str, str]] = Counter()
@@ -162,6 +194,9 @@ def dashboard(a: Agreement, view: dict[str, Any]) -> dict[str, Any]:
         "as_of": view.get("as_of"),
         "phases": view["phases"],
         "conditions": conditions,
+        "convoys": view.get("convoys", []),
+        "checkpoints": view.get("checkpoints", []),
+        "commitments": view.get("commitments", []),
         "violations_by_party_day": [
             {"day": day, "party": party, "count": n} for (day, party), n in sorted(counts.items())
         ],

@@ -72,6 +72,8 @@ export const endpoints = {
   evaluation: (id, asOf) => api(`/api/agreements/${enc(id)}/evaluation`, { query: { as_of: asOf } }),
   incident: (id, key) => api(`/api/agreements/${enc(id)}/incidents/${enc(key)}`),
   dashboard: (id) => api(`/api/agreements/${enc(id)}/dashboard`),
+  sites: (id) => api(`/api/agreements/${enc(id)}/sites`),
+  commitments: (id) => api(`/api/agreements/${enc(id)}/commitments`),
   violation: (key) => api(`/api/violations/${enc(key)}`),
   review: (key, action, comment) =>
     api(`/api/violations/${enc(key)}/review`, { method: "POST", body: { action, comment } }),

@@ -116,6 +116,14 @@ function conditionChart(cond) {
 }
 
 function conditionCard(cond, def, tz) {
+  if (cond.kind && cond.kind !== "quiet_days") {
+    const st = condState(cond);
+    return h("article", { class: `condition ${st.cls}`, "data-condition": cond.id },
+      h("h3", {}, def?.name || humanize(cond.id), " ", h("span", { class: `cond-pill ${st.cls}` }, st.label)),
+      def?.description ? h("p", {}, h("strong", {}, "Needs: "), def.description) : "",
+      cond.met_at ? h("p", {}, h("strong", {}, "First met: "), fmtTime(cond.met_at, tz)) : "",
+      !cond.met ? h("p", {}, h("strong", {}, "Where it stands: "), cond.blocking || "—") : "");
+  }
   const met = Boolean(cond.met_at);
   const streak = cond.streak_days ?? 0;
   const days = cond.days ?? def?.days ?? 0;
@@ -130,6 +138,58 @@ function conditionCard(cond, def, tz) {
     conditionChart(cond),
     h("p", { class: "chart-key muted" }, "Bars: violent incidents per local day. ✓ quiet, ✗ over the threshold, … day not over (hatched)."),
   );
+}
+
+// --- the composite condition as a tree: each part's state and the date it was met -------
+
+function condState(c) {
+  if (c.met) return { cls: "met", label: "✓ Met" };
+  if (c.met_at) return { cls: "unmet-again", label: "Met, then no longer" };
+  return { cls: "unmet", label: "Not met yet" };
+}
+
+const partIds = (c) => (c.parts || []).map((p) => (typeof p === "string" ? p : p.id));
+
+function conditionNode(id, byId, agreement, tz, seen = new Set()) {
+  const c = byId.get(id);
+  const def = agreement?.conditions?.find((d) => d.id === id);
+  const name = def?.name || humanize(id);
+  if (!c || seen.has(id)) return h("li", {}, name);
+  seen.add(id);
+  const st = condState(c);
+  const when = c.met
+    ? `met ${fmtTime(c.met_at, tz)}`
+    : c.met_at ? `met ${fmtTime(c.met_at, tz)}, no longer since ${c.unmet_at ? fmtTime(c.unmet_at, tz) : "—"}` : "";
+  const kindWords = c.kind === "all_of" ? "all of:" : c.kind === "any_of" ? "any of:" : "";
+  return h("li", { class: `cond-node ${st.cls}`, "data-condition-node": id },
+    h("span", { class: `cond-pill ${st.cls}` }, st.label), " ",
+    h("strong", {}, name),
+    when ? h("span", { class: "muted" }, ` · ${when}`) : "",
+    def?.description ? h("div", { class: "cond-what muted" }, def.description) : "",
+    !c.met && c.blocking && !partIds(c).length ? h("div", { class: "cond-why" }, c.blocking) : "",
+    partIds(c).length
+      ? h("ul", { class: "cond-tree" }, h("li", { class: "cond-kind muted" }, kindWords),
+        partIds(c).map((p) => conditionNode(p, byId, agreement, tz, seen)))
+      : "");
+}
+
+function conditionTrees(conditions, agreement, tz) {
+  const byId = new Map(conditions.map((c) => [c.id, c]));
+  const parts = new Set(conditions.flatMap(partIds));
+  const roots = conditions.filter((c) => partIds(c).length && !parts.has(c.id));
+  if (!roots.length) return null;
+  const waitedBy = (id) => (agreement?.phases || []).filter((p) => p.start?.when === id).map((p) => p.name || humanize(p.id));
+  return roots.map((c) => h("div", { class: "cond-tree-card", "data-tree": c.id },
+    waitedBy(c.id).length ? h("p", {}, h("strong", {}, "Starts the phase: "), waitedBy(c.id).join(", ")) : "",
+    h("ul", { class: "cond-tree root" }, conditionNode(c.id, byId, agreement, tz))));
+}
+
+function statusList(title, items, what) {
+  if (!items?.length) return null;
+  return h("div", { class: "status-list" }, h("h3", {}, title), h("ul", {}, items.map((x) => h("li", { "data-status-of": x.id },
+    h("strong", {}, x.name || humanize(x.id)), `: ${humanize(x.status)}`,
+    x.history?.length ? h("span", { class: "muted" }, ` (${x.history.map((e) => `${humanize(e.status)} ${e.at.slice(0, 16).replace("T", " ")}`).join(" → ")})`) : "",
+    what ? what(x) : ""))));
 }
 
 function violationsTable(rows, agreement) {
@@ -169,6 +229,15 @@ async function load(id) {
   $("dash-asof").textContent = dash.as_of ? `As of ${fmtTime(dash.as_of, tz)}. Times in the agreement's timezone (${tz}).`
     : `Times in the agreement's timezone (${tz}).`;
   clear($("phase-timeline"), phaseTimeline(dash.phases || [], dash.as_of, tz, agreement));
+  const trees = conditionTrees(dash.conditions || [], agreement, tz);
+  $("condition-tree-section").hidden = !trees;
+  if (trees) clear($("condition-tree"), trees);
+  const lists = [
+    statusList("Convoys", dash.convoys, (c) => c.incidents?.length ? ` · ${c.incidents.length} incidents near its route in its window` : ""),
+    statusList("Checkpoints", dash.checkpoints),
+  ].filter(Boolean);
+  $("terms-section").hidden = !lists.length;
+  if (lists.length) clear($("terms-status"), lists);
   clear($("conditions"), (dash.conditions || []).length
     ? dash.conditions.map((c) => conditionCard(c, agreement.conditions?.find((d) => d.id === c.id), tz))
     : h("p", { class: "muted" }, "This agreement has no conditions."));

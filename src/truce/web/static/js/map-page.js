@@ -42,6 +42,8 @@ map.createPane("zone-labels").style.zIndex = 640;
 const zonesLayer = L.featureGroup().addTo(map);
 const featuresLayer = L.featureGroup().addTo(map);
 const placesLayer = L.layerGroup().addTo(map);
+const termsLayer = L.featureGroup().addTo(map); // convoy routes with their status
+const sitesLayer = L.featureGroup().addTo(map); // protected sites (only for those allowed)
 const clusters = L.markerClusterGroup({
   maxClusterRadius: 36,
   disableClusteringAtZoom: 14,
@@ -97,10 +99,15 @@ function drawAgreement(geojson) {
       }
     } else if (p.kind === "point" || f.geometry?.type === "Point") {
       const [lon, lat] = f.geometry.coordinates;
+      const cp = (state.evaluation?.checkpoints || []).find((c) => c.id === p.id);
+      const status = cp ? cp.status : null;
+      const cls = status === "removed" ? " cp-removed" : ["established", "staffed"].includes(status) ? " cp-up" : "";
+      const last = cp?.history?.length ? cp.history[cp.history.length - 1] : null;
+      const statusText = status ? ` — ${humanize(status)}${last ? ` since ${fmtTime(last.at, state.tz, { offset: false })}` : ""}` : "";
       L.marker([lat, lon], {
-        icon: L.divIcon({ className: "checkpoint-icon", html: "CP", iconSize: [26, 18] }),
-        title: `Checkpoint: ${rawName}`, alt: `Checkpoint ${rawName}`, keyboard: false, zIndexOffset: -500,
-      }).bindTooltip(`Checkpoint: ${name}`).addTo(featuresLayer);
+        icon: L.divIcon({ className: `checkpoint-icon${cls}`, html: "CP", iconSize: [26, 18] }),
+        title: `Checkpoint: ${rawName}${statusText}`, alt: `Checkpoint ${rawName}${statusText}`, keyboard: false, zIndexOffset: -500,
+      }).bindTooltip(`Checkpoint: ${name}${escapeHtml(statusText)}`).addTo(featuresLayer);
     } else if (p.kind === "line" || /LineString/.test(f.geometry?.type || "")) {
       L.geoJSON(f, { style: { color: "#3d3d3d", weight: 3.5, opacity: 0.85, className: `feature-line feature-${p.id}` } })
         .bindTooltip(`Road / corridor: ${name}`, { sticky: true }).addTo(featuresLayer);
@@ -108,6 +115,47 @@ function drawAgreement(geojson) {
       L.geoJSON(f, { style: { color: "#555", weight: 1, fill: false, dashArray: "2 3", className: `feature-area feature-${p.id}` } })
         .bindTooltip(name, { sticky: true }).addTo(featuresLayer);
     }
+  }
+}
+
+const CONVOY_COLORS = { notified: "#3b6fb6", departed: "#2b7a78", delivered: "#1e7b34", stopped: "#b8860b", turned_back: "#9b1c1c" };
+
+function drawConvoys(geojson) {
+  termsLayer.clearLayers();
+  const byId = new Map((geojson?.features || []).filter((f) => f.properties?.layer === "feature").map((f) => [f.properties.id, f]));
+  for (const c of state.evaluation?.convoys || []) {
+    const color = CONVOY_COLORS[c.status] || "#3b6fb6";
+    const tip = `<strong>Convoy ${escapeHtml(c.name || c.id)}</strong> (${escapeHtml(c.organisation)})<br>`
+      + `status: ${escapeHtml(humanize(c.status))}<br>window: ${fmtTime(c.window.from, state.tz, { offset: false })} – ${fmtTime(c.window.to, state.tz, { offset: false })}`
+      + (c.incidents?.length ? `<br>${c.incidents.length} incidents near its route in its window` : "");
+    for (const fid of c.route) {
+      const f = byId.get(fid);
+      if (!f) continue;
+      L.geoJSON(f, { style: { color, weight: 7, opacity: 0.55, className: `convoy-route convoy-${c.status}` } })
+        .bindTooltip(tip, { sticky: true }).addTo(termsLayer);
+    }
+  }
+}
+
+async function drawSites(id) {
+  sitesLayer.clearLayers();
+  if (!session.me || session.me.role === "observer") return; // never shown to observers
+  let answer;
+  try {
+    answer = await endpoints.sites(id);
+  } catch {
+    return;
+  }
+  for (const site of answer?.sites || []) {
+    const label = site.kind === "observation_post" ? "OP" : "H";
+    const tip = `<strong>Protected site ${escapeHtml(site.name || site.id)}</strong> (${escapeHtml(humanize(site.kind))})<br>`
+      + `protected within ${Math.round(site.radius_m)} m${site.notified ? `, notified ${fmtTime(site.notified, state.tz, { offset: false })}` : ""}`;
+    L.circle([site.lat, site.lon], { radius: site.radius_m, color: "#b42318", weight: 1.5, fillOpacity: 0.08, className: "site-area" })
+      .bindTooltip(tip, { sticky: true }).addTo(sitesLayer);
+    L.marker([site.lat, site.lon], {
+      icon: L.divIcon({ className: "site-icon", html: label, iconSize: [22, 22] }),
+      title: `Protected site ${site.name || site.id}`, alt: `Protected site ${site.name || site.id}`, keyboard: false,
+    }).bindTooltip(tip).addTo(sitesLayer);
   }
 }
 
@@ -426,6 +474,8 @@ async function loadAgreement(id, initial = {}) {
   $("story").textContent = storySentence(agreement, evaluation, state.tz);
   $("story").hidden = false;
   drawAgreement(geojson);
+  drawConvoys(geojson);
+  drawSites(id);
   buildIncidents(evaluation);
   legend?.remove();
   legend = legendControl(L, {
