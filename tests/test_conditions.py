@@ -147,7 +147,7 @@ def test_convoys_delivered_when_reported_delivered():
 def test_a_convoy_turned_back_is_not_delivered():
     ev = evaluate([convoy("2016-09-14T08:00:00+03:00", "turned back")])
     c = cond(ev, "aid-in")
-    assert not c.met and "un-aleppo-1: turned_back 2016-09-14T08:00:00+03:00" in c.blocking
+    assert not c.met and "un-aleppo-1: turned back 2016-09-14T08:00:00+03:00" in c.blocking
 
 
 def test_a_status_report_off_the_route_or_long_after_the_window_is_not_the_convoys():
@@ -287,3 +287,14 @@ def test_coverage_counts_only_days_the_centres_bulletins_cover():
     c = cond(broken, "quiet-week")
     assert c.met_at == t("2016-09-23T00:00:00+03:00")  # seven covered days from 16 Sep
     assert [d.covered for d in c.days][:4] == [True, True, False, True]
+
+
+def test_conditions_stop_counting_when_the_agreement_ends():
+    text = (FIXTURES / "agreements" / "terms-example.yaml").read_text()
+    text = text.replace("parties:\n", "ends: {at: 2016-09-19T19:00:00+03:00}\nparties:\n", 1)
+    from truce.formats.agreement import parse_agreement
+
+    ev = run([], as_of="2016-09-30T00:00:00+03:00", agreement=parse_agreement(text))
+    quiet = cond(ev, "quiet-week")
+    assert quiet.met_at is None and len(quiet.days) == 7  # 13..19 Sep, the 19th not over
+    assert phase(ev, "joint-centre").status == "never"

@@ -125,6 +125,12 @@ class _Resolver:
             return met + ref.offset if met is not None else None
         raise TypeError(f"unknown time reference {ref!r}")
 
+    def counted_until(self) -> datetime:
+        """Conditions count up to `as_of`, but not past the agreement's end: once it stops
+        binding, a quiet day or a delivery no longer moves its timeline on."""
+        ends = getattr(self.agreement, "ends", None)
+        return min(self.as_of, ends.at) if ends is not None else self.as_of
+
     def first_fixed_start(self) -> datetime | None:
         starts = [p.start.at for p in self.agreement.phases if isinstance(p.start, AtTime)]
         return min(starts) if starts else None
@@ -148,7 +154,7 @@ class _Resolver:
             kind = condition_kinds()[c.kind]
             ctx = ConditionContext(
                 agreement=self.agreement,
-                as_of=self.as_of,
+                as_of=self.counted_until(),
                 condition=self.condition,
                 instant=self.instant,
                 counting_start=self.counting_start,

@@ -32,7 +32,7 @@ class ConvoysDelivered:
             if at is None:
                 waiting.append(convoy)
                 last = (
-                    f"{changes[-1].status} {iso(changes[-1].at)}"
+                    f"{changes[-1].status.replace('_', ' ')} {iso(changes[-1].at)}"
                     if changes
                     else "no status report yet"
                 )

@@ -48,6 +48,12 @@ def deadline(
     return max(found) if found else None
 
 
+def rule_names(agreement: Agreement, rule_ids: tuple[str, ...]) -> str:
+    """The rules as people read them: their names, else their ids."""
+    names = {r.id: r.name or r.id for r in agreement.rules}
+    return "; ".join(names.get(r, r) for r in rule_ids)
+
+
 class ForcesWithdrawn:
     name: ClassVar[str] = "forces_withdrawn"
     Params: ClassVar[type[Params]] = Params
@@ -69,8 +75,9 @@ class ForcesWithdrawn:
         clipped = clip(periods, ctx.as_of)
         last = marks[-1]
         since = "the deadline" if last == due else "the last violation"
+        names = rule_names(ctx.agreement, p.rules)
         blocking = (
-            f"no violation of {', '.join(p.rules)} for {format_duration(p.for_)} after {since} "
+            f"no violation of {names} for {format_duration(p.for_)} after {since} "
             f"({iso(last)}): holds from {iso(last + p.for_)} unless violated"
         )
         if after:
@@ -82,6 +89,6 @@ class ForcesWithdrawn:
         due = deadline(agreement, p.rules, None)
         when = f" (deadline {iso(due)})" if due else ""
         return (
-            f"forces withdrawn: no violation of {', '.join(p.rules)}{when} for "
+            f"forces withdrawn: no violation of {rule_names(agreement, p.rules)}{when} for "
             f"{format_duration(p.for_)} after the deadline"
         )
