@@ -30,6 +30,8 @@ const GLYPHS = {
   checkpoint_observation: '<path d="M3 1.5v13" stroke-width="1.8" fill="none"/><path d="M4 2h9l-2.2 3L13 8H4z"/>',
   convoy_obstruction: '<rect x="1" y="5" width="9" height="6" rx="1"/><path d="M10.5 7h2.5l2 2.2V11h-4.5z"/><path d="M1.5 14.5L14.5 1.5" stroke-width="1.8" fill="none"/>',
   attack_on_humanitarian: '<path d="M6.2 1.5h3.6v4.7h4.7v3.6H9.8v4.7H6.2V9.8H1.5V6.2h4.7z"/>',
+  checkpoint_status: '<path d="M3 1.5v13" stroke-width="1.8" fill="none"/><path d="M4 2h9v6H4z" fill="none" stroke-width="1.6"/>',
+  convoy_status: '<rect x="1" y="5" width="9" height="6" rx="1"/><path d="M10.5 7h2.5l2 2.2V11h-4.5z"/><circle cx="4" cy="12.5" r="1.5"/><circle cx="12" cy="12.5" r="1.5"/>',
 };
 const UNKNOWN_GLYPH = '<circle cx="8" cy="8" r="3"/>';
 
@@ -38,6 +40,7 @@ export const EVENT_LABELS = {
   atgm_attack: "ATGM attack", ground_advance: "Ground advance", weapon_sighting: "Weapon sighting",
   checkpoint_observation: "Checkpoint observation", convoy_obstruction: "Convoy obstruction",
   attack_on_humanitarian: "Attack on humanitarian",
+  checkpoint_status: "Checkpoint status", convoy_status: "Convoy status",
 };
 export const eventLabel = (type) => EVENT_LABELS[type] || humanize(type);
 
