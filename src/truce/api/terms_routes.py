@@ -13,19 +13,24 @@ from typing import Any
 from fastapi import APIRouter, Body
 
 from truce.api.deps import CurrentUser, ServiceDep
+from truce.api.errors import error_responses as errors
 from truce.service import commitments, sites
 
 router = APIRouter(prefix="/api")
 Document = dict[str, Any]
 
 
-@router.get("/agreements/{agreement_id}/sites", tags=["agreements"])
+@router.get(
+    "/agreements/{agreement_id}/sites", tags=["agreements"], responses=errors(401, 403, 404)
+)
 def agreement_sites(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Document:
     """The protected sites and declared positions this user may see (never observers)."""
     return sites.sites_for(service.agreements.get(agreement_id).agreement, user)
 
 
-@router.get("/agreements/{agreement_id}/commitments", tags=["agreements"])
+@router.get(
+    "/agreements/{agreement_id}/commitments", tags=["agreements"], responses=errors(401, 404)
+)
 def agreement_commitments(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Document:
     """Who accepted the terms, through whom and when; who declined or withdrew; each
     group's status now, and every change made through the API."""
@@ -33,7 +38,11 @@ def agreement_commitments(agreement_id: str, service: ServiceDep, user: CurrentU
     return commitments.list_commitments(service.engine, agreement, service.clock())
 
 
-@router.put("/agreements/{agreement_id}/commitments", tags=["agreements"])
+@router.put(
+    "/agreements/{agreement_id}/commitments",
+    tags=["agreements"],
+    responses=errors(400, 401, 403, 404, 422),
+)
 def set_agreement_commitment(
     agreement_id: str,
     service: ServiceDep,
