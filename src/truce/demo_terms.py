@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import numpy as np
 from shapely.geometry import Point
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def terms_events(w: _World, start: datetime, end: datetime, first_phase: datetim
 
     # Protected sites: one violation, one before notification, one just outside the radius.
     for site in a.sites:
-        x, y = w.proj.points([site.lon], [site.lat])
+        x, y = w.proj.points(np.array([site.lon]), np.array([site.lat]))
         centre = Point(float(x[0]), float(y[0]))
         since = (site.notified or first_phase).astimezone(UTC)
         for hours, (lo, hi) in ((6.0, (0.2, 0.6)), (-3.0, (0.2, 0.6)), (9.0, (1.6, 2.5))):

@@ -91,12 +91,13 @@ def print_terms(a: Agreement, console: Console, section: object) -> None:
         console.print(table)
     if a.convoys:
         section(console, "Convoys")  # type: ignore[operator]
-        for c in a.convoys:
-            notified = f", notified {fmt_local(c.notified, tz)}" if c.notified else ""
+        for convoy in a.convoys:
+            notified = f", notified {fmt_local(convoy.notified, tz)}" if convoy.notified else ""
             console.print(
-                f"  {escape(c.id)} ({escape(c.organisation)}): along "
-                f"{escape(', '.join(c.route))}, protected within {fmt_m(c.corridor_m)} of the route "
-                f"from {fmt_local(c.window_from, tz)} to {fmt_local(c.window_to, tz)}{notified}"
+                f"  {escape(convoy.id)} ({escape(convoy.organisation)}): along "
+                f"{escape(', '.join(convoy.route))}, protected within "
+                f"{fmt_m(convoy.corridor_m)} of the route from "
+                f"{fmt_local(convoy.window_from, tz)} to {fmt_local(convoy.window_to, tz)}{notified}"
             )
     checkpoints = a.checkpoint_ids()
     if checkpoints:

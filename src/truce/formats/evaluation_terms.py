@@ -5,6 +5,7 @@ time; the sign-up registry's status at `as_of`. Sites are never part of it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from truce.domain.commitments import status_at
@@ -56,7 +57,7 @@ def terms_parts(ev: Evaluation) -> dict[str, Any]:
     convoys = []
     for c in a.convoys:
         changes = outcome.histories.convoy(c.id)
-        rows = outcome.convoy_incidents.get(c.id, [])
+        rows: Sequence[int] = outcome.convoy_incidents.get(c.id, [])  # type: ignore[assignment]
         convoys.append(
             {
                 "id": c.id,

@@ -34,7 +34,7 @@ BUILTIN_KINDS: tuple[type, ...] = (
 @cache
 def condition_kinds() -> dict[str, ConditionKind]:
     """Every known condition kind by name: the built-ins, then any installed plug-ins."""
-    kinds: dict[str, ConditionKind] = {k.name: k() for k in BUILTIN_KINDS}
+    kinds: dict[str, ConditionKind] = {k.name: k() for k in BUILTIN_KINDS}  # type: ignore[attr-defined]
     for ep in entry_points(group="truce.conditions"):
         cls = ep.load()
         kinds.setdefault(cls.name, cls())

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 import numpy as np
@@ -233,7 +234,7 @@ def check_rows(
     for i, reason in status_bad.items():
         mask = np.zeros(n, dtype=bool)
         mask[i] = True
-        p.add(mask, "status", lambda i, reason=reason: reason)
+        p.add(mask, "status", partial(_same, reason))
 
     rejected = list(rows.rejected)
     for i, problems in p.reasons().items():
@@ -320,7 +321,7 @@ def _check_location(
         p.add(
             underflowed(text(name), numbers),
             name,
-            lambda i, name=name: (
+            lambda i, name=name: (  # type: ignore[misc]
                 f"{name} {_text_at(text(name), i).strip()!r} is too small "
                 "to store (it would become 0); write 0, or the value in degrees"
             ),
@@ -460,3 +461,8 @@ def _first_of_each_key(source_codes: np.ndarray, id_codes: np.ndarray) -> np.nda
         pairs = pd.DataFrame({"source": source_codes[rows], "report_id": id_codes[rows]})
         first[rows] = ~pairs.duplicated(keep="first").to_numpy()
     return np.flatnonzero(first)
+
+
+def _same(reason: str, _row: int) -> str:
+    """A rejection reason that is the same whatever the row."""
+    return reason
