@@ -110,6 +110,7 @@ def test_me_shows_a_centres_party(client, tokens):
         "name": "hmeimim",
         "role": "centre",
         "party": "gov",
+        "sources": ["hmeimim"],  # a centre submits under its own name only
     }
 
 

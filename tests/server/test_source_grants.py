@@ -114,3 +114,15 @@ def test_grants_that_cannot_be_made(service, role, party, sources, words):
     with pytest.raises(BadInput, match=words):
         service.add_user("u", role, party, sources=sources)
     assert service.list_users() == []
+
+
+def test_me_shows_what_a_token_may_submit_under(client, tokens, service):
+    _, token = service.add_user("imp", "admin", sources=("acled",))
+    seen = {
+        who: client.get("/api/me", headers=tokens.headers(who)).json()["sources"]
+        for who in ("admin", "amman", "humanitarian", "observer")
+    }
+    assert seen == {"admin": None, "amman": ["amman"], "humanitarian": ["humanitarian"],
+                    "observer": []}  # fmt: skip
+    me = client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["sources"] == ["acled"]

@@ -27,6 +27,7 @@ from truce.api.schemas import (
     ReviewCreate,
     ViolationDetail,
 )
+from truce.domain.access import allowed
 from truce.errors import BadInput, GazetteerError, TruceError
 
 router = APIRouter(prefix="/api")
@@ -39,7 +40,13 @@ def health() -> Health:
 
 @router.get("/me", response_model=Me, tags=["meta"], responses=errors(401))
 def me(user: CurrentUser) -> Me:
-    return Me(name=user.name, role=user.role, party=user.party)
+    may = user.submit_sources if allowed(user.role, "reports.submit") else frozenset()
+    return Me(
+        name=user.name,
+        role=user.role,
+        party=user.party,
+        sources=None if may is None else sorted(may),
+    )
 
 
 # --- agreements -------------------------------------------------------------------

@@ -17,6 +17,8 @@ class Me(BaseModel):
     name: str
     role: str
     party: str | None
+    # The source names this token may submit under: [] none (an observer), null any.
+    sources: list[str] | None = []
 
 
 class AgreementSummary(BaseModel):
