@@ -39,6 +39,11 @@ def test_a_test_can_override_exactly_the_current_user(app, client):
         id=99, name="stub", role="observer", party=None, created_at=datetime.now(UTC)
     )
     try:
-        assert client.get("/api/me").json() == {"name": "stub", "role": "observer", "party": None}
+        assert client.get("/api/me").json() == {
+            "name": "stub",
+            "role": "observer",
+            "party": None,
+            "sources": [],  # an observer submits nothing
+        }
     finally:
         app.dependency_overrides.clear()
