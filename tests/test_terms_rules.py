@@ -227,3 +227,25 @@ def test_the_evaluation_object_carries_the_terms_and_never_the_sites():
     assert nxt["waiting_for"] == ["checkpoints-up"]
     text = json.dumps({k: v for k, v in out.items() if k != "violations"})
     assert "hosp-1" not in text and "sites" not in out  # the site is only in its violation
+
+
+@pytest.mark.parametrize(
+    ("distance_m", "precision_m", "expected"),
+    [(100, 50, ["certain"]), (250, 400, ["possible"]), (1500, 400, [])],
+)
+def test_site_radius_is_judged_for_the_whole_location_uncertainty(
+    distance_m, precision_m, expected
+):
+    ev = evaluate([attack(offset_from(HOSPITAL, distance_m), location_precision_m=precision_m)])
+    assert [v.certainty for v in by_rule(ev, "r-sites")] == expected
+
+
+@pytest.mark.parametrize(
+    ("distance_m", "precision_m", "expected"),
+    [(200, 50, ["certain"]), (900, 500, ["possible"]), (3000, 500, [])],
+)
+def test_convoy_corridor_is_judged_for_the_whole_location_uncertainty(
+    distance_m, precision_m, expected
+):
+    ev = evaluate([obstruction(distance_m) | {"location_precision_m": precision_m}])
+    assert [v.certainty for v in by_rule(ev, "r-convoy")] == expected

@@ -18,6 +18,7 @@ from truce.domain.model import Agreement, Convoy, Rule
 from truce.domain.rules._common import event_words, is_attack, is_event, metres_words
 from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, fmt_local, fmt_m
 from truce.domain.timeparse import to_utc64
+from truce.domain.uncertainty import Verdict
 from truce.domain.words import Words
 
 CONVOY_EVENTS = ("attack_on_humanitarian", "convoy_obstruction")
@@ -45,6 +46,27 @@ def near_route(ctx: RuleContext, convoy: Convoy, rows: np.ndarray) -> tuple[np.n
     return window & (d <= convoy.corridor_m), d
 
 
+def route_verdict(
+    ctx: RuleContext, convoy: Convoy, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(possibly, certainly, metres) for `rows`: within the corridor during the window,
+    for the whole location uncertainty (with the route features' own) and time window."""
+    first, last = (t[rows] for t in ctx.window)
+    start, end = to_utc64(convoy.window_from), to_utc64(convoy.window_to)
+    may, must = (last >= start) & (first <= end), (first >= start) & (last <= end)
+    d = np.full(len(rows), np.inf)
+    if may.any():
+        inside = rows[may]
+        d[may] = np.min([ctx.distance_fn(f, inside) for f in convoy.route], axis=0)
+    drawn = max((ctx.agreement.features[f].uncertainty_m or 0.0) for f in convoy.route)
+    margin = ctx.margin_m[rows] + drawn
+    return (
+        may & (d - margin <= convoy.corridor_m + 1e-6),
+        must & (d + margin <= convoy.corridor_m + 1e-6),
+        d,
+    )
+
+
 def window_words(convoy: Convoy, ctx: RuleContext) -> str:
     return f"{fmt_local(convoy.window_from, ctx.tz)} to {fmt_local(convoy.window_to, ctx.tz)}"
 
@@ -62,11 +84,24 @@ class ConvoySafety:
         candidates = np.flatnonzero(is_attack(inc) | is_event(inc, *CONVOY_EVENTS))
         best = np.full(len(inc), np.inf)
         which = np.full(len(inc), -1, dtype=np.int64)
+        possible, certain = np.zeros(len(inc), dtype=bool), np.zeros(len(inc), dtype=bool)
         for k, convoy in enumerate(convoys):
-            hit, d = near_route(ctx, convoy, candidates)
-            hit &= d < best[candidates]
+            may, must, d = route_verdict(ctx, convoy, candidates)
+            hit = may & (d < best[candidates])
             best[candidates[hit]], which[candidates[hit]] = d[hit], k
-        verdict = ctx.covered().where(which >= 0)
+            possible[candidates[may]] = True
+            certain[candidates[must]] = True
+        near = Verdict.of(
+            possible,
+            certain,
+            lambda: Words.of(
+                ctx.margin_m,
+                lambda m: (
+                    f"location ±{fmt_m(m)} or time: may lie outside the convoy's corridor or window"
+                ),
+            ),
+        )
+        verdict = ctx.covered() & ctx.scope() & near
         convoy_texts = [
             f" from the route of convoy {c.id} ({c.organisation}) during its window "
             f"{window_words(c, ctx)}; corridor {fmt_m(c.corridor_m)}"

@@ -19,6 +19,7 @@ from truce.domain.model import Agreement, Rule, Site
 from truce.domain.rules._common import event_words, is_attack, is_event, metres_words
 from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, fmt_local, fmt_m
 from truce.domain.timeparse import to_utc64
+from truce.domain.uncertainty import Verdict
 from truce.domain.words import Words
 
 
@@ -57,20 +58,37 @@ class ProtectedSites:
             return Findings.none()
         attack = is_attack(inc) | is_event(inc, "attack_on_humanitarian")
         candidates = np.flatnonzero(attack)
+        first, last = (t[candidates] for t in ctx.window)
+        margin = ctx.margin_m[candidates]
         in_force = ctx.in_force()[candidates]
         best = np.full(len(inc), np.inf)
         which = np.full(len(inc), -1, dtype=np.int64)
+        possible, certain = np.zeros(len(inc), dtype=bool), np.zeros(len(inc), dtype=bool)
         for k, site in enumerate(sites):
             d = ctx.point_distance_fn(site.lon, site.lat, candidates)
-            since = (
-                inc.observed_at[candidates] >= to_utc64(site.notified)
-                if site.notified is not None
-                else in_force
-            )
-            hit = since & (d <= site.radius_m) & (d < best[candidates])
+            # Within the radius and after notification, for the whole uncertainty region.
+            if site.notified is not None:
+                since = to_utc64(site.notified)
+                may, must = last >= since, first >= since
+            else:
+                may = must = in_force
+            may = may & (d - margin <= site.radius_m + 1e-6)
+            must = must & (d + margin <= site.radius_m + 1e-6)
+            hit = may & (d < best[candidates])
             best[candidates[hit]], which[candidates[hit]] = d[hit], k
+            possible[candidates[may]] = True
+            certain[candidates[must]] = True
+        margin_all = np.zeros(len(inc))
+        margin_all[candidates] = margin
+        near = Verdict.of(
+            possible,
+            certain,
+            lambda: Words.of(
+                margin_all, lambda m: f"location ±{fmt_m(m)}: may lie outside the site's radius"
+            ),
+        )
         # The sides must be ones the terms bind, as for cease_attacks (SPEC §5 doubts kept).
-        verdict = ctx.covered().where(which >= 0)
+        verdict = ctx.covered() & ctx.scope() & near
         site_texts = [
             f" from {site_words(s, ctx)}; protected within {fmt_m(s.radius_m)}" for s in sites
         ]
