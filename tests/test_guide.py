@@ -132,7 +132,7 @@ def _local_target(base: Path, target: str) -> Path:
 )
 def test_no_link_leaves_the_repository(page: Path) -> None:
     text = page.read_text()
-    assert "../shared" not in text
+    assert "../shared" not in text  # a clone has no such folder beside it
     for match in MD_LINK.finditer(text):
         target = match.group(1) or match.group(2)
         parts = urlsplit(target)
