@@ -11,7 +11,14 @@ from truce.domain.model import (
     IncidentTable,
     codes_of,
 )
-from truce.domain.rules.base import Words, actor_words, fmt_m  # noqa: F401  (re-exported)
+from truce.domain.rules.base import (  # actor_words re-exported
+    Findings,
+    RuleContext,
+    Words,
+    actor_words,  # noqa: F401
+    fmt_m,
+)
+from truce.domain.uncertainty import Verdict
 
 ATTACK_CODES = codes_of(ATTACK_TYPES, EVENT_TYPES)
 # The event types in words: `small arms fire`, `atgm attack`.
@@ -61,3 +68,24 @@ def phases_words(phases: tuple[str, ...]) -> str:
     if not phases:
         return "at any time the agreement is in force"
     return "during phase " + " or ".join(phases) if len(phases) > 1 else f"during phase {phases[0]}"
+
+
+def nearest_findings(
+    ctx: RuleContext, near: Verdict, best: np.ndarray, which: np.ndarray, texts: list[str]
+) -> Findings:
+    """Findings for rules that protect listed places (sites, convoy routes): the sides
+    must be ones the terms bind, inside the agreement's area and term, and `near` the
+    place; evidence names the nearest one (`which` indexes `texts`) and its distance."""
+    inc = ctx.incidents
+    return Findings.of(
+        ctx.covered() & ctx.scope() & near,
+        ctx,
+        lambda rows: [
+            event_words(inc, rows),
+            ctx.who_words(rows),
+            " ",
+            metres_words(best[rows]),
+            Words(which[rows], texts),
+        ],
+        measured_m=lambda rows: best[rows],
+    )

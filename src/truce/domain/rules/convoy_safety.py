@@ -15,7 +15,11 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Convoy, Rule
-from truce.domain.rules._common import event_words, is_attack, is_event, metres_words
+from truce.domain.rules._common import (
+    is_attack,
+    is_event,
+    nearest_findings,
+)
 from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, fmt_local, fmt_m
 from truce.domain.timeparse import to_utc64
 from truce.domain.uncertainty import Verdict
@@ -101,24 +105,12 @@ class ConvoySafety:
                 ),
             ),
         )
-        verdict = ctx.covered() & ctx.scope() & near
         convoy_texts = [
             f" from the route of convoy {c.id} ({c.organisation}) during its window "
             f"{window_words(c, ctx)}; corridor {fmt_m(c.corridor_m)}"
             for c in convoys
         ]
-        return Findings.of(
-            verdict,
-            ctx,
-            lambda rows: [
-                event_words(inc, rows),
-                ctx.who_words(rows),
-                " ",
-                metres_words(best[rows]),
-                Words(which[rows], convoy_texts),
-            ],
-            measured_m=lambda rows: best[rows],
-        )
+        return nearest_findings(ctx, near, best, which, convoy_texts)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params

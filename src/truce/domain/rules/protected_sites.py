@@ -16,7 +16,11 @@ from typing import ClassVar
 import numpy as np
 
 from truce.domain.model import Agreement, Rule, Site
-from truce.domain.rules._common import event_words, is_attack, is_event, metres_words
+from truce.domain.rules._common import (
+    is_attack,
+    is_event,
+    nearest_findings,
+)
 from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, fmt_local, fmt_m
 from truce.domain.timeparse import to_utc64
 from truce.domain.uncertainty import Verdict
@@ -87,23 +91,10 @@ class ProtectedSites:
                 margin_all, lambda m: f"location ±{fmt_m(m)}: may lie outside the site's radius"
             ),
         )
-        # The sides must be ones the terms bind, as for cease_attacks (SPEC §5 doubts kept).
-        verdict = ctx.covered() & ctx.scope() & near
         site_texts = [
             f" from {site_words(s, ctx)}; protected within {fmt_m(s.radius_m)}" for s in sites
         ]
-        return Findings.of(
-            verdict,
-            ctx,
-            lambda rows: [
-                event_words(inc, rows),
-                ctx.who_words(rows),
-                " ",
-                metres_words(best[rows]),
-                Words(which[rows], site_texts),
-            ],
-            measured_m=lambda rows: best[rows],
-        )
+        return nearest_findings(ctx, near, best, which, site_texts)
 
     def describe(self, rule: Rule, agreement: Agreement) -> str:
         p: Params = rule.params
