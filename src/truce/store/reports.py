@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, String, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, String, or_, select, tuple_, update
 
 from truce.domain.keys import report_key, split_report_key
 from truce.domain.model import (
@@ -334,10 +334,16 @@ def _times_or_nat(values: tuple[Any, ...]) -> np.ndarray:
     return pd.to_datetime(aware, utc=True).tz_convert(None).to_numpy(dtype="datetime64[ns]")
 
 
-def load_all(conn: Connection) -> tuple[ReportTable, np.ndarray]:
-    """Every stored report as a ReportTable (ordered by insertion), plus `submitted_by`."""
+def load_all(
+    conn: Connection, where: ColumnElement[bool] | None = None
+) -> tuple[ReportTable, np.ndarray]:
+    """Every stored report (or those matching `where`) as a ReportTable, ordered by
+    insertion, plus `submitted_by`."""
     cols = [reports.c[name] for name in STORED_COLUMNS] + [reports.c.submitted_by]
-    rows = conn.execute(select(*cols).order_by(reports.c.id)).all()
+    query = select(*cols).order_by(reports.c.id)
+    if where is not None:
+        query = query.where(where)
+    rows = conn.execute(query).all()
     if not rows:
         return empty_reports(), np.array([], dtype=object)
     c = dict(zip([*STORED_COLUMNS, "submitted_by"], zip(*rows, strict=True), strict=True))
