@@ -67,7 +67,9 @@ class Centre:
         return self.ex.issue(AGREEMENT, period_to=to)
 
 
-def make_centre(name: str, url: str, tmp: Path, clock: Clock) -> Centre:
+def make_centre(
+    name: str, url: str, tmp: Path, clock: Clock, agreement_files: tuple[Path, ...] = ()
+) -> Centre:
     if url.startswith("sqlite"):
         key_dir = Path(url.removeprefix("sqlite:///")).parent
     else:
@@ -78,7 +80,7 @@ def make_centre(name: str, url: str, tmp: Path, clock: Clock) -> Centre:
 
     os.environ["TRUCE_KEY_FILE"] = str(key_dir / "truce.key")
     try:
-        app = create_app(Settings(database_url=url))
+        app = create_app(Settings(database_url=url, agreement_files=agreement_files))
     finally:
         del os.environ["TRUCE_KEY_FILE"]
     app.state.service.clock = clock

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
 from truce.domain.model import Agreement
+from truce.exchange import coverage
 from truce.exchange.bulletin import evaluation_digest
 from truce.exchange.canonical import canonical_json_fast
 from truce.exchange.held import held_evaluation
@@ -58,36 +60,58 @@ def _peer_bound(conn: Connection, peer: str, seq: int) -> int | None:
     return int(row.max_report_id) if row else None
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """What stood behind one bulletin: this centre's log through `own_seq` (its reports
+    through `own_max_id`), each peer's bulletins through `peer_seqs` (reports through
+    `peer_max_ids`)."""
+
+    own_seq: int
+    own_max_id: int
+    peer_seqs: dict[str, int]
+    peer_max_ids: dict[str, int]
+
+
 def bounds_for_peer_bulletin(
     conn: Connection, me: str, peer: str, seq: int, holds: Mapping[str, int]
-) -> tuple[int, dict[str, int]] | None:
-    """(own bound, peer bounds) that rebuild the set behind the peer's bulletin `seq`;
-    None when this centre does not hold all of it."""
-    own = _own_bound(conn, holds[me]) if me in holds else 0
-    peers = {peer: _peer_bound(conn, peer, seq)}
-    for other, other_seq in holds.items():
-        if other != me:
-            peers[other] = _peer_bound(conn, other, other_seq)
+) -> Bounds | None:
+    """The bounds that rebuild the set behind the peer's bulletin `seq`; None when this
+    centre does not hold all of it."""
+    own_seq = holds.get(me, 0)
+    own = _own_bound(conn, own_seq) if own_seq else 0
+    seqs = {peer: seq, **{o: s for o, s in holds.items() if o != me}}
+    peers = {p: _peer_bound(conn, p, s) for p, s in seqs.items()}
     if own is None or any(v is None for v in peers.values()):
         return None
-    return own, {k: v for k, v in peers.items() if v is not None}
+    return Bounds(own_seq, own, seqs, {k: v for k, v in peers.items() if v is not None})
 
 
-def bounds_for_own_bulletin(
-    conn: Connection, seq: int, holds: Mapping[str, int]
-) -> tuple[int, dict[str, int]] | None:
+def bounds_for_own_bulletin(conn: Connection, seq: int, holds: Mapping[str, int]) -> Bounds | None:
     own = _own_bound(conn, seq)
     peers = {p: _peer_bound(conn, p, s) for p, s in holds.items()}
     if own is None or any(v is None for v in peers.values()):
         return None
-    return own, {k: v for k, v in peers.items() if v is not None}
+    return Bounds(seq, own, dict(holds), {k: v for k, v in peers.items() if v is not None})
 
 
 def recompute(
-    conn: Connection, agreement: Agreement, as_of: datetime, bounds: tuple[int, dict[str, int]]
+    conn: Connection, agreement: Agreement, as_of: datetime, bounds: Bounds, me: str
 ) -> dict[str, Any]:
-    own, peers = bounds
-    return held_evaluation(conn, agreement, as_of, own_max_id=own, peer_max_ids=peers)
+    """The evaluation behind a bulletin: its reports and (when a condition counts against
+    it) its coverage, both rebuilt from the bounds; `me` is this centre's name."""
+    covered = (
+        coverage.bounded(conn, agreement.id, me, bounds.own_seq, bounds.peer_seqs)
+        if coverage.needs_coverage(agreement)
+        else None
+    )
+    return held_evaluation(
+        conn,
+        agreement,
+        as_of,
+        own_max_id=bounds.own_max_id,
+        peer_max_ids=bounds.peer_max_ids,
+        coverage=covered,
+    )
 
 
 def record(
@@ -115,6 +139,7 @@ def differing(ours: Mapping[str, str], theirs: Mapping[str, str]) -> list[str]:
 
 
 __all__ = [
+    "Bounds",
     "bounds_for_own_bulletin",
     "bounds_for_peer_bulletin",
     "differing",

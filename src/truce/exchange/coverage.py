@@ -6,15 +6,22 @@ covered", not quiet). This module answers, for an agreement, the covered
 intervals per centre, from this centre's own log and the bulletins it holds of
 its peers; the condition's evaluation (pure, in `truce.domain`) takes them as
 data: `{"amman": [(from, to), ...], ...}`, merged and sorted, times in UTC.
+
+Two readings: `coverage()` is everything held now (the server's evaluation);
+`bounded()` is what stood behind one bulletin (its own log through its `seq`,
+each peer's through the bulletin named in `holds`), so both centres rebuild the
+same coverage for it as they rebuild the same reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
+from truce.domain.conditions.base import Coverage
+from truce.domain.model import Agreement
 from truce.exchange.tables import exchange_keys, exchange_log, exchange_peer_bulletins
 from truce.store.engine import read_transaction
 
@@ -42,31 +49,79 @@ def covers(intervals: list[Interval], start: datetime, end: datetime) -> bool:
     return any(a <= start and end <= b for a, b in intervals)
 
 
+def needs_coverage(agreement: Agreement) -> bool:
+    """Whether any of the agreement's conditions counts days against bulletin coverage."""
+    return any(getattr(c.params, "coverage", ()) for c in agreement.conditions)
+
+
 def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def coverage(engine: Engine, agreement_id: str) -> dict[str, list[Interval]]:
+def _own_name(conn: Connection) -> str | None:
+    names = conn.execute(
+        select(exchange_keys.c.name).where(exchange_keys.c.retired_at.is_(None))
+    ).scalars()
+    return next(iter(names), None)
+
+
+def coverage_in(conn: Connection, agreement_id: str) -> dict[str, list[Interval]]:
     """Per centre (this one by its key name, peers by theirs), the periods its bulletins cover."""
     periods: dict[str, list[Interval]] = {}
-    with read_transaction(engine) as conn:
-        names = conn.execute(
-            select(exchange_keys.c.name).where(exchange_keys.c.retired_at.is_(None))
-        ).scalars()
-        own = next(iter(names), None)
-        if own is not None:
-            rows = conn.execute(
-                select(exchange_log.c.period_from, exchange_log.c.period_to).where(
-                    exchange_log.c.agreement_id == agreement_id
-                )
+    own = _own_name(conn)
+    if own is not None:
+        rows = conn.execute(
+            select(exchange_log.c.period_from, exchange_log.c.period_to).where(
+                exchange_log.c.agreement_id == agreement_id
             )
-            periods[own] = [(_utc(a), _utc(b)) for a, b in rows]
-        for peer, a, b in conn.execute(
+        )
+        periods[own] = [(_utc(a), _utc(b)) for a, b in rows]
+    for peer, a, b in conn.execute(
+        select(
+            exchange_peer_bulletins.c.peer,
+            exchange_peer_bulletins.c.period_from,
+            exchange_peer_bulletins.c.period_to,
+        ).where(exchange_peer_bulletins.c.agreement_id == agreement_id)
+    ):
+        periods.setdefault(peer, []).append((_utc(a), _utc(b)))
+    return {name: merge(p) for name, p in periods.items()}
+
+
+def coverage(engine: Engine, agreement_id: str) -> dict[str, list[Interval]]:
+    """`coverage_in`, in a transaction of its own."""
+    with read_transaction(engine) as conn:
+        return coverage_in(conn, agreement_id)
+
+
+def bounded(
+    conn: Connection,
+    agreement_id: str,
+    me: str,
+    own_seq: int,
+    peer_seqs: Mapping[str, int],
+    *,
+    extra: Interval | None = None,
+) -> Coverage:
+    """The coverage behind one bulletin: this centre's log through `own_seq`, each peer's
+    bulletins through `peer_seqs[peer]`, plus `extra` (the period of a bulletin being
+    issued, not yet in the log)."""
+    own = conn.execute(
+        select(exchange_log.c.period_from, exchange_log.c.period_to).where(
+            (exchange_log.c.agreement_id == agreement_id) & (exchange_log.c.seq <= own_seq)
+        )
+    )
+    periods: dict[str, list[Interval]] = {me: [(_utc(a), _utc(b)) for a, b in own]}
+    if extra is not None:
+        periods[me].append(extra)
+    for peer, seq in peer_seqs.items():
+        rows = conn.execute(
             select(
-                exchange_peer_bulletins.c.peer,
-                exchange_peer_bulletins.c.period_from,
-                exchange_peer_bulletins.c.period_to,
-            ).where(exchange_peer_bulletins.c.agreement_id == agreement_id)
-        ):
-            periods.setdefault(peer, []).append((_utc(a), _utc(b)))
+                exchange_peer_bulletins.c.period_from, exchange_peer_bulletins.c.period_to
+            ).where(
+                (exchange_peer_bulletins.c.agreement_id == agreement_id)
+                & (exchange_peer_bulletins.c.peer == peer)
+                & (exchange_peer_bulletins.c.seq <= seq)
+            )
+        )
+        periods[peer] = [(_utc(a), _utc(b)) for a, b in rows]
     return {name: merge(p) for name, p in periods.items()}

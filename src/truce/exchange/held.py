@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_
 
+from truce.domain.conditions.base import Coverage
 from truce.domain.model import Agreement
 from truce.store import reports as report_store
 from truce.store.schema import reports
@@ -34,8 +35,10 @@ def held_evaluation(
     *,
     own_max_id: int | None = None,
     peer_max_ids: Mapping[str, int] | None = None,
+    coverage: Coverage | None = None,
 ) -> dict[str, Any]:
-    """SPEC §3 evaluation as of `as_of` over the held reports, or the bounded set."""
+    """SPEC §3 evaluation as of `as_of` over the held reports, or the bounded set, with the
+    bulletins' coverage for quiet-days conditions that count against it."""
     from truce.domain.evaluate import evaluate
     from truce.formats.evaluation_json import evaluation_to_dict
 
@@ -51,4 +54,4 @@ def held_evaluation(
     # The bound set is selected in SQL: a centre holding 1M reports rebuilds a peer's
     # 100k-report bulletin without reading (and then dropping) the other 900k.
     table, _ = report_store.load_all(conn, where)
-    return evaluation_to_dict(evaluate(agreement, table, as_of=as_of))
+    return evaluation_to_dict(evaluate(agreement, table, as_of=as_of, coverage=coverage))

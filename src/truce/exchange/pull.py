@@ -38,6 +38,7 @@ from truce.exchange import alerts as alert_store
 from truce.exchange import converge, merkle
 from truce.exchange.bulletin import BulletinError, decode_bulletin
 from truce.exchange.checkpoint import Checkpoint, cosign
+from truce.exchange.coverage import needs_coverage
 from truce.exchange.held import importer_name
 from truce.exchange.note import NoteError, UnknownKeyError, open_note
 from truce.exchange.queries import peer_verifiers
@@ -202,7 +203,7 @@ def _converge(
         )
         if bounds is None:
             return
-        evaluation = converge.recompute(conn, agreement, as_of, bounds)
+        evaluation = converge.recompute(conn, agreement, as_of, bounds, ex.name)
     digest = converge.evaluation_digest(evaluation)
     with write_transaction(ex.engine) as conn:
         matched = converge.record(conn, peer, bulletin, digest, ex.clock())
@@ -285,6 +286,10 @@ def _store(
             jsonl = b"".join(orjson.dumps(r) + b"\n" for r in rows)
             table = read_reports(jsonl, format="jsonl").reports
     importer = importer_name(peer)
+    try:
+        covering = needs_coverage(ex.agreement(bulletin["agreement"]))
+    except TruceError:
+        covering = False  # an agreement this centre does not hold
     with result.timed("import"), write_transaction(ex.engine) as conn:
         if _have(conn, peer, seq):
             return 0
@@ -303,6 +308,8 @@ def _store(
                     {"peer": peer, "seq": seq, "accepted": added, "reports_version": version},
                     now=now,
                 )
+        if not added and covering:
+            report_store.bump_version(conn)  # its period is newly covered: re-evaluate
         _witness_state(conn, peer, seq, bulletin, now)
         max_id = conn.execute(select(func.coalesce(func.max(reports_table.c.id), 0))).scalar_one()
         conn.execute(

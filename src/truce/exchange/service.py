@@ -20,7 +20,7 @@ from sqlalchemy import Engine, and_, func, insert, select
 from truce.domain.model import Agreement
 from truce.errors import BadInput, Forbidden, NotFound
 from truce.exchange import alerts as alert_store
-from truce.exchange import log, queries
+from truce.exchange import coverage, log, queries
 from truce.exchange.bulletin import build_bulletin, encode_bulletin, period_end
 from truce.exchange.checkpoint import Checkpoint, parse_signature_line, verify_cosignature
 from truce.exchange.held import IMPORT_PREFIX, held_evaluation
@@ -32,6 +32,7 @@ from truce.exchange.tables import (
     exchange_peer_keys,
     exchange_peers,
 )
+from truce.store import reports as report_store
 from truce.store.engine import read_transaction, write_transaction
 from truce.store.schema import reports as reports_table
 
@@ -153,8 +154,15 @@ class Exchange:
                     ).group_by(exchange_peer_bulletins.c.peer)
                 )
             }
-            evaluation = held_evaluation(conn, agreement, to)
             seq = log.size(conn) + 1
+            covered = None
+            if coverage.needs_coverage(agreement):
+                covered = coverage.bounded(
+                    conn, agreement_id, signer.name, seq, holds, extra=(frm, to)
+                )
+                # A new covered period can change quiet-days verdicts without new reports.
+                report_store.bump_version(conn)
+            evaluation = held_evaluation(conn, agreement, to, coverage=covered)
             audit_block, state_digests = queries.audit_and_state(conn, seq)
             bulletin = build_bulletin(
                 origin=signer.name,
@@ -264,7 +272,7 @@ class Exchange:
             bounds = converge.bounds_for_own_bulletin(conn, seq, bulletin.get("holds", {}))
             if bounds is None:
                 raise NotFoundError(f"bulletin {seq}: its peers' bulletins are no longer held")
-            evaluation = converge.recompute(conn, agreement, as_of, bounds)
+            evaluation = converge.recompute(conn, agreement, as_of, bounds, self.name)
         return converge.incident_digests(evaluation)
 
     def inclusion(self, seq: int, size: int) -> list[bytes]:

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from truce.domain.keys import violation_key
 from truce.domain.model import Evaluation
 from truce.domain.timeparse import to_utc64
+from truce.exchange.coverage import coverage_in, needs_coverage
 from truce.service import commitments
 from truce.service.agreements import AgreementEntry, AgreementRegistry
 from truce.store import derived
@@ -125,7 +126,8 @@ class Evaluations:
             version = report_store.reports_version(conn)
             table, _ = report_store.load_all(conn)
             agreement = commitments.effective(conn, entry.agreement)  # registry changes
-        ev = evaluate(agreement, table, as_of=as_of)
+            covered = coverage_in(conn, agreement.id) if needs_coverage(agreement) else None
+        ev = evaluate(agreement, table, as_of=as_of, coverage=covered)
         self.computations += 1
         data = evaluation_to_dict(ev)
         key_of = {inc["id"]: inc["key"] for inc in data["incidents"]}
