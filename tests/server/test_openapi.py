@@ -103,3 +103,21 @@ def test_the_report_routes_declare_their_error_statuses(client):
         declared = set(doc["paths"][path]["post"]["responses"])
         assert {"200", "400", "401", "403", "404", "413", "415", "422"} <= declared
         assert "HTTPValidationError" not in str(doc["paths"][path])
+
+
+def test_every_declared_422_is_the_error_body_the_server_answers(client, tokens):
+    doc = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in str(doc)  # FastAPI's own 422 body is never sent
+    declared = [
+        (path, method, ops[method]["responses"]["422"])
+        for path, ops in doc["paths"].items()
+        for method in ops
+        if "422" in ops[method]["responses"]
+    ]
+    assert len(declared) > 10
+    for path, method, answer in declared:
+        ref = answer["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/ErrorBody", (method, path)
+    answer = client.get("/api/gazetteer?q=Aleppo&limit=x", headers=tokens.headers("observer"))
+    assert answer.status_code == 422
+    assert set(answer.json()) == _ERROR_KEYS and "limit" in answer.json()["detail"]

@@ -5,15 +5,18 @@
 
 Each `truce.errors.TruceError` carries its own `status` and `ogc_code`. The two
 errors only the HTTP layer raises (a body too large, an unreadable media type)
-are defined here, in the same tree.
+are defined here, in the same tree. Routes declare the statuses they answer with
+`error_responses`; `install` also makes the OpenAPI document's 422s this body.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.constants import REF_PREFIX, REF_TEMPLATE
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -100,7 +103,44 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _validation_answers_are_error_bodies(doc: dict[str, Any]) -> None:
+    """FastAPI declares a 422 with its own `HTTPValidationError` body on every route with
+    parameters; `_validation_error` answers the one error body instead, so the document
+    says that (in place)."""
+    fastapi_body = f"{REF_PREFIX}HTTPValidationError"
+    ours = {
+        "description": _MEANING[422],
+        "content": {"application/json": {"schema": {"$ref": f"{REF_PREFIX}ErrorBody"}}},
+    }
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            answer = operation.get("responses", {}).get("422", {})
+            if answer.get("content", {}).get("application/json", {}).get("schema") == {
+                "$ref": fastapi_body
+            }:
+                operation["responses"]["422"] = ours
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    if "ErrorBody" not in schemas:
+        from truce.api.schemas import ErrorBody
+
+        schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template=REF_TEMPLATE)
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+
+
+def _openapi_with_error_bodies(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _validation_answers_are_error_bodies(build())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    return openapi
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(TruceError, _truce_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.openapi = _openapi_with_error_bodies(app)  # type: ignore[method-assign]

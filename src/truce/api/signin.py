@@ -16,6 +16,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
 
+from truce.api.errors import error_responses
 from truce.errors import AuthError
 
 __all__ = ["DEFAULT_TTL_S", "SignInLinks", "mount"]
@@ -60,7 +61,12 @@ class SignInAnswer(BaseModel):
 router = APIRouter(prefix="/api")
 
 
-@router.post("/signin", response_model=SignInAnswer, tags=["meta"])
+@router.post(
+    "/signin",
+    response_model=SignInAnswer,
+    tags=["meta"],
+    responses=error_responses(400, 401, 422),
+)
 def signin(body: SignInCode, request: Request) -> SignInAnswer:
     """Exchange a one-time sign-in code (printed by `truce serve --demo`) for its token."""
     token = request.app.state.signin_links.redeem(body.code)
