@@ -124,3 +124,21 @@ def test_installed_command_runs_as_a_process(reports_csv):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["violations"]) == 1
+
+
+def test_the_process_writes_the_whole_document_before_it_exits(reports_csv):
+    """As its own process the command ends without the interpreter's teardown
+    (`exit_now`): everything written must still reach the file, byte for byte."""
+    from truce.cli.evaluate import run_evaluate
+    from truce.formats.evaluation_json import evaluation_to_dict
+
+    as_of = "2016-09-20T00:00:00+03:00"
+    proc = subprocess.run(
+        [sys.executable, "-m", "truce", "evaluate", "--agreement", str(SPEC_AGREEMENT),
+         "--reports", str(reports_csv), "--as-of", as_of, "--format", "json"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    ev = run_evaluate(str(SPEC_AGREEMENT), reports_csv, as_of, None)
+    expected = json.dumps(evaluation_to_dict(ev), indent=1, ensure_ascii=False) + "\n"
+    assert proc.stdout.decode("utf-8") == expected

@@ -3,6 +3,7 @@ byte what json.dumps writes for those dicts."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
@@ -10,13 +11,21 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from bench.scenario import AS_OF, generate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.geoms import CASTELLO_ROAD, offset_from
 from tests.scenario import at, run
 
+from truce.domain.evaluate import evaluate
 from truce.domain.timeparse import from_utc64, iso, iso_many
-from truce.formats.evaluation_json import evaluation_json, evaluation_to_dict
+from truce.formats.agreement import parse_agreement
+from truce.formats.evaluation_json import (
+    evaluation_json,
+    evaluation_json_parts,
+    evaluation_to_dict,
+    write_evaluation_json,
+)
 from truce.formats.json_columns import (
     Categories,
     JsonStyle,
@@ -25,6 +34,7 @@ from truce.formats.json_columns import (
     round_like_python,
     string_lists,
 )
+from truce.formats.reports import read_reports
 
 CITY = (37.16117, 36.20124)
 STYLES = [
@@ -105,6 +115,44 @@ def test_json_text_is_byte_for_byte_what_json_dumps_writes_for_the_dicts(awkward
 def test_an_evaluation_with_no_reports_writes_the_same_text(style):
     ev = run([])
     assert evaluation_json(ev, **style) == json.dumps(evaluation_to_dict(ev), **style)
+
+
+@pytest.mark.parametrize("block_rows", [1, 2, 3])
+@pytest.mark.parametrize("style", STYLES)
+def test_json_written_in_blocks_of_rows_is_the_same_text(awkward, style, block_rows):
+    parts = list(evaluation_json_parts(awkward, block_rows=block_rows, **style))
+    assert "".join(parts) == json.dumps(evaluation_to_dict(awkward), **style)
+    assert len(parts) == 3 + -(-len(awkward.incidents) // block_rows) + max(
+        -(-len(awkward.violations) // block_rows), 1
+    )
+
+
+@pytest.fixture(scope="module")
+def bench_evaluation():
+    """A thousand incidents and violations of every rule kind, from the benchmark's scenario."""
+    scenario = generate(3_000, seed=2)
+    text = scenario.reports.to_csv(index=False, lineterminator="\n")
+    read = read_reports(text, format="csv")
+    agreement = parse_agreement(scenario.agreement_yaml)
+    return evaluate(agreement, read.reports, as_of=AS_OF, rejected=read.rejected)
+
+
+@pytest.mark.parametrize("block_rows", [97, 1 << 15])
+def test_streamed_document_of_a_real_evaluation_is_what_json_dumps_writes(
+    bench_evaluation, block_rows
+):
+    ev = bench_evaluation
+    assert len(ev.incidents) > 1_000 and len(ev.violations) > 100
+    out = io.StringIO()
+    if block_rows == 1 << 15:
+        write_evaluation_json(ev, out, indent=1, ensure_ascii=False)
+    else:
+        out.writelines(
+            evaluation_json_parts(ev, block_rows=block_rows, indent=1, ensure_ascii=False)
+        )
+    expected = evaluation_to_dict(ev)
+    assert json.loads(out.getvalue()) == expected
+    assert out.getvalue() == json.dumps(expected, indent=1, ensure_ascii=False)
 
 
 def test_report_ids_and_sources_are_sorted_as_plain_strings(awkward):

@@ -60,4 +60,6 @@ def command() -> Any:
 
 
 def main() -> None:
-    command()(prog_name="truce")
+    from truce.cli.exits import OwnProcess
+
+    command()(prog_name="truce", obj=OwnProcess())

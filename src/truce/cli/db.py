@@ -9,16 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from truce.cli.database import (
-    DEMO_DB_PATH,
-    DatabaseProblem,
-    choose_database,
-    existing_database,
-    schema_missing_message,
-)
 from truce.cli.exits import err, fail
-from truce.store.engine import database_url_from_env
 
+# SQLAlchemy and Alembic (half a second to import) load only in the commands that open a
+# database, not in every `truce` start-up.
 if TYPE_CHECKING:
     from truce.service import Service
 
@@ -39,6 +33,13 @@ def open_service(
     `migrate=False`: its schema must be there too (read-only commands)."""
     from sqlalchemy.exc import DBAPIError
 
+    from truce.cli.database import (
+        DEMO_DB_PATH,
+        DatabaseProblem,
+        choose_database,
+        existing_database,
+        schema_missing_message,
+    )
     from truce.service import Service
     from truce.store.migrate import current_revision, upgrade
 
@@ -73,7 +74,7 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Apply the Alembic migrations (the server also does this at start-up)."""
-    from truce.store.engine import make_engine
+    from truce.store.engine import database_url_from_env, make_engine
     from truce.store.migrate import upgrade
 
     url = db or database_url_from_env()

@@ -13,13 +13,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from truce.cli.exits import fail
+from truce.cli.exits import exit_now, fail
 from truce.cli.text import plural
 from truce.domain.evaluate import evaluate
 from truce.domain.model import Evaluation
 from truce.domain.timeparse import iso, parse_local_datetime
 from truce.errors import TruceError
-from truce.formats.evaluation_json import evaluation_json
+from truce.formats.evaluation_json import write_evaluation_json
 from truce.formats.reports import read_reports
 from truce.library.catalog import resolve_agreement
 from truce.library.gazetteer import Gazetteer, place_resolver
@@ -101,6 +101,7 @@ def print_table(ev: Evaluation, console: Console) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate_command(
+        ctx: typer.Context,
         agreement: Annotated[
             str, typer.Option("--agreement", "-a", help="Agreement file or built-in id.")
         ],
@@ -141,7 +142,8 @@ def register(app: typer.Typer) -> None:
         for notice in notices:  # on stderr: the JSON on stdout stays one document
             Console(stderr=True, soft_wrap=True).print(f"note: {notice}", highlight=False)
         if output is OutputFormat.json:
-            sys.stdout.write(evaluation_json(ev, indent=1, ensure_ascii=False))
+            write_evaluation_json(ev, sys.stdout, indent=1, ensure_ascii=False)
             sys.stdout.write("\n")
         else:
             print_table(ev, Console(width=160))
+        exit_now(ctx)

@@ -17,7 +17,6 @@ import typer
 from rich.console import Console
 
 from truce.cli.exits import fail, problems_found
-from truce.store.engine import database_url_from_env
 
 err = Console(stderr=True)
 
@@ -43,6 +42,7 @@ AgreementFiles = Annotated[
 
 def _key_path(db: str | None, key_file: Path | None) -> Path:
     from truce.exchange.keys import default_key_path
+    from truce.store.engine import database_url_from_env
 
     return key_file or default_key_path(db or database_url_from_env())
 
@@ -57,7 +57,7 @@ def _exchange(
     from truce.exchange.keys import KeyError_, load_signer
     from truce.exchange.service import Exchange, interval_from_env
     from truce.service import AgreementRegistry
-    from truce.store.engine import make_engine
+    from truce.store.engine import database_url_from_env, make_engine
     from truce.store.migrate import upgrade
 
     engine = make_engine(db or database_url_from_env())

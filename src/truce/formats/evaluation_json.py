@@ -1,50 +1,48 @@
-"""Evaluation -> the SPEC §3 JSON object (times in the agreement's timezone).
+"""Evaluation -> the SPEC §3 JSON text (times in the agreement's timezone).
 
-A million reports make a quarter of a million incidents, so every field is
-computed for the whole column at once. `evaluation_to_dict` assembles the
-dicts the server works on; `evaluation_json` writes the same object straight
-to JSON text, column by column (`formats.json_columns`): byte for byte what
-`json.dumps(evaluation_to_dict(ev), indent=..., ensure_ascii=...)` gives, in a
-fraction of the time.
+Byte for byte what `json.dumps(evaluation_to_dict(ev), indent=..., ensure_ascii=...)`
+gives, in a fraction of the time and memory: each field is encoded for a whole
+column at once (`formats.json_columns`), and the incidents and violations are
+written in blocks of rows, so a million reports never become one 250 MB string
+(or a quarter of a million dicts) in memory. `write_evaluation_json` sends the
+blocks to a file as they are made; `evaluation_json` joins them.
 """
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from itertools import pairwise
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import fields
+from typing import TextIO
 
 import numpy as np
 
-from truce.domain.model import EVENT_TYPES, WEAPONS, Evaluation
-from truce.domain.timeparse import iso, iso_many
+from truce.domain.model import EVENT_TYPES, WEAPONS, Evaluation, IncidentTable
+from truce.domain.timeparse import iso_many
 from truce.formats.evaluation_columns import (
-    EVENT_NAMES,
-    WEAPON_NAMES,
     directions,
     fatality_range_texts,
-    fatality_ranges,
     grades,
     int_texts,
     iso_or_null,
     label_list_texts,
-    label_lists,
     measured_m,
     number_texts,
-    numbers_or_none,
     report_ids_in_order,
     source_codes,
-    source_lists,
     source_set_texts,
     targets,
     violation_ids_by_incident,
 )
-from truce.formats.evaluation_terms import condition_terms, terms_parts
+from truce.formats.evaluation_dicts import (
+    evaluation_to_dict,
+    incident_dicts,
+    small_parts,
+    violation_dicts,
+)
 from truce.formats.json_columns import (
     Categories,
+    Column,
     JsonStyle,
     floats,
     numbers,
@@ -53,260 +51,105 @@ from truce.formats.json_columns import (
     string_lists,
 )
 
-# --- dicts ---------------------------------------------------------------------------------
+__all__ = [
+    "BLOCK_ROWS",
+    "evaluation_json",
+    "evaluation_json_parts",
+    "evaluation_to_dict",
+    "incident_dicts",
+    "violation_dicts",
+    "write_evaluation_json",
+]
+
+# Rows encoded at a time: big enough that the per-block work (a few factorizes) is lost in
+# the per-row work, small enough that a block's text stays a few megabytes.
+BLOCK_ROWS = 1 << 15
 
 
-def _label_rows(labels: np.ndarray) -> list[list[str]]:
-    codes, lists = label_lists(labels)
-    return [list(lists[c]) for c in codes.tolist()]
-
-
-def _split(flat: list[Any], offsets: np.ndarray) -> list[list[Any]]:
-    """`flat` cut into consecutive lists at `offsets` (len n+1)."""
-    return [flat[a:b] for a, b in pairwise(offsets.tolist())]
-
-
-def incident_dicts(ev: Evaluation, observed_at: np.ndarray | None = None) -> list[dict[str, Any]]:
-    """The SPEC §3 incidents. `observed_at`: their local ISO times, if already made."""
-    inc = ev.incidents
-    if observed_at is None:
-        observed_at = iso_many(inc.observed_at, ev.agreement.timezone)
-    codes, names = source_codes(ev.reports)
-    report_ids, _ = report_ids_in_order(inc, ev.reports, codes, names)
-    violation_ids, violation_offsets = violation_ids_by_incident(ev)
-    observed_to = iso_or_null(inc.observed_to, ev.agreement.timezone)
-    involved = _label_rows(inc.involved)
-    datasets = _label_rows(inc.datasets)
-    columns = zip(
-        ev.incident_ids,
-        inc.anchor.tolist(),
-        _split(report_ids.tolist(), inc.offsets),
-        _split(*source_lists(inc, codes, names)),
-        EVENT_NAMES[inc.event_type].tolist(),
-        WEAPON_NAMES[inc.weapon].tolist(),
-        observed_at.tolist(),
-        round_like_python(inc.lon, 6).tolist(),
-        round_like_python(inc.lat, 6).tolist(),
-        numbers_or_none(inc.precision_m),
-        inc.party.tolist(),
-        targets(inc).tolist(),
-        inc.corroboration.tolist(),
-        grades(inc).tolist(),
-        numbers_or_none(inc.count),
-        numbers_or_none(inc.fatalities),
-        _split(violation_ids.tolist(), violation_offsets),
-        observed_to.tolist(),
-        fatality_ranges(inc),
-        directions(inc).tolist(),
-        involved,
-        datasets,
-        strict=True,
-    )
-    return [
-        {
-            "id": inc_id,
-            "key": key,
-            "report_ids": report_ids,
-            "sources": sources,
-            "event_type": event_type,
-            "weapon": weapon,
-            "observed_at": at,
-            "lon": lon,
-            "lat": lat,
-            "precision_m": precision_m,
-            "party": party,
-            "target": target,
-            "corroboration": corroboration,
-            "grade": grade,
-            "count": count,
-            "fatalities": fatalities,
-            "violations": violations,
-            "observed_to": to,
-            "location_precision_m": precision_m,
-            "fatalities_range": fatalities_range,
-            "direction": direction,
-            "involved": who,
-            "datasets": sets,
-        }
-        for (
-            inc_id,
-            key,
-            report_ids,
-            sources,
-            event_type,
-            weapon,
-            at,
-            lon,
-            lat,
-            precision_m,
-            party,
-            target,
-            corroboration,
-            grade,
-            count,
-            fatalities,
-            violations,
-            to,
-            fatalities_range,
-            direction,
-            who,
-            sets,
-        ) in columns
-    ]
-
-
-def violation_dicts(ev: Evaluation, observed_at: np.ndarray | None = None) -> list[dict[str, Any]]:
-    """The SPEC §3 violations. `observed_at`: the incidents' local ISO times, if already made."""
-    vt = ev.violations
-    if observed_at is None:
-        observed_at = iso_many(ev.incidents.observed_at, ev.agreement.timezone)
-    measured = measured_m(ev).astype(object)
-    measured[np.isnan(vt.measured_m)] = None
-    columns = zip(
-        vt.ids,
-        vt.rule.tolist(),
-        vt.kind.tolist(),
-        np.array(ev.incident_ids, dtype=object)[vt.incident].tolist(),
-        vt.party.tolist(),
-        observed_at[vt.incident].tolist(),
-        vt.zone.tolist(),
-        vt.evidence.tolist(),
-        vt.status.tolist(),
-        measured.tolist(),
-        np.where(vt.certain, "certain", "possible").tolist(),
-        _label_rows(vt.involved),
-        strict=True,
-    )
-    return [
-        {
-            "id": vid,
-            "rule": rule,
-            "kind": kind,
-            "incident": incident,
-            "party": party,
-            "at": at,
-            "zone": zone,
-            "evidence": evidence,
-            "status": status,
-            "measured_m": measured_m,
-            "certainty": certainty,
-            "involved": involved,
-        }
-        for (
-            vid,
-            rule,
-            kind,
-            incident,
-            party,
-            at,
-            zone,
-            evidence,
-            status,
-            measured_m,
-            certainty,
-            involved,
-        ) in columns
-    ]
-
-
-def _small_parts(ev: Evaluation) -> dict[str, Any]:
-    """The whole object, with None for the incidents and violations."""
-    by_id = {c.id: c for c in ev.conditions}
-    return {
-        "agreement": ev.agreement.id,
-        "as_of": iso(ev.as_of.astimezone(ev.agreement.timezone)),
-        "ended": iso(ev.agreement.ends.at.astimezone(ev.agreement.timezone))
-        if ev.agreement.ends is not None and ev.agreement.ends.at <= ev.as_of
-        else None,
-        "rejected": [
-            {
-                "line": r.line,
-                "report_id": r.report_id,
-                "reason": r.reason,
-                "field": r.field,
-                "source": r.source,
-            }
-            for r in ev.rejected
-        ],
-        "incidents": None,
-        "violations": None,
-        "phases": [
-            {"id": p.id, "start": iso(p.start), "end": iso(p.end), "status": p.status}
-            for p in ev.phases
-        ],
-        "conditions": [
-            {
-                "id": c.id,
-                "met_at": iso(c.met_at),
-                "blocking": c.blocking,
-                "streak_days": c.streak_days,
-                "daily": [
-                    {
-                        "day": d.day.isoformat(),
-                        "incidents": d.incidents,
-                        "quiet": d.quiet,
-                        "complete": d.complete,
-                        "covered": d.covered,
-                    }
-                    for d in c.days
-                ],
-                **condition_terms(c, by_id),
-            }
-            for c in ev.conditions
-        ],
-        **terms_parts(ev),
-    }
-
-
-def evaluation_to_dict(ev: Evaluation) -> dict[str, Any]:
-    """The object `truce evaluate --format json` prints."""
-    observed_at = iso_many(ev.incidents.observed_at, ev.agreement.timezone)
-    out = _small_parts(ev)
-    with _collector_paused():
-        out["incidents"] = incident_dicts(ev, observed_at)
-        out["violations"] = violation_dicts(ev, observed_at)
-    return out
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hundreds of thousands of new dicts and lists would set off Python's cycle collector
-    again and again, each time walking all of them; they hold no cycles, so it waits."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-# --- text ----------------------------------------------------------------------------------
+def write_evaluation_json(
+    ev: Evaluation, out: TextIO, *, indent: int | None = None, ensure_ascii: bool = True
+) -> None:
+    """Write `evaluation_json(ev, ...)` to `out`, a block at a time."""
+    for part in evaluation_json_parts(ev, indent=indent, ensure_ascii=ensure_ascii):
+        out.write(part)
 
 
 def evaluation_json(ev: Evaluation, *, indent: int | None = None, ensure_ascii: bool = True) -> str:
     """`json.dumps(evaluation_to_dict(ev), indent=indent, ensure_ascii=ensure_ascii)`,
     written column by column."""
+    return "".join(evaluation_json_parts(ev, indent=indent, ensure_ascii=ensure_ascii))
+
+
+def evaluation_json_parts(
+    ev: Evaluation,
+    *,
+    indent: int | None = None,
+    ensure_ascii: bool = True,
+    block_rows: int = BLOCK_ROWS,
+) -> Iterator[str]:
+    """`evaluation_json(ev, ...)` as consecutive pieces of text, one per block of rows."""
     style = JsonStyle(indent, ensure_ascii)
-    inc, vt = ev.incidents, ev.violations
-    # The incidents open at nesting level 1 (in the top object), their fields at 3.
-    observed_at = iso_many(inc.observed_at, ev.agreement.timezone, around='"')  # plain ASCII
-    incident_ids = style.strings(ev.incident_ids)
+    # The rest through json itself, with a marker where each big list goes.
+    marker = "\x00truce %s\x00"
+    small = small_parts(ev) | {
+        "incidents": marker % "incidents",
+        "violations": marker % "violations",
+    }
+    head = json.dumps(small, indent=indent, ensure_ascii=ensure_ascii)
+    before, rest = head.split(style.string(marker % "incidents"))
+    between, after = rest.split(style.string(marker % "violations"))
+    yield before
+    yield from _blocks(len(ev.incidents), block_rows, _incident_fields(ev, style), style)
+    yield between
+    yield from _blocks(len(ev.violations), block_rows, _violation_fields(ev, style), style)
+    yield after
+
+
+FieldsOf = Callable[[int, int], list[tuple[str, Column]]]
+
+
+def _blocks(n: int, block_rows: int, fields_of: FieldsOf, style: JsonStyle) -> Iterator[str]:
+    """An array of n records (opened at nesting level 1, in the top object), one piece of
+    text per block of rows; `fields_of(a, b)` gives rows a..b-1's columns."""
+    if n == 0:
+        yield "[]"
+        return
+    for a in range(0, n, block_rows):
+        b = min(a + block_rows, n)
+        yield "".join(records(fields_of(a, b), 1, style, opens=a == 0, closes=b == n))
+
+
+def _incident_rows(inc: IncidentTable, a: int, b: int) -> IncidentTable:
+    """Incidents a..b-1 as a table of their own (their `members` still index the reports)."""
+    offsets = inc.offsets[a : b + 1]
+    rows = {f.name: getattr(inc, f.name)[a:b] for f in fields(inc)}
+    rows["offsets"] = offsets - offsets[0]
+    rows["members"] = inc.members[offsets[0] : offsets[-1]]
+    return IncidentTable(**rows)
+
+
+def _incident_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
+    """Incidents a..b-1's SPEC §3 fields as JSON text columns; their fields open at
+    nesting level 3."""
+    tz = ev.agreement.timezone
     codes, names = source_codes(ev.reports)
-    report_ids, report_id_lengths = report_ids_in_order(inc, ev.reports, codes, names)
-    violation_ids, violation_offsets = violation_ids_by_incident(ev)
-    incidents = records(
-        [
-            ("id", incident_ids),
+    all_violation_ids, all_violation_offsets = violation_ids_by_incident(ev)
+    event_types = style.strings(EVENT_TYPES)
+    weapons = style.strings([*WEAPONS, None])
+
+    def fields_of(a: int, b: int) -> list[tuple[str, Column]]:
+        inc = _incident_rows(ev.incidents, a, b)
+        report_ids, report_id_lengths = report_ids_in_order(inc, ev.reports, codes, names)
+        v_offsets = all_violation_offsets[a : b + 1]
+        violation_ids = all_violation_ids[v_offsets[0] : v_offsets[-1]]
+        return [
+            ("id", style.strings(ev.incident_ids[a:b])),
             ("key", style.strings(inc.anchor)),
             ("report_ids", string_lists(report_ids, inc.offsets, 3, style, report_id_lengths)),
             ("sources", source_set_texts(inc, codes, names, style)),
-            ("event_type", Categories(inc.event_type.astype(np.int64), style.strings(EVENT_TYPES))),
-            (
-                "weapon",
-                Categories(inc.weapon % (len(WEAPONS) + 1), style.strings([*WEAPONS, None])),
-            ),
-            ("observed_at", observed_at),
+            ("event_type", Categories(inc.event_type.astype(np.int64), event_types)),
+            ("weapon", Categories(inc.weapon % (len(WEAPONS) + 1), weapons)),
+            ("observed_at", iso_many(inc.observed_at, tz, around='"')),  # plain ASCII
             ("lon", floats(round_like_python(inc.lon, 6))),
             ("lat", floats(round_like_python(inc.lat, 6))),
             ("precision_m", numbers(number_texts, inc.precision_m)),
@@ -316,52 +159,42 @@ def evaluation_json(ev: Evaluation, *, indent: int | None = None, ensure_ascii: 
             ("grade", style.few_strings(grades(inc))),
             ("count", numbers(number_texts, inc.count)),
             ("fatalities", numbers(number_texts, inc.fatalities)),
-            ("violations", string_lists(violation_ids, violation_offsets, 3, style)),
-            ("observed_to", iso_or_null(inc.observed_to, ev.agreement.timezone, around='"')),
+            ("violations", string_lists(violation_ids, v_offsets - v_offsets[0], 3, style)),
+            ("observed_to", iso_or_null(inc.observed_to, tz, around='"')),
             ("location_precision_m", numbers(number_texts, inc.precision_m)),
             ("fatalities_range", fatality_range_texts(inc, style)),
             ("direction", style.few_strings(directions(inc))),
             ("involved", label_list_texts(inc.involved, style)),
             ("datasets", label_list_texts(inc.datasets, style)),
-        ],
-        1,
-        style,
-    )
-    measured = floats(measured_m(ev))
-    measured[np.isnan(vt.measured_m)] = "null"
-    violations = records(
-        [
-            ("id", style.strings(vt.ids)),
-            ("rule", style.few_strings(vt.rule)),
-            ("kind", style.few_strings(vt.kind)),
-            ("incident", incident_ids[vt.incident]),
-            ("party", style.few_strings(vt.party)),
-            ("at", observed_at[vt.incident]),
-            ("zone", style.few_strings(vt.zone)),
-            ("evidence", style.strings(vt.evidence)),
-            ("status", style.few_strings(vt.status)),
+        ]
+
+    return fields_of
+
+
+def _violation_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
+    """Violations a..b-1's SPEC §3 fields as JSON text columns."""
+    vt, tz = ev.violations, ev.agreement.timezone
+    all_measured = measured_m(ev)
+    status = vt.status
+    certainty = np.where(vt.certain, "certain", "possible").astype(object)
+
+    def fields_of(a: int, b: int) -> list[tuple[str, Column]]:
+        incident = vt.incident[a:b]
+        measured = floats(all_measured[a:b])
+        measured[np.isnan(all_measured[a:b])] = "null"
+        return [
+            ("id", style.strings(vt.ids[a:b])),
+            ("rule", style.few_strings(vt.rule[a:b])),
+            ("kind", style.few_strings(vt.kind[a:b])),
+            ("incident", style.strings([ev.incident_ids[i] for i in incident.tolist()])),
+            ("party", style.few_strings(vt.party[a:b])),
+            ("at", iso_many(ev.incidents.observed_at[incident], tz, around='"')),
+            ("zone", style.few_strings(vt.zone[a:b])),
+            ("evidence", style.strings(vt.evidence[a:b])),
+            ("status", style.few_strings(status[a:b])),
             ("measured_m", measured),
-            (
-                "certainty",
-                style.few_strings(np.where(vt.certain, "certain", "possible").astype(object)),
-            ),
-            ("involved", label_list_texts(vt.involved, style)),
-        ],
-        1,
-        style,
-    )
-    # The rest through json itself, with a marker where each big list goes.
-    marker = "\x00truce %s\x00"
-    small = _small_parts(ev) | {
-        "incidents": marker % "incidents",
-        "violations": marker % "violations",
-    }
-    head = json.dumps(small, indent=indent, ensure_ascii=ensure_ascii)
-    before, rest = head.split(style.string(marker % "incidents"))
-    between, after = rest.split(style.string(marker % "violations"))
-    text = [before]
-    text += incidents
-    text.append(between)
-    text += violations
-    text.append(after)
-    return "".join(text)
+            ("certainty", style.few_strings(certainty[a:b])),
+            ("involved", label_list_texts(vt.involved[a:b], style)),
+        ]
+
+    return fields_of

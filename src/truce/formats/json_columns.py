@@ -166,19 +166,31 @@ def string_lists(
     return Lists(texts, counts == 0, level)
 
 
-def records(fields: Sequence[tuple[str, Column]], level: int, style: JsonStyle) -> list[str]:
+def records(
+    fields: Sequence[tuple[str, Column]],
+    level: int,
+    style: JsonStyle,
+    *,
+    opens: bool = True,
+    closes: bool = True,
+) -> list[str]:
     """A JSON array of objects opened at nesting `level`, with `fields` (name, column) in
-    that order, as a list of fragments: `"".join` of it is what json.dumps writes."""
+    that order, as a list of fragments: `"".join` of it is what json.dumps writes.
+
+    A long array can be written in blocks of rows, one call each: `opens` only for the
+    first block (the others continue the array), `closes` only for the last."""
     n = _length(fields[0][1]) if fields else 0
     if n == 0:
-        return ["[]"]
+        return ["[]"] if opens and closes else []
     list_start, list_sep, list_end = style.brackets("[", "]", level)
     dict_start, dict_sep, dict_end = style.brackets("{", "}", level + 1)
     first_key = style.string(fields[0][0]) + ": "
     # Row i's pieces: its opening (which closes row i-1), then each value with the key
     # text before it. The last row is closed by one more fragment.
+    continues = np.ones(n, dtype=np.int64)
+    continues[0] = not opens
     opening = Categories(
-        (np.arange(n) > 0).astype(np.int64),
+        continues,
         np.array(
             [list_start + dict_start + first_key, dict_end + list_sep + dict_start + first_key],
             dtype=object,
@@ -206,7 +218,8 @@ def records(fields: Sequence[tuple[str, Column]], level: int, style: JsonStyle) 
     for k, column in enumerate(columns):
         out[:, k] = column
     fragments: list[str] = out.ravel().tolist()
-    fragments.append(dict_end + list_end)
+    if closes:
+        fragments.append(dict_end + list_end)
     return fragments
 
 

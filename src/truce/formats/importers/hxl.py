@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import TYPE_CHECKING
 
-import hxl
 import numpy as np
 
 from truce.domain.model import EVENT_TYPES
@@ -41,6 +41,9 @@ from truce.formats.importers.common import (
 )
 from truce.formats.importers.timezones import day_window, parse_date, zone_for
 from truce.formats.reports.rows import Raw, TextRows
+
+if TYPE_CHECKING:  # libhxl takes a good part of a second to import: only HXL files need it
+    import hxl
 
 NAME = "hxl"
 DEFAULT_SOURCE = "hxl"
@@ -89,6 +92,8 @@ def parse(raw: Raw, start: int, name: str) -> TextRows:
         type(r)(r.line + lines_before, r.report_id, r.reason, r.source, r.field)
         for r in rows.rejected
     ]
+    import hxl
+
     columns = [hxl.model.Column.parse(tag) for tag in rows.header]
     found = {key: _find(columns, patterns) for key, patterns in PATTERNS.items()}
     missing = [PATTERNS[k][0] for k in REQUIRED if found[k] is None]
@@ -102,6 +107,8 @@ def parse(raw: Raw, start: int, name: str) -> TextRows:
 
 
 def _find(columns: list[hxl.model.Column], patterns: tuple[str, ...]) -> int | None:
+    import hxl
+
     for text in patterns:
         index = hxl.model.TagPattern.parse(text).find_column_index(columns)
         if index is not None:

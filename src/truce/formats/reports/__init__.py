@@ -54,6 +54,8 @@ import zlib
 from pathlib import Path
 from typing import Literal
 
+import pyarrow as pa
+
 from truce.errors import ReportFormatError
 from truce.formats.reports.checks import PlaceResolver, ReadResult, check_rows
 from truce.formats.reports.csv import parse_csv
@@ -126,7 +128,12 @@ def read_reports(
             or _sniff(raw, start)
         )
         rows = _truce_rows(raw, start, name, fmt, source, auto=requested == "auto", tuning=tuning)
-    return check_rows(without_long_fields(rows), source, resolve_place, tuning)
+    read = check_rows(without_long_fields(rows), source, resolve_place, tuning)
+    del rows, raw
+    # Arrow's allocator keeps the pages of the file's text for reuse; nothing reuses them
+    # (hundreds of megabytes at a million rows), so they go back to the system now.
+    pa.default_memory_pool().release_unused()
+    return read
 
 
 def _truce_rows(
