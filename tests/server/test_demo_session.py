@@ -88,3 +88,42 @@ def test_the_signin_endpoint_answers_the_token_once(demo_app) -> None:  # type: 
         assert again.status_code == 401 and "already used or has expired" in again.json()["detail"]
         page = client.get("/signin")
         assert page.status_code == 200 and "signin-page.js" in page.text
+
+
+def test_the_demo_counts_its_quiet_week_only_on_the_days_its_bulletins_cover(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from truce.cli import demo_centre
+
+    monkeypatch.delenv("TRUCE_KEY_FILE", raising=False)
+    monkeypatch.delenv("TRUCE_KEY", raising=False)
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    centre = demo_centre.prepare(url)
+    assert centre.name == "demo" and (tmp_path / "truce.key").stat().st_mode & 0o077 == 0
+    app = create_app(Settings(database_url=url, agreement_files=(centre.agreement_file,)))
+    service = app.state.service
+    load_demo_reports(service)
+    issued = demo_centre.issue_bulletins(app.state.exchange)
+    assert len(issued) == 6 and all(i.created for i in issued)  # 14..19 Sep, one a day
+
+    def quiet_week(agreement_app) -> dict:  # type: ignore[no-untyped-def,type-arg]
+        as_of = datetime.fromisoformat("2016-09-20T00:00:00+03:00")
+        data = agreement_app.state.service.snapshot("us-ru-2016-09", as_of=as_of).data
+        return next(c for c in data["conditions"] if c["id"] == "quiet-week")
+
+    days = {d["day"]: d for d in quiet_week(app)["daily"]}
+    # 13 Sep has no bulletin: not covered, so not quiet however few its incidents.
+    assert days["2016-09-13"]["covered"] is False and days["2016-09-13"]["quiet"] is False
+    assert days["2016-09-13"]["incidents"] <= 5
+    for day in ("2016-09-14", "2016-09-15", "2016-09-16", "2016-09-17", "2016-09-18"):
+        assert days[day]["covered"] is True
+        assert days[day]["quiet"] is (days[day]["incidents"] <= 5)
+    assert any(days[d]["quiet"] for d in days)  # some covered day is quiet
+
+    # Again (the next `serve --demo`): the same key, no new bulletin.
+    assert demo_centre.prepare(url).name == "demo"
+    assert not any(i.created for i in demo_centre.issue_bulletins(app.state.exchange))
+
+    # The built-in agreement, served without the demo file, names no centres.
+    plain = create_app(Settings(database_url=url))
+    assert quiet_week(plain)["daily"][0]["quiet"] is True

@@ -254,6 +254,13 @@ def test_dashboard_shows_phases_conditions_and_violations_per_party(
             continue  # composites and the like: no daily chart
         assert card.locator(".condition-chart g.day").count() == len(cond["daily"])
         assert card.locator(".threshold").count() == 1
+        # The demo's quiet week counts only days the demo centre's bulletins cover.
+        uncovered = [d for d in cond["daily"] if d["complete"] and not d["covered"]]
+        assert cond["coverage"] == ["demo"] and uncovered
+        assert card.locator("g.day-uncovered").count() == len(uncovered)
+        assert card.locator("g.day-uncovered title").first.text_content().endswith(
+            "not covered by the bulletins"
+        )
     total = sum(r["count"] for r in dash["violations_by_party_day"])
     assert page.locator("table.heat tfoot td.total").last.inner_text() == str(total)
     shot(page, "08-dashboard", full_page=True)

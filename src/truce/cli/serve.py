@@ -11,6 +11,7 @@ import typer
 from truce.cli.db import DbOption
 from truce.cli.exits import fail
 from truce.errors import TruceError
+from truce.exchange.keys import KeyError_
 
 AgreementFiles = Annotated[
     list[Path] | None,
@@ -71,8 +72,14 @@ def serve(
         overrides["warm"] = warm
     try:
         settings = Settings.from_env(**overrides)
+        if demo:
+            from truce.cli import demo_centre
+
+            centre = demo_centre.prepare(settings.database_url)
+            files = (*settings.agreement_files, centre.agreement_file)
+            settings = settings.model_copy(update={"agreement_files": files})
         app = create_app(settings)
-    except TruceError as exc:
+    except (TruceError, KeyError_) as exc:
         raise fail(str(exc)) from None
     service = app.state.service
     token = expires = None
@@ -80,6 +87,9 @@ def serve(
         from truce.cli.demo_session import demo_token, load_demo_reports
 
         print(load_demo_reports(service).describe(), flush=True)
+        issued = demo_centre.issue_bulletins(app.state.exchange)
+        shown = service.agreements.get(demo_centre.DEMO_AGREEMENT).agreement
+        print(demo_centre.describe(centre, issued, shown), flush=True)
         token, expires = demo_token(service)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -217,6 +217,11 @@ class Condition:
     def within(self) -> tuple[str, ...]:
         return tuple(getattr(self.params, "within", ()))
 
+    @property
+    def coverage(self) -> tuple[str, ...]:
+        """The centres whose bulletins must cover a day for it to count (SPEC §6)."""
+        return tuple(getattr(self.params, "coverage", ()))
+
 
 @dataclass(frozen=True)
 class Commitment:

@@ -51,7 +51,7 @@ def covers(intervals: list[Interval], start: datetime, end: datetime) -> bool:
 
 def needs_coverage(agreement: Agreement) -> bool:
     """Whether any of the agreement's conditions counts days against bulletin coverage."""
-    return any(getattr(c.params, "coverage", ()) for c in agreement.conditions)
+    return any(c.coverage for c in agreement.conditions)
 
 
 def _utc(dt: datetime) -> datetime:

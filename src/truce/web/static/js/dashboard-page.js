@@ -68,7 +68,9 @@ function phaseTimeline(phases, asOf, tz, agreement) {
 
 function conditionNeeds(cond, def) {
   const within = def?.within?.length ? ` inside ${def.within.map(humanize).join(", ")}` : " anywhere";
-  return `${cond.days ?? def?.days} consecutive days with at most ${cond.max_incidents ?? def?.max_incidents} violent incidents${within}.`;
+  const centres = cond.coverage?.length ? cond.coverage : def?.coverage || [];
+  const covered = centres.length ? `, counting only days the bulletins of ${centres.join(", ")} cover` : "";
+  return `${cond.days ?? def?.days} consecutive days with at most ${cond.max_incidents ?? def?.max_incidents} violent incidents${within}${covered}.`;
 }
 
 function conditionChart(cond) {
@@ -99,15 +101,18 @@ function conditionChart(cond) {
   daily.forEach((d, i) => {
     const x = left + i * bw + 3;
     const w = Math.max(4, bw - 6);
-    const cls = !d.complete ? "day-open" : d.quiet ? "day-quiet" : "day-loud";
-    const tip = `${fmtDate(d.day)}: ${d.incidents} violent incidents, ${d.complete ? (d.quiet ? "quiet" : "not quiet") : "day not over"}`;
+    // A day the named centres' bulletins do not cover counts as not quiet, whatever its count.
+    const uncovered = d.covered === false;
+    const cls = !d.complete ? "day-open" : uncovered ? "day-uncovered" : d.quiet ? "day-quiet" : "day-loud";
+    const state = !d.complete ? "day not over" : uncovered ? "not covered by the bulletins" : d.quiet ? "quiet" : "not quiet";
+    const tip = `${fmtDate(d.day)}: ${d.incidents} violent incidents, ${state}`;
     svg.append(s("g", { class: `day ${cls}` },
       s("title", {}, tip),
       s("rect", { x, y: y(d.incidents), width: w, height: Math.max(1, y(0) - y(d.incidents)), class: "bar",
         fill: d.complete ? null : `url(#hatch-${cond.id})` }),
       s("text", { x: x + w / 2, y: y(d.incidents) - 4, class: "bar-value", "text-anchor": "middle" }, String(d.incidents)),
       i % every ? null : s("text", { x: x + w / 2, y: H - bottom + 15, class: "axis", "text-anchor": "middle" }, fmtDate(d.day).split(" ").slice(1).join(" ")),
-      s("text", { x: x + w / 2, y: H - bottom + 30, class: `day-mark ${cls}`, "text-anchor": "middle" }, !d.complete ? "…" : d.quiet ? "✓" : "✗"),
+      s("text", { x: x + w / 2, y: H - bottom + 30, class: `day-mark ${cls}`, "text-anchor": "middle" }, !d.complete ? "…" : uncovered ? "–" : d.quiet ? "✓" : "✗"),
     ));
   });
   svg.append(s("line", { x1: left, x2: W - right + 4, y1: y(cond.max_incidents), y2: y(cond.max_incidents), class: "threshold" }),
@@ -136,7 +141,8 @@ function conditionCard(cond, def, tz) {
       h("span", {}, `Quiet-day streak: ${streak} of ${days}`),
       h("progress", { max: days || 1, value: Math.min(streak, days), "aria-label": `Quiet-day streak ${streak} of ${days}` })),
     conditionChart(cond),
-    h("p", { class: "chart-key muted" }, "Bars: violent incidents per local day. ✓ quiet, ✗ over the threshold, … day not over (hatched)."),
+    h("p", { class: "chart-key muted" }, "Bars: violent incidents per local day. ✓ quiet, ✗ over the threshold, … day not over (hatched)",
+      cond.coverage?.length ? ", – not covered by the bulletins (grey)." : "."),
   );
 }
 
