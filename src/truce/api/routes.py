@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from truce.api import documents
@@ -29,6 +30,7 @@ from truce.api.schemas import (
 )
 from truce.domain.access import allowed
 from truce.errors import BadInput, GazetteerError, TruceError
+from truce.formats.exports import FORMATS, WHAT
 
 router = APIRouter(prefix="/api")
 
@@ -104,6 +106,56 @@ def evaluation(
 def dashboard(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Document:
     agreement = service.agreements.get(agreement_id).agreement
     return documents.dashboard(agreement, service.evaluation(agreement_id, user))
+
+
+def _export_content() -> dict[str, Any]:
+    by_type: dict[str, dict[str, Any]] = {}
+    for f in FORMATS.values():
+        # JSON bodies are objects; the others are documented as bytes.
+        schema = {"type": "object"} if f.media_type.endswith("+json") else {"type": "string"}
+        by_type.setdefault(f.media_type, {"schema": schema})
+    return by_type
+
+
+@router.get(
+    "/agreements/{agreement_id}/export/{what}",
+    tags=["evaluation"],
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "the export, streamed (Content-Disposition: attachment)",
+            "content": _export_content(),
+        },
+        **errors(400, 401, 404),
+    },
+)
+def export(
+    agreement_id: str,
+    what: Annotated[
+        str,
+        Path(description="incidents or violations", json_schema_extra={"enum": list(WHAT)}),
+    ],
+    service: ServiceDep,
+    user: CurrentUser,
+    format: Annotated[
+        str,
+        Query(
+            description="geojson (default), ndjson, csv, hxl, gpkg or parquet",
+            json_schema_extra={"enum": list(FORMATS)},
+        ),
+    ] = "geojson",
+    as_of: Annotated[str | None, Query(description="ISO 8601; default: now")] = None,
+) -> StreamingResponse:
+    """The incidents or violations this token may see, as the evaluation shows them
+    (observers: published only), in one of the formats of docs/exports.md."""
+    out = service.export(
+        agreement_id, what, format, user, as_of=_parse_as_of(service, agreement_id, as_of)
+    )
+    return StreamingResponse(
+        out.chunks,
+        media_type=out.format.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{out.filename}"'},
+    )
 
 
 @router.get(

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "truce.cli.demo",
     "truce.cli.serve",
     "truce.cli.ingest",
+    "truce.cli.export",
     "truce.cli.users",
     "truce.cli.audit",
     "truce.cli.db",

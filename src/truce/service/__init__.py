@@ -7,6 +7,7 @@
 - `visibility`: who sees what of an evaluation;
 - `views`: a user's evaluation, one incident, one violation;
 - `review`: review actions on violations, publishing incidents;
+- `exports`: a user's incidents or violations as GeoJSON, CSV, HXL, GeoPackage, GeoParquet;
 - `audit`: verify the audit chain.
 
 No web framework here: callers pass a `User`, get plain dicts and dataclasses
@@ -27,7 +28,7 @@ from sqlalchemy import Engine
 from truce.domain.keys import split_violation_key, violation_key
 from truce.domain.model import ReportTable
 from truce.errors import BadInput, GazetteerError, UnknownAgreement
-from truce.service import audit, ingest, review, users, views
+from truce.service import audit, exports, ingest, review, users, views
 from truce.service.agreements import AgreementEntry, AgreementRegistry
 from truce.service.evaluation import Evaluations
 from truce.service.ingest import IngestResult
@@ -175,6 +176,17 @@ class Service:
 
     def violation(self, key: str, user: User) -> dict[str, Any]:
         return views.violation(self.evaluations, key, user)
+
+    def export(
+        self,
+        agreement_id: str,
+        what: str,
+        format_name: str,
+        user: User,
+        *,
+        as_of: datetime | None = None,
+    ) -> exports.Export:
+        return exports.export(self.evaluations, agreement_id, what, format_name, user, as_of=as_of)
 
     # review and publishing
     def review(self, key: str, action: str, comment: str | None, user: User) -> dict[str, Any]:
