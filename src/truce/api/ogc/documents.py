@@ -24,6 +24,20 @@ CONFORMANCE: tuple[str, ...] = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    # Part 3 (Filtering) and the CQL2 classes served (`truce.api.ogc.cql`)
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
 )
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
@@ -35,6 +49,8 @@ KIND_TITLES = {
 }
 GEOJSON = "application/geo+json"
 JSON = "application/json"
+SCHEMA_JSON = "application/schema+json"
+REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
 
@@ -102,6 +118,9 @@ def collection(
         "links": [
             _link(f"{href}?f=json", "self", JSON, "this collection"),
             _link(f"{href}/items?f=json", "items", GEOJSON, "the features"),
+            _link(
+                f"{href}/queryables?f=json", REL_QUERYABLES, SCHEMA_JSON, "what filters may name"
+            ),
             _link(f"{base}/collections?f=json", "parent", JSON, "all collections"),
         ],
     }

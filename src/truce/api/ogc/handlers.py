@@ -10,9 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from pygeofilter import ast
 
 from truce.api import ogc
+from truce.api.ogc import cql, cql_mask
 from truce.api.ogc.index import OgcIndex
+from truce.api.ogc.queryables import QUERYABLES, FilterColumns, queryable_params, queryables
 from truce.errors import NotFound
 from truce.service import Service
 from truce.store import derived
@@ -85,6 +88,11 @@ class OgcApi:
         agreement_id, kind = ogc.split_collection_id(cid, self._agreement_ids())
         return self._collection(base, agreement_id, kind)
 
+    def queryables(self, base: str, cid: str, user: User) -> dict[str, Any]:
+        agreement_id, kind = ogc.split_collection_id(cid, self._agreement_ids())
+        agreement = self.service.agreements.get(agreement_id).agreement
+        return queryables(base, cid, kind, f"{agreement.title}: {ogc.KIND_TITLES[kind]}")
+
     def items(
         self,
         base: str,
@@ -103,16 +111,23 @@ class OgcApi:
         interval = ogc.parse_datetime(query.get("datetime"))
         limit = ogc.parse_limit(query.get("limit"))
         offset = ogc.parse_offset(query.get("offset"))
+        where = _where(kind, query)
         page: list[Any] | orjson.Fragment
         returned: int | None = None  # when `page` is encoded
         if kind in ("zones", "checkpoints"):
             matched = ogc.filter_shapes(self._shapes(agreement_id, kind), bbox)
+            if where is not None:  # no queryables: only INCLUDE, EXCLUDE and constants
+                keep = cql_mask.mask(where, cql_mask.SimpleColumns({}, n=len(matched)))
+                matched = [f for f, kept in zip(matched, keep.tolist(), strict=True) if kept]
             page = matched[offset : offset + limit]
             total = len(matched)
         else:
             idx, view = self.index.view(agreement_id, user, block=block)
             if kind == "incidents":
                 rows = idx.incidents.query(bbox, interval, view.incident_visible)
+                if where is not None:
+                    columns = FilterColumns(idx, view, kind, rows, block=block)
+                    rows = rows[cql_mask.mask(where, columns)]
                 total = len(rows)
                 on_page = rows[offset : offset + limit]
                 if encoded:
@@ -123,6 +138,9 @@ class OgcApi:
                     page = [ogc.incident_feature(i) for i in idx.incidents_seen(view, src)]
             else:
                 rows = idx.violations.query(bbox, interval, view.violation_visible)
+                if where is not None:
+                    columns = FilterColumns(idx, view, kind, rows, block=block)
+                    rows = rows[cql_mask.mask(where, columns)]
                 total = len(rows)
                 src = idx.violations.order[rows[offset : offset + limit]].tolist()
                 lonlat = idx.violation_lonlat[src].tolist()
@@ -137,7 +155,7 @@ class OgcApi:
             number_matched=total,
             limit=limit,
             offset=offset,
-            query={k: v for k, v in query.items() if v is not None},
+            query={k: v for k, v in query.items() if v is not None and _kept(kind, k)},
             now=self.service.clock(),
         )
 
@@ -162,3 +180,22 @@ class OgcApi:
         if found is None:
             raise NotFound(f"no feature {fid!r} in collection {cid!r} (or not visible to you)")
         return ogc.feature(href, found)
+
+
+ITEMS_PARAMS = ("bbox", "datetime", "limit", "offset", "f", "filter", "filter-lang", "filter-crs")
+
+
+def _kept(kind: str, name: str) -> bool:
+    """Whether a query parameter is one the items answer reads (kept in its links)."""
+    return name in ITEMS_PARAMS or name in QUERYABLES[kind]
+
+
+def _where(kind: str, query: dict[str, str | None]) -> Any:
+    """The `filter` and the queryables given as parameters, as one condition (or None)."""
+    parsed = cql.parse_filter(
+        query.get("filter"), query.get("filter-lang"), query.get("filter-crs")
+    )
+    by_param = queryable_params(kind, query)
+    if parsed is None or by_param is None:
+        return parsed if by_param is None else by_param
+    return ast.And(parsed, by_param)

@@ -162,6 +162,7 @@ class View:
     violation_visible: np.ndarray | None
     incident_visible_by_pos: np.ndarray | None = None
     violation_visible_by_pos: np.ndarray | None = None
+    filter_columns: dict[Any, Any] = field(default_factory=dict)  # see `ogc.queryables`
 
     def sees_incident(self, pos: int) -> bool:
         mask = self.incident_visible_by_pos
@@ -200,6 +201,7 @@ class AgreementIndex:
     encoded: EncodedIncidents  # the incidents' features, in index order
     violation_count: np.ndarray  # per incident, in index order
     views: OrderedDict[Hashable, View] = field(default_factory=OrderedDict)
+    filter_columns: dict[Any, Any] = field(default_factory=dict)  # see `ogc.queryables`
     lock: threading.Lock = field(default_factory=threading.Lock)
     _report_incident: tuple[list[str], np.ndarray] | None = None
 

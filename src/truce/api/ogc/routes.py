@@ -21,6 +21,7 @@ parameters in the OpenAPI document). Documents are encoded with orjson.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -34,7 +35,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from truce.api import ogc
 from truce.api.deps import Authenticator, bearer, bearer_token
-from truce.api.ogc.handlers import OgcApi
+from truce.api.errors import error_responses
+from truce.api.ogc.documents import GEOJSON
+from truce.api.ogc.handlers import ITEMS_PARAMS, OgcApi
 from truce.api.ogc.index import WouldBlock
 from truce.store.users import User
 
@@ -58,6 +61,57 @@ class GeoJSONResponse(Response):
 class OrjsonResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+class SchemaResponse(OrjsonResponse):
+    media_type = "application/schema+json"
+
+
+_LINK = {
+    "type": "object",
+    "required": ["href", "rel"],
+    "properties": {k: {"type": "string"} for k in ("href", "rel", "type", "title")},
+}
+_FEATURE = {
+    "type": "object",
+    "required": ["type", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": "string"},
+        "geometry": {"type": "object", "nullable": True},
+        "properties": {"type": "object", "nullable": True},
+        "links": {"type": "array", "items": _LINK},
+    },
+}
+_FEATURES = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": _FEATURE},
+        "numberMatched": {"type": "integer", "minimum": 0},
+        "numberReturned": {"type": "integer", "minimum": 0},
+        "timeStamp": {"type": "string", "format": "date-time"},
+        "links": {"type": "array", "items": _LINK},
+    },
+}
+_QUERYABLES = {
+    "type": "object",
+    "required": ["$schema", "$id", "type", "properties"],
+    "properties": {
+        "$schema": {"type": "string"},
+        "$id": {"type": "string"},
+        "type": {"type": "string", "enum": ["object"]},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "properties": {"type": "object", "additionalProperties": {"type": "object"}},
+        "additionalProperties": {"type": "boolean"},
+    },
+}
+
+
+def _ok(media_type: str, schema: dict[str, Any], description: str) -> dict[int | str, Any]:
+    return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
 
 
 async def _user(request: Request, token: str | None) -> User:
@@ -106,16 +160,32 @@ async def conformance(api: Ogc, f: F = None) -> JSONResponse:
     return OrjsonResponse(api.conformance())
 
 
-@router.get("/collections")
+@router.get("/collections", responses=error_responses(400, 401))
 async def collections(api: Ogc, base: Base, user: OgcUser, f: F = None) -> JSONResponse:
     return OrjsonResponse(await run_in_threadpool(api.collections, base, user))
 
 
-@router.get("/collections/{collection_id}")
+@router.get("/collections/{collection_id}", responses=error_responses(400, 401, 404))
 async def collection(
     collection_id: str, api: Ogc, base: Base, user: OgcUser, f: F = None
 ) -> JSONResponse:
     return OrjsonResponse(await run_in_threadpool(api.collection, base, collection_id, user))
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    response_class=SchemaResponse,
+    responses={
+        **_ok(SchemaResponse.media_type, _QUERYABLES, "a JSON Schema"),
+        **error_responses(400, 401, 404),
+    },
+)
+async def queryables(
+    collection_id: str, api: Ogc, base: Base, user: OgcUser, f: F = None
+) -> SchemaResponse:
+    """What a `filter` (CQL2) or a query parameter may name in this collection's items
+    (OGC API – Features Part 3)."""
+    return SchemaResponse(await run_in_threadpool(api.queryables, base, collection_id, user))
 
 
 async def _items(
@@ -130,8 +200,13 @@ async def _items(
     return GeoJSONResponse(doc)
 
 
-@router.get("/collections/{collection_id}/items", response_class=GeoJSONResponse)
+@router.get(
+    "/collections/{collection_id}/items",
+    response_class=GeoJSONResponse,
+    responses={**_ok(GEOJSON, _FEATURES, "a page of features"), **error_responses(400, 401, 404)},
+)
 async def items(
+    request: Request,
     collection_id: str,
     api: Ogc,
     base: Base,
@@ -142,14 +217,38 @@ async def items(
     ] = None,
     limit: Annotated[str | None, Query(description=f"1..{ogc.MAX_LIMIT}, default 10")] = None,
     offset: Annotated[str | None, Query(description="0 or more")] = None,
+    filter_: Annotated[
+        str | None,
+        Query(
+            alias="filter",
+            description="a CQL2 condition on the collection's queryables, e.g. "
+            "party = 'SAA' AND T_AFTER(observed_at, TIMESTAMP('2016-09-13T00:00:00Z'))",
+        ),
+    ] = None,
+    filter_lang: Annotated[
+        str | None,
+        Query(alias="filter-lang", description="cql2-text (default) or cql2-json"),
+    ] = None,
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description=f"{ogc.CRS84} (the only one)")
+    ] = None,
     f: F = None,
 ) -> GeoJSONResponse:
-    """Also answered by `ItemsFastPath` when it can (see the module docstring)."""
-    q = {"bbox": bbox, "datetime": datetime_, "limit": limit, "offset": offset, "f": f}
-    return await _items(api, base, collection_id, q, user)
+    """Also answered by `ItemsFastPath` when it can (see the module docstring). Any
+    queryable with a simple value may also be given as a parameter (`?party=SAA`)."""
+    return await _items(api, base, collection_id, _query(request.query_params.items()), user)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id:path}")
+def _query(pairs: Iterable[tuple[str, str]]) -> dict[str, str | None]:
+    """The items parameters (absent ones None) and any others given (queryables)."""
+    return {**dict.fromkeys(ITEMS_PARAMS), **dict(pairs)}
+
+
+@router.get(
+    "/collections/{collection_id}/items/{feature_id:path}",
+    response_class=GeoJSONResponse,
+    responses={**_ok(GEOJSON, _FEATURE, "the feature"), **error_responses(400, 401, 404)},
+)
 async def item(
     collection_id: str, feature_id: str, api: Ogc, base: Base, user: OgcUser, f: F = None
 ) -> GeoJSONResponse:
@@ -197,8 +296,7 @@ class ItemsFastPath:
                 user = self.state.auth.user_nowait(token)
                 if user is None:
                     return None
-            params = dict(parse_qsl(scope["query_string"].decode("latin-1"), True))
-            query = {k: params.get(k) for k in ("bbox", "datetime", "limit", "offset", "f")}
+            query = _query(parse_qsl(scope["query_string"].decode("latin-1"), True))
             doc = self.state.ogc.items(
                 _base(scope, headers), cid, query, user, block=False, encoded=True
             )

@@ -1,0 +1,540 @@
+"""A CQL2 AST (`truce.api.ogc.cql`) evaluated over columns: numpy masks, no loop per feature.
+
+Each queryable is a `Column` over the candidate rows (strings as codes into their
+distinct values, numbers as floats, booleans, timestamps as UTC nanoseconds) or
+`Points` (the geometry). A predicate is computed once per distinct string or over
+whole arrays, and logic is SQL's three-valued one, as CQL2 asks: a comparison with
+a null value is *unknown*, `NOT unknown` is unknown, and only rows that are true
+are selected (`IS NULL` is never unknown).
+
+Temporal functions follow CQL2 1.0 tables 1 and 2: a timestamp is an instant, a
+DATE the whole UTC day, an INTERVAL closed with `..` for an open end; the
+interval-only functions (T_DURING, T_CONTAINS, ...) refuse an instant operand (400).
+
+    >>> cols = SimpleColumns({"n": Column.numbers([1.0, None, 3.0])})
+    >>> from truce.api.ogc.cql import parse_filter
+    >>> mask(parse_filter("n > 1", None, None), cols).tolist()
+    [False, False, True]
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+from pygeofilter import ast, values
+
+from truce.api.ogc.cql import TEMPORAL, TimeIntersects, utc_datetime
+from truce.api.ogc.params import Bbox
+from truce.errors import BadInput
+
+__all__ = ["Column", "Columns", "Points", "SimpleColumns", "mask"]
+
+NAT = np.iinfo(np.int64).min
+OPEN_START, OPEN_END = NAT + 1, np.iinfo(np.int64).max
+DAY_NS = 86_400 * 10**9
+
+
+@dataclass(frozen=True)
+class Column:
+    """One queryable over some rows. `type`: string, number, boolean or timestamp.
+    Strings: `values` are codes into `labels` (-1: null); timestamps: UTC ns (NAT: null)."""
+
+    type: str
+    values: np.ndarray
+    null: np.ndarray
+    labels: np.ndarray | None = None
+
+    @classmethod
+    def strings(cls, items: Sequence[str | None]) -> Column:
+        codes, labels = pd.factorize(pd.Series(items, dtype=object), use_na_sentinel=True)
+        return cls("string", codes.astype(np.int32), codes < 0, np.asarray(labels, dtype=object))
+
+    @classmethod
+    def numbers(cls, items: Sequence[float | None] | np.ndarray) -> Column:
+        array = np.asarray(pd.array(items, dtype="Float64").to_numpy(np.float64, na_value=np.nan))
+        return cls("number", array, np.isnan(array))
+
+    @classmethod
+    def booleans(cls, items: np.ndarray, null: np.ndarray | None = None) -> Column:
+        array = np.asarray(items, dtype=bool)
+        return cls("boolean", array, np.zeros(len(array), bool) if null is None else null)
+
+    @classmethod
+    def timestamps(cls, ns: np.ndarray) -> Column:
+        return cls("timestamp", ns, ns == NAT)
+
+    def take(self, rows: np.ndarray) -> Column:
+        return Column(self.type, self.values[rows], self.null[rows], self.labels)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass(frozen=True)
+class Points:
+    """The geometry queryable: points in CRS84."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Points:
+        return Points(self.lon[rows], self.lat[rows])
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+
+class Columns(Protocol):
+    """The queryables of the rows a filter is evaluated over."""
+
+    def __len__(self) -> int: ...
+
+    def column(self, name: str) -> Column | Points:
+        """The queryable `name`; `BadInput` naming the known ones if there is none."""
+        ...
+
+
+class SimpleColumns:
+    """Columns from a mapping (for tests and small collections)."""
+
+    def __init__(self, columns: Mapping[str, Column | Points], n: int | None = None) -> None:
+        self.columns = dict(columns)
+        first = next(iter(self.columns.values()), None)
+        self.n = len(first) if first is not None else (n or 0)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def column(self, name: str) -> Column | Points:
+        if name not in self.columns:
+            known = ", ".join(self.columns) or "none"
+            raise BadInput(f"filter: {name!r} is not a queryable here; known: {known}")
+        return self.columns[name]
+
+
+Tri = tuple[np.ndarray, np.ndarray]  # (true, unknown) per row
+
+
+def mask(node: ast.Node, columns: Columns) -> np.ndarray:
+    """The rows for which `node` is true."""
+    true, _ = _Eval(columns).condition(node)
+    return true
+
+
+@dataclass(frozen=True)
+class _Lower:
+    """A string column or literal under CASEI: compared in lower case."""
+
+    value: Column | str
+
+
+def _name(node: Any) -> str:
+    return node.name if isinstance(node, ast.Attribute) else repr(node)
+
+
+_COMPARE: dict[ast.ComparisonOp, Callable[[Any, Any], Any]] = {
+    ast.ComparisonOp.EQ: operator.eq,
+    ast.ComparisonOp.NE: operator.ne,
+    ast.ComparisonOp.LT: operator.lt,
+    ast.ComparisonOp.LE: operator.le,
+    ast.ComparisonOp.GT: operator.gt,
+    ast.ComparisonOp.GE: operator.ge,
+}
+_FLIP = {
+    ast.ComparisonOp.EQ: ast.ComparisonOp.EQ,
+    ast.ComparisonOp.NE: ast.ComparisonOp.NE,
+    ast.ComparisonOp.LT: ast.ComparisonOp.GT,
+    ast.ComparisonOp.LE: ast.ComparisonOp.GE,
+    ast.ComparisonOp.GT: ast.ComparisonOp.LT,
+    ast.ComparisonOp.GE: ast.ComparisonOp.LE,
+}
+_TEMPORAL_NAMES = {cls: name.upper() for name, cls in TEMPORAL.items()}
+_INTERVAL_ONLY = {
+    ast.TimeContains,
+    ast.TimeDuring,
+    ast.TimeEndedBy,
+    ast.TimeEnds,
+    ast.TimeMeets,
+    ast.TimeMetBy,
+    ast.TimeOverlappedBy,
+    ast.TimeOverlaps,
+    ast.TimeBegunBy,
+    ast.TimeBegins,
+}
+
+
+def _ns(value: date | datetime) -> int:
+    if isinstance(value, datetime):
+        return int(pd.Timestamp(utc_datetime(value)).value)
+    return int(pd.Timestamp(datetime(value.year, value.month, value.day, tzinfo=UTC)).value)
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A temporal operand: start and end (arrays or scalars, UTC ns), its nulls."""
+
+    start: Any
+    end: Any
+    null: np.ndarray | None
+    instant: bool
+    label: str
+
+
+class _Eval:
+    def __init__(self, columns: Columns) -> None:
+        self.columns = columns
+        self.n = len(columns)
+
+    def _const(self, value: bool) -> Tri:
+        return np.full(self.n, value, dtype=bool), np.zeros(self.n, dtype=bool)
+
+    def _tri(self, result: Any, null: np.ndarray | None) -> Tri:
+        result = np.broadcast_to(np.asarray(result, dtype=bool), (self.n,))
+        if null is None:
+            return result.copy(), np.zeros(self.n, dtype=bool)
+        return result & ~null, null.copy()
+
+    # --- logic ---------------------------------------------------------------------
+
+    def condition(self, node: Any) -> Tri:
+        if isinstance(node, ast.And):
+            (at, au), (bt, bu) = self.condition(node.lhs), self.condition(node.rhs)
+            true = at & bt
+            return true, (at | au) & (bt | bu) & ~true
+        if isinstance(node, ast.Or):
+            (at, au), (bt, bu) = self.condition(node.lhs), self.condition(node.rhs)
+            true = at | bt
+            return true, (au | bu) & ~true
+        if isinstance(node, ast.Not):
+            return self._negate(self.condition(node.sub_node))
+        if isinstance(node, ast.Include):
+            return self._const(not node.not_)
+        if isinstance(node, ast.Comparison):
+            return self.compare(node.op, node.lhs, node.rhs)
+        if isinstance(node, ast.Between):
+            return self._maybe_not(self.between(node), node.not_)
+        if isinstance(node, ast.Like):
+            return self._maybe_not(self.like(node), node.not_)
+        if isinstance(node, ast.In):
+            return self._maybe_not(self.in_(node), node.not_)
+        if isinstance(node, ast.IsNull):
+            column = self.operand(node.lhs)
+            if not isinstance(column, Column | Points):
+                raise BadInput(f"filter: IS NULL applies to a property, not {_name(node.lhs)}")
+            null = column.null if isinstance(column, Column) else np.zeros(self.n, bool)
+            return (~null if node.not_ else null.copy()), np.zeros(self.n, dtype=bool)
+        if isinstance(node, ast.TemporalPredicate):
+            return self.temporal(node)
+        if isinstance(node, ast.SpatialComparisonPredicate):
+            return self.spatial(node)
+        if isinstance(node, ast.BBox):
+            box = Bbox(node.minx, node.miny, node.maxx, node.maxy)
+            return self._spatial_of("s_intersects", node.lhs, _box_geometry(box))
+        if isinstance(node, ast.Attribute):
+            column = self.operand(node)
+            if isinstance(column, Column) and column.type == "boolean":
+                return self._tri(column.values, column.null)
+        raise BadInput(f"filter: {_describe(node)} is not supported here")
+
+    def _negate(self, tri: Tri) -> Tri:
+        true, unknown = tri
+        return ~true & ~unknown, unknown
+
+    def _maybe_not(self, tri: Tri, not_: bool) -> Tri:
+        return self._negate(tri) if not_ else tri
+
+    # --- operands ------------------------------------------------------------------
+
+    def operand(self, node: Any) -> Any:
+        if isinstance(node, ast.Attribute):
+            return self.columns.column(node.name)
+        if isinstance(node, ast.Function):
+            if node.name == "lower" and len(node.arguments) == 1:  # CASEI
+                inner = self.operand(node.arguments[0])
+                if isinstance(inner, str) or (isinstance(inner, Column) and inner.type == "string"):
+                    return _Lower(inner)
+                raise BadInput("filter: CASEI() takes a string property or a string")
+            if node.name == "bbox":  # a BBOX literal (`_geometry` reads it)
+                return node
+            raise BadInput(f"filter: function {node.name}() is not supported")
+        if isinstance(node, ast.Arithmetic):
+            raise BadInput("filter: arithmetic (+, -, *, /) is not supported")
+        if isinstance(node, ast.Node):
+            raise BadInput(f"filter: {_describe(node)} cannot be used as a value")
+        return node
+
+    # --- comparisons ---------------------------------------------------------------
+
+    def compare(self, op: ast.ComparisonOp, lhs: Any, rhs: Any) -> Tri:
+        a, b = self.operand(lhs), self.operand(rhs)
+        if not _is_column(a) and _is_column(b):
+            a, b, op = b, a, _FLIP[op]
+        fn = _COMPARE[op]
+        if not _is_column(a):
+            return self._const(bool(fn(_scalar(a), _scalar(b))))
+        if _is_column(b):
+            raise BadInput(
+                f"filter: {_name(lhs)} {op.value} {_name(rhs)}: comparing two properties is not "
+                "supported; compare a property with a value"
+            )
+        if isinstance(a, _Lower) and isinstance(a.value, Column):
+            return self._strings(a.value, fn, _lower_literal(b, _name(lhs)), lower=True)
+        if isinstance(a, Points):
+            raise BadInput("filter: compare geometry with S_INTERSECTS and the other S_ functions")
+        prop = _name(lhs if isinstance(lhs, ast.Attribute) else rhs)
+        if a.type == "string":
+            return self._strings(a, fn, _literal(a, b, prop), lower=False)
+        if a.type == "timestamp" and isinstance(b, date) and not isinstance(b, datetime):
+            start = _ns(b)
+            end = start + DAY_NS - 1  # a DATE is the whole UTC day
+            result = {
+                ast.ComparisonOp.EQ: (a.values >= start) & (a.values <= end),
+                ast.ComparisonOp.NE: (a.values < start) | (a.values > end),
+                ast.ComparisonOp.LT: a.values < start,
+                ast.ComparisonOp.LE: a.values <= end,
+                ast.ComparisonOp.GT: a.values > end,
+                ast.ComparisonOp.GE: a.values >= start,
+            }[op]
+            return self._tri(result, a.null)
+        return self._tri(fn(a.values, _literal(a, b, prop)), a.null)
+
+    def _strings(
+        self, column: Column, fn: Callable[[Any, Any], Any], lit: str, *, lower: bool
+    ) -> Tri:
+        labels = _labels(column, lower)
+        per_label = np.asarray(fn(labels, lit), dtype=bool) if len(labels) else np.zeros(0, bool)
+        return self._by_label(column, per_label)
+
+    def _by_label(self, column: Column, per_label: np.ndarray) -> Tri:
+        codes = column.values
+        result = np.zeros(len(codes), dtype=bool)
+        known = ~column.null
+        result[known] = per_label[codes[known]]
+        return result, column.null.copy()
+
+    def between(self, node: ast.Between) -> Tri:
+        column = self.operand(node.lhs)
+        if not (isinstance(column, Column) and column.type in ("number", "timestamp")):
+            raise BadInput(
+                f"filter: BETWEEN applies to numbers and timestamps, not {_name(node.lhs)}"
+            )
+        prop = _name(node.lhs)
+        low = _literal(column, self.operand(node.low), prop)
+        high = _literal(column, self.operand(node.high), prop)
+        return self._tri((column.values >= low) & (column.values <= high), column.null)
+
+    def like(self, node: ast.Like) -> Tri:
+        column, pattern = self.operand(node.lhs), self.operand(node.pattern)
+        lower = isinstance(column, _Lower) or isinstance(pattern, _Lower)
+        column = column.value if isinstance(column, _Lower) else column
+        pattern = pattern.value if isinstance(pattern, _Lower) else pattern
+        if not (isinstance(column, Column) and column.type == "string"):
+            raise BadInput(f"filter: LIKE applies to string properties, not {_name(node.lhs)}")
+        if not isinstance(pattern, str):
+            raise BadInput("filter: the LIKE pattern must be a string, e.g. 'small%'")
+        labels = pa.array(_labels(column, False), type=pa.string())
+        per_label = pc.match_like(labels, pattern, ignore_case=lower)
+        return self._by_label(column, np.asarray(per_label.to_numpy(zero_copy_only=False), bool))
+
+    def in_(self, node: ast.In) -> Tri:
+        column = self.operand(node.lhs)
+        lower = isinstance(column, _Lower)
+        column = column.value if lower else column
+        if not isinstance(column, Column):
+            raise BadInput(f"filter: IN applies to a property, not {_name(node.lhs)}")
+        prop = _name(node.lhs)
+        items = [self.operand(item) for item in node.sub_nodes]
+        if lower:
+            items = [_lower_literal(item, prop) for item in items]
+        else:
+            items = [_literal(column, item, prop) for item in items]
+        if column.type == "string":
+            per_label = np.isin(_labels(column, lower), np.array(items, dtype=object))
+            return self._by_label(column, per_label)
+        return self._tri(np.isin(column.values, items), column.null)
+
+    # --- time ----------------------------------------------------------------------
+
+    def _span(self, node: Any) -> _Span:
+        value = self.operand(node)
+        if isinstance(value, Column) and value.type == "timestamp":
+            return _Span(value.values, value.values, value.null, True, _name(node))
+        if isinstance(value, datetime):
+            ns = _ns(value)
+            return _Span(ns, ns, None, True, "a TIMESTAMP")
+        if isinstance(value, date):
+            start = _ns(value)
+            return _Span(start, start + DAY_NS - 1, None, True, "a DATE")
+        if isinstance(value, values.Interval):
+            start, end = value.start, value.end
+            if isinstance(start, timedelta) or isinstance(end, timedelta):
+                raise BadInput("filter: durations in an INTERVAL are not supported")
+            lo = OPEN_START if start is None else _ns(start)
+            hi = OPEN_END if end is None else _ns(end)
+            if end is not None and not isinstance(end, datetime):
+                hi += DAY_NS - 1  # a date as the end: to the end of that day
+            return _Span(lo, hi, None, False, "an INTERVAL")
+        raise BadInput(
+            f"filter: {_name(node)} is not temporal; give a timestamp property, TIMESTAMP('…'), "
+            "DATE('…') or INTERVAL('…', '…')"
+        )
+
+    def temporal(self, node: ast.TemporalPredicate) -> Tri:
+        name = _TEMPORAL_NAMES.get(type(node), type(node).__name__)
+        a, b = self._span(node.lhs), self._span(node.rhs)
+        if type(node) in _INTERVAL_ONLY and (a.instant or b.instant):
+            instant = a.label if a.instant else b.label
+            raise BadInput(
+                f"filter: {name} compares intervals and {instant} is an instant (CQL2 1.0 "
+                "table 2); for instants use T_INTERSECTS, T_BEFORE, T_AFTER, T_EQUALS or T_DISJOINT"
+            )
+        before = a.end < b.start
+        after = a.start > b.end
+        relations: dict[type[ast.Node], Any] = {
+            ast.TimeBefore: before,
+            ast.TimeAfter: after,
+            ast.TimeDisjoint: before | after,
+            TimeIntersects: ~(before | after),
+            ast.TimeEquals: (a.start == b.start) & (a.end == b.end),
+            ast.TimeContains: (b.start > a.start) & (b.end < a.end),
+            ast.TimeDuring: (a.start > b.start) & (a.end < b.end),
+            ast.TimeEndedBy: (a.start < b.start) & (a.end == b.end),
+            ast.TimeEnds: (a.start > b.start) & (a.end == b.end),
+            ast.TimeMeets: a.end == b.start,
+            ast.TimeMetBy: a.start == b.end,
+            ast.TimeOverlappedBy: (b.start < a.start) & (a.start < b.end) & (b.end < a.end),
+            ast.TimeOverlaps: (a.start < b.start) & (b.start < a.end) & (a.end < b.end),
+            ast.TimeBegunBy: (a.start == b.start) & (a.end > b.end),
+            ast.TimeBegins: (a.start == b.start) & (a.end < b.end),
+        }
+        if type(node) not in relations:
+            raise BadInput(f"filter: {name} is not supported")
+        nulls = [s.null for s in (a, b) if s.null is not None]
+        null = (nulls[0] | nulls[1]) if len(nulls) == 2 else (nulls[0] if nulls else None)
+        return self._tri(relations[type(node)], null)
+
+    # --- space ---------------------------------------------------------------------
+
+    def spatial(self, node: ast.SpatialComparisonPredicate) -> Tri:
+        name = "s_" + node.op.value.lower()
+        lhs, rhs = self.operand(node.lhs), self.operand(node.rhs)
+        if isinstance(rhs, Points) and not isinstance(lhs, Points):
+            swapped = {"s_within": "s_contains", "s_contains": "s_within"}
+            return self._spatial_of(swapped.get(name, name), node.rhs, _geometry(lhs))
+        return self._spatial_of(name, node.lhs, _geometry(rhs))
+
+    def _spatial_of(self, name: str, prop: Any, geometry: Any) -> Tri:
+        points = self.operand(prop)
+        if not isinstance(points, Points):
+            raise BadInput(f"filter: {name.upper()} needs the geometry property, not {_name(prop)}")
+        shapely.prepare(geometry)
+        x, y = points.lon, points.lat
+        if name == "s_intersects":
+            result = shapely.intersects_xy(geometry, x, y)
+        elif name == "s_disjoint":
+            result = ~shapely.intersects_xy(geometry, x, y)
+        elif name == "s_within":  # a point is within what contains it (not on its boundary)
+            result = shapely.contains_xy(geometry, x, y)
+        else:
+            predicate = getattr(shapely, name[2:])
+            result = predicate(shapely.points(x, y), geometry)
+        return self._tri(result, None)
+
+
+def _is_column(value: Any) -> bool:
+    if isinstance(value, _Lower):
+        return isinstance(value.value, Column)
+    return isinstance(value, Column | Points)
+
+
+def _describe(node: Any) -> str:
+    return type(node).__name__ if isinstance(node, ast.Node) else repr(node)
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, _Lower):
+        return str(value.value).lower()
+    if isinstance(value, datetime):
+        return utc_datetime(value)
+    return value
+
+
+def _labels(column: Column, lower: bool) -> np.ndarray:
+    labels = column.labels if column.labels is not None else np.zeros(0, dtype=object)
+    if lower:
+        return np.array([str(s).lower() for s in labels], dtype=object)
+    return labels
+
+
+def _lower_literal(value: Any, prop: str) -> str:
+    if isinstance(value, _Lower) and isinstance(value.value, str):
+        return value.value.lower()
+    if isinstance(value, str):
+        return value.lower()
+    raise BadInput(f"filter: CASEI({prop}) is compared with {value!r}; give a string")
+
+
+_TYPE_HINT = {
+    "string": "a string in single quotes, e.g. 'SAA'",
+    "number": "a number, e.g. 2",
+    "boolean": "true or false",
+    "timestamp": "TIMESTAMP('2016-09-13T00:00:00Z') or DATE('2016-09-13')",
+}
+
+
+def _literal(column: Column, value: Any, prop: str) -> Any:
+    """`value` as `column`'s values are stored, or 400 naming the expected type."""
+    ok = {
+        "string": isinstance(value, str),
+        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+        "timestamp": isinstance(value, date),
+    }[column.type]
+    if not ok:
+        raise BadInput(
+            f"filter: {prop} is a {column.type}; {value!r} is not: give {_TYPE_HINT[column.type]}"
+        )
+    if column.type == "timestamp":
+        return _ns(value)
+    return value
+
+
+def _box_geometry(box: Bbox) -> Any:
+    parts = box.polygons()
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+def _geometry(value: Any) -> Any:
+    """A geometry literal (WKT/GeoJSON, BBOX(...)) as a shapely geometry in CRS84."""
+    if isinstance(value, ast.Function) and value.name == "bbox":
+        args = value.arguments
+        if len(args) not in (4, 6) or not all(isinstance(a, int | float) for a in args):
+            raise BadInput("filter: BBOX takes 4 numbers: minx, miny, maxx, maxy")
+        minx, miny, maxx, maxy = (args[0], args[1], args[3], args[4]) if len(args) == 6 else args
+        return _box_geometry(Bbox(minx, miny, maxx, maxy))
+    if isinstance(value, values.Envelope):
+        return shapely.box(value.x1, value.y1, value.x2, value.y2)
+    if isinstance(value, values.Geometry):
+        geo = dict(value.geometry)
+        crs = geo.pop("crs", None)
+        if crs is not None and "4326" not in str(crs) and "CRS84" not in str(crs):
+            raise BadInput(
+                f"filter: geometry in {crs}; only CRS84 (longitude, latitude) is supported"
+            )
+        box = geo.pop("bbox", None)
+        if box is not None and geo.get("type") == "Polygon" and len(box) == 4 and box[0] > box[2]:
+            return _box_geometry(Bbox(*box))  # a cql2-json bbox across the antimeridian
+        try:
+            return shapely.geometry.shape(geo)
+        except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
+            raise BadInput(f"filter: geometry not understood: {exc}") from None
+    raise BadInput(f"filter: {value!r} is not a geometry; give POINT(…), POLYGON((…)) or BBOX(…)")
