@@ -126,7 +126,10 @@ Tri = tuple[np.ndarray, np.ndarray]  # (true, unknown) per row
 
 def mask(node: ast.Node, columns: Columns) -> np.ndarray:
     """The rows for which `node` is true."""
-    true, _ = _Eval(columns).condition(node)
+    try:
+        true, _ = _Eval(columns).condition(node)
+    except RecursionError:
+        raise BadInput("filter: nested too deeply") from None
     return true
 
 
