@@ -31,6 +31,7 @@ PG_URL = os.environ.get(
     "TRUCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/truce_test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+WAIT_MS = 60_000
 
 
 @cache
@@ -86,7 +87,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(db_url: str) -> Iterator[object]:
-    application = create_app(Settings(database_url=db_url, max_body_bytes=2_000_000))
+    # Tests read their own writes: a request for a stale evaluation waits for its refresh
+    # (the server's default answers at once with the previous one; see test_refresh.py).
+    application = create_app(
+        Settings(database_url=db_url, max_body_bytes=2_000_000, refresh_wait_ms=WAIT_MS)
+    )
     yield application
     application.state.service.engine.dispose()
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.server.conftest import WAIT_MS
 from tests.server.data import AGREEMENT, BASE_ROWS, many_rows, to_csv
 
 from truce.api import Settings, create_app, ogc
@@ -38,7 +39,9 @@ def clock() -> FakeClock:
 @pytest.fixture
 def app(db_url: str, clock: FakeClock) -> Iterator[Any]:
     """An app whose caches hold for FRESHNESS_S of `clock` (moved by the tests)."""
-    application = create_app(Settings(database_url=db_url, freshness_ms=int(FRESHNESS_S * 1000)))
+    application = create_app(
+        Settings(database_url=db_url, freshness_ms=int(FRESHNESS_S * 1000), refresh_wait_ms=WAIT_MS)
+    )
     application.state.watermark.clock = clock
     yield application
     application.state.service.engine.dispose()

@@ -211,7 +211,7 @@ def test_a_lease_left_by_a_crashed_process_is_taken_over(service):
 
     from truce.store import derived
 
-    long_ago = datetime.now(UTC) - timedelta(seconds=derived.LEASE_S + 1)
+    long_ago = datetime.now(UTC) - timedelta(seconds=derived.LEASE_STALE_S + 1)
     assert derived.claim(service.engine, AGREEMENT, now=long_ago) is not None  # then "crashed"
     assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is not None
     # A fresh lease is respected.

@@ -45,7 +45,11 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         engine = make_engine(settings.database_url)
         if settings.migrate:
             upgrade(engine)
-        service = Service(engine, AgreementRegistry.load(settings.agreement_files))
+        service = Service(
+            engine,
+            AgreementRegistry.load(settings.agreement_files),
+            refresh_wait_s=settings.refresh_wait_ms / 1000,
+        )
 
     watermark = Watermark(service.engine, settings.freshness_ms / 1000)
 
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         if settings.warm and hasattr(app.state, "ogc"):
             threading.Thread(target=_warm, args=(app,), name="truce-warm", daemon=True).start()
         yield
+        service.evaluations.close()
         watermark.close()
         service.engine.dispose()
 

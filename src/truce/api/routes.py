@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -97,9 +97,24 @@ def evaluation(
     agreement_id: str,
     service: ServiceDep,
     user: CurrentUser,
+    response: Response,
     as_of: Annotated[str | None, Query(description="ISO 8601; default: now")] = None,
 ) -> Document:
-    return service.evaluation(agreement_id, user, as_of=_parse_as_of(service, agreement_id, as_of))
+    """Without `as_of`: the last complete evaluation at once, `stale` while newer reports
+    are being evaluated (also in the `Truce-Reports-Version`, `Truce-As-Of` and
+    `Truce-Stale` headers)."""
+    doc = service.evaluation(agreement_id, user, as_of=_parse_as_of(service, agreement_id, as_of))
+    response.headers.update(freshness_headers(doc))
+    return doc
+
+
+def freshness_headers(doc: Document) -> dict[str, str]:
+    """Which evaluation answered: its reports version, as-of instant and staleness."""
+    return {
+        "Truce-Reports-Version": str(doc["reports_version"]),
+        "Truce-As-Of": str(doc["as_of"]),
+        "Truce-Stale": "true" if doc["stale"] else "false",
+    }
 
 
 @router.get("/agreements/{agreement_id}/dashboard", tags=["evaluation"], responses=errors(401, 404))

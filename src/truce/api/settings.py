@@ -24,6 +24,7 @@ ENV_VARS: dict[str, str] = {
     "ogc_public": "TRUCE_OGC_PUBLIC",
     "freshness_ms": "TRUCE_FRESHNESS_MS",
     "warm": "TRUCE_WARM",
+    "refresh_wait_ms": "TRUCE_REFRESH_WAIT_MS",
 }
 
 
@@ -46,6 +47,9 @@ class Settings(BaseModel):
     # writes, a revoked token included. Its own writes it sees at once.
     freshness_ms: int = Field(default=DEFAULT_FRESHNESS_MS, ge=0)
     warm: bool = False  # load every agreement's snapshot and OGC index at start-up
+    # How long a request for a stale evaluation waits for the refresh under way before
+    # answering with the last complete one (marked stale). 0: never waits.
+    refresh_wait_ms: int = Field(default=0, ge=0)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -63,6 +67,8 @@ class Settings(BaseModel):
             values["ogc_public"] = _flag(env[ENV_VARS["ogc_public"]])
         if env.get(ENV_VARS["freshness_ms"]):
             values["freshness_ms"] = int(env[ENV_VARS["freshness_ms"]])
+        if env.get(ENV_VARS["refresh_wait_ms"]):
+            values["refresh_wait_ms"] = int(env[ENV_VARS["refresh_wait_ms"]])
         if env.get(ENV_VARS["warm"]):
             values["warm"] = _flag(env[ENV_VARS["warm"]])
         values.update(overrides)

@@ -142,6 +142,7 @@ def _run_workers(settings, workers: int, sock) -> None:  # type: ignore[no-untyp
             ENV_VARS["ogc_public"]: "1" if settings.ogc_public else "0",
             ENV_VARS["freshness_ms"]: str(settings.freshness_ms),
             ENV_VARS["warm"]: "1" if settings.warm else "0",
+            ENV_VARS["refresh_wait_ms"]: str(settings.refresh_wait_ms),
         }
     )
     config = uvicorn.Config(

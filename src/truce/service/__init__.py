@@ -30,7 +30,7 @@ from truce.domain.model import ReportTable
 from truce.errors import BadInput, GazetteerError, UnknownAgreement
 from truce.service import audit, exports, ingest, review, users, views
 from truce.service.agreements import AgreementEntry, AgreementRegistry
-from truce.service.evaluation import Evaluations
+from truce.service.evaluation import Evaluations, Reading
 from truce.service.ingest import IngestResult
 from truce.service.visibility import SHARED_ROLES, Visibility, load_visibility
 from truce.store import audit as audit_store
@@ -56,11 +56,14 @@ class Service:
         agreements: AgreementRegistry,
         *,
         clock: Callable[[], datetime] = utc_now,
+        refresh_wait_s: float | None = None,
     ) -> None:
+        """`refresh_wait_s`: how long a reader of a stale evaluation waits for its
+        refresh (None: until done, so callers read their own writes; 0: never)."""
         self.engine = engine
         self.agreements = agreements
         self.clock = clock
-        self.evaluations = Evaluations(engine, agreements, clock)
+        self.evaluations = Evaluations(engine, agreements, clock, refresh_wait_s=refresh_wait_s)
 
     @classmethod
     def from_url(cls, url: str, agreement_files: tuple[Path, ...] = ()) -> Service:
@@ -154,13 +157,19 @@ class Service:
     def store_reports(
         self, table: ReportTable, result: IngestResult, *, user: User, line_offset: int = 0
     ) -> IngestResult:
-        return ingest.store_reports(
+        stored = ingest.store_reports(
             self.engine, table, result, user=user, now=self.clock(), line_offset=line_offset
         )
+        if stored.accepted:
+            self.evaluations.reports_changed()
+        return stored
 
     # evaluation and what a user may see
     def snapshot(self, agreement_id: str, *, as_of: datetime | None = None) -> Snapshot:
         return self.evaluations.snapshot(agreement_id, as_of=as_of)
+
+    def current(self, agreement_id: str) -> Reading:
+        return self.evaluations.current(agreement_id)
 
     def visibility(self, agreement_id: str, user: User) -> Visibility:
         sites = self.agreements.get(agreement_id).agreement.sites
@@ -207,6 +216,7 @@ __all__ = [
     "BadInput",
     "GazetteerError",
     "IngestResult",
+    "Reading",
     "Service",
     "UnknownAgreement",
     "User",

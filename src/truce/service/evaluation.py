@@ -1,24 +1,36 @@
 """Each agreement's evaluation over all stored reports, computed at most once per
 reports version across processes (the `derived` lease), and the per-process caches.
 
-`Evaluations` is a class because it holds per-process state: the last snapshot
-this process parsed (reused while it is current) and the evaluations for
+Readers never wait on a refresh: `Evaluations.current` answers at once with the
+last complete snapshot this process holds (saying whether it is stale) and asks
+the process's refresher thread to bring it up to date. The refresher loads a
+newer snapshot another process stored, or takes the lease and computes one
+(renewing the lease while it computes, `derived.Heartbeat`). A reader waits only
+when the process holds no snapshot of the agreement at all (after start-up it
+parses the stored one, even a stale one, rather than waiting), or when it was
+configured to wait (`refresh_wait_s`: the CLI and tests read their own writes).
+
+`Evaluations` is a class because it holds per-process state: the snapshots this
+process parsed or computed, the refresher thread, and the evaluations for
 explicit `as_of` instants. Everything else in `truce.service` is functions.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Engine
 
+from truce.domain.conditions.base import Coverage
 from truce.domain.keys import violation_key
-from truce.domain.model import Evaluation
+from truce.domain.model import Agreement, Evaluation, ReportTable
 from truce.domain.timeparse import to_utc64
 from truce.exchange.coverage import coverage_in, needs_coverage
 from truce.service import commitments
@@ -28,14 +40,40 @@ from truce.store import reports as report_store
 from truce.store.derived import Snapshot
 from truce.store.engine import read_transaction
 
-# How long a request waits for another process's computation before computing itself
-# (without storing); a lease older than derived.LEASE_S is taken over.
-WAIT_FOR_OTHER_COMPUTE_S = 120.0
+log = logging.getLogger("truce.service")
+
 AS_OF_CACHE_SIZE = 32
+# How often the refresher looks again while another process holds the lease: its
+# snapshot, or its death (`derived.LEASE_STALE_S`), is noticed within this.
+POLL_S = 0.25
+
+# (agreement, reports, as_of, quiet-day coverage) -> evaluation; replaceable for tests.
+EvaluateFn = Callable[[Agreement, ReportTable, datetime, Coverage | None], Evaluation]
+
+
+def _evaluate(
+    agreement: Agreement, table: ReportTable, as_of: datetime, coverage: Coverage | None
+) -> Evaluation:
+    from truce.domain.evaluate import evaluate
+
+    return evaluate(agreement, table, as_of=as_of, coverage=coverage)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A snapshot as a reader gets it: `stale` when reports arrived since (or a phase
+    boundary or local midnight passed) and a refresh is under way."""
+
+    snapshot: Snapshot
+    stale: bool
 
 
 class Evaluations:
-    """The snapshot lease and the as-of cache of one process."""
+    """The snapshot lease, the refresher and the as-of cache of one process."""
 
     def __init__(
         self,
@@ -43,62 +81,205 @@ class Evaluations:
         agreements: AgreementRegistry,
         clock: Callable[[], datetime],
         *,
-        wait_for_other_s: float = WAIT_FOR_OTHER_COMPUTE_S,
+        refresh_wait_s: float | None = None,
+        evaluate: EvaluateFn = _evaluate,
+        lease_clock: Callable[[], datetime] = wall_clock,
         as_of_cache_size: int = AS_OF_CACHE_SIZE,
     ) -> None:
         self.engine = engine
         self.agreements = agreements
         self.clock = clock
-        self.wait_for_other_s = wait_for_other_s
+        # How long a reader of a stale snapshot waits for the refresh (None: until it
+        # is done; 0: not at all, the server's default).
+        self.refresh_wait_s = refresh_wait_s
+        self.evaluate = evaluate
+        self.lease_clock = lease_clock  # wall clock for the lease, shared by processes
         self.as_of_cache_size = as_of_cache_size
         self.computations = 0  # evaluations this process computed (for tests and logs)
         # Evaluations for explicit `as_of` instants, per reports version (in-process only).
         self._as_of_cache: OrderedDict[tuple[str, str, int, datetime], Snapshot] = OrderedDict()
         self._as_of_lock = threading.Lock()
-        # The last snapshot this process parsed, per agreement (reused while it is current).
-        self._memo: dict[str, derived.Snapshot] = {}
+        # The newest snapshot this process holds, per agreement.
+        self._memo: dict[str, Snapshot] = {}
+        self._load_lock = threading.Lock()  # one large parse at a time
+        self._cond = threading.Condition()  # guards the fields below and `_memo` updates
+        self._pending: set[str] = set()  # agreements the refresher should bring up to date
+        self._failed: dict[str, BaseException] = {}
+        self._refresher: threading.Thread | None = None
+        self._closed = False
+
+    # --- what readers call -------------------------------------------------------------
 
     def snapshot(self, agreement_id: str, *, as_of: datetime | None = None) -> Snapshot:
         """The agreement's evaluation over all stored reports, unfiltered (`.data`), with
         the reports version it read and the instant it stays valid until.
 
-        Without `as_of`: the shared cached snapshot, recomputed at most once per
-        reports version (and when a phase boundary or local midnight passes).
-        With `as_of`: computed for that instant, not cached.
-        """
-        entry = self.agreements.get(agreement_id)
+        Without `as_of`: `current(...).snapshot`. With `as_of`: computed for that
+        instant, cached per reports version in this process."""
         if as_of is not None:
-            return self._snapshot_as_of(entry, as_of)
-        deadline = time.monotonic() + self.wait_for_other_s
-        delay = 0.02
+            return self._snapshot_as_of(self.agreements.get(agreement_id), as_of)
+        return self.current(agreement_id).snapshot
+
+    def current(self, agreement_id: str) -> Reading:
+        """The last complete snapshot, at once; stale ones are refreshed in the background."""
+        entry = self.agreements.get(agreement_id)
+        with read_transaction(self.engine) as conn:
+            version = report_store.reports_version(conn)
+            meta = derived.stored(conn, agreement_id)
+        memo = self._usable(agreement_id, entry)
+        if memo is None and meta is not None and meta.agreement_digest == entry.digest:
+            memo = self._load(agreement_id, entry)  # after start-up: even a stale one
+        if memo is not None and memo.fresh(version, entry.digest, self.clock()):
+            return Reading(memo, stale=False)
+        self.request(agreement_id)
+        if memo is not None and self.refresh_wait_s == 0:
+            return Reading(memo, stale=True)
+        return self._wait(agreement_id, entry, version, memo)
+
+    def latest(self, agreement_id: str) -> Snapshot | None:
+        """The newest snapshot this process holds, without reading the store."""
+        return self._memo.get(agreement_id)
+
+    def request(self, agreement_id: str) -> None:
+        """Ask the refresher to bring the agreement up to date (returns at once)."""
+        with self._cond:
+            if self._closed:
+                return
+            self._pending.add(agreement_id)
+            if self._refresher is None:
+                self._refresher = threading.Thread(
+                    target=self._run, name="truce-refresher", daemon=True
+                )
+                self._refresher.start()
+            self._cond.notify_all()
+
+    def reports_changed(self) -> None:
+        """New reports were stored: refresh every agreement this process serves."""
+        for agreement_id in list(self._memo):
+            self.request(agreement_id)
+
+    def close(self) -> None:
+        """Stop the refresher (a computation under way is abandoned with the process)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _usable(self, agreement_id: str, entry: AgreementEntry) -> Snapshot | None:
+        memo = self._memo.get(agreement_id)
+        return memo if memo is not None and memo.agreement_digest == entry.digest else None
+
+    def _wait(
+        self, agreement_id: str, entry: AgreementEntry, version: int, memo: Snapshot | None
+    ) -> Reading:
+        wait_s = None if memo is None else self.refresh_wait_s
+        deadline = None if wait_s is None else time.monotonic() + wait_s
+        with self._cond:
+            self._failed.pop(agreement_id, None)
+            while True:
+                memo = self._usable(agreement_id, entry)
+                if memo is not None and memo.fresh(version, entry.digest, self.clock()):
+                    return Reading(memo, stale=False)
+                failure = self._failed.get(agreement_id)
+                if failure is not None:
+                    raise failure
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0 and memo is not None:
+                    return Reading(memo, stale=True)
+                if agreement_id not in self._pending:  # that pass ended short of `version`
+                    self.request(agreement_id)
+                self._cond.wait(POLL_S if left is None else max(min(left, POLL_S), 0.001))
+
+    # --- the refresher -----------------------------------------------------------------
+
+    def _run(self) -> None:
         while True:
+            with self._cond:
+                while not self._pending and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                agreement_id = min(self._pending)
+                self._pending.discard(agreement_id)
+            try:
+                self._refresh(agreement_id)
+            except Exception as exc:
+                log.exception("refreshing the evaluation of %s failed", agreement_id)
+                with self._cond:
+                    self._failed[agreement_id] = exc
+                    self._cond.notify_all()
+
+    def _refresh(self, agreement_id: str) -> None:
+        """Bring the agreement's snapshot up to the stored reports version: load the one
+        another process stored, or take the lease and compute it (once per call)."""
+        entry = self.agreements.get(agreement_id)
+        while not self._closed:
             now = self.clock()
             with read_transaction(self.engine) as conn:
                 version = report_store.reports_version(conn)
-                snap = derived.load(conn, agreement_id, self._memo.get(agreement_id))
-            if snap is not None and snap.fresh(version, entry.digest, now):
-                self._memo[agreement_id] = snap
-                return snap
-            token = derived.claim(self.engine, agreement_id, now=now)
-            if token is not None:
-                try:
+                meta = derived.stored(conn, agreement_id)
+            memo = self._usable(agreement_id, entry)
+            if memo is not None and memo.fresh(version, entry.digest, now):
+                return
+            if self._worth_loading(meta, memo, entry):
+                self._load(agreement_id, entry)
+                continue
+            token = derived.claim(self.engine, agreement_id, now=self.lease_clock())
+            if token is None:  # another process computes: wait for its snapshot or its death
+                time.sleep(POLL_S)
+                continue
+            try:
+                with derived.Heartbeat(
+                    self.engine, agreement_id, token, clock=self.lease_clock
+                ) as beat:
                     with read_transaction(self.engine) as conn:
-                        version = report_store.reports_version(conn)
-                        snap = derived.load(conn, agreement_id, self._memo.get(agreement_id))
-                    if snap is not None and snap.fresh(version, entry.digest, now):
+                        meta = derived.stored(conn, agreement_id)
+                    if self._worth_loading(meta, memo, entry):  # stored while we claimed
                         derived.release(self.engine, agreement_id, token)
-                        return snap
+                        continue
                     new = self._compute(entry, now)
-                    if derived.store(self.engine, new, token):
-                        self._memo[agreement_id] = new
-                    return new
-                except BaseException:
-                    derived.release(self.engine, agreement_id, token)
-                    raise
-            if time.monotonic() > deadline:
-                return self._compute(entry, now)
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+                    if not beat.lost:
+                        derived.store(self.engine, new, token)
+            except BaseException:
+                derived.release(self.engine, agreement_id, token)
+                raise
+            self._keep(agreement_id, new)
+            return
+
+    def _worth_loading(
+        self, meta: derived.Stored | None, memo: Snapshot | None, entry: AgreementEntry
+    ) -> bool:
+        """The store holds a later computation of this agreement than `memo`."""
+        return (
+            meta is not None
+            and meta.agreement_digest == entry.digest
+            and meta.newer_than(memo)
+            and (memo is None or (meta.reports_version or 0) >= memo.reports_version)
+        )
+
+    def _load(self, agreement_id: str, entry: AgreementEntry) -> Snapshot | None:
+        with self._load_lock:
+            memo = self._memo.get(agreement_id)
+            with read_transaction(self.engine) as conn:
+                snap = derived.load(conn, agreement_id, memo)
+        if snap is None or snap.agreement_digest != entry.digest:
+            return self._usable(agreement_id, entry)
+        return self._keep(agreement_id, snap)
+
+    def _keep(self, agreement_id: str, snap: Snapshot) -> Snapshot:
+        """Hold `snap` unless this process holds a later one; wake waiting readers."""
+        with self._cond:
+            memo = self._memo.get(agreement_id)
+            if (
+                memo is None
+                or memo.agreement_digest != snap.agreement_digest
+                or (
+                    (snap.reports_version, snap.computed_at)
+                    >= (memo.reports_version, memo.computed_at)
+                )
+            ):
+                self._memo[agreement_id] = snap
+            self._cond.notify_all()
+            return self._memo[agreement_id]
 
     def _snapshot_as_of(self, entry: AgreementEntry, as_of: datetime) -> Snapshot:
         with read_transaction(self.engine) as conn:
@@ -118,7 +299,6 @@ class Evaluations:
         return snap
 
     def _compute(self, entry: AgreementEntry, as_of: datetime) -> Snapshot:
-        from truce.domain.evaluate import evaluate
         from truce.formats.evaluation_json import evaluation_to_dict
 
         with read_transaction(self.engine) as conn:
@@ -127,7 +307,7 @@ class Evaluations:
             table, _ = report_store.load_all(conn)
             agreement = commitments.effective(conn, entry.agreement)  # registry changes
             covered = coverage_in(conn, agreement.id) if needs_coverage(agreement) else None
-        ev = evaluate(agreement, table, as_of=as_of, coverage=covered)
+        ev = self.evaluate(agreement, table, as_of, covered)
         self.computations += 1
         data = evaluation_to_dict(ev)
         key_of = {inc["id"]: inc["key"] for inc in data["incidents"]}

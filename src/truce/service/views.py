@@ -19,9 +19,16 @@ from truce.store.users import User
 def evaluation(
     evals: Evaluations, agreement_id: str, user: User, *, as_of: datetime | None = None
 ) -> dict[str, Any]:
-    data = evals.snapshot(agreement_id, as_of=as_of).data
+    """`user`'s view, plus the reports version it was computed from and whether it is
+    `stale` (newer reports are being evaluated; the answer is the last complete one)."""
+    if as_of is None:
+        reading = evals.current(agreement_id)
+        snap, stale = reading.snapshot, reading.stale
+    else:
+        snap, stale = evals.snapshot(agreement_id, as_of=as_of), False
     sites = evals.agreements.get(agreement_id).agreement.sites
-    return load_visibility(evals.engine, agreement_id, user, sites).filter(data)
+    view = load_visibility(evals.engine, agreement_id, user, sites).filter(snap.data)
+    return {**view, "reports_version": snap.reports_version, "stale": stale}
 
 
 def incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:

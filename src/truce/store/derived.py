@@ -6,17 +6,20 @@ boundary or local midnight that could change phase or condition states).
 
 Computing is guarded by a lease in the `derived` row: a conditional UPDATE
 (atomic on both dialects: SQLite's write lock, PostgreSQL's row lock) lets
-exactly one process claim it; the others wait for the snapshot to appear. A
-lease older than `LEASE_S` is taken to belong to a crashed process and can be
-claimed again.
+exactly one process claim it; the others keep serving the previous snapshot.
+The holder renews the lease every `HEARTBEAT_S` while it computes (`Heartbeat`);
+a lease not renewed for `LEASE_STALE_S` belongs to a process that died (a
+`kill -9` leaves it behind) and is taken over by the next claim at once.
+Lease times are wall-clock instants of the processes sharing the store.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +33,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from truce.store.engine import write_transaction
 from truce.store.schema import derived
 
-LEASE_S = 180.0
+log = logging.getLogger("truce.store")
+
+HEARTBEAT_S = 1.0
+LEASE_STALE_S = 5.0
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -50,10 +56,20 @@ class Snapshot:
     data: dict[str, Any]
 
     def fresh(self, version: int, digest: str, now: datetime) -> bool:
+        """Computed from (at least) reports version `version`, and still valid at `now`."""
         return (
-            self.reports_version == version
+            self.reports_version >= version
             and self.agreement_digest == digest
             and (self.valid_until is None or now < self.valid_until)
+        )
+
+    def same(self, other: Snapshot | None) -> bool:
+        """The same stored computation (cheaper than comparing the data)."""
+        return (
+            other is not None
+            and self.reports_version == other.reports_version
+            and self.agreement_digest == other.agreement_digest
+            and self.computed_at == other.computed_at
         )
 
 
@@ -109,6 +125,48 @@ def encode(data: dict[str, Any]) -> str:
     return orjson.dumps(data, default=_plain).decode("utf-8")
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the `derived` row says without its (large) snapshot text."""
+
+    reports_version: int | None
+    agreement_digest: str | None
+    computed_at: datetime | None
+    claim_token: str | None
+    claim_at: datetime | None
+
+    def newer_than(self, snap: Snapshot | None) -> bool:
+        """A stored computation other than (so, later than) `snap`."""
+        if self.computed_at is None or self.reports_version is None:
+            return False
+        return snap is None or not (
+            snap.reports_version == self.reports_version
+            and snap.agreement_digest == self.agreement_digest
+            and snap.computed_at == self.computed_at
+        )
+
+
+def stored(conn: Connection, agreement_id: str) -> Stored | None:
+    """The row's small columns (one cheap read: no snapshot text)."""
+    cols = (
+        derived.c.reports_version,
+        derived.c.agreement_digest,
+        derived.c.computed_at,
+        derived.c.claim_token,
+        derived.c.claim_at,
+    )
+    row = conn.execute(select(*cols).where(derived.c.agreement_id == agreement_id)).first()
+    if row is None:
+        return None
+    return Stored(
+        None if row.reports_version is None else int(row.reports_version),
+        row.agreement_digest,
+        _aware(row.computed_at),
+        row.claim_token,
+        _aware(row.claim_at),
+    )
+
+
 def load(conn: Connection, agreement_id: str, reuse: Snapshot | None = None) -> Snapshot | None:
     """The stored snapshot; `reuse` (one this process parsed before) is returned as is
     when the stored one is the same computation, sparing a large JSON parse."""
@@ -152,25 +210,80 @@ def _parse(text: str) -> dict[str, Any]:
 
 
 def claim(engine: Engine, agreement_id: str, *, now: datetime) -> str | None:
-    """Try to take the compute lease; returns its token, or None when another holds it."""
+    """Try to take the compute lease; returns its token, or None while another process
+    holds it and renews it (`heartbeat`). `now` is the wall clock."""
     token = secrets.token_hex(16)
-    stale = now - timedelta(seconds=LEASE_S)
-    with write_transaction(engine) as conn:
+    stale = now - timedelta(seconds=LEASE_STALE_S)
+    with write_transaction(engine, audited=False) as conn:
         ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         conn.execute(ins(derived).values(agreement_id=agreement_id).on_conflict_do_nothing())
         n = conn.execute(
             update(derived)
             .where(
                 derived.c.agreement_id == agreement_id,
-                or_(derived.c.claim_token.is_(None), derived.c.claim_at < stale),
+                or_(
+                    derived.c.claim_token.is_(None),
+                    derived.c.claim_at.is_(None),
+                    derived.c.claim_at < stale,
+                ),
             )
             .values(claim_token=token, claim_at=now)
         ).rowcount
     return token if n == 1 else None
 
 
+def heartbeat(engine: Engine, agreement_id: str, token: str, *, now: datetime) -> bool:
+    """Renew the lease; False when it is no longer ours (taken over, or released)."""
+    with write_transaction(engine, audited=False) as conn:
+        n = conn.execute(
+            update(derived)
+            .where(derived.c.agreement_id == agreement_id, derived.c.claim_token == token)
+            .values(claim_at=now)
+        ).rowcount
+    return n == 1
+
+
+class Heartbeat:
+    """Renews a lease every `every_s` from a thread of its own while the holder computes
+    (the computation holds the GIL for long stretches, but never for seconds)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        agreement_id: str,
+        token: str,
+        *,
+        clock: Callable[[], datetime],
+        every_s: float = HEARTBEAT_S,
+    ) -> None:
+        self.engine, self.agreement_id, self.token = engine, agreement_id, token
+        self.clock, self.every_s = clock, every_s
+        self.lost = False  # the lease was taken over: the result will not be stored
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"truce-lease-{agreement_id}", daemon=True
+        )
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                if not heartbeat(self.engine, self.agreement_id, self.token, now=self.clock()):
+                    self.lost = True
+                    return
+            except Exception:  # the database is away for a moment: try again next beat
+                log.warning("renewing the evaluation lease failed", exc_info=True)
+
+
 def release(engine: Engine, agreement_id: str, token: str) -> None:
-    with write_transaction(engine) as conn:
+    with write_transaction(engine, audited=False) as conn:
         conn.execute(
             update(derived)
             .where(derived.c.agreement_id == agreement_id, derived.c.claim_token == token)
@@ -180,7 +293,8 @@ def release(engine: Engine, agreement_id: str, token: str) -> None:
 
 def store(engine: Engine, snap: Snapshot, token: str) -> bool:
     """Write the snapshot and release the lease, if the lease is still ours."""
-    with write_transaction(engine) as conn:
+    text = encode(snap.data)  # before the write lock: encoding takes seconds at 1M
+    with write_transaction(engine, audited=False) as conn:
         n = conn.execute(
             update(derived)
             .where(derived.c.agreement_id == snap.agreement_id, derived.c.claim_token == token)
@@ -190,7 +304,7 @@ def store(engine: Engine, snap: Snapshot, token: str) -> bool:
                 as_of=snap.as_of,
                 valid_until=snap.valid_until,
                 computed_at=snap.computed_at,
-                snapshot=encode(snap.data),
+                snapshot=text,
                 claim_version=snap.reports_version,
                 claim_token=None,
                 claim_at=None,

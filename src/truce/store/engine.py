@@ -67,17 +67,19 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, audited: bool = True) -> Iterator[Connection]:
     """A transaction that will write: committed on success, rolled back on error.
 
     SQLite: `BEGIN IMMEDIATE` (the write lock is taken at once). PostgreSQL: the
-    audit advisory lock is taken at once, so appends to the hash chain are serial.
+    audit advisory lock is taken at once, so appends to the hash chain are serial;
+    `audited=False` skips it for writes that append nothing to the audit log (the
+    evaluation lease's heartbeat must not queue behind a long ingest).
     """
     with engine.connect() as conn:
         if is_sqlite(conn):
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
-            if not is_sqlite(conn):
+            if audited and not is_sqlite(conn):
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_ID})
             yield conn
 

@@ -7,9 +7,11 @@ slice, and a slice for the page: no scan of Python dicts. The snapshot's dicts
 are referenced, never copied (at 1M incidents a copy is a gigabyte).
 
 Whether the index is current is decided from the store's watermark
-(`truce.store.watermark`, re-read at most every `freshness_ms`): it is rebuilt
-only when the stored reports version changes or the snapshot's `valid_until`
-(next phase boundary or local midnight) passes.
+(`truce.store.watermark`, re-read at most every `freshness_ms`): when the stored
+reports version moves past it, or the snapshot's `valid_until` (next phase
+boundary or local midnight) passes, the service's refresher is asked for a new
+snapshot, and once this process holds it, it is indexed in a background thread.
+Queries keep reading the previous index meanwhile: they never wait for either.
 
 Who sees what is `Service.visibility(...)`: per distinct viewer (everything,
 published only, or one centre's own) and watermark, the masks its
@@ -31,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
@@ -47,8 +50,11 @@ from truce.api.ogc import Bbox, Interval
 from truce.api.ogc.encoded import EncodedIncidents
 from truce.service import SHARED_ROLES, Service, Visibility
 from truce.store import derived
+from truce.store.derived import Snapshot
 from truce.store.users import User
 from truce.store.watermark import Mark, Watermark
+
+log = logging.getLogger("truce.api")
 
 VIEW_CACHE_SIZE = 16
 LARGE_SNAPSHOT = 100_000  # incidents; see `_settle_heap`
@@ -203,6 +209,7 @@ class AgreementIndex:
     views: OrderedDict[Hashable, View] = field(default_factory=OrderedDict)
     filter_columns: dict[Any, Any] = field(default_factory=dict)  # see `ogc.queryables`
     lock: threading.Lock = field(default_factory=threading.Lock)
+    snapshot: Snapshot | None = None  # the one indexed
     _report_incident: tuple[list[str], np.ndarray] | None = None
 
     @classmethod
@@ -212,6 +219,8 @@ class AgreementIndex:
         version: int,
         valid_until: datetime | None,
         data: dict[str, Any],
+        *,
+        snapshot: Snapshot | None = None,
     ) -> AgreementIndex:
         incs, vios = data["incidents"], data["violations"]
         n = len(incs)
@@ -241,10 +250,11 @@ class AgreementIndex:
             violation_pos={v["key"]: k for k, v in enumerate(vios)},
             encoded=EncodedIncidents(incs, incidents.order),
             violation_count=np.bincount(at_inc, minlength=n)[incidents.order],
+            snapshot=snapshot,
         )
 
     def fresh(self, version: int, now: datetime) -> bool:
-        return self.reports_version == version and (
+        return self.reports_version >= version and (
             self.valid_until is None or now < self.valid_until
         )
 
@@ -374,41 +384,91 @@ class OgcIndex:
         self._by_agreement: dict[str, AgreementIndex] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._indexing: set[str] = set()  # agreements being indexed in the background
         self.builds = 0  # how often an index was (re)built, for tests
 
     def get(self, agreement_id: str, *, block: bool = True) -> tuple[AgreementIndex, Mark]:
-        """The current index and the watermark it was checked against.
+        """The index of the newest complete snapshot, and the watermark read with it.
 
-        `block=False` raises `WouldBlock` instead of reading the database or building."""
+        Readers never wait for a refresh: while newer reports are evaluated (by this
+        process's refresher or another process) the index of the previous snapshot
+        answers, and a newer snapshot is indexed in the background. Only when there is
+        no index yet does a caller build one (`block=False`: raises `WouldBlock`)."""
         self.service.agreements.get(agreement_id)  # NotFound for unknown agreements
         mark = self.watermark.current() if block else self.watermark.peek()
         if mark is None:
             raise WouldBlock
-        now = self.service.clock()
         current = self._by_agreement.get(agreement_id)
-        if current is not None and current.fresh(mark.reports_version, now):
+        if current is not None and (self._up_to_date(current, mark) or not self._waits):
+            self._keep_current(current, mark)
             return current, mark
         if not block:
             raise WouldBlock
         with self._guard:
             lock = self._locks.setdefault(agreement_id, threading.Lock())
         with lock:
-            mark = self.watermark.current()
             current = self._by_agreement.get(agreement_id)
-            if current is not None and current.fresh(mark.reports_version, now):
-                return current, mark
-            # The mark was read first: the snapshot is at least this new, so keying
-            # the index by it can cause one extra rebuild but never a stale answer.
-            with derived.paused_gc():
-                snap = self.service.snapshot(agreement_id)
-                built = AgreementIndex.build(
-                    agreement_id, mark.reports_version, snap.valid_until, snap.data
-                )
-            self._by_agreement[agreement_id] = built
-            self.builds += 1
-            if len(built.incident_pos) >= LARGE_SNAPSHOT:
-                _settle_heap()
-            return built, mark
+            if current is None or not self._up_to_date(current, mark):
+                snap = self.service.snapshot(agreement_id)  # waits only as configured
+                if current is None or not snap.same(current.snapshot):
+                    current = self._build(agreement_id, snap)
+            return current, mark
+
+    @property
+    def _waits(self) -> bool:
+        """Readers wait for a refresh (`refresh_wait_s` not 0: tests, the CLI)."""
+        return self.service.evaluations.refresh_wait_s != 0
+
+    def _up_to_date(self, current: AgreementIndex, mark: Mark) -> bool:
+        latest = self.service.evaluations.latest(current.agreement_id)
+        return current.fresh(mark.reports_version, self.service.clock()) and (
+            latest is None or latest.same(current.snapshot)
+        )
+
+    def _keep_current(self, current: AgreementIndex, mark: Mark) -> None:
+        """Ask for a refresh when `current` is behind the store, and index a newer
+        snapshot this process already holds (both in the background)."""
+        evaluations = self.service.evaluations
+        latest = evaluations.latest(current.agreement_id)
+        if latest is not None and not latest.same(current.snapshot):
+            self._index_in_background(current.agreement_id)
+        elif not current.fresh(mark.reports_version, self.service.clock()):
+            evaluations.request(current.agreement_id)
+
+    def _index_in_background(self, agreement_id: str) -> None:
+        with self._guard:
+            if agreement_id in self._indexing:
+                return
+            self._indexing.add(agreement_id)
+        threading.Thread(
+            target=self._index_latest, args=(agreement_id,), name="truce-ogc-index", daemon=True
+        ).start()
+
+    def _index_latest(self, agreement_id: str) -> None:
+        try:
+            snap = self.service.evaluations.latest(agreement_id)
+            with self._guard:
+                lock = self._locks.setdefault(agreement_id, threading.Lock())
+            with lock:
+                current = self._by_agreement.get(agreement_id)
+                if snap is not None and (current is None or not snap.same(current.snapshot)):
+                    self._build(agreement_id, snap)
+        except Exception:
+            log.exception("indexing the evaluation of %s failed", agreement_id)
+        finally:
+            with self._guard:
+                self._indexing.discard(agreement_id)
+
+    def _build(self, agreement_id: str, snap: Snapshot) -> AgreementIndex:
+        with derived.paused_gc():
+            built = AgreementIndex.build(
+                agreement_id, snap.reports_version, snap.valid_until, snap.data, snapshot=snap
+            )
+        self._by_agreement[agreement_id] = built
+        self.builds += 1
+        if len(built.incident_pos) >= LARGE_SNAPSHOT:
+            _settle_heap()
+        return built
 
     def view(
         self, agreement_id: str, user: User, *, block: bool = True

@@ -1,0 +1,206 @@
+"""Readers never wait on a refresh: they get the last complete evaluation at once, marked
+stale, while it is refreshed in the background; a lease left by a dead process is taken
+over within seconds (a heartbeat, not a timeout)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+from tests.server.conftest import TestClient
+from tests.server.data import AGREEMENT, BASE_ROWS, many_rows, to_csv
+from tests.server.test_serve_process import Server, _admin_token
+
+from truce.api import Settings, create_app
+from truce.domain.conditions.base import Coverage
+from truce.domain.evaluate import evaluate
+from truce.domain.model import Agreement, Evaluation, ReportTable
+from truce.service import AgreementRegistry, Service
+from truce.store import derived
+from truce.store.engine import make_engine
+from truce.store.schema import derived as derived_table
+from truce.store.users import SYSTEM_USER
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class Gate:
+    """An `evaluate` that, once closed, blocks every computation until opened again."""
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+        self.open.set()
+        self.waiting = threading.Event()  # a computation is blocked on the gate
+
+    def close(self) -> None:
+        self.open.clear()
+        self.waiting.clear()
+
+    def __call__(
+        self, agreement: Agreement, table: ReportTable, as_of: datetime, coverage: Coverage | None
+    ) -> Evaluation:
+        if not self.open.is_set():
+            self.waiting.set()
+            assert self.open.wait(60), "the test never opened the gate"
+        return evaluate(agreement, table, as_of=as_of, coverage=coverage)
+
+
+def _ingest(service: Service, rows: list[dict]) -> None:
+    service.ingest_reports(to_csv(rows).encode(), format="csv", user=SYSTEM_USER)
+
+
+def _eventually(check: Callable[[], bool], within_s: float = 30.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.02)
+
+
+def test_a_reader_during_a_slow_refresh_gets_the_previous_evaluation_at_once(db_url):
+    gate = Gate()
+    service = Service(make_engine(db_url), AgreementRegistry.load(), refresh_wait_s=0)
+    from truce.store.migrate import upgrade
+
+    upgrade(service.engine)
+    service.evaluations.evaluate = gate
+    try:
+        _ingest(service, BASE_ROWS[:2])
+        first = service.current(AGREEMENT)  # nothing stored yet: this one waits
+        assert not first.stale and len(first.snapshot.data["incidents"]) == 1
+        gate.close()
+        _ingest(service, BASE_ROWS[2:])  # starts the refresh, which blocks on the gate
+        assert gate.waiting.wait(30)
+        during = service.current(AGREEMENT)  # answered although the refresh is blocked
+        assert during.stale
+        assert during.snapshot is first.snapshot
+        gate.open.set()
+        _eventually(lambda: not service.current(AGREEMENT).stale)
+        after = service.current(AGREEMENT).snapshot
+        assert after.reports_version > first.snapshot.reports_version
+        assert len(after.data["incidents"]) == 3
+        assert service.computations == 2
+    finally:
+        gate.open.set()
+        service.evaluations.close()
+        service.engine.dispose()
+
+
+def test_the_api_says_which_evaluation_answered_and_that_it_is_stale(db_url):
+    gate = Gate()
+    app = create_app(Settings(database_url=db_url, refresh_wait_ms=0))
+    service = app.state.service
+    service.evaluations.evaluate = gate
+    _, token = service.add_user("root", "admin")
+    h = {"Authorization": f"Bearer {token}"}
+    url = f"/api/agreements/{AGREEMENT}/evaluation"
+    try:
+        with TestClient(app) as c:
+            _ingest(service, BASE_ROWS[:2])
+            r = c.get(url, headers=h)
+            old = r.json()
+            assert r.headers["Truce-Stale"] == "false" and old["stale"] is False
+            assert r.headers["Truce-Reports-Version"] == str(old["reports_version"])
+            assert r.headers["Truce-As-Of"] == old["as_of"]
+            gate.close()
+            _ingest(service, BASE_ROWS[2:])
+            assert gate.waiting.wait(30)
+            r = c.get(url, headers=h)
+            assert r.headers["Truce-Stale"] == "true"
+            assert r.json()["reports_version"] == old["reports_version"]
+            assert len(r.json()["incidents"]) == 1
+            items = c.get(f"/ogc/collections/{AGREEMENT}-incidents/items", headers=h).json()
+            assert items["numberMatched"] == 1  # the OGC index also keeps the previous one
+            gate.open.set()
+            _eventually(lambda: c.get(url, headers=h).headers["Truce-Stale"] == "false")
+            assert len(c.get(url, headers=h).json()["incidents"]) == 3
+            _eventually(
+                lambda: (
+                    c.get(f"/ogc/collections/{AGREEMENT}-incidents/items", headers=h).json()[
+                        "numberMatched"
+                    ]
+                    == 3
+                )
+            )
+    finally:
+        gate.open.set()
+        service.engine.dispose()
+
+
+def test_a_lease_left_by_a_dead_holder_is_taken_over_within_seconds(service, monkeypatch):
+    monkeypatch.setattr(derived, "LEASE_STALE_S", 1.0)
+    _ingest(service, BASE_ROWS)
+    # A holder that claimed the lease and died: its heartbeat stops at once.
+    assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is not None
+    started = time.monotonic()
+    snap = service.snapshot(AGREEMENT)
+    assert time.monotonic() - started < 15  # not the two minutes of a lease timeout
+    assert service.computations == 1 and snap.reports_version == 1
+
+
+def test_a_lease_whose_holder_renews_it_is_not_taken_over(service, monkeypatch):
+    monkeypatch.setattr(derived, "LEASE_STALE_S", 0.5)
+    token = derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC))
+    assert token is not None
+    wall = lambda: datetime.now(UTC)  # noqa: E731
+    with derived.Heartbeat(service.engine, AGREEMENT, token, clock=wall, every_s=0.1) as beat:
+        time.sleep(1.0)  # twice the staleness bound: renewed meanwhile
+        assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is None
+        assert not beat.lost
+    time.sleep(0.7)  # the holder stopped renewing
+    assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is not None
+
+
+def _lease_held(db_url: str) -> bool:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            q = select(derived_table.c.claim_token).where(derived_table.c.agreement_id == AGREEMENT)
+            return conn.execute(q).scalar() is not None
+    finally:
+        engine.dispose()
+
+
+def test_after_kill_9_mid_refresh_a_restarted_server_answers_at_once(tmp_path: Path):
+    db_url = f"sqlite:///{tmp_path / 'truce.sqlite'}"
+    token = _admin_token(db_url)
+    h = {"Authorization": f"Bearer {token}"}
+    url = f"/api/agreements/{AGREEMENT}/evaluation"
+    server = Server(db_url, tmp_path)
+    try:
+        with httpx.Client(base_url=server.url, headers=h, timeout=60) as c:
+            c.post("/api/reports", content=to_csv(BASE_ROWS), headers={"Content-Type": "text/csv"})
+            before = c.get(url).json()
+            r = c.post(
+                "/api/reports",
+                content=to_csv(many_rows(30_000)),
+                headers={"Content-Type": "text/csv"},
+            )
+            assert r.json()["accepted"] == 30_000  # the refresh starts now
+            _eventually(lambda: _lease_held(db_url), within_s=30)
+        os.kill(server.proc.pid, signal.SIGKILL)
+        server.proc.wait(10)
+    finally:
+        server.stop()
+    assert _lease_held(db_url)  # left behind by the dead process
+    again = Server(db_url, tmp_path)
+    try:
+        with httpx.Client(base_url=again.url, headers=h, timeout=60) as c:
+            started = time.monotonic()
+            r = c.get(url)
+            first_answer_s = time.monotonic() - started
+            assert r.status_code == 200 and first_answer_s < 5
+            assert r.json()["reports_version"] == before["reports_version"]
+            assert r.headers["Truce-Stale"] == "true"
+            # The orphaned lease is taken over and the new reports evaluated.
+            _eventually(lambda: c.get(url).headers["Truce-Stale"] == "false", within_s=60)
+            assert c.get(url).json()["reports_version"] > before["reports_version"]
+    finally:
+        again.stop()
