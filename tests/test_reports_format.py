@@ -447,6 +447,15 @@ def test_a_field_over_128_kib_rejects_its_row_only(quote_elsewhere):
     assert len(read_reports(_HEAD + _row("a-1", "x" * 128 * 1024)).reports) == 1  # at the limit
 
 
+def test_the_field_limit_counts_characters_not_bytes():
+    # 100,000 characters of two bytes each: over the limit in bytes, within it in characters.
+    wide = "é" * 100_000
+    r = read_reports(_HEAD + _row("a-1", wide) + _row("a-2", wide + "é" * 31_073))
+    assert r.reports.report_id.tolist() == ["a-1"]
+    [rej] = r.rejected
+    assert rej.field == "notes" and "131,073 characters" in rej.reason
+
+
 def test_an_unclosed_quote_says_where_it_opened():
     text = _HEAD + _row("a-1") + '"a-2,amman,2016-09-13T04:10:00+03:00,36.25,37.13,shelling,\n'
     text += _row("a-3") + _row("a-4")

@@ -62,8 +62,9 @@ def report_ids_in_order(
     # The keys are made in their final order, so what reads them next reads memory in order.
     keys = prefixes[codes[reps]] + reports.report_id[reps] if len(reps) else reps.astype(object)
     prefix_length = np.array([len(p) for p in prefixes], dtype=np.int64)
-    id_length = np.fromiter(map(len, reports.report_id.tolist()), np.int64, len(reports))
-    lengths = prefix_length[codes[reps]] + id_length[reps]
+    # Only these reports' ids: the incidents may be a block of a few among a million reports.
+    id_length = np.fromiter(map(len, reports.report_id[reps].tolist()), np.int64, len(reps))
+    lengths = prefix_length[codes[reps]] + id_length
     tied = (group[1:] == group[:-1]) & (source_rank[1:] == source_rank[:-1])
     if tied.any():
         edges = np.diff(np.concatenate([[0], tied.astype(np.int8), [0]]))

@@ -119,7 +119,7 @@ def without_long_fields(rows: TextRows, limit: int = FIELD_LIMIT) -> TextRows:
     n = len(rows.lines)
     too_long = np.zeros(n, dtype=bool)
     for name, values in rows.columns.items():
-        if name != ORIGINAL and n:
+        if name != ORIGINAL and n and _bytes_over(values, limit):
             too_long |= _lengths(values) > limit
     if not too_long.any():
         return rows
@@ -150,6 +150,19 @@ def without_long_fields(rows: TextRows, limit: int = FIELD_LIMIT) -> TextRows:
         rejected,
         rows.notices,
     )
+
+
+def _bytes_over(values: pa.ChunkedArray, limit: int) -> bool:
+    """Whether some value has more than `limit` bytes. A character is at least one byte, so
+    only such a column needs its characters counted; byte lengths come from the offsets
+    alone, without decoding (counting characters in every column of a million rows takes
+    over a second)."""
+    for chunk in values.chunks:
+        texts = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+        longest = pc.max(pc.binary_length(texts)).as_py()
+        if longest is not None and longest > limit:
+            return True
+    return False
 
 
 def _lengths(values: pa.ChunkedArray) -> np.ndarray:
