@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from truce.domain.model import EVENT_TYPES, NO_CODE, WEAPONS
 from truce.errors import GazetteerError, ReportFormatError
-from truce.formats.reports import COLUMNS, read_reports
+from truce.formats.reports import COLUMNS, read_report_objects, read_reports
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 
@@ -230,6 +230,29 @@ def test_jsonl_reads_the_same_rows_as_csv() -> None:
         (r.line, r.reason.split(":")[0]) for r in from_jsonl.rejected if r.report_id is None
     ]
     assert bad_lines == [(7, "not valid JSON"), (8, "not a JSON object")]
+
+
+def test_parsed_objects_read_as_the_same_lines_of_json_would() -> None:
+    """A bulletin's reports arrive parsed; they are checked exactly as a file of them."""
+    objects = [
+        GOOD,
+        {**GOOD, "report_id": "r-2", "lat": 36.5, "lon": 37, "fatalities": 3},
+        {**GOOD, "report_id": "r-3", "notes": "\ud800 unpaired"},
+        {**GOOD, "report_id": "r-4", "lat": "north"},
+        {**GOOD, "report_id": "r-5", "place": {"nested": [1, 2]}},
+    ]
+    text = "\n".join(json.dumps(o) for o in objects) + "\n"
+    from_text = read_reports(text, format="jsonl")
+    from_objects = read_report_objects(objects)
+    assert list(from_objects.reports.report_id) == list(from_text.reports.report_id)
+    assert list(from_objects.reports.report_id) == ["r-1", "r-2", "r-5"]
+    np.testing.assert_array_equal(from_objects.reports.lat, from_text.reports.lat)
+    np.testing.assert_array_equal(from_objects.reports.fatalities, from_text.reports.fatalities)
+    assert [(r.line, r.reason) for r in from_objects.rejected] == [
+        (r.line, r.reason) for r in from_text.rejected
+    ]
+    assert [r.line for r in from_objects.rejected] == [3, 4]
+    assert "Unicode" in from_objects.rejected[0].reason
 
 
 def test_format_is_sniffed_from_content_and_extension(tmp_path: Path) -> None:

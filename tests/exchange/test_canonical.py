@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from truce.exchange.canonical import canonical_json, canonical_json_fast
+from truce.exchange.canonical import _as_rfc8785, canonical_json, canonical_json_fast
 
 json_values = st.recursive(
     st.none()
@@ -26,6 +27,39 @@ json_values = st.recursive(
 @given(json_values)
 def test_fast_path_equals_the_reference(value: object) -> None:
     assert canonical_json_fast(value) == canonical_json(value)
+
+
+# Strings that look like the numbers the rewrite touches, so a rewrite reaching inside a
+# string would show.
+tricky_text = st.sampled_from(["1.0", "-0.0", '"2.0"', "a\\", '\\"3.0', "1e5", "é.0"]) | st.text()
+report_like = st.dictionaries(
+    st.sampled_from(["lat", "lon", "notes", "fatalities", "place", "count", "\u00e9t\u00e9"]),
+    st.none() | st.integers(-(10**6), 10**6) | st.floats(-1e6, 1e6, allow_nan=False) | tricky_text,
+    max_size=7,
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(report_like, max_size=6))
+def test_rewritten_orjson_output_equals_the_reference_whenever_taken(value: object) -> None:
+    fast = _as_rfc8785(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+    if fast is not None:
+        assert fast == canonical_json(value)
+
+
+def test_the_rewrite_is_taken_for_report_like_documents() -> None:
+    """The fast path must not quietly fall back for what bulletins hold."""
+    doc = {
+        "reports": [
+            {"lat": 36.2 + i / 1e4, "lon": 37.1, "fatalities": 2.0, "notes": 'said "1.0"\\'}
+            for i in range(50)
+        ],
+        "place": "حلب",
+        "count": -0.0,
+    }
+    fast = _as_rfc8785(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
+    assert fast is not None
+    assert fast == canonical_json(doc)
 
 
 def test_integral_floats_are_written_as_integers_and_keys_sorted() -> None:

@@ -2,17 +2,18 @@
 
 `canonical_json` is the PyPI package `rfc8785`, the reference. It is pure
 Python (~2 s for 100k reports), so large documents go through orjson with
-sorted keys after turning integral floats into integers; orjson then writes
-the same bytes as RFC 8785 for what truce puts in bulletins (ASCII keys,
-numbers in the plain-decimal range, no \\uXXXX escapes). Anything outside
-that (a control character escaped as \\uXXXX, a number that RFC 8785 would
-write with an exponent) falls back to the reference. A property test
-holds the two to the same bytes.
+sorted keys, and its output is rewritten where the two differ: integral floats
+(`2.0` -> `2`, `-0.0` -> `0`). Escapes need no rewrite (orjson escapes what ES6
+does, in the same form). Output the rewrite does not cover (a number RFC 8785
+writes as an ES6 double: an exponent, an integer past 2**53; a character at or
+above U+E000, where UTF-8 and UTF-16 key orders can differ) goes to the
+reference. Property tests hold the two to the same bytes.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import orjson
@@ -87,10 +88,35 @@ def _normalise(value: Any) -> Any:
 def canonical_json_fast(value: Any) -> bytes:
     """The same bytes as `canonical_json`, much faster for large documents."""
     try:
-        out = orjson.dumps(_normalise(value), option=orjson.OPT_SORT_KEYS)
-    except _Fallback:
-        return canonical_json(value)
-    # \" and \\ are written alike; a \u escape (control characters) is left to the reference.
-    if b"\\u" in out:
-        return canonical_json(value)
-    return out
+        out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        # numpy scalars, str subclasses as keys, ...: a normalised copy, or the reference.
+        try:
+            out = orjson.dumps(_normalise(value), option=orjson.OPT_SORT_KEYS)
+        except (_Fallback, TypeError, orjson.JSONEncodeError):
+            return canonical_json(value)
+    return _as_rfc8785(out) or canonical_json(value)
+
+
+# Scanning orjson's output in C (re) instead of walking the value in Python: ~20x faster
+# at 100k reports. Every alternative starts with the string pattern so that a match
+# never starts inside a string.
+_STRING = rb'"(?:[^"\\]|\\.)*"'
+_STRINGS = re.compile(_STRING)
+# Outside strings: an exponent, or an integer beyond 2**53 (RFC 8785 prints both as
+# ES6 doubles; orjson does not), is left to the reference.
+_UNSAFE = re.compile(rb"[0-9][eE]|(?<![0-9.])-?[0-9]{16,}(?![0-9.eE])")
+# UTF-8 lead bytes of U+E000..U+10FFFF: there UTF-8 order (orjson's key sort) and UTF-16
+# order (RFC 8785's) can differ; below U+E000 they agree.
+_ORDER_MAY_DIFFER = re.compile(rb"[\xee-\xf4]")
+# An integral float: orjson writes 2.0 and -0.0, RFC 8785 writes 2 and 0.
+_INTEGRAL = re.compile(_STRING.join([rb"(", rb")|-?(0)\.0(?![0-9eE])|(-?[0-9]+)\.0(?![0-9eE])"]))
+
+
+def _as_rfc8785(out: bytes) -> bytes | None:
+    """orjson's sorted-key bytes rewritten as RFC 8785 writes them, or None when they may
+    differ in a way not rewritten here. Escapes need nothing: orjson escapes exactly the
+    characters ES6 does, in the same form (a property test holds the two together)."""
+    if _ORDER_MAY_DIFFER.search(out) or _UNSAFE.search(_STRINGS.sub(b'""', out)):
+        return None
+    return _INTEGRAL.sub(rb"\1\2\3", out)

@@ -53,5 +53,5 @@ def held_evaluation(
         where = or_(*parts)
     # The bound set is selected in SQL: a centre holding 1M reports rebuilds a peer's
     # 100k-report bulletin without reading (and then dropping) the other 900k.
-    table, _ = report_store.load_all(conn, where)
+    table, _ = report_store.load_all(conn, where, original=False)
     return evaluation_to_dict(evaluate(agreement, table, as_of=as_of, coverage=coverage))

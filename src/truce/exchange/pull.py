@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import orjson
 from sqlalchemy import Connection, func, insert, select
 
 from truce.errors import TruceError
@@ -276,15 +275,14 @@ def _store(
     result: PullResult,
 ) -> int:
     """Import the bulletin's reports and record it, in one transaction."""
-    from truce.formats.reports import read_reports
+    from truce.formats.reports import read_report_objects
 
     rows = bulletin["reports"]
     now = ex.clock()
     table = None
     if rows:
         with result.timed("parse"):
-            jsonl = b"".join(orjson.dumps(r) + b"\n" for r in rows)
-            table = read_reports(jsonl, format="jsonl").reports
+            table = read_report_objects(rows).reports
     importer = importer_name(peer)
     try:
         covering = needs_coverage(ex.agreement(bulletin["agreement"]))

@@ -335,18 +335,20 @@ def _times_or_nat(values: tuple[Any, ...]) -> np.ndarray:
 
 
 def load_all(
-    conn: Connection, where: ColumnElement[bool] | None = None
+    conn: Connection, where: ColumnElement[bool] | None = None, *, original: bool = True
 ) -> tuple[ReportTable, np.ndarray]:
     """Every stored report (or those matching `where`) as a ReportTable, ordered by
-    insertion, plus `submitted_by`."""
-    cols = [reports.c[name] for name in STORED_COLUMNS] + [reports.c.submitted_by]
+    insertion, plus `submitted_by`. `original=False` leaves each report's original
+    source row out (empty): evaluating never reads it, and it is most of what is read."""
+    names = [n for n in STORED_COLUMNS if original or n != "original"]
+    cols = [reports.c[name] for name in names] + [reports.c.submitted_by]
     query = select(*cols).order_by(reports.c.id)
     if where is not None:
         query = query.where(where)
     rows = conn.execute(query).all()
     if not rows:
         return empty_reports(), np.array([], dtype=object)
-    c = dict(zip([*STORED_COLUMNS, "submitted_by"], zip(*rows, strict=True), strict=True))
+    c = dict(zip([*names, "submitted_by"], zip(*rows, strict=True), strict=True))
     observed_at = _times_or_nat(c["observed_at"])
     ev_index = {name: i for i, name in enumerate(EVENT_TYPES)}
     wp_index = {name: i for i, name in enumerate(WEAPONS)}
@@ -377,7 +379,7 @@ def load_all(
         fatalities_high=_flt(list(c["fatalities_high"])),
         source_url=_obj(list(c["source_url"])),
         dataset=_obj(list(c["dataset"])),
-        original=_obj(list(c["original"])),
+        original=_obj(list(c["original"]) if original else [""] * len(rows)),
     )
     return table, np.array(c["submitted_by"], dtype=object)
 

@@ -51,15 +51,17 @@ from __future__ import annotations
 import mmap
 import os
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 
 from truce.errors import ReportFormatError
 from truce.formats.reports.checks import PlaceResolver, ReadResult, check_rows
 from truce.formats.reports.csv import parse_csv
-from truce.formats.reports.jsonl import parse_jsonl
+from truce.formats.reports.jsonl import object_rows, parse_jsonl
 from truce.formats.reports.rows import COLUMNS, Raw, TextRows, without_long_fields
 from truce.formats.reports.tuning import TUNING, ReaderTuning
 
@@ -69,6 +71,7 @@ __all__ = [
     "PlaceResolver",
     "ReadResult",
     "ReaderTuning",
+    "read_report_objects",
     "read_reports",
 ]
 
@@ -134,6 +137,15 @@ def read_reports(
     # (hundreds of megabytes at a million rows), so they go back to the system now.
     pa.default_memory_pool().release_unused()
     return read
+
+
+def read_report_objects(
+    objects: Sequence[dict[str, object]], *, tuning: ReaderTuning = TUNING
+) -> ReadResult:
+    """SPEC §2 reports already parsed from JSON (a bulletin's `reports`), checked as
+    `read_reports` checks a JSON Lines file of them; `line` numbers them from 1."""
+    lines = np.arange(1, len(objects) + 1, dtype=np.int64)
+    return check_rows(without_long_fields(object_rows(objects, lines)), None, None, tuning)
 
 
 def _truce_rows(

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import numpy as np
+import orjson
 
 from truce.domain.model import Rejection
 from truce.formats.reports.rows import COLUMNS, Raw, TextRows, decode, text_array
 
 _TOO_DEEP = "JSON nested too deeply: a report is one flat object of SPEC §2 fields"
+_NOT_UNICODE = "a value is not valid Unicode (an unpaired \\ud800-\\udfff escape)"
 
 
 def parse_jsonl(raw: Raw, start: int, name: str) -> TextRows:
     """One JSON object per line; blank lines are skipped, other lines rejected with
     their line number. Values are kept as text (numbers as Python writes them)."""
     text = decode(raw, start, name)
-    values: dict[str, list[str]] = {c: [] for c in COLUMNS}
+    objects: list[dict[str, object]] = []
     lines: list[int] = []
     rejected: list[Rejection] = []
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = _loads(line)
         except RecursionError:
             rejected.append(Rejection(line=lineno, report_id=None, reason=_TOO_DEEP))
             continue
@@ -44,26 +47,57 @@ def parse_jsonl(raw: Raw, start: int, name: str) -> TextRows:
                 )
             )
             continue
-        try:
-            row = {c: _json_text(obj.get(c)) for c in COLUMNS}
-        except RecursionError:  # a value nested just under the reader's limit
-            rejected.append(Rejection(line=lineno, report_id=None, reason=_TOO_DEEP))
-            continue
-        if "\\u" in line and not _encodable(row):
-            rejected.append(
-                Rejection(
-                    line=lineno,
-                    report_id=None,
-                    reason="a value is not valid Unicode (an unpaired \\ud800-\\udfff escape)",
-                )
-            )
-            continue
-        for c, slot in values.items():
-            slot.append(row[c])
+        objects.append(obj)
         lines.append(lineno)
-    return TextRows(
-        {c: text_array(v) for c, v in values.items()}, np.array(lines, dtype=np.int64), rejected
-    )
+    rows = object_rows(objects, np.array(lines, dtype=np.int64))
+    rows.rejected[:0] = rejected
+    rows.rejected.sort(key=lambda r: r.line)
+    return rows
+
+
+def object_rows(objects: Sequence[dict[str, object]], lines: np.ndarray) -> TextRows:
+    """Report objects (already parsed JSON) as text columns, column by column; an object
+    with a value nested too deeply, or not valid Unicode, is rejected."""
+    keep = np.ones(len(objects), dtype=bool)
+    reasons: dict[int, str] = {}
+    texts: dict[str, list[str]] = {}
+    for c in COLUMNS:
+        column = []
+        for i, obj in enumerate(objects):
+            v = obj.get(c)
+            if type(v) is str:
+                column.append(v)
+                continue
+            try:
+                column.append(_json_text(v))
+            except RecursionError:  # a value nested just under the reader's limit
+                reasons.setdefault(i, _TOO_DEEP)
+                column.append("")
+        try:
+            "".join(column).encode("utf-8")
+        except UnicodeEncodeError:
+            for i, v in enumerate(column):
+                if not v.isascii() and not _encodable(v):
+                    reasons.setdefault(i, _NOT_UNICODE)
+                    column[i] = ""
+        texts[c] = column
+    rejected = [
+        Rejection(line=int(lines[i]), report_id=None, reason=r) for i, r in sorted(reasons.items())
+    ]
+    if reasons:
+        keep[list(reasons)] = False
+        texts = {c: [v for v, k in zip(col, keep, strict=True) if k] for c, col in texts.items()}
+        lines = lines[keep]
+    return TextRows({c: text_array(v) for c, v in texts.items()}, lines, rejected)
+
+
+def _loads(line: str) -> object:
+    """orjson (several times faster); the standard library's parser where orjson refuses,
+    so what is accepted and the messages of what is not stay the standard's."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
 
 
 def _json_text(value: object) -> str:
@@ -78,10 +112,9 @@ def _json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _encodable(row: dict[str, str]) -> bool:
+def _encodable(value: str) -> bool:
     try:
-        for value in row.values():
-            value.encode("utf-8")
+        value.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
