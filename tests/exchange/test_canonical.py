@@ -31,7 +31,13 @@ def test_fast_path_equals_the_reference(value: object) -> None:
 
 # Strings that look like the numbers the rewrite touches, so a rewrite reaching inside a
 # string would show.
-tricky_text = st.sampled_from(["1.0", "-0.0", '"2.0"', "a\\", '\\"3.0', "1e5", "é.0"]) | st.text()
+tricky_text = (
+    st.sampled_from(
+        ["1.0", "-0.0", '"2.0"', "a\\", '\\"3.0', "1e5", "é.0", "x.0,", '",-0]', "\x00"]
+    )
+    | st.text()
+    | st.text(alphabet='0123456789.-,"\\:e')
+)
 report_like = st.dictionaries(
     st.sampled_from(["lat", "lon", "notes", "fatalities", "place", "count", "\u00e9t\u00e9"]),
     st.none() | st.integers(-(10**6), 10**6) | st.floats(-1e6, 1e6, allow_nan=False) | tricky_text,
