@@ -15,7 +15,8 @@ so `truce.domain` raises these too.
     ├── NotFound                    404  NotFound: no such agreement, incident, violation, user
     │   ├── UnknownAgreement        404  no agreement with that id in the library, no such file
     │   └── GazetteerError          404  a place name does not resolve to one location
-    └── Conflict                    409  Conflict: clashes with the current state
+    ├── Conflict                    409  Conflict: clashes with the current state
+    └── Unavailable                 503  ServiceUnavailable: a part the server needs is missing
 
 HTTP-only errors (a body too large, an unreadable media type) live in
 `truce.api.errors`, the only place that raises them.
@@ -122,6 +123,13 @@ class Conflict(TruceError):
     ogc_code = "Conflict"
 
 
+class Unavailable(TruceError):
+    """Something the server needs for this answer is not installed (the PDF renderer)."""
+
+    status = 503
+    ogc_code = "ServiceUnavailable"
+
+
 __all__ = [
     "AgreementError",
     "AuthError",
@@ -133,5 +141,6 @@ __all__ = [
     "Problem",
     "ReportFormatError",
     "TruceError",
+    "Unavailable",
     "UnknownAgreement",
 ]

@@ -205,7 +205,11 @@ def open_page(browser, server: Server, output_dir: Path):  # type: ignore[no-unt
         contexts.append(ctx)
         errors = PageErrors()
         if role:
-            ctx.add_init_script(f"sessionStorage.setItem('truce.token', {server.tokens[role]!r})")
+            # The top page only: a sandboxed frame (a bulletin) may not touch sessionStorage.
+            token = server.tokens[role]
+            ctx.add_init_script(
+                f"if (window === window.top) sessionStorage.setItem('truce.token', {token!r})"
+            )
         # A closed network: any request off this server is a bug (CDN, tiles, fonts).
         ctx.route(
             re.compile(r"^(?!" + re.escape(server.url) + r"/).*"),

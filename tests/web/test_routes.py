@@ -33,7 +33,12 @@ def page_config(html: str) -> dict:
 
 @pytest.mark.parametrize(
     ("path", "script"),
-    [("/", "map-page.js"), ("/dashboard", "dashboard-page.js"), ("/submit", "submit-page.js")],
+    [
+        ("/", "map-page.js"),
+        ("/dashboard", "dashboard-page.js"),
+        ("/submit", "submit-page.js"),
+        ("/bulletins", "bulletins-page.js"),
+    ],
 )
 def test_each_page_is_served_with_its_script(path: str, script: str) -> None:
     r = client().get(path)
@@ -61,7 +66,7 @@ def test_static_files_including_leaflet_are_served_locally(path: str) -> None:
 def test_pages_and_scripts_reference_no_external_host() -> None:
     """Closed networks: no CDN, no web fonts, no tile server unless configured."""
     c = client()
-    texts = [c.get(p).text for p in ("/", "/dashboard", "/submit")]
+    texts = [c.get(p).text for p in ("/", "/dashboard", "/submit", "/bulletins")]
     texts += [f.read_text() for f in STATIC_DIR.rglob("*") if f.suffix in (".js", ".css")]
     for text in texts:
         urls = re.findall(r"""(?:src|href)=["'](https?:)?//""", text)

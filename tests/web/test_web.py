@@ -258,8 +258,10 @@ def test_dashboard_shows_phases_conditions_and_violations_per_party(
         uncovered = [d for d in cond["daily"] if d["complete"] and not d["covered"]]
         assert cond["coverage"] == ["demo"] and uncovered
         assert card.locator("g.day-uncovered").count() == len(uncovered)
-        assert card.locator("g.day-uncovered title").first.text_content().endswith(
-            "not covered by the bulletins"
+        assert (
+            card.locator("g.day-uncovered title")
+            .first.text_content()
+            .endswith("not covered by the bulletins")
         )
     total = sum(r["count"] for r in dash["violations_by_party_day"])
     assert page.locator("table.heat tfoot td.total").last.inner_text() == str(total)
@@ -297,16 +299,47 @@ def test_map_shows_convoy_routes_and_checkpoint_status(open_page, server: Server
     assert errors == [] and obs_errors == []
 
 
-@pytest.mark.parametrize("path", [MAP, f"/dashboard?agreement={AGREEMENT}", "/submit"])
+@pytest.mark.parametrize(
+    "path",
+    [MAP, f"/dashboard?agreement={AGREEMENT}", "/submit", f"/bulletins?agreement={AGREEMENT}"],
+)
 def test_pages_fit_a_phone_screen(open_page, path: str) -> None:
     page, errors = open_page(path, width=390, height=844)
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"page is {overflow}px wider than the phone screen"
-    name = {"/": "map", "/dashboard": "dashboard", "/submit": "submit"}[path.split("?")[0]]
+    name = path.split("?")[0].strip("/") or "map"
     shot(page, f"09-phone-{name}")
     if name == "map":
         page.locator(".incident-item").first.click()
         page.locator("#incident-panel").wait_for()
         page.locator("#panel-body dl").first.wait_for()
         shot(page, "10-phone-incident")
+    assert errors == []
+
+
+def test_bulletins_page_lists_the_centres_bulletins_and_shows_one_with_its_pdf(
+    open_page, server: Server
+) -> None:
+    import httpx
+
+    dashboard, _ = open_page(f"/dashboard?agreement={AGREEMENT}")
+    dashboard.locator("#bulletins-link").click()
+    dashboard.wait_for_url(re.compile(r"/bulletins\?agreement="))
+    page, errors = open_page(f"/bulletins?agreement={AGREEMENT}")
+    listed = httpx.get(f"{server.url}/exchange/bulletins", params={"agreement": AGREEMENT}).json()[
+        "bulletins"
+    ]
+    assert len(listed) == 6  # the demo centre's daily bulletins, 14..19 Sep
+    rows = page.locator("#bulletin-list tbody tr")
+    assert rows.count() == len(listed)
+    frame = page.frame_locator("#bulletin-frame")
+    frame.locator("h1").wait_for()
+    assert f"Bulletin No. {listed[0]['seq']} — demo" in frame.locator("h1").inner_text()
+    rows.last.locator("a.bulletin-open").click()  # the oldest
+    page.wait_for_url(re.compile(rf"seq={listed[-1]['seq']}"))
+    frame.locator(f"h1:has-text('Bulletin No. {listed[-1]['seq']} ')").wait_for()
+    assert rows.last.get_attribute("aria-current") == "true"
+    pdf = httpx.get(server.url + page.locator("#bulletin-pdf").get_attribute("href"), timeout=60)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
+    shot(page, "13-bulletins", full_page=True)
     assert errors == []

@@ -58,6 +58,7 @@ _MEANING = {
     413: "the body is larger than the server's limit",
     415: "the Content-Type is not one the route reads",
     422: "a parameter or body field is invalid",
+    503: "a part the server needs for this answer is not installed",
 }
 
 

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from truce.api.deps import ExchangeOperator
 from truce.exchange.keys import KeyError_, default_key_path, load_signer
@@ -61,10 +61,42 @@ def checkpoint(ex: ExchangeDep) -> PlainTextResponse:
     return PlainTextResponse(ex.checkpoint(), media_type=NOTE_TYPE)
 
 
+@router.get("/bulletins")
+def bulletins(
+    ex: ExchangeDep,
+    agreement: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    """This centre's bulletins, newest first: `seq`, `agreement`, `period`, `issued_at`
+    (the next page: `before=` the last seq listed)."""
+    origin = ex.signer.name if ex.signer else None
+    return {"origin": origin, "bulletins": ex.bulletins(agreement, limit=limit, before=before)}
+
+
 @router.get("/bulletins/{seq}")
 def bulletin(seq: int, ex: ExchangeDep) -> Response:
     """The bulletin's canonical bytes (exactly the log's leaf)."""
     return Response(ex.bulletin(seq), media_type="application/json")
+
+
+@router.get("/bulletins/{seq}/html", response_class=HTMLResponse)
+def bulletin_html(seq: int, ex: ExchangeDep) -> HTMLResponse:
+    """The bulletin as a readable report (`truce bulletin show SEQ --format html`)."""
+    from truce.exchange.render import to_html
+
+    return HTMLResponse(to_html(*ex.bulletin_pair(seq)))
+
+
+@router.get("/bulletins/{seq}/pdf")
+def bulletin_pdf(seq: int, ex: ExchangeDep) -> Response:
+    """The readable report as a PDF (`truce bulletin show SEQ --format pdf`)."""
+    from truce.exchange.render import to_html, to_pdf
+
+    pdf = to_pdf(to_html(*ex.bulletin_pair(seq)))
+    origin = ex.signer.name if ex.signer else "bulletin"
+    disposition = f'inline; filename="{origin}-{seq}.pdf"'
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 
 @router.get("/incidents/{seq}")

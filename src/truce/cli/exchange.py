@@ -196,8 +196,8 @@ def bulletin_show(
     db: DbOption = None,
 ) -> None:
     """Print bulletin SEQ: its canonical bytes (json) or a readable report (html, pdf)."""
+    from truce.errors import TruceError
     from truce.exchange.render import to_html, to_pdf
-    from truce.exchange.service import ExchangeError
 
     if output not in ("json", "html", "pdf"):
         raise fail(f"--format {output!r}: json, html or pdf")
@@ -209,7 +209,7 @@ def bulletin_show(
             bulletin, previous = ex.bulletin_pair(seq, peer=peer)
             html = to_html(bulletin, previous)
             data = html.encode() if output == "html" else to_pdf(html)
-    except (ExchangeError, RuntimeError) as exc:
+    except TruceError as exc:  # the exchange's refusals, and no PDF renderer
         raise fail(str(exc)) from None
     if out is not None:
         out.write_bytes(data)

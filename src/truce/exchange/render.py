@@ -17,6 +17,8 @@ from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
+from truce.errors import Unavailable
+
 __all__ = ["to_html", "to_pdf"]
 
 _TEMPLATE = """<!doctype html>
@@ -166,7 +168,7 @@ def to_pdf(html: str) -> bytes:
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # OSError: the Pango libraries are missing
-        raise RuntimeError(
+        raise Unavailable(
             f"PDF needs WeasyPrint and its libraries ({exc}); run scripts/setup-weasyprint.sh"
         ) from None
     return HTML(string=html).write_pdf()  # type: ignore[no-any-return]

@@ -53,6 +53,10 @@ class NotFoundError(ExchangeError, NotFound):
     """No such bulletin, or a proof for sizes the log does not have."""
 
 
+def _iso(stored: datetime) -> str:
+    return queries.aware(stored).astimezone(UTC).isoformat()
+
+
 def interval_from_env() -> timedelta:
     value = os.environ.get(ENV_INTERVAL, "").strip()
     return timedelta(seconds=float(value)) if value else DEFAULT_INTERVAL
@@ -238,6 +242,29 @@ class Exchange:
         if data is None:
             raise NotFoundError(f"no bulletin {seq}")
         return data
+
+    def bulletins(
+        self, agreement_id: str | None = None, *, limit: int = 100, before: int | None = None
+    ) -> list[dict[str, Any]]:
+        """This centre's bulletins, newest first (at most `limit`, with seq < `before`): the
+        log's columns only, so listing never reads a bulletin's bytes."""
+        t = exchange_log
+        query = select(t.c.seq, t.c.agreement_id, t.c.period_from, t.c.period_to, t.c.issued_at)
+        if agreement_id is not None:
+            query = query.where(t.c.agreement_id == agreement_id)
+        if before is not None:
+            query = query.where(t.c.seq < before)
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(query.order_by(t.c.seq.desc()).limit(limit)).all()
+        return [
+            {
+                "seq": int(r.seq),
+                "agreement": r.agreement_id,
+                "period": {"from": _iso(r.period_from), "to": _iso(r.period_to)},
+                "issued_at": _iso(r.issued_at),
+            }
+            for r in rows
+        ]
 
     def bulletin_pair(
         self, seq: int, *, peer: str | None = None

@@ -1,4 +1,4 @@
-"""Pages (`/`, `/dashboard`, `/submit`) and static files (`/static`) for the web UI.
+"""Pages (`/`, `/dashboard`, `/submit`, `/bulletins`) and static files (`/static`) for the web UI.
 
 The pages are thin HTML shells; everything they show comes from the REST API
 (docs/api.md) through the JS modules in `static/js`, with the user's own token.
@@ -43,6 +43,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "/": ("map.html", "Map"),
     "/dashboard": ("dashboard.html", "Dashboard"),
     "/submit": ("submit.html", "Submit a report"),
+    "/bulletins": ("bulletins.html", "Bulletins"),
 }
 # Pages reached by a link, not from the navigation.
 HIDDEN_PAGES: dict[str, tuple[str, str]] = {

@@ -232,6 +232,7 @@ async function load(id) {
   }
   const tz = agreement.timezone || "UTC";
   $("agreement-title").textContent = agreement.title || id;
+  $("bulletins-link").href = `/bulletins?agreement=${encodeURIComponent(id)}`;
   $("dash-asof").textContent = dash.as_of ? `As of ${fmtTime(dash.as_of, tz)}. Times in the agreement's timezone (${tz}).`
     : `Times in the agreement's timezone (${tz}).`;
   clear($("phase-timeline"), phaseTimeline(dash.phases || [], dash.as_of, tz, agreement));
