@@ -241,3 +241,26 @@ def test_deeply_nested_filters_are_bad_input_not_a_crash(depth):
         mask(parse_filter(text, "cql2-json", None), COLUMNS)
     with pytest.raises(BadInput):  # 3600 or 20000 characters: too deep, or too long
         mask(parse_filter("NOT " * (depth * 4) + "party = 'SAA'", None, None), COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # as QGIS writes them: parentheses everywhere, quoted identifiers, TRUE,
+        # timestamps with milliseconds, quotes doubled inside strings
+        ("(\"party\" = 'SAA')", [0]),
+        ("((party = 'FSA') OR (NOT (fatalities < 2)))", [1, 3]),
+        ("(grade IS NOT NULL) AND (published = TRUE)", [0, 3]),
+        ("(observed_at >= TIMESTAMP('2016-09-13T00:00:00.000Z'))", [0, 1, 4]),
+        ("(CASEI(grade) LIKE CASEI('b%'))", [0, 3]),
+        ("(party IN ('FSA','S_A')) AND (fatalities BETWEEN 1 AND 2)", [1, 4]),
+    ],
+)
+def test_filters_as_qgis_writes_them(text, expected):
+    assert rows(text) == expected
+
+
+def test_a_quote_inside_a_string_is_doubled():
+    names = SimpleColumns({"name": Column.strings(["O'Brien", "OBrien", None])})
+    node = parse_filter("name = 'O''Brien'", None, None)
+    assert node is not None and mask(node, names).tolist() == [True, False, False]

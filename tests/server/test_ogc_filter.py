@@ -287,3 +287,20 @@ def test_owslib_reads_queryables_and_filters_items(live_url, loaded):  # noqa: F
     assert sorted(f["id"] for f in tens["features"]) == [f"amman:g-{i}" for i in range(10, 20)]
     with pytest.raises(RuntimeError, match="not a queryable"):
         api.collection_items(INCIDENTS, filter="nope = 1")
+
+
+# --- the guide ------------------------------------------------------------------------------
+
+
+def test_the_guide_lists_every_queryable_and_conformance_class():
+    from truce.api.ogc.documents import CONFORMANCE
+    from truce.api.ogc.queryables import QUERYABLES
+
+    guide = (Path(__file__).parents[2] / "docs" / "ogc.md").read_text()
+    incidents, violations = guide.split("### Violations")
+    for kind, section in (("incidents", incidents), ("violations", violations)):
+        for name in QUERYABLES[kind]:
+            assert f"| `{name}` |" in section, f"docs/ogc.md: {kind} queryable {name}"
+    for uri in CONFORMANCE:
+        if "features-3" in uri or "cql2" in uri:
+            assert f"`{uri.rsplit('/', 1)[1]}`" in guide, f"docs/ogc.md: {uri}"

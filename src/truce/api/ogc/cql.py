@@ -91,6 +91,12 @@ class _Transformer(text_parser.CQLTransformer):  # type: ignore[misc]
     def temporal_function(self, op: Any, lhs: Any, rhs: Any) -> ast.Node:
         return TEMPORAL[str(op).lower()](lhs, rhs)
 
+    def SINGLE_QUOTED(self, token: Any) -> str:  # the terminal's name
+        return str(token)[1:-1].replace("''", "'")
+
+    def DOUBLE_QUOTED(self, token: Any) -> str:
+        return str(token)[1:-1].replace('""', '"')
+
     def interval(self, start: str, end: str) -> values.Interval:
         return values.Interval(_instant(start), _instant(end))
 
@@ -100,6 +106,13 @@ def _replace(grammar: str, start: str, end: str, new: str) -> str:
     a = grammar.index(start)
     b = grammar.index(end, a)
     return grammar[:a] + new + grammar[b:]
+
+
+def _replace_line(grammar: str, start: str, new: str) -> str:
+    """`grammar` with its line beginning with `start` replaced by `new`."""
+    lines = grammar.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(start))
+    return "\n".join([*lines[:at], new, *lines[at + 1 :]]) + "\n"
 
 
 def _patched_grammar() -> str:
@@ -124,8 +137,10 @@ def _patched_grammar() -> str:
         " -> temporal_function\n\n"
         f"!_temporal_function: {names}\n\n\n",
     )
-    # CQL2 identifiers may be one character long
+    # CQL2 identifiers may be one character long; a quote inside a string is doubled
     grammar = grammar.replace("/[a-zA-Z][a-zA-Z_:0-9.]+/", "/[a-zA-Z_][a-zA-Z_:0-9.]*/", 1)
+    grammar = _replace_line(grammar, "SINGLE_QUOTED:", "SINGLE_QUOTED: /'(?:[^']|'')*'/")
+    grammar = _replace_line(grammar, "DOUBLE_QUOTED:", 'DOUBLE_QUOTED: /"(?:[^"]|"")*"/')
     return _replace(
         grammar,
         "?interval:",

@@ -26,6 +26,7 @@ from pygeofilter import ast
 
 from truce.api.ogc.cql_mask import Column, Points
 from truce.api.ogc.index import AgreementIndex, View, WouldBlock
+from truce.domain.review import STATES
 from truce.errors import BadInput
 from truce.service.sites import redact
 
@@ -87,7 +88,7 @@ QUERYABLES: dict[str, dict[str, Queryable]] = {
         Queryable("at", "timestamp", "When (the incident's time)"),
         Queryable("zone", "string", "Zone id"),
         Queryable("status", "string", "Rule verdict status"),
-        Queryable("review", "string", "Review state, e.g. alleged, confirmed"),
+        Queryable("review", "string", "Review state", STATES),
         Queryable("published", "boolean", "Published by the secretariat"),
         Queryable("incident_key", "string", "Key of its incident"),
         Queryable("measured_m", "number", "Measured distance in metres"),
