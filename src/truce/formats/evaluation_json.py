@@ -63,7 +63,7 @@ __all__ = [
 
 # Rows encoded at a time: big enough that the per-block work (a few factorizes) is lost in
 # the per-row work, small enough that a block's text stays a few megabytes.
-BLOCK_ROWS = 1 << 15
+BLOCK_ROWS = 1 << 14
 
 
 def write_evaluation_json(

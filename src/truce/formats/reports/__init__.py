@@ -131,8 +131,9 @@ def read_reports(
             or _sniff(raw, start)
         )
         rows = _truce_rows(raw, start, name, fmt, source, auto=requested == "auto", tuning=tuning)
+    del raw  # the file's bytes (or its mapping): the rows hold their own text now
     read = check_rows(without_long_fields(rows), source, resolve_place, tuning)
-    del rows, raw
+    del rows
     # Arrow's allocator keeps the pages of the file's text for reuse; nothing reuses them
     # (hundreds of megabytes at a million rows), so they go back to the system now.
     pa.default_memory_pool().release_unused()
