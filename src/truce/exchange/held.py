@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_
+from sqlalchemy import Connection, and_
 
 from truce.domain.conditions.base import Coverage
 from truce.domain.model import Agreement
@@ -42,7 +42,7 @@ def held_evaluation(
     from truce.domain.evaluate import evaluate
     from truce.formats.evaluation_json import evaluation_to_dict
 
-    where = None
+    parts = []
     if own_max_id is not None:
         imported = reports.c.submitted_by.startswith(IMPORT_PREFIX, autoescape=True)
         parts = [and_(~imported, reports.c.id <= own_max_id)]
@@ -50,8 +50,7 @@ def held_evaluation(
             and_(reports.c.submitted_by == importer_name(peer), reports.c.id <= bound)
             for peer, bound in (peer_max_ids or {}).items()
         ]
-        where = or_(*parts)
     # The bound set is selected in SQL: a centre holding 1M reports rebuilds a peer's
     # 100k-report bulletin without reading (and then dropping) the other 900k.
-    table, _ = report_store.load_all(conn, where, original=False)
+    table, _ = report_store.load_all(conn, parts, original=False)
     return evaluation_to_dict(evaluate(agreement, table, as_of=as_of, coverage=coverage))

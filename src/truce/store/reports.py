@@ -22,7 +22,7 @@ restate it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
@@ -30,7 +30,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, String, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 
 from truce.domain.keys import report_key, split_report_key
 from truce.domain.model import (
@@ -335,16 +344,22 @@ def _times_or_nat(values: tuple[Any, ...]) -> np.ndarray:
 
 
 def load_all(
-    conn: Connection, where: ColumnElement[bool] | None = None, *, original: bool = True
+    conn: Connection, any_of: Sequence[ColumnElement[bool]] = (), *, original: bool = True
 ) -> tuple[ReportTable, np.ndarray]:
-    """Every stored report (or those matching `where`) as a ReportTable, ordered by
-    insertion, plus `submitted_by`. `original=False` leaves each report's original
-    source row out (empty): evaluating never reads it, and it is most of what is read."""
+    """Every stored report (or those matching any of the conditions `any_of`) as a
+    ReportTable, ordered by insertion, plus `submitted_by`. `original=False` leaves
+    each report's original source row out (empty): evaluating never reads it, and it
+    is most of what is read."""
     names = [n for n in STORED_COLUMNS if original or n != "original"]
     cols = [reports.c[name] for name in names] + [reports.c.submitted_by]
-    query = select(*cols).order_by(reports.c.id)
-    if where is not None:
-        query = query.where(where)
+    if not any_of:
+        query = select(*cols).order_by(reports.c.id)
+    else:
+        # One SELECT per condition, joined: each can use its own index (an OR of them
+        # is a full scan in SQLite). The id orders the union; it is not returned.
+        parts = union_all(*(select(*cols, reports.c.id.label("_id")).where(w) for w in any_of))
+        sub = parts.subquery()
+        query = select(*(sub.c[c.name] for c in cols)).order_by(sub.c["_id"])
     rows = conn.execute(query).all()
     if not rows:
         return empty_reports(), np.array([], dtype=object)
