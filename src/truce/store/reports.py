@@ -33,10 +33,12 @@ import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    DateTime,
     String,
     or_,
     select,
     tuple_,
+    type_coerce,
     union_all,
     update,
 )
@@ -337,8 +339,20 @@ def _flt(values: list[Any]) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
+def _raw_time(column: ColumnElement[Any], conn: Connection) -> ColumnElement[Any]:
+    """SQLite's stored text of a time column as is: parsed by numpy in one call (~20x
+    faster than a datetime per value, then pandas)."""
+    if conn.dialect.name != "sqlite" or not isinstance(column.type, DateTime):
+        return column
+    return type_coerce(column, String).label(column.name)
+
+
 def _times_or_nat(values: tuple[Any, ...]) -> np.ndarray:
-    """UTC datetime64[ns] of stored times (naive ones are UTC); NaT for NULL."""
+    """UTC datetime64[ns] of stored times (naive ones are UTC); NaT for NULL. SQLite's
+    text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC) is parsed as a whole column."""
+    if isinstance(next((v for v in values if v is not None), None), str):
+        text = ["NaT" if v is None else v for v in values]
+        return np.array(text, dtype="datetime64[us]").astype("datetime64[ns]")
     aware = [None if v is None else v if v.tzinfo else v.replace(tzinfo=UTC) for v in values]
     return pd.to_datetime(aware, utc=True).tz_convert(None).to_numpy(dtype="datetime64[ns]")
 
@@ -351,7 +365,7 @@ def load_all(
     each report's original source row out (empty): evaluating never reads it, and it
     is most of what is read."""
     names = [n for n in STORED_COLUMNS if original or n != "original"]
-    cols = [reports.c[name] for name in names] + [reports.c.submitted_by]
+    cols = [_raw_time(reports.c[n], conn) for n in names] + [reports.c.submitted_by]
     if not any_of:
         query = select(*cols).order_by(reports.c.id)
     else:
