@@ -250,6 +250,30 @@ def test_records_are_what_json_dumps_writes(rows, indent, ensure_ascii, level):
     assert expected[start : start + len(text)] == text
 
 
+@pytest.mark.parametrize("block_rows", [1, 2, 4, 7])
+def test_records_written_in_blocks_of_rows_join_to_the_whole_array(block_rows):
+    style = JsonStyle(1, False)
+    n = 7
+    offsets = np.array([0, 2, 2, 3, 6, 6, 7, 9], dtype=np.int64)
+    items = np.array([f"s-{k}" for k in range(9)], dtype=object)
+    fields = [
+        ("id", style.strings(np.array([f"i-{k}" for k in range(n)], dtype=object))),
+        ("items", string_lists(items, offsets, 3, style)),
+        ("few", style.few_strings(np.array(["x", "y", None, "x", "y", "x", None], dtype=object))),
+    ]
+    whole = "".join(records(fields, 1, style))
+    parts = []
+    for a in range(0, n, block_rows):
+        b = min(a + block_rows, n)
+        block = [
+            (name, col[a:b] if isinstance(col, np.ndarray) else col.rows(a, b))
+            for name, col in fields
+        ]
+        parts += records(block, 1, style, opens=a == 0, closes=b == n)
+    assert "".join(parts) == whole
+    assert json.loads(whole)[3] == {"id": "i-3", "items": ["s-3", "s-4", "s-5"], "few": "x"}
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     values=st.lists(

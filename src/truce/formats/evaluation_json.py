@@ -134,6 +134,8 @@ def _incident_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
     tz = ev.agreement.timezone
     codes, names = source_codes(ev.reports)
     all_violation_ids, all_violation_offsets = violation_ids_by_incident(ev)
+    # A few thousand distinct sets of sources among all incidents: each encoded once.
+    sources = source_set_texts(ev.incidents, codes, names, style)
     event_types = style.strings(EVENT_TYPES)
     weapons = style.strings([*WEAPONS, None])
 
@@ -146,7 +148,7 @@ def _incident_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
             ("id", style.strings(ev.incident_ids[a:b])),
             ("key", style.strings(inc.anchor)),
             ("report_ids", string_lists(report_ids, inc.offsets, 3, style, report_id_lengths)),
-            ("sources", source_set_texts(inc, codes, names, style)),
+            ("sources", sources.rows(a, b)),
             ("event_type", Categories(inc.event_type.astype(np.int64), event_types)),
             ("weapon", Categories(inc.weapon % (len(WEAPONS) + 1), weapons)),
             ("observed_at", iso_many(inc.observed_at, tz, around='"')),  # plain ASCII

@@ -78,6 +78,9 @@ class Categories:
     codes: np.ndarray  # int, 0 <= code < len(texts)
     texts: np.ndarray  # object: encoded JSON
 
+    def rows(self, start: int, stop: int) -> Categories:
+        return Categories(self.codes[start:stop], self.texts)
+
 
 @dataclass(frozen=True)
 class Lists:
@@ -86,6 +89,9 @@ class Lists:
     texts: np.ndarray  # object: the items' JSON text with separators, no brackets
     empty: np.ndarray  # bool
     level: int  # nesting level the lists open at
+
+    def rows(self, start: int, stop: int) -> Lists:
+        return Lists(self.texts[start:stop], self.empty[start:stop], self.level)
 
 
 Column = np.ndarray | Categories | Lists  # np.ndarray: object array of encoded values
