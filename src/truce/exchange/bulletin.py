@@ -55,7 +55,18 @@ REQUIRED = (
     "evaluation_digest",
 )
 # Columns of the reports table that are bookkeeping of one database, not the report.
-_LOCAL_COLUMNS = frozenset({"id", "submitted_by", "published", "received_at", "geom"})
+LOCAL_COLUMNS = frozenset({"id", "submitted_by", "published", "received_at", "geom"})
+
+
+_TIME_COLUMNS = frozenset({"observed_at", "observed_to"})
+
+
+def _iso_from_sqlite(text: str) -> str:
+    """SQLite's stored UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]' written as `isoformat`
+    writes the aware datetime, with Z: the seconds' fraction only when not zero."""
+    fraction = text[19:].rstrip("0")
+    whole = text[:10] + "T" + text[11:19]
+    return f"{whole}{text[19:26] if len(fraction) > 1 else ''}Z"
 
 
 class BulletinError(ValueError):
@@ -71,11 +82,13 @@ def report_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored report as its SPEC §2 fields (source included); empty fields left out."""
     out: dict[str, Any] = {}
     for key, value in row.items():
-        if key in _LOCAL_COLUMNS or value is None:
+        if key in LOCAL_COLUMNS or value is None:
             continue
         if isinstance(value, datetime):
             value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
             value = value.isoformat().replace("+00:00", "Z")
+        elif key in _TIME_COLUMNS and isinstance(value, str) and value[10:11] == " ":
+            value = _iso_from_sqlite(value)
         out[key] = value
     return out
 

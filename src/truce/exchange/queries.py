@@ -12,7 +12,9 @@ from sqlalchemy import Connection, and_, func, select
 from truce.domain.chain import GENESIS
 from truce.exchange import alerts as alert_store
 from truce.exchange import log
+from truce.exchange.bulletin import LOCAL_COLUMNS
 from truce.exchange.checkpoint import cosignature_key_id
+from truce.exchange.held import IMPORT_PREFIX
 from truce.exchange.note import Verifier
 from truce.exchange.tables import (
     exchange_cosignatures,
@@ -22,7 +24,9 @@ from truce.exchange.tables import (
     exchange_peers,
 )
 from truce.exchange.witness_state import reviews_digest, users_digest
+from truce.store import reports as report_store
 from truce.store.schema import audit_log, review_events, state, violation_reviews
+from truce.store.schema import reports as reports_table
 from truce.store.schema import users as users_table
 
 
@@ -59,6 +63,25 @@ def audit_and_state(conn: Connection, seq: int) -> tuple[dict[str, Any], dict[st
         "size": int((head.int_value if head else 0) or 0),
     }
     return block, {"users": users_digest(users), "reviews": reviews_digest(reviews)}
+
+
+def period_reports(conn: Connection, after_id: int, upto_id: int) -> list[dict[str, Any]]:
+    """This centre's own reports stored with `after_id < id <= upto_id` (imported ones
+    left out), in the order stored, for `report_dict`. Times are read as SQLite's text
+    where it stores text: `report_dict` rewrites it, sparing a datetime per value."""
+    cols = [report_store.raw_time(c, conn) for c in reports_table.c if c.name not in LOCAL_COLUMNS]
+    q = (
+        select(*cols)
+        .where(
+            and_(
+                reports_table.c.id > after_id,
+                reports_table.c.id <= upto_id,
+                ~reports_table.c.submitted_by.startswith(IMPORT_PREFIX),
+            )
+        )
+        .order_by(reports_table.c.id)
+    )
+    return [dict(r) for r in conn.execute(q).mappings()]
 
 
 def reviews(

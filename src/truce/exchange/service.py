@@ -23,7 +23,7 @@ from truce.exchange import alerts as alert_store
 from truce.exchange import coverage, log, queries
 from truce.exchange.bulletin import build_bulletin, encode_bulletin, period_end
 from truce.exchange.checkpoint import Checkpoint, parse_signature_line, verify_cosignature
-from truce.exchange.held import IMPORT_PREFIX, held_evaluation
+from truce.exchange.held import held_evaluation
 from truce.exchange.note import NoteError, Signer, Verifier, parse_note
 from truce.exchange.tables import (
     exchange_cosignatures,
@@ -135,20 +135,7 @@ class Exchange:
             max_id = int(
                 conn.execute(select(func.coalesce(func.max(reports_table.c.id), 0))).scalar_one()
             )
-            rows = [
-                dict(r._mapping)
-                for r in conn.execute(
-                    select(reports_table)
-                    .where(
-                        and_(
-                            reports_table.c.id > last_max,
-                            reports_table.c.id <= max_id,
-                            ~reports_table.c.submitted_by.startswith(IMPORT_PREFIX),
-                        )
-                    )
-                    .order_by(reports_table.c.id)
-                )
-            ]
+            rows = queries.period_reports(conn, last_max, max_id)
             holds = {
                 r.peer: int(r.seq)
                 for r in conn.execute(
