@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from truce.formats.exports.columns import Block, Column, ExportTable, column_values
+from truce.formats.exports.columns import Block, Column, ExportTable, block_len
 from truce.formats.exports.csv import LIST_SEPARATOR
 
 GEOMETRY = "geometry"
@@ -44,15 +44,15 @@ def arrow_schema(table: ExportTable, lists: ListsAs) -> pa.Schema:
     return pa.schema([*fields, pa.field(GEOMETRY, pa.binary())])
 
 
-def _array(column: Column, values: tuple[object, ...], lists: ListsAs) -> pa.Array:
+def _array(column: Column, values: list[object], lists: ListsAs) -> pa.Array:
     if column.kind == "time":
         return pc.cast(pa.array(values, pa.string()), _TYPES["time"])
     if column.kind == "list" and lists == "text":
-        values = tuple(LIST_SEPARATOR.join(v) for v in values)  # type: ignore[arg-type]
+        values = [LIST_SEPARATOR.join(v) for v in values]  # type: ignore[arg-type]
     return pa.array(values, _type(column, lists), from_pandas=True)
 
 
-def points_wkb(lon: tuple[object, ...], lat: tuple[object, ...]) -> pa.Array:
+def points_wkb(lon: list[object], lat: list[object]) -> pa.Array:
     """WKB Points for a block; null where a row has no coordinates."""
     x = np.array(lon, dtype=float)  # None -> nan
     y = np.array(lat, dtype=float)
@@ -64,9 +64,8 @@ def points_wkb(lon: tuple[object, ...], lat: tuple[object, ...]) -> pa.Array:
 def record_batch(
     table: ExportTable, block: Block, schema: pa.Schema, lists: ListsAs
 ) -> pa.RecordBatch:
-    columns = column_values(block, len(table.columns))
-    arrays = [_array(c, v, lists) for c, v in zip(table.columns, columns, strict=True)]
-    arrays.append(points_wkb(columns[table.index("lon")], columns[table.index("lat")]))
+    arrays = [_array(c, v, lists) for c, v in zip(table.columns, block, strict=True)]
+    arrays.append(points_wkb(block[table.index("lon")], block[table.index("lat")]))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
@@ -74,5 +73,5 @@ def record_batches(
     table: ExportTable, schema: pa.Schema, lists: ListsAs
 ) -> Iterator[pa.RecordBatch]:
     for block in table.blocks:
-        if block:
+        if block_len(block):
             yield record_batch(table, block, schema, lists)

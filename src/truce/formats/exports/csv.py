@@ -13,7 +13,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from truce.formats.exports.columns import ExportTable
+from truce.formats.exports.columns import ExportTable, rows_of
 
 LIST_SEPARATOR = ";"
 _BOOL = {True: "true", False: "false", None: ""}
@@ -33,18 +33,12 @@ def csv_chunks(table: ExportTable, *, hxl: bool = False) -> Iterator[bytes]:
     for block in table.blocks:
         buf.seek(0)
         buf.truncate()
-        if lists or bools:
-            rows = []
-            for row in block:
-                cells = list(row)
-                for i in lists:
-                    cells[i] = join(cells[i])
-                for i in bools:
-                    cells[i] = _BOOL[cells[i]]
-                rows.append(cells)
-            writer.writerows(rows)
-        else:
-            writer.writerows(block)
+        block = list(block)
+        for i in lists:
+            block[i] = [join(v) for v in block[i]]
+        for i in bools:
+            block[i] = [_BOOL[v] for v in block[i]]
+        writer.writerows(rows_of(block))
         yield buf.getvalue().encode()
 
 

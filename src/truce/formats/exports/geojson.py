@@ -14,18 +14,24 @@ from typing import Any
 
 import orjson
 
-from truce.formats.exports.columns import Block, ExportTable
+from truce.formats.exports.columns import Block, ExportTable, block_len, rows_of
 
 _OPEN = b'{"type":"FeatureCollection","features":[\n'
 _CLOSE = b"\n]}\n"
 
 
-def _features(table: ExportTable, block: Block) -> list[bytes]:
+def _features(table: ExportTable, block: Block, before: bytes, between: bytes) -> bytes:
+    """The block's Features: `before` the first, `between` each later one.
+
+    Each Feature is encoded alone and appended at once: orjson's answer for a small
+    object holds a buffer of several KiB, so keeping them all until a join would
+    cost that much per row."""
     names = [c.name for c in table.columns]
     key, lon, lat = table.index("key"), table.index("lon"), table.index("lat")
-    out = []
+    out = bytearray()
     dumps = orjson.dumps
-    for row in block:
+    separator = before
+    for row in rows_of(block):
         x, y = row[lon], row[lat]
         feature: dict[str, Any] = {
             "type": "Feature",
@@ -35,25 +41,25 @@ def _features(table: ExportTable, block: Block) -> list[bytes]:
             else {"type": "Point", "coordinates": [x, y]},
             "properties": dict(zip(names, row, strict=True)),
         }
-        out.append(dumps(feature))
-    return out
+        out += separator
+        out += dumps(feature)
+        separator = between
+    return bytes(out)
 
 
 def geojson_chunks(table: ExportTable) -> Iterator[bytes]:
     """The FeatureCollection, one chunk per block of rows."""
     yield _OPEN
-    first = True
+    before = b""
     for block in table.blocks:
-        if not block:
-            continue
-        features = b",\n".join(_features(table, block))
-        yield features if first else b",\n" + features
-        first = False
+        if block_len(block):
+            yield _features(table, block, before, b",\n")
+            before = b",\n"
     yield _CLOSE
 
 
 def ndjson_chunks(table: ExportTable) -> Iterator[bytes]:
     """One Feature per line, one chunk per block of rows."""
     for block in table.blocks:
-        if block:
-            yield b"\n".join(_features(table, block)) + b"\n"
+        if block_len(block):
+            yield _features(table, block, b"", b"\n") + b"\n"

@@ -38,6 +38,6 @@ def geo_metadata() -> dict[str, Any]:
 def write_geoparquet(table: ExportTable, path: Path) -> None:
     schema = arrow_schema(table, "list")
     schema = schema.with_metadata({b"geo": json.dumps(geo_metadata()).encode()})
-    with pq.ParquetWriter(str(path), schema, compression="zstd") as writer:
+    with pq.ParquetWriter(str(path), schema, compression="snappy") as writer:
         for batch in record_batches(table, schema, "list"):
             writer.write_batch(batch)

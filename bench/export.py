@@ -1,0 +1,299 @@
+"""Benchmark the streaming exports against building the whole document first.
+
+    .venv/bin/python bench/export.py --n 1000000 [--reports 1000000] [--seed 1]
+        [--formats geojson,ndjson,csv,hxl,gpkg,parquet] [--block-rows 10000]
+        [--skip-alternative] [--workdir DIR]
+
+1. Input (once per --reports and --seed, cached in --workdir): bench/scenario.py's
+   synthetic agreement and report rows, evaluated (`evaluate`, then
+   `evaluation_to_dict` with the server's keys) into the incident dicts the
+   server's view holds; pickled. Each run repeats them with distinct keys
+   (`KEY#2`, `KEY#3`, ...) until there are --n incidents.
+2. truce, per format, in a fresh subprocess: `truce.service.exports.save` (what
+   `truce export --output` does: view rows -> writer -> file, block by block).
+   Wall time, features/s, and the peak memory growth over the process's
+   resident set before the export (VmHWM reset through /proc/self/clear_refs,
+   so the input itself is not counted). Also at --n / 10, so a reader sees the
+   growth does not follow n.
+3. The obvious alternative, per format, also in a fresh subprocess over the
+   same incidents: the whole document built in memory, then written —
+   `json.dumps` of the full FeatureCollection (GeoJSON; a joined string of
+   `json.dumps` per Feature for NDJSON), a pandas DataFrame `to_csv` (CSV; HXL
+   with the tag row on top), a geopandas GeoDataFrame `to_file(driver="GPKG")`
+   and `to_parquet`.
+4. Prints both with ratios (alternative / truce) and the target
+   (>= 100,000 features/s per format) as PASS/MISS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TARGET_FEATURES_PER_S = 100_000
+FORMATS = ("geojson", "ndjson", "csv", "hxl", "gpkg", "parquet")
+MB = 1024 * 1024
+
+
+# --- memory ----------------------------------------------------------------------------
+
+
+def _status(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak() -> int:
+    """Reset the resident-set high-water mark to now (Linux >= 4.0); the RSS now."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status("VmRSS")
+
+
+def peak() -> int:
+    return _status("VmHWM")
+
+
+# --- input -----------------------------------------------------------------------------
+
+
+def base_view_path(args: argparse.Namespace) -> Path:
+    return Path(args.workdir) / f"export-view-r{args.reports}-seed{args.seed}.pickle"
+
+
+def worker_prepare(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.scenario import cached
+
+    from truce.domain.evaluate import evaluate
+    from truce.domain.keys import violation_key
+    from truce.formats.agreement import parse_agreement
+    from truce.formats.evaluation_json import evaluation_to_dict
+    from truce.formats.reports import read_reports
+
+    agreement_path, reports_path, meta = cached(args.reports, args.seed, Path(args.workdir))
+    agreement = parse_agreement(agreement_path.read_text(encoding="utf-8"), str(agreement_path))
+    from datetime import datetime
+
+    ev = evaluate(
+        agreement, read_reports(reports_path).reports, as_of=datetime.fromisoformat(meta["as_of"])
+    )
+    data = evaluation_to_dict(ev)
+    key_of = {inc["id"]: inc["key"] for inc in data["incidents"]}
+    for v in data["violations"]:  # as the server's evaluation adds them
+        v["incident_key"] = key_of[v["incident"]]
+        v["key"] = violation_key(agreement.id, v["rule"], v["incident_key"])
+        v["review"], v["published"] = "alleged", False
+    for inc in data["incidents"]:
+        inc["published"] = False
+    path = base_view_path(args)
+    with path.open("wb") as f:
+        pickle.dump(data["incidents"], f, protocol=pickle.HIGHEST_PROTOCOL)
+    print(json.dumps({"incidents": len(data["incidents"]), "violations": len(data["violations"])}))
+
+
+def incidents(args: argparse.Namespace, n: int) -> list[dict[str, Any]]:
+    with base_view_path(args).open("rb") as f:
+        base: list[dict[str, Any]] = pickle.load(f)
+    out = base[:n]
+    copy = 2
+    while len(out) < n:
+        out.extend({**inc, "key": f"{inc['key']}#{copy}"} for inc in base[: n - len(out)])
+        copy += 1
+    return out
+
+
+# --- the two ways to write ---------------------------------------------------------------
+
+
+def write_streaming(rows: list[dict[str, Any]], fmt: str, out: Path, block_rows: int) -> None:
+    from truce.formats.exports import export_format, view_table
+    from truce.service.exports import save
+
+    table = view_table({"incidents": rows, "violations": []}, "incidents", block_rows)
+    save(export_format(fmt), table, out)
+
+
+def write_whole(rows: list[dict[str, Any]], fmt: str, out: Path) -> None:
+    """The obvious way: the whole document in memory, then written."""
+    from truce.formats.exports.columns import INCIDENT_COLUMNS, incident_block, rows_of
+
+    names = [c.name for c in INCIDENT_COLUMNS]
+    columns = incident_block(rows)  # the whole table at once
+    if fmt in ("geojson", "ndjson"):
+        features = [
+            {
+                "type": "Feature",
+                "id": r[0],
+                "geometry": {"type": "Point", "coordinates": [r[3], r[4]]},
+                "properties": dict(zip(names, r, strict=True)),
+            }
+            for r in rows_of(columns)
+        ]
+        if fmt == "geojson":
+            text = json.dumps({"type": "FeatureCollection", "features": features})
+        else:
+            text = "\n".join(json.dumps(f) for f in features) + "\n"
+        out.write_text(text, encoding="utf-8")
+        return
+    import pandas as pd
+
+    df = pd.DataFrame(dict(zip(names, columns, strict=True)))
+    for c in INCIDENT_COLUMNS:
+        if c.kind == "list":
+            df[c.name] = df[c.name].str.join(";")
+    if fmt in ("csv", "hxl"):
+        if fmt == "hxl":
+            tags = pd.DataFrame([[c.hxl for c in INCIDENT_COLUMNS]], columns=names)
+            df = pd.concat([tags, df], ignore_index=True)
+        df.to_csv(out, index=False)
+        return
+    import geopandas as gpd
+
+    for c in INCIDENT_COLUMNS:
+        if c.kind == "time":
+            df[c.name] = pd.to_datetime(df[c.name], utc=True)
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.lon, df.lat), crs="EPSG:4326")
+    if fmt == "gpkg":
+        gdf.to_file(out, driver="GPKG", layer="incidents", engine="pyogrio")
+    else:
+        gdf.to_parquet(out)
+
+
+def worker_run(args: argparse.Namespace) -> None:
+    import gc
+
+    # Everything either side imports, imported before the baseline.
+    import geopandas  # noqa: F401
+    import orjson  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    import pyogrio  # noqa: F401
+
+    import truce.service.exports  # noqa: F401
+
+    rows = incidents(args, args.n)
+    gc.collect()
+    out = Path(args.workdir) / f"export-bench-{os.getpid()}.{args.format}"
+    base = reset_peak()
+    start = time.perf_counter()
+    if args.way == "stream":
+        write_streaming(rows, args.format, out, args.block_rows)
+    else:
+        write_whole(rows, args.format, out)
+    seconds = time.perf_counter() - start
+    growth = peak() - base
+    size = out.stat().st_size
+    out.unlink()
+    print("RESULT " + json.dumps({"s": seconds, "growth": growth, "bytes": size, "n": len(rows)}))
+
+
+# --- the driver ----------------------------------------------------------------------------
+
+
+def child(args: argparse.Namespace, *extra: str) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--workdir",
+        args.workdir,
+        "--reports",
+        str(args.reports),
+        "--seed",
+        str(args.seed),
+        "--block-rows",
+        str(args.block_rows),
+        *extra,
+    ]
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(extra)} failed:\n{done.stderr[-3000:]}")
+    line = next(x for x in done.stdout.splitlines() if x.startswith(("RESULT ", "{")))
+    return json.loads(line.removeprefix("RESULT "))  # type: ignore[no-any-return]
+
+
+def run(args: argparse.Namespace, fmt: str, way: str, n: int) -> dict[str, Any]:
+    return child(args, "--worker", "run", "--format", fmt, "--way", way, "--n", str(n))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int, default=1_000_000, help="incidents to export")
+    p.add_argument("--reports", type=int, default=1_000_000, help="reports evaluated for them")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--formats", default=",".join(FORMATS))
+    p.add_argument("--block-rows", type=int, default=10_000)
+    p.add_argument("--skip-alternative", action="store_true")
+    p.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "truce-bench"))
+    p.add_argument("--worker", choices=["prepare", "run"], help=argparse.SUPPRESS)
+    p.add_argument("--format", help=argparse.SUPPRESS)
+    p.add_argument("--way", choices=["stream", "whole"], help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    if args.worker == "prepare":
+        worker_prepare(args)
+        return 0
+    if args.worker == "run":
+        worker_run(args)
+        return 0
+
+    formats = [f for f in args.formats.split(",") if f]
+    print(
+        f"truce export bench: n={args.n:,} incidents (from {args.reports:,} reports, seed "
+        f"{args.seed}), block {args.block_rows:,} rows, cpus={os.cpu_count()}"
+    )
+    if not base_view_path(args).exists():
+        start = time.perf_counter()
+        made = child(args, "--worker", "prepare")
+        print(
+            f"input: evaluated {args.reports:,} reports -> {made['incidents']:,} incidents "
+            f"in {time.perf_counter() - start:.1f} s (cached)"
+        )
+    small = max(args.n // 10, 1)
+    header = (
+        f"{'format':8} {'truce s':>8} {'feat/s':>10} {'target':>6} {'grow MB':>8} "
+        f"{'@n/10 MB':>9} {'alt s':>8} {'alt MB':>8} {'x mem':>7} {'x speed':>8} {'MB out':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    misses = 0
+    for fmt in formats:
+        s = run(args, fmt, "stream", args.n)
+        s_small = run(args, fmt, "stream", small)
+        rate = s["n"] / s["s"]
+        ok = rate >= TARGET_FEATURES_PER_S
+        misses += not ok
+        alt = None if args.skip_alternative else run(args, fmt, "whole", args.n)
+        alt_cols = (
+            f"{alt['s']:8.2f} {alt['growth'] / MB:8.0f} "
+            f"{alt['growth'] / max(s['growth'], 1):6.1f}x {alt['s'] / s['s']:7.2f}x"
+            if alt
+            else f"{'-':>8} {'-':>8} {'-':>7} {'-':>8}"
+        )
+        print(
+            f"{fmt:8} {s['s']:8.2f} {rate:10,.0f} {'PASS' if ok else 'MISS':>6} "
+            f"{s['growth'] / MB:8.1f} {s_small['growth'] / MB:9.1f} {alt_cols} "
+            f"{s['bytes'] / MB:8.1f}",
+            flush=True,
+        )
+    print(
+        "grow MB: peak resident memory growth while exporting (input excluded); @n/10: the "
+        "same at a tenth of n; x mem, x speed: alternative / truce"
+    )
+    return 1 if misses else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
