@@ -34,12 +34,7 @@ from truce.formats.evaluation_columns import (
     targets,
     violation_ids_by_incident,
 )
-from truce.formats.evaluation_dicts import (
-    evaluation_to_dict,
-    incident_dicts,
-    small_parts,
-    violation_dicts,
-)
+from truce.formats.evaluation_dicts import evaluation_to_dict, small_parts
 from truce.formats.json_columns import (
     Categories,
     Column,
@@ -51,13 +46,12 @@ from truce.formats.json_columns import (
     string_lists,
 )
 
+# evaluation_to_dict is offered here too, beside the text it must match.
 __all__ = [
     "BLOCK_ROWS",
     "evaluation_json",
     "evaluation_json_parts",
     "evaluation_to_dict",
-    "incident_dicts",
-    "violation_dicts",
     "write_evaluation_json",
 ]
 
