@@ -23,14 +23,10 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from truce.api.deps import ExchangeOperator
 from truce.api.errors import json_error_responses as errors
+from truce.exchange.issuing import ENV_AGREEMENTS, interval_from_env
 from truce.exchange.keys import KeyError_, default_key_path, load_signer
 from truce.exchange.schedule import Scheduler, clock_from_env
-from truce.exchange.service import (
-    ENV_AGREEMENTS,
-    Exchange,
-    NotFoundError,
-    interval_from_env,
-)
+from truce.exchange.service import Exchange, NotFoundError
 
 log = logging.getLogger("truce.exchange")
 router = APIRouter(prefix="/exchange", tags=["exchange"])

@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from truce.domain.model import Agreement, AtTime
+from truce.exchange.issuing import Issued
 from truce.exchange.keys import KeyError_, default_key_path, init_key, load_signer
-from truce.exchange.service import Exchange, Issued
+from truce.exchange.service import Exchange
 from truce.formats.agreement import parse_agreement
 from truce.library.catalog import builtin_files
 

@@ -54,8 +54,9 @@ def _exchange(
     *,
     need_key: bool = False,
 ):  # type: ignore[no-untyped-def]
+    from truce.exchange.issuing import interval_from_env
     from truce.exchange.keys import KeyError_, load_signer
-    from truce.exchange.service import Exchange, interval_from_env
+    from truce.exchange.service import Exchange
     from truce.service import AgreementRegistry
     from truce.store.engine import database_url_from_env, make_engine
     from truce.store.migrate import upgrade

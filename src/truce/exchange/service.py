@@ -1,29 +1,28 @@
 """Exchange use cases shared by the CLI, the API and the scheduler.
 
 `Exchange` wraps the engine, the agreements, the clock and (for what signs)
-the centre's key. Issuing a bulletin, receiving a cosignature, adding a peer
-and the status are here; pulling from a peer is `truce.exchange.pull`.
+the centre's key. Here: what peers read of this centre's log (checkpoint,
+bulletins, proofs), receiving their cosignatures, adding a peer, and the
+status. Issuing bulletins is `truce.exchange.issuing` (`ex.issue` calls it);
+pulling from a peer is `truce.exchange.pull`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, and_, func, insert, select
+from sqlalchemy import Engine, and_, insert, select
 
 from truce.domain.model import Agreement
 from truce.errors import BadInput, Forbidden, NotFound
 from truce.exchange import alerts as alert_store
-from truce.exchange import coverage, log, queries
-from truce.exchange.bulletin import build_bulletin, encode_bulletin, period_end
+from truce.exchange import issuing, log, queries
 from truce.exchange.checkpoint import Checkpoint, parse_signature_line, verify_cosignature
-from truce.exchange.held import held_evaluation
+from truce.exchange.issuing import DEFAULT_INTERVAL, Issued
 from truce.exchange.note import NoteError, Signer, Verifier, parse_note
 from truce.exchange.tables import (
     exchange_cosignatures,
@@ -32,13 +31,7 @@ from truce.exchange.tables import (
     exchange_peer_keys,
     exchange_peers,
 )
-from truce.store import reports as report_store
 from truce.store.engine import read_transaction, write_transaction
-from truce.store.schema import reports as reports_table
-
-DEFAULT_INTERVAL = timedelta(hours=2)
-ENV_INTERVAL = "TRUCE_EXCHANGE_INTERVAL_S"
-ENV_AGREEMENTS = "TRUCE_EXCHANGE_AGREEMENTS"
 
 
 class ExchangeError(BadInput):
@@ -55,20 +48,6 @@ class NotFoundError(ExchangeError, NotFound):
 
 def _iso(stored: datetime) -> str:
     return queries.aware(stored).astimezone(UTC).isoformat()
-
-
-def interval_from_env() -> timedelta:
-    value = os.environ.get(ENV_INTERVAL, "").strip()
-    return timedelta(seconds=float(value)) if value else DEFAULT_INTERVAL
-
-
-@dataclass(frozen=True)
-class Issued:
-    seq: int
-    created: bool  # False: the period was already closed by an earlier bulletin
-    period_from: datetime
-    period_to: datetime
-    reports: int
 
 
 class Exchange:
@@ -93,119 +72,23 @@ class Exchange:
 
     @property
     def name(self) -> str:
-        return self._signer().name
+        return self.require_signer().name
 
-    def _signer(self) -> Signer:
+    def require_signer(self) -> Signer:
+        """The centre's key, for what signs; refused when the centre has none."""
         if self.signer is None:
             raise ExchangeError("this centre has no key: run `truce keys init --name NAME`")
         return self.signer
 
-    # --- issuing ---------------------------------------------------------------------
+    # --- issuing (truce.exchange.issuing) --------------------------------------------
 
     def issue(self, agreement_id: str, *, period_to: datetime | None = None) -> Issued:
-        """Close the agreement's current period at `period_to` (default: now).
-
-        Idempotent: a period already closed (a bulletin ending at or after
-        `period_to`) returns that bulletin. One transaction: a crash leaves the
-        log as it was."""
-        signer = self._signer()
-        agreement = self.agreement(agreement_id)
-        now = self.clock()
-        # Whole seconds: the bulletin writes times to the second, and the next period
-        # starts exactly where this one ends.
-        to = (period_to or now).astimezone(UTC).replace(microsecond=0)
-        with write_transaction(self.engine) as conn:
-            log.record_key(conn, signer, now)
-            last = conn.execute(
-                select(exchange_log)
-                .where(exchange_log.c.agreement_id == agreement_id)
-                .order_by(exchange_log.c.seq.desc())
-                .limit(1)
-            ).first()
-            if last is not None and queries.aware(last.period_to) >= to:
-                return Issued(
-                    last.seq,
-                    False,
-                    queries.aware(last.period_from),
-                    queries.aware(last.period_to),
-                    0,
-                )
-            frm = queries.aware(last.period_to) if last else to - self.interval
-            last_max = int(last.max_report_id) if last else 0
-            max_id = int(
-                conn.execute(select(func.coalesce(func.max(reports_table.c.id), 0))).scalar_one()
-            )
-            rows = queries.period_reports(conn, last_max, max_id)
-            holds = {
-                r.peer: int(r.seq)
-                for r in conn.execute(
-                    select(
-                        exchange_peer_bulletins.c.peer,
-                        func.max(exchange_peer_bulletins.c.seq).label("seq"),
-                    ).group_by(exchange_peer_bulletins.c.peer)
-                )
-            }
-            seq = log.size(conn) + 1
-            covered = None
-            if coverage.needs_coverage(agreement):
-                covered = coverage.bounded(
-                    conn, agreement_id, signer.name, seq, holds, extra=(frm, to)
-                )
-                # A new covered period can change quiet-days verdicts without new reports.
-                report_store.bump_version(conn)
-            evaluation = held_evaluation(conn, agreement, to, coverage=covered)
-            audit_block, state_digests = queries.audit_and_state(conn, seq)
-            bulletin = build_bulletin(
-                origin=signer.name,
-                seq=seq,
-                agreement=agreement_id,
-                period_from=frm,
-                period_to=to,
-                issued_at=now,
-                tz=agreement.timezone,
-                reports=rows,
-                reviews=queries.reviews(conn, agreement_id, frm, to),
-                evaluation=evaluation,
-                holds=holds,
-                audit=audit_block,
-                state=state_digests,
-            )
-            log.append(
-                conn,
-                signer,
-                agreement_id=agreement_id,
-                period_from=frm,
-                period_to=to,
-                issued_at=now,
-                bulletin=encode_bulletin(bulletin),
-                max_report_id=max_id,
-                seq=seq,
-            )
-        return Issued(seq, True, frm, to, len(rows))
+        """`issuing.issue`: close the agreement's current period at `period_to` (default: now)."""
+        return issuing.issue(self, agreement_id, period_to=period_to)
 
     def issue_due(self, agreement_ids: list[str], *, max_catch_up: int = 48) -> list[Issued]:
-        """Scheduled bulletins: one per interval boundary passed since the last one, in
-        order (a server that was stopped closes the missed periods, up to `max_catch_up`
-        per call; the reports that arrived meanwhile go in the first)."""
-        out = []
-        now = self.clock()
-        for agreement_id in agreement_ids:
-            tz = self.agreement(agreement_id).timezone
-            due = period_end(now, self.interval, tz)
-            with read_transaction(self.engine) as conn:
-                last = conn.execute(
-                    select(func.max(exchange_log.c.period_to)).where(
-                        exchange_log.c.agreement_id == agreement_id
-                    )
-                ).scalar_one()
-            boundary = due
-            if last is not None:
-                nxt = period_end(queries.aware(last) + self.interval, self.interval, tz)
-                boundary = max(nxt, due - (max_catch_up - 1) * self.interval)
-            while boundary <= due:
-                out.append(self.issue(agreement_id, period_to=boundary))
-                boundary = period_end(boundary + self.interval, self.interval, tz)
-        return out
+        """`issuing.issue_due`: the scheduled bulletins due now, in order."""
+        return issuing.issue_due(self, agreement_ids, max_catch_up=max_catch_up)
 
     # --- the log, read ----------------------------------------------------------------
 
@@ -442,7 +325,6 @@ class Exchange:
 __all__ = [
     "Exchange",
     "ExchangeError",
-    "Issued",
     "NotFoundError",
     "Unauthorized",
     "parse_signature_line",
