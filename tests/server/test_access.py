@@ -130,12 +130,14 @@ def test_centres_see_published_data_and_their_own_submissions_only(client, token
     )
     amman = _evaluation(client, tokens, "amman")
     hmeimim = _evaluation(client, tokens, "hmeimim")
-    # The shared shelling incident: each centre sees it, but only its own report in it.
+    # The shared shelling incident: each centre sees it made of its own report only,
+    # keyed by it (the other centre's report id is not revealed).
     a_inc = {i["key"]: i for i in amman["incidents"]}
     h_inc = {i["key"]: i for i in hmeimim["incidents"]}
     assert set(a_inc) == {"amman:a-1"}
     assert a_inc["amman:a-1"]["report_ids"] == ["amman:a-1"]
-    assert h_inc["amman:a-1"]["report_ids"] == ["hmeimim:h-7"]
+    assert h_inc["hmeimim:h-7"]["report_ids"] == ["hmeimim:h-7"]
+    assert "amman:a-1" not in h_inc
     assert "hmeimim:h-8" in h_inc and "hmeimim:h-8" not in a_inc
     # Once the secretariat publishes, everyone sees the whole incident.
     r = client.post(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import Point
 from tests.geoms import offset_from
-from tests.server.conftest import ROLE_OF, Tokens
+from tests.server.conftest import ROLE_OF, WAIT_MS, Tokens
 from tests.server.data import to_csv
 
 from truce.api import Settings, create_app
@@ -42,7 +42,9 @@ POST_MARKS = ("op-9", "observation_post", "declared by TR")
 
 @pytest.fixture
 def app(db_url: str) -> Iterator[object]:
-    settings = Settings(database_url=db_url, agreement_files=(FILE,), ogc_public=True)
+    settings = Settings(
+        database_url=db_url, agreement_files=(FILE,), ogc_public=True, refresh_wait_ms=WAIT_MS
+    )
     application = create_app(settings)
     yield application
     application.state.service.engine.dispose()

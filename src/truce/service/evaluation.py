@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine
 
 from truce.domain.conditions.base import Coverage
 from truce.domain.keys import violation_key
@@ -35,6 +35,7 @@ from truce.domain.timeparse import to_utc64
 from truce.exchange.coverage import coverage_in, needs_coverage
 from truce.service import commitments
 from truce.service.agreements import AgreementEntry, AgreementRegistry
+from truce.service.scopes import Scope, incidents_by_report, link_review_keys
 from truce.store import derived
 from truce.store import reports as report_store
 from truce.store.derived import Snapshot
@@ -43,6 +44,7 @@ from truce.store.engine import read_transaction
 log = logging.getLogger("truce.service")
 
 AS_OF_CACHE_SIZE = 32
+SCOPED_CACHE_SIZE = 64  # visibility classes' evaluations held per process
 # How often the refresher looks again while another process holds the lease: its
 # snapshot, or its death (`derived.LEASE_STALE_S`), is noticed within this.
 POLL_S = 0.25
@@ -85,6 +87,7 @@ class Evaluations:
         evaluate: EvaluateFn = _evaluate,
         lease_clock: Callable[[], datetime] = wall_clock,
         as_of_cache_size: int = AS_OF_CACHE_SIZE,
+        scoped_cache_size: int = SCOPED_CACHE_SIZE,
     ) -> None:
         self.engine = engine
         self.agreements = agreements
@@ -97,32 +100,46 @@ class Evaluations:
         self.as_of_cache_size = as_of_cache_size
         self.computations = 0  # evaluations this process computed (for tests and logs)
         # Evaluations for explicit `as_of` instants, per reports version (in-process only).
-        self._as_of_cache: OrderedDict[tuple[str, str, int, datetime], Snapshot] = OrderedDict()
+        self._as_of_cache: OrderedDict[tuple[str, str, str, int, datetime], Snapshot] = (
+            OrderedDict()
+        )
         self._as_of_lock = threading.Lock()
         # The newest snapshot this process holds, per agreement.
         self._memo: dict[str, Snapshot] = {}
         self._load_lock = threading.Lock()  # one large parse at a time
         self._cond = threading.Condition()  # guards the fields below and `_memo` updates
-        self._pending: set[str] = set()  # agreements the refresher should bring up to date
+        # What the refresher should bring up to date (an ordered set): an agreement's
+        # evaluation over every report (scope None), or one visibility class's.
+        self._pending: dict[tuple[str, Scope | None], None] = {}
+        # Each visibility class's evaluation, computed in this process (not stored).
+        self._scoped: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
+        self.scoped_cache_size = scoped_cache_size
+        self._scoped_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._report_incidents: tuple[Snapshot, dict[str, str]] | None = None
         self._failed: dict[str, BaseException] = {}
         self._refresher: threading.Thread | None = None
         self._closed = False
 
     # --- what readers call -------------------------------------------------------------
 
-    def snapshot(self, agreement_id: str, *, as_of: datetime | None = None) -> Snapshot:
-        """The agreement's evaluation over all stored reports, unfiltered (`.data`), with
-        the reports version it read and the instant it stays valid until.
+    def snapshot(
+        self, agreement_id: str, *, as_of: datetime | None = None, scope: Scope | None = None
+    ) -> Snapshot:
+        """The agreement's evaluation over the stored reports `scope` sees (default: all),
+        unfiltered (`.data`), with the reports version it read and the instant it stays
+        valid until.
 
         Without `as_of`: `current(...).snapshot`. With `as_of`: computed for that
         instant, cached per reports version in this process."""
         if as_of is not None:
-            return self._snapshot_as_of(self.agreements.get(agreement_id), as_of)
-        return self.current(agreement_id).snapshot
+            return self._snapshot_as_of(self.agreements.get(agreement_id), as_of, scope)
+        return self.current(agreement_id, scope).snapshot
 
-    def current(self, agreement_id: str) -> Reading:
+    def current(self, agreement_id: str, scope: Scope | None = None) -> Reading:
         """The last complete snapshot, at once; stale ones are refreshed in the background."""
         entry = self.agreements.get(agreement_id)
+        if scope is not None:
+            return self._current_scoped(entry, scope)
         with read_transaction(self.engine) as conn:
             version = report_store.reports_version(conn)
             meta = derived.stored(conn, agreement_id)
@@ -136,16 +153,18 @@ class Evaluations:
             return Reading(memo, stale=True)
         return self._wait(agreement_id, entry, version, memo)
 
-    def latest(self, agreement_id: str) -> Snapshot | None:
+    def latest(self, agreement_id: str, scope: Scope | None = None) -> Snapshot | None:
         """The newest snapshot this process holds, without reading the store."""
+        if scope is not None:
+            return self._scoped.get((agreement_id, scope.name))
         return self._memo.get(agreement_id)
 
-    def request(self, agreement_id: str) -> None:
+    def request(self, agreement_id: str, scope: Scope | None = None) -> None:
         """Ask the refresher to bring the agreement up to date (returns at once)."""
         with self._cond:
             if self._closed:
                 return
-            self._pending.add(agreement_id)
+            self._pending[(agreement_id, scope)] = None
             if self._refresher is None:
                 self._refresher = threading.Thread(
                     target=self._run, name="truce-refresher", daemon=True
@@ -185,7 +204,7 @@ class Evaluations:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0 and memo is not None:
                     return Reading(memo, stale=True)
-                if agreement_id not in self._pending:  # that pass ended short of `version`
+                if (agreement_id, None) not in self._pending:  # that pass fell short
                     self.request(agreement_id)
                 self._cond.wait(POLL_S if left is None else max(min(left, POLL_S), 0.001))
 
@@ -198,10 +217,13 @@ class Evaluations:
                     self._cond.wait()
                 if self._closed:
                     return
-                agreement_id = min(self._pending)
-                self._pending.discard(agreement_id)
+                agreement_id, scope = next(iter(self._pending))
+                del self._pending[(agreement_id, scope)]
             try:
-                self._refresh(agreement_id)
+                if scope is None:
+                    self._refresh(agreement_id)
+                else:
+                    self._refresh_scoped(self.agreements.get(agreement_id), scope)
             except Exception as exc:
                 log.exception("refreshing the evaluation of %s failed", agreement_id)
                 with self._cond:
@@ -281,30 +303,82 @@ class Evaluations:
             self._cond.notify_all()
             return self._memo[agreement_id]
 
-    def _snapshot_as_of(self, entry: AgreementEntry, as_of: datetime) -> Snapshot:
+    # --- one visibility class's evaluation (computed here, never stored) ----------------
+
+    def _current_scoped(self, entry: AgreementEntry, scope: Scope) -> Reading:
         with read_transaction(self.engine) as conn:
             version = report_store.reports_version(conn)
-        key = (entry.agreement.id, entry.digest, version, as_of)
+        held = self._scoped.get((entry.agreement.id, scope.name))
+        if held is not None and held.fresh(version, entry.digest, self.clock()):
+            return Reading(held, stale=False)
+        usable = held is not None and held.agreement_digest == entry.digest
+        if held is not None and usable and self.refresh_wait_s == 0:
+            self.request(entry.agreement.id, scope)
+            return Reading(held, stale=True)
+        # None yet for this class (or the caller waits): computed now, in this thread.
+        return Reading(self._refresh_scoped(entry, scope), stale=False)
+
+    def _refresh_scoped(self, entry: AgreementEntry, scope: Scope) -> Snapshot:
+        key = (entry.agreement.id, scope.name)
+        with self._cond:
+            lock = self._scoped_locks.setdefault(key, threading.Lock())
+        with lock:  # one computation per class at a time; the others take its result
+            with read_transaction(self.engine) as conn:
+                version = report_store.reports_version(conn)
+            held = self._scoped.get(key)
+            if held is not None and held.fresh(version, entry.digest, self.clock()):
+                return held
+            snap = self._compute(entry, self.clock(), scope.where())
+            link_review_keys(snap.data, entry.agreement.id, self._incidents_by_report(entry))
+            with self._cond:
+                self._scoped[key] = snap
+                self._scoped.move_to_end(key)
+                while len(self._scoped) > self.scoped_cache_size:
+                    self._scoped.popitem(last=False)
+            return snap
+
+    def _incidents_by_report(self, entry: AgreementEntry) -> dict[str, str]:
+        """Report key -> incident key in the full evaluation this process holds (built
+        once per snapshot), for `link_review_keys`."""
+        full = self._usable(entry.agreement.id, entry) or self.current(entry.agreement.id).snapshot
+        with self._cond:
+            held = self._report_incidents
+        if held is not None and held[0] is full:
+            return held[1]
+        made = incidents_by_report(full.data)
+        with self._cond:
+            self._report_incidents = (full, made)
+        return made
+
+    def _snapshot_as_of(
+        self, entry: AgreementEntry, as_of: datetime, scope: Scope | None
+    ) -> Snapshot:
+        with read_transaction(self.engine) as conn:
+            version = report_store.reports_version(conn)
+        name = "" if scope is None else scope.name
+        key = (entry.agreement.id, name, entry.digest, version, as_of)
         with self._as_of_lock:
             if key in self._as_of_cache:
                 self._as_of_cache.move_to_end(key)
                 return self._as_of_cache[key]
-        snap = self._compute(entry, as_of)
+        snap = self._compute(entry, as_of, None if scope is None else scope.where())
+        if scope is not None:
+            link_review_keys(snap.data, entry.agreement.id, self._incidents_by_report(entry))
         with self._as_of_lock:
-            self._as_of_cache[(entry.agreement.id, entry.digest, snap.reports_version, as_of)] = (
-                snap
-            )
+            self._as_of_cache[key] = snap
             while len(self._as_of_cache) > self.as_of_cache_size:
                 self._as_of_cache.popitem(last=False)
         return snap
 
-    def _compute(self, entry: AgreementEntry, as_of: datetime) -> Snapshot:
+    def _compute(
+        self, entry: AgreementEntry, as_of: datetime, where: ColumnElement[bool] | None = None
+    ) -> Snapshot:
         from truce.formats.evaluation_json import evaluation_to_dict
 
         with read_transaction(self.engine) as conn:
             # Read the version first: the data is at least this new.
             version = report_store.reports_version(conn)
-            table, _ = report_store.load_all(conn, original=False)
+            table, _ = report_store.load_all(conn, where, original=False)
             agreement = commitments.effective(conn, entry.agreement)  # registry changes
             covered = coverage_in(conn, agreement.id) if needs_coverage(agreement) else None
         ev = self.evaluate(agreement, table, as_of, covered)

@@ -9,8 +9,8 @@ from truce.domain.keys import split_violation_key
 from truce.domain.review import access_action, check_request
 from truce.errors import Conflict, NotFound
 from truce.service.evaluation import Evaluations
-from truce.service.views import incident
-from truce.service.visibility import load_visibility
+from truce.service.scopes import review_key
+from truce.service.views import evaluation, incident
 from truce.store import audit, reviews
 from truce.store.engine import write_transaction
 from truce.store.users import User
@@ -23,23 +23,27 @@ def review(
     agreement_id, rule, incident_key = split_violation_key(key)
     check_request(action, comment)
     require(user, access_action(action))
-    data = evals.snapshot(agreement_id).data
-    view = load_visibility(evals.engine, agreement_id, user).filter(data)
+    view = evaluation(evals, agreement_id, user, review_keys=True)  # what `user` sees
     current = next((v for v in view["violations"] if v["key"] == key), None)
     if current is None:
         raise NotFound(
             f"no current violation {key!r} (or not visible to you); only current violations can be reviewed"
         )
-    inc = next(i for i in data["incidents"] if i["key"] == incident_key)
+    inc = next(i for i in view["incidents"] if i["key"] == incident_key)
+    # Stored under the full evaluation's key, which `user` may not be shown (scopes).
+    stored_key = review_key(current)
+    _, _, stored_incident_key = split_violation_key(stored_key)
     plain = {
-        k: v for k, v in current.items() if k not in ("review", "published", "history", "current")
+        k: v
+        for k, v in current.items()
+        if k not in ("review", "published", "history", "current", "review_key")
     }
     state = reviews.apply(
         evals.engine,
-        violation_key=key,
+        violation_key=stored_key,
         agreement_id=agreement_id,
         rule=rule,
-        incident_key=incident_key,
+        incident_key=stored_incident_key,
         report_keys=inc["report_ids"],
         violation=plain,
         action=action,

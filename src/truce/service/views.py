@@ -9,6 +9,7 @@ from typing import Any
 from truce.domain.keys import report_key, split_violation_key
 from truce.errors import NotFound
 from truce.service.evaluation import Evaluations
+from truce.service.scopes import review_key, scope_for
 from truce.service.visibility import load_visibility
 from truce.store import reports as report_store
 from truce.store import reviews
@@ -17,23 +18,32 @@ from truce.store.users import User
 
 
 def evaluation(
-    evals: Evaluations, agreement_id: str, user: User, *, as_of: datetime | None = None
+    evals: Evaluations,
+    agreement_id: str,
+    user: User,
+    *,
+    as_of: datetime | None = None,
+    review_keys: bool = False,
 ) -> dict[str, Any]:
-    """`user`'s view, plus the reports version it was computed from and whether it is
-    `stale` (newer reports are being evaluated; the answer is the last complete one)."""
+    """`user`'s view: the evaluation of the reports `user` may see (`truce.service.scopes`),
+    filtered and labelled (`Visibility`), plus the reports version it was computed from
+    and whether it is `stale` (newer reports are being evaluated; this is the last
+    complete one)."""
+    scope = scope_for(user)
     if as_of is None:
-        reading = evals.current(agreement_id)
+        reading = evals.current(agreement_id, scope)
         snap, stale = reading.snapshot, reading.stale
     else:
-        snap, stale = evals.snapshot(agreement_id, as_of=as_of), False
+        snap, stale = evals.snapshot(agreement_id, as_of=as_of, scope=scope), False
     sites = evals.agreements.get(agreement_id).agreement.sites
-    view = load_visibility(evals.engine, agreement_id, user, sites).filter(snap.data)
+    visibility = load_visibility(evals.engine, agreement_id, user, sites)
+    view = visibility.filter(snap.data, review_keys=review_keys)
     return {**view, "reports_version": snap.reports_version, "stale": stale}
 
 
 def incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:
     """One incident with its reports and its violations' review histories."""
-    view = evaluation(evals, agreement_id, user)
+    view = evaluation(evals, agreement_id, user, review_keys=True)
     inc = next((i for i in view["incidents"] if i["key"] == key), None)
     if inc is None:
         raise NotFound(f"no incident {key!r} in agreement {agreement_id!r} (or not visible to you)")
@@ -42,30 +52,36 @@ def incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dic
         histories: dict[str, list[dict[str, Any]]] = {}
         for v in view["violations"]:
             if v["incident_key"] == key:
-                state = reviews.get(conn, v["key"])
+                state = reviews.get(conn, review_key(v))
                 histories[v["key"]] = state.history if state else []
     tz = evals.agreements.get(agreement_id).agreement.timezone
-    inc = dict(inc)
+    inc = _public(inc)
     inc["reports"] = sorted(
         (report_public(r, tz) for r in rows), key=lambda r: (r["observed_at"], r["key"])
     )
     inc["violations"] = [
-        {**v, "history": histories[v["key"]]}
+        {**_public(v), "history": histories[v["key"]]}
         for v in view["violations"]
         if v["incident_key"] == key
     ]
     return inc
 
 
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    """Without the key its review state is kept under (`truce.service.scopes`)."""
+    return {k: v for k, v in item.items() if k != "review_key"}
+
+
 def violation(evals: Evaluations, key: str, user: User) -> dict[str, Any]:
     """The current violation, or the last one reviewed under this key (`current: False`)."""
     agreement_id, _, _ = split_violation_key(key)
-    view = evaluation(evals, agreement_id, user)
+    view = evaluation(evals, agreement_id, user, review_keys=True)
     current = next((v for v in view["violations"] if v["key"] == key), None)
     with read_transaction(evals.engine) as conn:
-        review = reviews.get(conn, key)
+        review = reviews.get(conn, key if current is None else review_key(current))
     if current is not None:
-        return {**current, "current": True, "history": review.history if review else []}
+        history = review.history if review else []
+        return {**_public(current), "current": True, "history": history}
     if (
         review is not None
         and review.last_seen is not None

@@ -2,9 +2,14 @@
 
 - `evaluation.see_all` (admin, secretariat): everything.
 - `evaluation.see_own` (centre, humanitarian): what the secretariat published,
-  plus incidents and violations built from their own submissions (unpublished
-  reports of others are left out of `report_ids` and `sources`).
+  plus incidents and violations built from their own submissions (published
+  reports of others are left out of `report_ids` and `sources` of unpublished ones).
 - everyone else (observer): only what the secretariat published.
+
+The evaluation filtered here is already the one of the viewer's visibility class,
+computed from the reports it may see (`truce.service.scopes`), so nothing derived
+from reports it may not see is in it; this adds review states and keeps to what
+was published (and, for submitters, to their own).
 """
 
 from __future__ import annotations
@@ -14,16 +19,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from truce.domain.access import roles_for
 from truce.domain.keys import source_of
 from truce.domain.model import Site
+from truce.service.scopes import SHARED_ROLES, review_key
 from truce.service.sites import view_terms
 from truce.store import reports as report_store
 from truce.store import reviews
 from truce.store.engine import read_transaction
 from truce.store.users import User
-
-SHARED_ROLES = roles_for("evaluation.see_own")
 
 
 def load_visibility(
@@ -51,13 +54,16 @@ class Visibility:
     own_reports: set[str]
     sites: tuple[Site, ...] = ()  # the agreement's protected sites, to redact evidence
 
-    def filter(self, data: dict[str, Any]) -> dict[str, Any]:
+    def filter(self, data: dict[str, Any], *, review_keys: bool = False) -> dict[str, Any]:
+        """`data` as this user sees it. Review state and publication go by each item's
+        `review_key` (`truce.service.scopes.link_review_keys`), which is dropped unless
+        `review_keys` (for the service's own use: reviews are stored under it)."""
         full = self.user.sees_everything
         shared = self.user.role in SHARED_ROLES
         incidents: list[dict[str, Any]] = []
         visible_incidents: dict[str, bool] = {}  # incident key -> own (shared users)
         for inc in data["incidents"]:
-            published = inc["key"] in self.published_incidents
+            published = review_key(inc) in self.published_incidents
             own = [k for k in inc["report_ids"] if k in self.own_reports] if shared else []
             if not (full or published or own):
                 continue
@@ -65,14 +71,19 @@ class Visibility:
             if not (full or published):
                 out["report_ids"] = own
                 out["sources"] = sorted({source_of(k) for k in own})
+            if not review_keys:
+                out.pop("review_key", None)
             visible_incidents[inc["key"]] = bool(own)
             incidents.append(out)
         violations = []
         for v in data["violations"]:
-            state, published = self.states.get(v["key"], ("alleged", False))
+            state, published = self.states.get(review_key(v), ("alleged", False))
             if not (full or published or (shared and visible_incidents.get(v["incident_key"]))):
                 continue
-            violations.append({**v, "review": state, "published": published})
+            seen = {**v, "review": state, "published": published}
+            if not review_keys:
+                seen.pop("review_key", None)
+            violations.append(seen)
         shown = {v["id"] for v in violations}
         for inc in incidents:
             inc["violations"] = [vid for vid in inc.get("violations", []) if vid in shown]

@@ -78,6 +78,8 @@ def write_transaction(engine: Engine, *, audited: bool = True) -> Iterator[Conne
     with engine.connect() as conn:
         if is_sqlite(conn):
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        if not audited:  # leaves the write watermark (`truce.store.watermark`) alone
+            conn = conn.execution_options(truce_unaudited=True)
         with conn.begin():
             if audited and not is_sqlite(conn):
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_ID})

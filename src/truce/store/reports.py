@@ -440,12 +440,18 @@ def fetch_by_keys(conn: Connection, keys: Iterable[str]) -> list[dict[str, Any]]
     return out
 
 
-def mark_published(conn: Connection, keys: Iterable[str]) -> None:
+def mark_published(conn: Connection, keys: Iterable[str]) -> int:
+    """Flag these reports published; returns how many were not before."""
     pairs = [split_report_key(k) for k in keys]
+    flagged = 0
     for start in range(0, len(pairs), 500):
         part = pairs[start : start + 500]
-        conn.execute(
+        flagged += conn.execute(
             update(reports)
-            .where(tuple_(reports.c.source, reports.c.report_id).in_(part))
+            .where(
+                tuple_(reports.c.source, reports.c.report_id).in_(part),
+                reports.c.published.is_(False),
+            )
             .values(published=True)
-        )
+        ).rowcount
+    return flagged

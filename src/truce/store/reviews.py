@@ -112,7 +112,10 @@ def publish_incident(
         .on_conflict_do_nothing()
         .returning(incident_publications.c.id)
     ).first()
-    report_store.mark_published(conn, report_keys)
+    if report_store.mark_published(conn, report_keys):
+        # The published reports changed, and with them the evaluations of those who
+        # see only published reports (`truce.service.scopes`): a new reports version.
+        report_store.bump_version(conn)
     return inserted is not None
 
 

@@ -11,7 +11,8 @@ process's write is seen within that bound (within twice that while a re-read is
 running: callers that must not block keep the previous value meanwhile instead
 of queueing behind it). A commit through this process's own engine of a
 transaction that wrote (INSERT, UPDATE or DELETE) forces a re-read on the next
-call (read-your-writes in one process). `peek()` answers
+call (read-your-writes in one process); the evaluation lease's writes, which
+append nothing to the audit log (`write_transaction(audited=False)`), do not. `peek()` answers
 only when no database read is due (for callers that must not block, such as the
 event loop).
 """
@@ -79,6 +80,8 @@ class Watermark:
     def _on_execute(
         self, conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
     ) -> None:
+        if conn.get_execution_options().get("truce_unaudited"):
+            return  # the evaluation lease: no audit entry, so no watermark move
         by_context = context is not None and (
             context.isinsert or context.isupdate or context.isdelete
         )

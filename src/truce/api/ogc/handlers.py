@@ -66,27 +66,29 @@ class OgcApi:
             self._shape_cache[key] = shapes
         return shapes
 
-    def _collection(self, base: str, agreement_id: str, kind: str) -> dict[str, Any]:
+    def _collection(self, base: str, agreement_id: str, kind: str, user: User) -> dict[str, Any]:
         agreement = self.service.agreements.get(agreement_id).agreement
         if kind in ("zones", "checkpoints"):
             return ogc.collection(
                 base, agreement, kind, bbox=ogc.geometry_bbox(self._shapes(agreement_id, kind))
             )
-        # Extents of what is stored (all of it, not per viewer): cheap once indexed.
-        idx, _ = self.index.get(agreement_id)
+        # Extents of what this viewer sees (everything, before the per-viewer filter).
+        idx, _ = self.index.get(agreement_id, user=user)
         points = idx.incidents if kind == "incidents" else idx.violations
         bbox, interval = points.extent()
         return ogc.collection(base, agreement, kind, bbox=bbox, interval=interval)
 
     def collections(self, base: str, user: User) -> dict[str, Any]:
         docs = [
-            self._collection(base, a, kind) for a in self._agreement_ids() for kind in ogc.KINDS
+            self._collection(base, a, kind, user)
+            for a in self._agreement_ids()
+            for kind in ogc.KINDS
         ]
         return ogc.collections(base, docs)
 
     def collection(self, base: str, cid: str, user: User) -> dict[str, Any]:
         agreement_id, kind = ogc.split_collection_id(cid, self._agreement_ids())
-        return self._collection(base, agreement_id, kind)
+        return self._collection(base, agreement_id, kind, user)
 
     def queryables(self, base: str, cid: str, user: User) -> dict[str, Any]:
         agreement_id, kind = ogc.split_collection_id(cid, self._agreement_ids())

@@ -49,6 +49,7 @@ from truce.api import ogc
 from truce.api.ogc import Bbox, Interval
 from truce.api.ogc.encoded import EncodedIncidents
 from truce.service import SHARED_ROLES, Service, Visibility
+from truce.service.scopes import Scope, review_key, scope_for
 from truce.store import derived
 from truce.store.derived import Snapshot
 from truce.store.users import User
@@ -281,15 +282,24 @@ class AgreementIndex:
     def _make_view(self, vis: Visibility) -> View:
         """The masks `Visibility.filter` implies, computed over whole arrays."""
         n_inc, n_vio = len(self.incident_pos), len(self.violation_pos)
-        published = np.zeros(n_inc, dtype=bool)
-        published[_positions(self.incident_pos, vis.published_incidents)] = True
+        published_violations = {k for k, (_, published) in vis.states.items() if published}
+        incs, vios = self.data["incidents"], self.data["violations"]
+        if incs and "review_key" in incs[0]:  # a class's evaluation: review state by review key
+            published = np.fromiter(
+                (review_key(i) in vis.published_incidents for i in incs), dtype=bool, count=n_inc
+            )
+            violation_visible = np.fromiter(
+                (review_key(v) in published_violations for v in vios), dtype=bool, count=n_vio
+            )
+        else:
+            published = np.zeros(n_inc, dtype=bool)
+            published[_positions(self.incident_pos, vis.published_incidents)] = True
+            violation_visible = np.zeros(n_vio, dtype=bool)
+            violation_visible[_positions(self.violation_pos, published_violations)] = True
         published_in_order = published[self.incidents.order]
         if vis.user.sees_everything:
             return View(vis, published_in_order, None, None)
         incident_visible = published.copy()
-        violation_visible = np.zeros(n_vio, dtype=bool)
-        published_violations = [k for k, (_, published) in vis.states.items() if published]
-        violation_visible[_positions(self.violation_pos, published_violations)] = True
         if vis.user.role in SHARED_ROLES and vis.own_reports:
             keys, incident_of = self._reports()
             own_report = np.fromiter(
@@ -381,37 +391,44 @@ class OgcIndex:
     def __init__(self, service: Service, watermark: Watermark) -> None:
         self.service = service
         self.watermark = watermark
-        self._by_agreement: dict[str, AgreementIndex] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        # Per agreement and visibility class (scope name; "" for everything).
+        self._by_key: dict[tuple[str, str], AgreementIndex] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
-        self._indexing: set[str] = set()  # agreements being indexed in the background
+        self._indexing: set[tuple[str, str]] = set()  # being indexed in the background
         self.builds = 0  # how often an index was (re)built, for tests
 
-    def get(self, agreement_id: str, *, block: bool = True) -> tuple[AgreementIndex, Mark]:
-        """The index of the newest complete snapshot, and the watermark read with it.
+    def get(
+        self, agreement_id: str, *, block: bool = True, user: User | None = None
+    ) -> tuple[AgreementIndex, Mark]:
+        """The index of the newest complete evaluation `user` may see (made from the
+        reports its visibility class sees; default: all), and the watermark read with it.
 
         Readers never wait for a refresh: while newer reports are evaluated (by this
         process's refresher or another process) the index of the previous snapshot
         answers, and a newer snapshot is indexed in the background. Only when there is
         no index yet does a caller build one (`block=False`: raises `WouldBlock`)."""
         self.service.agreements.get(agreement_id)  # NotFound for unknown agreements
+        scope = None if user is None else scope_for(user)
+        key = (agreement_id, "" if scope is None else scope.name)
         mark = self.watermark.current() if block else self.watermark.peek()
         if mark is None:
             raise WouldBlock
-        current = self._by_agreement.get(agreement_id)
-        if current is not None and (self._up_to_date(current, mark) or not self._waits):
-            self._keep_current(current, mark)
+        current = self._by_key.get(key)
+        if current is not None and (self._up_to_date(current, scope, mark) or not self._waits):
+            self._keep_current(current, scope, mark)
             return current, mark
         if not block:
             raise WouldBlock
         with self._guard:
-            lock = self._locks.setdefault(agreement_id, threading.Lock())
+            lock = self._locks.setdefault(key, threading.Lock())
         with lock:
-            current = self._by_agreement.get(agreement_id)
-            if current is None or not self._up_to_date(current, mark):
-                snap = self.service.snapshot(agreement_id)  # waits only as configured
+            current = self._by_key.get(key)
+            if current is None or not self._up_to_date(current, scope, mark):
+                # waits only when nothing is held yet, or as configured
+                snap = self.service.evaluations.snapshot(agreement_id, scope=scope)
                 if current is None or not snap.same(current.snapshot):
-                    current = self._build(agreement_id, snap)
+                    current = self._build(key, snap)
             return current, mark
 
     @property
@@ -419,52 +436,53 @@ class OgcIndex:
         """Readers wait for a refresh (`refresh_wait_s` not 0: tests, the CLI)."""
         return self.service.evaluations.refresh_wait_s != 0
 
-    def _up_to_date(self, current: AgreementIndex, mark: Mark) -> bool:
-        latest = self.service.evaluations.latest(current.agreement_id)
+    def _up_to_date(self, current: AgreementIndex, scope: Scope | None, mark: Mark) -> bool:
+        latest = self.service.evaluations.latest(current.agreement_id, scope)
         return current.fresh(mark.reports_version, self.service.clock()) and (
             latest is None or latest.same(current.snapshot)
         )
 
-    def _keep_current(self, current: AgreementIndex, mark: Mark) -> None:
+    def _keep_current(self, current: AgreementIndex, scope: Scope | None, mark: Mark) -> None:
         """Ask for a refresh when `current` is behind the store, and index a newer
         snapshot this process already holds (both in the background)."""
         evaluations = self.service.evaluations
-        latest = evaluations.latest(current.agreement_id)
+        latest = evaluations.latest(current.agreement_id, scope)
         if latest is not None and not latest.same(current.snapshot):
-            self._index_in_background(current.agreement_id)
+            self._index_in_background(current.agreement_id, scope)
         elif not current.fresh(mark.reports_version, self.service.clock()):
-            evaluations.request(current.agreement_id)
+            evaluations.request(current.agreement_id, scope)
 
-    def _index_in_background(self, agreement_id: str) -> None:
+    def _index_in_background(self, agreement_id: str, scope: Scope | None) -> None:
+        key = (agreement_id, "" if scope is None else scope.name)
         with self._guard:
-            if agreement_id in self._indexing:
+            if key in self._indexing:
                 return
-            self._indexing.add(agreement_id)
+            self._indexing.add(key)
         threading.Thread(
-            target=self._index_latest, args=(agreement_id,), name="truce-ogc-index", daemon=True
+            target=self._index_latest, args=(key, scope), name="truce-ogc-index", daemon=True
         ).start()
 
-    def _index_latest(self, agreement_id: str) -> None:
+    def _index_latest(self, key: tuple[str, str], scope: Scope | None) -> None:
         try:
-            snap = self.service.evaluations.latest(agreement_id)
+            snap = self.service.evaluations.latest(key[0], scope)
             with self._guard:
-                lock = self._locks.setdefault(agreement_id, threading.Lock())
+                lock = self._locks.setdefault(key, threading.Lock())
             with lock:
-                current = self._by_agreement.get(agreement_id)
+                current = self._by_key.get(key)
                 if snap is not None and (current is None or not snap.same(current.snapshot)):
-                    self._build(agreement_id, snap)
+                    self._build(key, snap)
         except Exception:
-            log.exception("indexing the evaluation of %s failed", agreement_id)
+            log.exception("indexing the evaluation of %s failed", key[0])
         finally:
             with self._guard:
-                self._indexing.discard(agreement_id)
+                self._indexing.discard(key)
 
-    def _build(self, agreement_id: str, snap: Snapshot) -> AgreementIndex:
+    def _build(self, key: tuple[str, str], snap: Snapshot) -> AgreementIndex:
         with derived.paused_gc():
             built = AgreementIndex.build(
-                agreement_id, snap.reports_version, snap.valid_until, snap.data, snapshot=snap
+                key[0], snap.reports_version, snap.valid_until, snap.data, snapshot=snap
             )
-        self._by_agreement[agreement_id] = built
+        self._by_key[key] = built
         self.builds += 1
         if len(built.incident_pos) >= LARGE_SNAPSHOT:
             _settle_heap()
@@ -473,7 +491,7 @@ class OgcIndex:
     def view(
         self, agreement_id: str, user: User, *, block: bool = True
     ) -> tuple[AgreementIndex, View]:
-        idx, mark = self.get(agreement_id, block=block)
+        idx, mark = self.get(agreement_id, block=block, user=user)
         view = idx.cached_view(user, mark)
         if view is None:
             if not block:

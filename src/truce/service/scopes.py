@@ -1,0 +1,93 @@
+"""Which stored reports each visibility class may see (`truce.domain.access`).
+
+Each class gets an evaluation computed from those reports only (`Evaluations`),
+so nothing derived from a report it may not see — an incident's key, its
+corroboration, grade, position, parties, violations — can reach it:
+
+- everything (`evaluation.see_all`: admin, secretariat): every report (no scope);
+- published only (observer): the *published* reports;
+- published plus its own (`evaluation.see_own`: centre, humanitarian): the
+  published reports and those it submitted (a centre: also those under its own
+  source name).
+
+A report is *published* when its `published` flag is set in the store: the
+secretariat published an incident containing it (`POST .../publish`, or by
+publishing one of the incident's violations), which flags every report the
+incident held at that moment (`truce.store.reviews.publish_incident`) and moves
+the reports version, so every class's evaluation is refreshed like the main one. A report
+that joins a published incident later stays unpublished until the incident's
+key is published again or the report is. A published incident keeps its key in
+the published view: its key is its earliest report, which was published with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_
+
+from truce.domain.access import roles_for
+from truce.domain.keys import violation_key
+from truce.store.schema import reports
+from truce.store.users import User
+
+SHARED_ROLES = roles_for("evaluation.see_own")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The reports one visibility class sees: the published ones, plus `submitter`'s."""
+
+    name: str  # the cache key: "published" or "own:<user name>"
+    submitter: str | None = None
+    or_source: bool = False  # a centre: reports under its source name are its own too
+
+    def where(self) -> ColumnElement[bool]:
+        cond: ColumnElement[bool] = reports.c.published.is_(True)
+        if self.submitter is not None:
+            cond = or_(cond, reports.c.submitted_by == self.submitter)
+            if self.or_source:
+                cond = or_(cond, reports.c.source == self.submitter)
+        return cond
+
+
+PUBLISHED = Scope("published")
+
+
+def scope_for(user: User) -> Scope | None:
+    """The scope of `user`'s evaluation; None: every report."""
+    if user.sees_everything:
+        return None
+    if user.role in SHARED_ROLES:
+        return Scope(f"own:{user.name}", user.name, or_source=user.role == "centre")
+    return PUBLISHED
+
+
+def link_review_keys(
+    data: dict[str, Any], agreement_id: str, incident_of_report: Mapping[str, str]
+) -> None:
+    """Give each incident and violation of a class's evaluation its `review_key`: the key
+    review state and publication are kept under, that of the full evaluation's incident
+    holding the class incident's earliest report (the report its own key names).
+
+    The viewer is shown its own keys (built from reports it may see); its reviews
+    and the publication state it is shown go by `review_key`, so they are those of
+    the full evaluation's incident. `review_key` never leaves the service
+    (`Visibility.filter` drops it)."""
+    for inc in data["incidents"]:
+        inc["review_key"] = incident_of_report.get(inc["key"], inc["key"])
+    review_key_of = {inc["id"]: inc["review_key"] for inc in data["incidents"]}
+    for v in data["violations"]:
+        v["review_key"] = violation_key(agreement_id, v["rule"], review_key_of[v["incident"]])
+
+
+def incidents_by_report(data: dict[str, Any]) -> dict[str, str]:
+    """Report key -> the key of the incident holding it, in an evaluation."""
+    return {k: inc["key"] for inc in data["incidents"] for k in inc["report_ids"]}
+
+
+def review_key(item: Mapping[str, Any]) -> str:
+    """The key an incident's or violation's review state is kept under."""
+    return item.get("review_key", item["key"])  # type: ignore[no-any-return]

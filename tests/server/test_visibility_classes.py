@@ -1,0 +1,126 @@
+"""Each visibility class sees an evaluation made only from the reports it may see
+(`truce.service.scopes`): nothing derived from another submitter's unpublished
+reports — key, corroboration, grade, position, party, violation — reaches it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.server.conftest import WAIT_MS, TestClient
+from tests.server.data import AGREEMENT, BASE_ROWS, to_csv
+
+from truce.api import Settings, create_app
+from truce.store.users import SYSTEM_USER
+
+URL = f"/api/agreements/{AGREEMENT}/evaluation"
+AIRSTRIKE = BASE_ROWS[3]  # amman:a-2, the Syrian Air Force, a cease_attacks violation
+# What the probing agency reports: the same place and time, nothing else.
+PROBE = {
+    "report_id": "p-1",
+    "source": "humanitarian",
+    "observed_at": AIRSTRIKE["observed_at"],
+    "lat": AIRSTRIKE["lat"],
+    "lon": AIRSTRIKE["lon"],
+    "event_type": "airstrike",
+}
+
+
+def _post(client: TestClient, headers: dict[str, str], rows: list[dict[str, Any]]) -> None:
+    r = client.post(
+        "/api/reports", content=to_csv(rows), headers={**headers, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200 and r.json()["accepted"] == len(rows), r.text
+
+
+def _derived(view: dict[str, Any]) -> dict[str, Any]:
+    """What an evaluation derives from reports (not when it was computed)."""
+    return {k: view[k] for k in ("incidents", "violations")}
+
+
+@pytest.fixture
+def lone_probe_view(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The agency's view in a store where nobody else reported anything."""
+    app = create_app(
+        Settings(database_url=f"sqlite:///{tmp_path / 'lone.sqlite'}", refresh_wait_ms=WAIT_MS)
+    )
+    service = app.state.service
+    _, token = service.add_user("humanitarian", "humanitarian")
+    h = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as c:
+        _post(c, h, [PROBE])
+        yield c.get(URL, headers=h).json()
+    service.engine.dispose()
+
+
+def test_a_probe_report_learns_nothing_about_a_centres_unpublished_airstrike(
+    client, tokens, lone_probe_view
+):
+    _post(client, tokens.headers("amman"), [AIRSTRIKE])
+    _post(client, tokens.headers("humanitarian"), [PROBE])
+    admin = client.get(URL, headers=tokens.headers("admin")).json()
+    merged = [i for i in admin["incidents"] if "humanitarian:p-1" in i["report_ids"]]
+    assert merged and "amman:a-2" in merged[0]["report_ids"]  # one incident to the secretariat
+
+    seen = client.get(URL, headers=tokens.headers("humanitarian")).json()
+    text = json.dumps(_derived(seen))
+    for secret in ("amman", "a-2", "Syrian Air Force"):
+        assert secret not in text
+    # Exactly what it would see had the centre reported nothing: no key, party,
+    # violation or grade comes from the centre's report.
+    assert _derived(seen) == _derived(lone_probe_view)
+    [probe] = seen["incidents"]
+    assert probe["key"] == "humanitarian:p-1" and probe["sources"] == ["humanitarian"]
+
+
+def test_a_centre_sees_its_own_incident_without_another_centres_unpublished_report(client, tokens):
+    _post(client, tokens.headers("amman"), [BASE_ROWS[0]])  # amman:a-1, a shelling at 04:10
+    _post(client, tokens.headers("hmeimim"), [BASE_ROWS[1]])  # hmeimim:h-7, the same at 04:30
+    admin = client.get(URL, headers=tokens.headers("admin")).json()
+    [both] = admin["incidents"]
+    assert both["key"] == "amman:a-1" and len(both["report_ids"]) == 2
+    seen = client.get(URL, headers=tokens.headers("hmeimim")).json()
+    [own] = seen["incidents"]
+    # Its key is its own report (not amman's id), its grade and reports only its own.
+    assert own["key"] == "hmeimim:h-7" and own["report_ids"] == ["hmeimim:h-7"]
+    assert own["grade"] != both["grade"]
+    assert "amman" not in json.dumps(_derived(seen))
+
+
+def test_the_published_view_keeps_the_key_and_everything_of_a_published_incident(
+    client, tokens, service
+):
+    service.ingest_reports(to_csv(BASE_ROWS).encode(), format="csv", user=SYSTEM_USER)
+    r = client.post(
+        f"{URL.removesuffix('/evaluation')}/incidents/amman:a-1/publish",
+        headers=tokens.headers("secretariat"),
+    )
+    assert r.status_code == 200, r.text
+    admin = client.get(URL, headers=tokens.headers("admin")).json()
+    observer = client.get(URL, headers=tokens.headers("observer")).json()
+    [published] = observer["incidents"]
+    full = next(i for i in admin["incidents"] if i["key"] == "amman:a-1")
+    # Same key, reports, grade, position, parties; its violation is not published (yet).
+    assert {**published, "violations": full["violations"]} == full
+    assert published["violations"] == [] and observer["violations"] == []
+    text = json.dumps(_derived(observer))
+    assert "h-8" not in text and "a-2" not in text  # the unpublished incidents
+
+
+def test_a_published_violation_is_what_the_observer_sees_under_the_same_key(client, tokens):
+    _post(client, tokens.headers("admin"), BASE_ROWS)
+    admin = client.get(URL, headers=tokens.headers("admin")).json()
+    v = next(v for v in admin["violations"] if v["incident_key"] == "amman:a-2")
+    h = tokens.headers("secretariat")
+    for action in ("confirm", "publish"):
+        r = client.post(f"/api/violations/{v['key']}/review", json={"action": action}, headers=h)
+        assert r.status_code == 200, r.text
+    observer = client.get(URL, headers=tokens.headers("observer")).json()
+    [seen] = observer["violations"]
+    assert seen["key"] == v["key"] and seen["review"] == "confirmed" and seen["published"]
+    assert [i["key"] for i in observer["incidents"]] == ["amman:a-2"]
+    detail = client.get(f"/api/violations/{v['key']}", headers=tokens.headers("observer"))
+    assert detail.status_code == 200 and detail.json()["current"] is True
