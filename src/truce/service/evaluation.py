@@ -378,7 +378,9 @@ class Evaluations:
         with read_transaction(self.engine) as conn:
             # Read the version first: the data is at least this new.
             version = report_store.reports_version(conn)
-            table, _ = report_store.load_all(conn, where, original=False)
+            table, _ = report_store.load_all(
+                conn, () if where is None else (where,), original=False
+            )
             agreement = commitments.effective(conn, entry.agreement)  # registry changes
             covered = coverage_in(conn, agreement.id) if needs_coverage(agreement) else None
         ev = self.evaluate(agreement, table, as_of, covered)
