@@ -102,3 +102,26 @@ def test_both_centres_rebuild_each_others_covered_digest(covered_pair: Pair) -> 
     with read_transaction(pair.a.service.engine) as conn:
         uncovered = held_evaluation(conn, agreement, day(9))
     assert evaluation_digest(uncovered) != bulletin["evaluation_digest"]
+
+
+def test_a_new_bulletin_re_evaluates_only_agreements_that_count_coverage(
+    covered_pair: Pair,
+) -> None:
+    from truce.store import reports as report_store
+
+    pair = covered_pair
+
+    def version() -> int:
+        with read_transaction(pair.a.service.engine) as conn:
+            return report_store.reports_version(conn)
+
+    before = version()
+    pair.clock.now = T0 + timedelta(hours=2)
+    pair.a.ex.issue("us-ru-2016-09")  # names no centres: its verdicts cannot change
+    assert version() == before
+    pair.a.ex.issue(AGREEMENT)  # a newly covered period: evaluated again
+    assert version() == before + 1
+    pair.b.ex.issue(AGREEMENT)
+    before_pull = version()
+    pair.pull(pair.a, pair.b)  # an imported peer bulletin with no reports: the same
+    assert version() == before_pull + 1
