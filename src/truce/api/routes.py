@@ -7,6 +7,7 @@ Errors are raised as typed exceptions and turned into status codes by
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -118,9 +119,14 @@ def freshness_headers(doc: Document) -> dict[str, str]:
 
 
 @router.get("/agreements/{agreement_id}/dashboard", tags=["evaluation"], responses=errors(401, 404))
-def dashboard(agreement_id: str, service: ServiceDep, user: CurrentUser) -> Document:
+def dashboard(
+    agreement_id: str, service: ServiceDep, user: CurrentUser, response: Response
+) -> Document:
+    """Also says which evaluation answered (the headers of `.../evaluation`)."""
     agreement = service.agreements.get(agreement_id).agreement
-    return documents.dashboard(agreement, service.evaluation(agreement_id, user))
+    doc, meta = service.summary(agreement_id, user, partial(documents.dashboard, agreement))
+    response.headers.update(freshness_headers(meta))
+    return doc
 
 
 def _export_content() -> dict[str, Any]:

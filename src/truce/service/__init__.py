@@ -180,6 +180,14 @@ class Service:
     ) -> dict[str, Any]:
         return views.evaluation(self.evaluations, agreement_id, user, as_of=as_of)
 
+    def summary(
+        self,
+        agreement_id: str,
+        user: User,
+        make: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        return views.summary(self.evaluations, agreement_id, user, make)
+
     def incident(self, agreement_id: str, key: str, user: User) -> dict[str, Any]:
         return views.incident(self.evaluations, agreement_id, key, user)
 

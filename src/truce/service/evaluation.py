@@ -21,9 +21,10 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, Engine
@@ -45,6 +46,7 @@ log = logging.getLogger("truce.service")
 
 AS_OF_CACHE_SIZE = 32
 SCOPED_CACHE_SIZE = 64  # visibility classes' evaluations held per process
+SUMMARY_CACHE_SIZE = 64
 # How often the refresher looks again while another process holds the lease: its
 # snapshot, or its death (`derived.LEASE_STALE_S`), is noticed within this.
 POLL_S = 0.25
@@ -63,6 +65,27 @@ def _evaluate(
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+class Lru:
+    """A small thread-safe least-recently-used map (summaries of views)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+            return self._items.get(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -116,6 +139,7 @@ class Evaluations:
         self.scoped_cache_size = scoped_cache_size
         self._scoped_locks: dict[tuple[str, str], threading.Lock] = {}
         self._report_incidents: tuple[Snapshot, dict[str, str]] | None = None
+        self.summaries = Lru(SUMMARY_CACHE_SIZE)  # small documents made from views (views.py)
         self._failed: dict[str, BaseException] = {}
         self._refresher: threading.Thread | None = None
         self._closed = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,29 @@ def evaluation(
     visibility = load_visibility(evals.engine, agreement_id, user, sites)
     view = visibility.filter(snap.data, review_keys=review_keys)
     return {**view, "reports_version": snap.reports_version, "stale": stale}
+
+
+def summary(
+    evals: Evaluations,
+    agreement_id: str,
+    user: User,
+    make: Callable[[dict[str, Any]], dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`make(view)` of `user`'s current view (a small document such as the dashboard), and
+    the view's `reports_version` and `stale`. Kept while the evaluation, the review
+    states and the publications stay the same: the view itself (a filtered copy of
+    every incident) is made only when one of them changed."""
+    reading = evals.current(agreement_id, scope_for(user))
+    snap = reading.snapshot
+    with read_transaction(evals.engine) as conn:
+        reviewed = reviews.fingerprint(conn)
+    key = (agreement_id, user.name, snap.reports_version, snap.computed_at, reviewed)
+    meta = {"reports_version": snap.reports_version, "stale": reading.stale, "as_of": None}
+    hit = evals.summaries.get(key)
+    if hit is None:
+        hit = make(evaluation(evals, agreement_id, user))
+        evals.summaries.put(key, hit)
+    return hit, {**meta, "as_of": snap.data["as_of"]}
 
 
 def incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -58,6 +58,13 @@ def published_incidents(conn: Connection, agreement_id: str) -> set[str]:
         incident_publications.c.agreement_id == agreement_id
     )
     return {k for (k,) in conn.execute(q)}
+
+
+def fingerprint(conn: Connection) -> tuple[int, int]:
+    """Moves with every review action and every publication (newest row ids; cheap)."""
+    events = select(func.coalesce(func.max(review_events.c.id), 0))
+    pubs = select(func.coalesce(func.max(incident_publications.c.id), 0))
+    return int(conn.execute(events).scalar_one()), int(conn.execute(pubs).scalar_one())
 
 
 def _history(conn: Connection, review_id: int) -> list[dict[str, Any]]:
