@@ -5,6 +5,7 @@ screenshot under test-output/web/."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import pytest
@@ -16,10 +17,16 @@ MAP = f"/?agreement={AGREEMENT}"
 
 
 def evaluation(server: Server, role: str = "admin") -> dict:
+    """The current evaluation: after a change the server answers with the previous one
+    (`stale`) until its background refresh is done."""
+    deadline = time.monotonic() + 60
     with server.api(role) as api:
-        r = api.get(f"/api/agreements/{AGREEMENT}/evaluation")
-        r.raise_for_status()
-        return r.json()
+        while True:
+            r = api.get(f"/api/agreements/{AGREEMENT}/evaluation")
+            r.raise_for_status()
+            if not r.json()["stale"] or time.monotonic() > deadline:
+                return r.json()
+            time.sleep(0.1)
 
 
 def shown_on_map(page) -> int:  # type: ignore[no-untyped-def]
