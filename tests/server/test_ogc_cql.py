@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from truce.api.ogc.cql import parse_filter
 from truce.api.ogc.cql_mask import Column, Points, SimpleColumns, mask
@@ -264,3 +266,101 @@ def test_a_quote_inside_a_string_is_doubled():
     names = SimpleColumns({"name": Column.strings(["O'Brien", "OBrien", None])})
     node = parse_filter("name = 'O''Brien'", None, None)
     assert node is not None and mask(node, names).tolist() == [True, False, False]
+
+
+PROPERTIES = ["party", "fatalities", "observed_at", "geometry", "published", "grade"]
+LITERALS = [
+    "'SAA'", "'S%'", "1", "-2.5", "TRUE", "TIMESTAMP('2016-09-13T00:00:00Z')",
+    "DATE('2016-09-13')", "INTERVAL('2016-09-13', '..')", "BBOX(37, 36, 38, 37)",
+    "POINT(37 36)", "POLYGON((37 36, 38 36, 38 37, 37 36))",
+]  # fmt: skip
+OPERAND = st.sampled_from(PROPERTIES + LITERALS + ["CASEI(party)", "CASEI('s')"])
+PREDICATE = st.one_of(
+    st.builds("{} {} {}".format, OPERAND, st.sampled_from(["=", "<>", "<", ">="]), OPERAND),
+    st.builds("{} LIKE {}".format, OPERAND, OPERAND),
+    st.builds("{} NOT IN ({}, {})".format, OPERAND, OPERAND, OPERAND),
+    st.builds("{} BETWEEN {} AND {}".format, OPERAND, OPERAND, OPERAND),
+    st.builds("{} IS NULL".format, OPERAND),
+    st.builds(
+        "{}({}, {})".format,
+        st.sampled_from(["T_INTERSECTS", "T_BEFORE", "T_DURING", "S_INTERSECTS", "S_WITHIN"]),
+        OPERAND,
+        OPERAND,
+    ),
+)
+CONDITION = st.recursive(
+    PREDICATE,
+    lambda inner: (
+        st.builds("({} AND {})".format, inner, inner)
+        | st.builds("({} OR {})".format, inner, inner)
+        | st.builds("NOT ({})".format, inner)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(CONDITION)
+def test_any_text_is_a_selection_or_bad_input_never_a_crash(text):
+    try:
+        node = parse_filter(text, None, None)
+        assert node is not None
+        assert mask(node, COLUMNS).shape == (5,)
+    except BadInput:
+        pass
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.sampled_from(["SAA", "S%", "..", "2016-09-13"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.fixed_dictionaries(
+            {"property": st.sampled_from(["party", "fatalities", "observed_at", "geometry"])}
+        )
+        | st.fixed_dictionaries(
+            {
+                "op": st.sampled_from(
+                    [
+                        "=",
+                        "<",
+                        "and",
+                        "or",
+                        "not",
+                        "like",
+                        "in",
+                        "between",
+                        "isNull",
+                        "t_intersects",
+                        "s_intersects",
+                        "casei",
+                    ]
+                ),
+                "args": st.lists(
+                    inner | st.fixed_dictionaries({"property": st.sampled_from(PROPERTIES)}),
+                    min_size=1,
+                    max_size=3,
+                ),
+            }
+        )
+        | st.fixed_dictionaries({"bbox": st.lists(st.integers(-5, 40), max_size=5)})
+        | st.fixed_dictionaries(
+            {"interval": st.lists(st.sampled_from(["..", "2016-09-13", "x"]), max_size=3)}
+        )
+        | st.fixed_dictionaries({"timestamp": st.sampled_from(["2016-09-13T00:00:00Z", "nope"])})
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(JSON_VALUES)
+def test_any_json_is_a_selection_or_bad_input_never_a_crash(tree):
+    try:
+        node = parse_filter(json.dumps(tree), "cql2-json", None)
+        if node is not None:
+            assert mask(node, COLUMNS).shape == (5,)
+    except BadInput:
+        pass

@@ -20,10 +20,10 @@ interval-only functions (T_DURING, T_CONTAINS, ...) refuse an instant operand (4
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,93 +32,15 @@ import pyarrow.compute as pc
 import shapely
 from pygeofilter import ast, values
 
+from truce.api.ogc.columns import NAT, Column, Columns, Points, SimpleColumns
 from truce.api.ogc.cql import TEMPORAL, TimeIntersects, utc_datetime
 from truce.api.ogc.params import Bbox
 from truce.errors import BadInput
 
 __all__ = ["Column", "Columns", "Points", "SimpleColumns", "mask"]
 
-NAT = np.iinfo(np.int64).min
 OPEN_START, OPEN_END = NAT + 1, np.iinfo(np.int64).max
 DAY_NS = 86_400 * 10**9
-
-
-@dataclass(frozen=True)
-class Column:
-    """One queryable over some rows. `type`: string, number, boolean or timestamp.
-    Strings: `values` are codes into `labels` (-1: null); timestamps: UTC ns (NAT: null)."""
-
-    type: str
-    values: np.ndarray
-    null: np.ndarray
-    labels: np.ndarray | None = None
-
-    @classmethod
-    def strings(cls, items: Sequence[str | None]) -> Column:
-        codes, labels = pd.factorize(pd.Series(items, dtype=object), use_na_sentinel=True)
-        return cls("string", codes.astype(np.int32), codes < 0, np.asarray(labels, dtype=object))
-
-    @classmethod
-    def numbers(cls, items: Sequence[float | None] | np.ndarray) -> Column:
-        array = np.asarray(pd.array(items, dtype="Float64").to_numpy(np.float64, na_value=np.nan))
-        return cls("number", array, np.isnan(array))
-
-    @classmethod
-    def booleans(cls, items: np.ndarray, null: np.ndarray | None = None) -> Column:
-        array = np.asarray(items, dtype=bool)
-        return cls("boolean", array, np.zeros(len(array), bool) if null is None else null)
-
-    @classmethod
-    def timestamps(cls, ns: np.ndarray) -> Column:
-        return cls("timestamp", ns, ns == NAT)
-
-    def take(self, rows: np.ndarray) -> Column:
-        return Column(self.type, self.values[rows], self.null[rows], self.labels)
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-
-@dataclass(frozen=True)
-class Points:
-    """The geometry queryable: points in CRS84."""
-
-    lon: np.ndarray
-    lat: np.ndarray
-
-    def take(self, rows: np.ndarray) -> Points:
-        return Points(self.lon[rows], self.lat[rows])
-
-    def __len__(self) -> int:
-        return len(self.lon)
-
-
-class Columns(Protocol):
-    """The queryables of the rows a filter is evaluated over."""
-
-    def __len__(self) -> int: ...
-
-    def column(self, name: str) -> Column | Points:
-        """The queryable `name`; `BadInput` naming the known ones if there is none."""
-        ...
-
-
-class SimpleColumns:
-    """Columns from a mapping (for tests and small collections)."""
-
-    def __init__(self, columns: Mapping[str, Column | Points], n: int | None = None) -> None:
-        self.columns = dict(columns)
-        first = next(iter(self.columns.values()), None)
-        self.n = len(first) if first is not None else (n or 0)
-
-    def __len__(self) -> int:
-        return self.n
-
-    def column(self, name: str) -> Column | Points:
-        if name not in self.columns:
-            known = ", ".join(self.columns) or "none"
-            raise BadInput(f"filter: {name!r} is not a queryable here; known: {known}")
-        return self.columns[name]
 
 
 Tri = tuple[np.ndarray, np.ndarray]  # (true, unknown) per row
@@ -283,7 +205,7 @@ class _Eval:
             a, b, op = b, a, _FLIP[op]
         fn = _COMPARE[op]
         if not _is_column(a):
-            return self._const(bool(fn(_scalar(a), _scalar(b))))
+            return self._const(_constant(fn, _scalar(a), _scalar(b)))
         if _is_column(b):
             raise BadInput(
                 f"filter: {_name(lhs)} {op.value} {_name(rhs)}: comparing two properties is not "
@@ -355,6 +277,8 @@ class _Eval:
         if not isinstance(column, Column):
             raise BadInput(f"filter: IN applies to a property, not {_name(node.lhs)}")
         prop = _name(node.lhs)
+        if not isinstance(node.sub_nodes, list):
+            raise BadInput(f"filter: IN takes a list of values, not {_describe(node.sub_nodes)}")
         items = [self.operand(item) for item in node.sub_nodes]
         if lower:
             items = [_lower_literal(item, prop) for item in items]
@@ -469,6 +393,17 @@ def _scalar(value: Any) -> Any:
     if isinstance(value, datetime):
         return utc_datetime(value)
     return value
+
+
+def _constant(fn: Callable[[Any, Any], Any], a: Any, b: Any) -> bool:
+    """A comparison of two values (no property)."""
+    plain = (str, int, float, date)
+    if not (isinstance(a, plain) and isinstance(b, plain)):
+        raise BadInput("filter: compare strings, numbers, booleans or timestamps with = < >")
+    try:
+        return bool(fn(a, b))
+    except TypeError:
+        raise BadInput(f"filter: {a!r} and {b!r} cannot be compared") from None
 
 
 def _labels(column: Column, lower: bool) -> np.ndarray:

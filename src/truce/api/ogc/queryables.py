@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from pygeofilter import ast
 
-from truce.api.ogc.cql_mask import Column, Points
+from truce.api.ogc.columns import Column, Points
 from truce.api.ogc.index import AgreementIndex, View, WouldBlock
 from truce.domain.review import STATES
 from truce.errors import BadInput

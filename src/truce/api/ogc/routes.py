@@ -11,8 +11,9 @@ The items route is the one map clients hit all the time, and per request the
 framework (routing, dependencies, request and response objects) costs more than
 the indexed query. So `ItemsFastPath`, an ASGI middleware, answers a
 `GET .../items` itself when everything it needs is in memory (a cached token,
-the current index and view): no database read, no thread, no FastAPI. Anything
-else — an error to report, a database read or an index build — goes on to the
+the current index and view, and the filter columns a `filter` names): no
+database read, no thread, no FastAPI. Anything else — an error to report, a
+database read, an index build or a filter column not built yet — goes on to the
 FastAPI route below unchanged, which answers the same way (and documents the
 parameters in the OpenAPI document). Documents are encoded with orjson.
 (`app.dependency_overrides` apply to the FastAPI route only.)
@@ -114,6 +115,19 @@ def _ok(media_type: str, schema: dict[str, Any], description: str) -> dict[int |
     return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
 
 
+def _errors(*statuses: int) -> dict[int | str, Any]:
+    """The error answers of a route whose own media type is not JSON: they are JSON, with
+    the one `ErrorBody` (FastAPI files a response `model` under the route's media type)."""
+    ref = {"$ref": "#/components/schemas/ErrorBody"}
+    return {
+        status: {
+            "description": declared["description"],
+            "content": {"application/json": {"schema": ref}},
+        }
+        for status, declared in error_responses(*statuses).items()
+    }
+
+
 async def _user(request: Request, token: str | None) -> User:
     if token is None and request.app.state.settings.ogc_public:
         return ANONYMOUS
@@ -177,7 +191,7 @@ async def collection(
     response_class=SchemaResponse,
     responses={
         **_ok(SchemaResponse.media_type, _QUERYABLES, "a JSON Schema"),
-        **error_responses(400, 401, 404),
+        **_errors(400, 401, 404),
     },
 )
 async def queryables(
@@ -203,7 +217,7 @@ async def _items(
 @router.get(
     "/collections/{collection_id}/items",
     response_class=GeoJSONResponse,
-    responses={**_ok(GEOJSON, _FEATURES, "a page of features"), **error_responses(400, 401, 404)},
+    responses={**_ok(GEOJSON, _FEATURES, "a page of features"), **_errors(400, 401, 404)},
 )
 async def items(
     request: Request,
@@ -247,7 +261,7 @@ def _query(pairs: Iterable[tuple[str, str]]) -> dict[str, str | None]:
 @router.get(
     "/collections/{collection_id}/items/{feature_id:path}",
     response_class=GeoJSONResponse,
-    responses={**_ok(GEOJSON, _FEATURE, "the feature"), **error_responses(400, 401, 404)},
+    responses={**_ok(GEOJSON, _FEATURE, "the feature"), **_errors(400, 401, 404)},
 )
 async def item(
     collection_id: str, feature_id: str, api: Ogc, base: Base, user: OgcUser, f: F = None
