@@ -81,7 +81,10 @@ def period_reports(conn: Connection, after_id: int, upto_id: int) -> list[dict[s
         )
         .order_by(reports_table.c.id)
     )
-    return [dict(r) for r in conn.execute(q).mappings()]
+    # Plain str keys: SQLAlchemy's column names are a str subclass, which orjson refuses
+    # as keys (and the canonical writer would then walk every value in Python).
+    names = [str(c.name) for c in cols]
+    return [dict(zip(names, row, strict=True)) for row in conn.execute(q)]
 
 
 def reviews(
