@@ -109,6 +109,8 @@ def test_the_api_says_which_evaluation_answered_and_that_it_is_stale(db_url):
             assert r.headers["Truce-Stale"] == "false" and old["stale"] is False
             assert r.headers["Truce-Reports-Version"] == str(old["reports_version"])
             assert r.headers["Truce-As-Of"] == old["as_of"]
+            dashboard = f"/api/agreements/{AGREEMENT}/dashboard"
+            before = c.get(dashboard, headers=h).json()
             gate.close()
             _ingest(service, BASE_ROWS[2:])
             assert gate.waiting.wait(30)
@@ -116,11 +118,15 @@ def test_the_api_says_which_evaluation_answered_and_that_it_is_stale(db_url):
             assert r.headers["Truce-Stale"] == "true"
             assert r.json()["reports_version"] == old["reports_version"]
             assert len(r.json()["incidents"]) == 1
+            r = c.get(dashboard, headers=h)  # the previous summary, at once
+            assert r.headers["Truce-Stale"] == "true" and r.json() == before
             items = c.get(f"/ogc/collections/{AGREEMENT}-incidents/items", headers=h).json()
             assert items["numberMatched"] == 1  # the OGC index also keeps the previous one
             gate.open.set()
             _eventually(lambda: c.get(url, headers=h).headers["Truce-Stale"] == "false")
             assert len(c.get(url, headers=h).json()["incidents"]) == 3
+            _eventually(lambda: c.get(dashboard, headers=h).headers["Truce-Stale"] == "false")
+            assert c.get(dashboard, headers=h).json() != before
             _eventually(
                 lambda: (
                     c.get(f"/ogc/collections/{AGREEMENT}-incidents/items", headers=h).json()[

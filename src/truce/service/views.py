@@ -49,20 +49,34 @@ def summary(
     make: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """`make(view)` of `user`'s current view (a small document such as the dashboard), and
-    the view's `reports_version` and `stale`. Kept while the evaluation, the review
-    states and the publications stay the same: the view itself (a filtered copy of
-    every incident) is made only when one of them changed."""
+    which evaluation it was made from (`reports_version`, `as_of`, `stale`).
+
+    Kept while the evaluation, the review states and the publications stay the same:
+    the view itself (a filtered copy of every incident) is made only when one of them
+    changed, and then in the background while the previous document answers, marked
+    stale (readers never wait for it, as for the evaluation itself)."""
     reading = evals.current(agreement_id, scope_for(user))
     snap = reading.snapshot
     with read_transaction(evals.engine) as conn:
         reviewed = reviews.fingerprint(conn)
     key = (agreement_id, user.name, snap.reports_version, snap.computed_at, reviewed)
-    meta = {"reports_version": snap.reports_version, "stale": reading.stale, "as_of": None}
+    latest = ("latest", agreement_id, user.name)
+    meta = {"reports_version": snap.reports_version, "as_of": snap.data["as_of"]}
     hit = evals.summaries.get(key)
-    if hit is None:
-        hit = make(evaluation(evals, agreement_id, user))
-        evals.summaries.put(key, hit)
-    return hit, {**meta, "as_of": snap.data["as_of"]}
+    if hit is not None:
+        return hit[0], {**meta, "stale": reading.stale}
+    previous = evals.summaries.get(latest)
+
+    def made() -> tuple[dict[str, Any], dict[str, Any]]:
+        return make(evaluation(evals, agreement_id, user)), meta
+
+    if previous is None or evals.refresh_wait_s != 0:
+        fresh = made()
+        evals.summaries.put(key, fresh)
+        evals.summaries.put(latest, fresh)
+        return fresh[0], {**meta, "stale": reading.stale}
+    evals.summaries.fill_in_background((key, latest), made)
+    return previous[0], {**previous[1], "stale": True}
 
 
 def incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:
