@@ -225,6 +225,50 @@ def test_a_filter_finds_nothing_the_viewer_cannot_see(client, tokens, loaded):  
     assert _matched(client, tokens, "hmeimim", filter="published = true") == 1
 
 
+def _cql(prop: str, value: Any) -> str:
+    if value is None:
+        return f"{prop} IS NULL"
+    if isinstance(value, bool):
+        return f"{prop} = {str(value).upper()}"
+    if isinstance(value, str):
+        return f"{prop} = '{value}'"
+    return f"{prop} = {value}"
+
+
+def test_every_viewer_gets_from_a_filter_exactly_what_its_items_show(client, tokens, loaded):  # noqa: F811
+    incident, violation = "amman:g-3", f"{AGREEMENT}:r-cease:amman:g-3"
+    secretariat = tokens.headers("secretariat")
+    r = client.post(
+        f"/api/agreements/{AGREEMENT}/incidents/{incident}/publish", headers=secretariat
+    )
+    assert r.status_code == 200, r.text
+    for action in ("confirm", "publish"):
+        r = client.post(
+            f"/api/violations/{violation}/review", json={"action": action}, headers=secretariat
+        )
+        assert r.status_code == 200, r.text
+    r = client.post(
+        f"/api/violations/{AGREEMENT}:r-cease:amman:g-5/review",
+        json={"action": "dispute"},
+        headers=secretariat,
+    )
+    assert r.status_code == 200, r.text
+    checked = {
+        ITEMS: ("party", "status", "published", "violations", "corroboration", "grade", "weapon"),
+        VIOLATION_ITEMS: ("review", "published", "kind", "party", "status", "measured_m", "zone"),
+    }
+    for who in ("admin", "amman", "hmeimim", "observer"):
+        for path, props in checked.items():
+            shown = _get(client, tokens, path, who, limit=10_000).json()["features"]
+            for prop in props:
+                for value in {f["properties"][prop] for f in shown}:
+                    expected = sum(f["properties"][prop] == value for f in shown)
+                    got = _matched(client, tokens, who, path, filter=_cql(prop, value))
+                    assert got == expected, (who, path, prop, value)
+            if who == "observer":  # sees the published incident and its confirmed violation
+                assert len(shown) == 1
+
+
 def test_filtered_pages_come_from_the_fast_path_once_the_columns_are_built(
     client,
     tokens,

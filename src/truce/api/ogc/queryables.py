@@ -28,6 +28,7 @@ from truce.api.ogc.columns import Column, Points
 from truce.api.ogc.index import AgreementIndex, View, WouldBlock
 from truce.domain.review import STATES
 from truce.errors import BadInput
+from truce.service.scopes import review_key
 from truce.service.sites import redact
 
 __all__ = ["QUERYABLES", "FilterColumns", "queryable_params", "queryables"]
@@ -211,7 +212,7 @@ class FilterColumns:
 
     def _states(self) -> list[tuple[str, bool]]:
         states = self.view.visibility.states
-        return [states.get(d["key"], ("alleged", False)) for d in self._dicts()]
+        return [states.get(review_key(d), ("alleged", False)) for d in self._dicts()]
 
     def _reviews(self) -> Column:
         return Column.strings([state for state, _ in self._states()])
