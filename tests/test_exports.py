@@ -232,6 +232,24 @@ def test_an_empty_export_is_a_valid_empty_document(
     assert READERS[fmt](data, tmp_path) == []
 
 
+@pytest.mark.parametrize(("max_rows", "indexed"), [(10_000, True), (5, False)])
+def test_a_geopackage_has_a_spatial_index_unless_it_is_large(
+    service: Service, tmp_path: Path, max_rows: int, indexed: bool
+) -> None:
+    import sqlite3
+
+    from truce.formats.exports.gpkg import write_gpkg
+
+    table = export_table(service.evaluations, AGREEMENT, "incidents", SYSTEM_USER, as_of=AS_OF_T)
+    assert table.rows is not None and 5 < table.rows <= 10_000
+    path = tmp_path / "incidents.gpkg"
+    write_gpkg(table, path, spatial_index_max_rows=max_rows)
+    with sqlite3.connect(path) as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert ("rtree_incidents_geom" in names) is indexed
+    assert len(pyogrio.read_dataframe(path)) == table.rows
+
+
 def test_text_formats_are_written_one_block_at_a_time(service: Service) -> None:
     n = len(expected(service, "incidents"))
     for fmt in ("geojson", "ndjson", "csv", "hxl"):

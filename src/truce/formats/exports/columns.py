@@ -93,11 +93,12 @@ COLUMNS = {"incidents": INCIDENT_COLUMNS, "violations": VIOLATION_COLUMNS}
 @dataclass(frozen=True)
 class ExportTable:
     """What a writer writes: a layer name, its columns and the rows, block by block
-    (a one-shot iterator)."""
+    (a one-shot iterator); `rows`, how many there are, when known beforehand."""
 
     layer: str
     columns: tuple[Column, ...]
     blocks: Iterable[Block]
+    rows: int | None = None
 
     def index(self, name: str) -> int:
         return [c.name for c in self.columns].index(name)
@@ -223,7 +224,7 @@ def view_table(view: dict[str, Any], what: str, block_rows: int = BLOCK_ROWS) ->
     else:
         by_key = {inc["key"]: inc for inc in view["incidents"]}
         blocks = (violation_block(part, by_key) for part in _slices(view["violations"], block_rows))
-    return ExportTable(what, COLUMNS[what], blocks)
+    return ExportTable(what, COLUMNS[what], blocks, rows=len(view[what]))
 
 
 def rows_of(block: Block) -> Iterator[Row]:
