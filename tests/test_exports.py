@@ -170,11 +170,15 @@ def read_gpkg(data: bytes, tmp: Path) -> list[dict[str, Any]]:
 
 
 def read_parquet(data: bytes, tmp: Path) -> list[dict[str, Any]]:
-    # pyogrio's GDAL has no Parquet driver; pyarrow reads it, shapely decodes the WKB.
+    # The GDAL in pyogrio's wheels has no Parquet driver: pyarrow reads the file and
+    # shapely decodes the WKB; where GDAL has the driver, it must agree.
     path = tmp / "export.parquet"
     path.write_bytes(data)
     table = pq.read_table(path)
     assert json.loads(table.schema.metadata[b"geo"]) == geo_metadata()
+    if "Parquet" in pyogrio.list_drivers():
+        meta, gdal = pyogrio.read_arrow(path)
+        assert meta["crs"] == "EPSG:4326" and gdal["key"].to_pylist() == table["key"].to_pylist()
     rows = []
     for rec in table.to_pylist():
         point = shapely.from_wkb(rec.pop("geometry"))
