@@ -3,7 +3,9 @@
 - `agreements`: the agreements a server serves (`AgreementRegistry`);
 - `users`: add, revoke, list, authenticate;
 - `ingest`: parse, validate and store reports;
-- `evaluation`: each agreement's cached evaluation (`Evaluations`, per-process state);
+- `evaluation`: each agreement's cached evaluation (`Evaluations`, per-process state),
+  with `validity` (until when it holds) and `lru` (its small caches);
+- `scopes`: which reports each visibility class's evaluation is made from;
 - `visibility`: who sees what of an evaluation;
 - `views`: a user's evaluation, one incident, one violation;
 - `review`: review actions on violations, publishing incidents;

@@ -21,12 +21,10 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
-import numpy as np
 from sqlalchemy import ColumnElement, Engine
 
 from truce.domain.conditions.base import Coverage
@@ -36,7 +34,9 @@ from truce.domain.timeparse import to_utc64
 from truce.exchange.coverage import coverage_in, needs_coverage
 from truce.service import commitments
 from truce.service.agreements import AgreementEntry, AgreementRegistry
+from truce.service.lru import Lru
 from truce.service.scopes import Scope, incidents_by_report, link_review_keys
+from truce.service.validity import instant, valid_until
 from truce.store import derived
 from truce.store import reports as report_store
 from truce.store.derived import Snapshot
@@ -65,49 +65,6 @@ def _evaluate(
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
-
-
-class Lru:
-    """A small thread-safe least-recently-used map (summaries of views)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self._filling: set[Hashable] = set()
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-            return self._items.get(key)
-
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def fill_in_background(self, keys: tuple[Hashable, ...], make: Callable[[], Any]) -> None:
-        """Store `make()` under each of `keys` from a thread of its own (once at a time per
-        first key; a failure is logged and the next reader tries again)."""
-        with self._lock:
-            if keys[0] in self._filling:
-                return
-            self._filling.add(keys[0])
-
-        def fill() -> None:
-            try:
-                value = make()
-                for key in keys:
-                    self.put(key, value)
-            except Exception:
-                log.exception("making a summary failed")
-            finally:
-                with self._lock:
-                    self._filling.discard(keys[0])
-
-        threading.Thread(target=fill, name="truce-summary", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -437,7 +394,7 @@ class Evaluations:
             v["incident_key"] = key_of[v["incident"]]
             v["key"] = violation_key(entry.agreement.id, v["rule"], v["incident_key"])
         later = table.observed_at[table.observed_at > to_utc64(as_of)]
-        first_later = _instant(later.min()) if len(later) else None
+        first_later = instant(later.min()) if len(later) else None
         return Snapshot(
             agreement_id=entry.agreement.id,
             reports_version=version,
@@ -447,24 +404,3 @@ class Evaluations:
             computed_at=self.clock(),
             data=data,
         )
-
-
-def valid_until(ev: Evaluation, first_later_report: datetime | None) -> datetime | None:
-    """The first instant after `ev.as_of` at which the evaluation could change without new
-    reports: a phase boundary, local midnight while a condition is unmet (its day count
-    moves on), or the first stored report observed after `as_of`."""
-    as_of = ev.as_of
-    candidates = [t for p in ev.phases for t in (p.start, p.end) if t is not None and t > as_of]
-    if any(not c.met for c in ev.conditions):  # unmet now (perhaps met once)
-        local = as_of.astimezone(ev.agreement.timezone)
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-        candidates.append(midnight.astimezone(UTC))
-    if first_later_report is not None:
-        candidates.append(first_later_report)
-    return min(candidates) if candidates else None
-
-
-def _instant(t: np.datetime64) -> datetime:
-    """A UTC datetime64 as an aware datetime (to the microsecond)."""
-    us = int(t.astype("datetime64[us]").astype(np.int64))
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
