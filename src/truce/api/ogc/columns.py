@@ -33,13 +33,15 @@ class Column:
     labels: np.ndarray | None = None
 
     @classmethod
-    def strings(cls, items: Sequence[str | None]) -> Column:
+    def strings(cls, items: Sequence[object] | np.ndarray) -> Column:
+        """Strings (None: null); any other value is compared as its text."""
         codes, labels = pd.factorize(pd.Series(items, dtype=object), use_na_sentinel=True)
-        return cls("string", codes.astype(np.int32), codes < 0, np.asarray(labels, dtype=object))
+        text = np.array([str(label) for label in labels], dtype=object)  # once per distinct
+        return cls("string", codes.astype(np.int32), codes < 0, text)
 
     @classmethod
     def numbers(cls, items: Sequence[float | None] | np.ndarray) -> Column:
-        array = np.asarray(pd.array(items, dtype="Float64").to_numpy(np.float64, na_value=np.nan))
+        array = np.array(items, dtype=np.float64)  # None becomes NaN
         return cls("number", array, np.isnan(array))
 
     @classmethod

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -179,9 +180,19 @@ class FilterColumns:
         return hit  # type: ignore[no-any-return]
 
     def _dicts(self) -> list[dict[str, Any]]:
-        """The snapshot's dicts of `kind`, in index order."""
-        items = self.idx.data[self.kind]
-        return [items[p] for p in self.points.order.tolist()]
+        """The snapshot's dicts of `kind`, in index order (listed once per index)."""
+        key = ("dicts", self.kind)
+        listed = self.idx.filter_columns.get(key)
+        if listed is None:
+            items = self.idx.data[self.kind]
+            listed = self.idx.filter_columns[key] = [items[p] for p in self.points.order.tolist()]
+        return listed  # type: ignore[no-any-return]
+
+    def _values(self, field: str) -> list[Any]:
+        try:
+            return list(map(itemgetter(field), self._dicts()))
+        except KeyError:  # not in every dict
+            return [d.get(field) for d in self._dicts()]
 
     def _stored(self, name: str) -> Column:
         q = QUERYABLES[self.kind][name]
@@ -190,10 +201,10 @@ class FilterColumns:
             corroboration = self._whole("corroboration")
             assert isinstance(corroboration, Column)
             status = np.where(corroboration.values >= 2, "corroborated", "alleged")
-            return Column.strings(status.astype(object).tolist())
-        raw = [d.get(field) for d in self._dicts()]
+            return Column.strings(status.astype(object))
+        raw = self._values(field)
         if q.type == "string":
-            return Column.strings([None if v is None else str(v) for v in raw])
+            return Column.strings(raw)
         if q.type in ("integer", "number"):
             return Column.numbers(raw)
         return Column.booleans(np.array([bool(v) for v in raw]))
