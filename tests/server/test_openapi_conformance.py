@@ -8,8 +8,8 @@ Small by default so CI can afford it; `TRUCE_SCHEMATHESIS_EXAMPLES=500` runs it 
 with reports, a centre key and one bulletin (so reads answer 200 as well as 4xx), and the
 operations run in the document's order.
 
-Covered: `/api/*` and `/exchange/*`. Not yet: `/ogc/*`, being reworked (CQL2 filters,
-the items schema); it joins `ROUTES` once its declarations are in.
+Covered: `/api/*`, `/exchange/*` and `/ogc/*`: every route of the document but the web
+pages.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -68,8 +69,31 @@ VIOLATION = f"{AGREEMENT}:r-cease:hmeimim:h-8"
 
 @dataclass
 class Seeded:
-    app: object
+    app: object  # the app behind `WithoutLifespan`
     admin: str  # an admin's token: every operation is allowed
+
+
+class WithoutLifespan:
+    """The app as schemathesis calls it: its lifespan answered here, not passed on.
+
+    The fixture runs the app's lifespan once for the module, as a server does;
+    schemathesis would stop and start it again around every test, and the app's
+    shutdown is final (its evaluation refresher, watermark and engine are closed)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
 @pytest.fixture(scope="module")
@@ -81,18 +105,15 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     service.ingest_reports(to_csv(BASE_ROWS).encode(), format="csv", user=SYSTEM_USER)
     app.state.exchange.issue(AGREEMENT)
     _, admin = service.add_user("schema-admin", "admin", None)
-    # The known path values name real things. No `with`: schemathesis runs the lifespan.
-    client = TestClient(app)
-    for path in (
-        f"/api/agreements/{AGREEMENT}/incidents/{INCIDENT}",
-        f"/api/violations/{VIOLATION}",
-        "/exchange/bulletins/1",
-    ):
-        answer = client.get(path, headers={"Authorization": f"Bearer {admin}"})
-        assert answer.status_code == 200, (path, answer.text)
-    client.close()
-    yield Seeded(app, admin)
-    service.engine.dispose()
+    with TestClient(app) as client:  # the lifespan, once
+        for path in (  # the known path values name real things
+            f"/api/agreements/{AGREEMENT}/incidents/{INCIDENT}",
+            f"/api/violations/{VIOLATION}",
+            "/exchange/bulletins/1",
+        ):
+            answer = client.get(path, headers={"Authorization": f"Bearer {admin}"})
+            assert answer.status_code == 200, (path, answer.text)
+        yield Seeded(WithoutLifespan(app), admin)
 
 
 def _document() -> dict[str, object]:
@@ -101,7 +122,7 @@ def _document() -> dict[str, object]:
     return app.openapi()
 
 
-ROUTES = "^/(api|exchange)/"
+ROUTES = "^/(api|exchange|ogc)(/|$)"
 document = schemathesis.openapi.from_dict(_document())
 
 # Path values that name something in the seeded store, so answers other than 404 are

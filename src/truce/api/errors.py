@@ -62,11 +62,16 @@ _MEANING = {
 }
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for a route's error statuses, each with the one error body."""
-    from truce.api.schemas import ErrorBody
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": f"{REF_PREFIX}ErrorBody"}}}
 
-    return {s: {"model": ErrorBody, "description": _MEANING[s]} for s in statuses}
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a route's error statuses, each with the one error body.
+
+    The media type is written out: given a `model`, FastAPI would declare the body in
+    the route's own media type (`application/geo+json` on OGC items), but every error
+    is `application/json`. `install` adds the `ErrorBody` schema the reference names."""
+    return {s: {"description": _MEANING[s], "content": _ERROR_CONTENT} for s in statuses}
 
 
 def json_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -115,15 +120,12 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _validation_answers_are_error_bodies(doc: dict[str, Any]) -> None:
-    """FastAPI declares a 422 with its own `HTTPValidationError` body on every route with
-    parameters; `_validation_error` answers the one error body instead, so the document
-    says that (in place)."""
+def _error_bodies(doc: dict[str, Any]) -> None:
+    """The document's error answers as the server sends them (in place): the `ErrorBody`
+    schema, and the 422 FastAPI declares on every route with parameters, with its own
+    `HTTPValidationError` body, made that body (`_validation_error` answers it)."""
     fastapi_body = f"{REF_PREFIX}HTTPValidationError"
-    ours = {
-        "description": _MEANING[422],
-        "content": {"application/json": {"schema": {"$ref": f"{REF_PREFIX}ErrorBody"}}},
-    }
+    ours = {"description": _MEANING[422], "content": _ERROR_CONTENT}
     for operations in doc.get("paths", {}).values():
         for operation in operations.values():
             answer = operation.get("responses", {}).get("422", {})
@@ -131,11 +133,10 @@ def _validation_answers_are_error_bodies(doc: dict[str, Any]) -> None:
                 "$ref": fastapi_body
             }:
                 operation["responses"]["422"] = ours
-    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    if "ErrorBody" not in schemas:
-        from truce.api.schemas import ErrorBody
+    from truce.api.schemas import ErrorBody
 
-        schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template=REF_TEMPLATE)
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template=REF_TEMPLATE)
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
 
@@ -145,7 +146,7 @@ def _openapi_with_error_bodies(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _validation_answers_are_error_bodies(build())
+            _error_bodies(build())
         return app.openapi_schema  # type: ignore[return-value]
 
     return openapi
