@@ -74,17 +74,6 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"description": _MEANING[s], "content": _ERROR_CONTENT} for s in statuses}
 
 
-def json_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`error_responses` for routes whose success is not JSON (a signed note, HTML, a PDF):
-    their errors are still the JSON error body, which FastAPI would file under the
-    route's own media type if given as a model. (`install` adds ErrorBody to the schemas.)"""
-    ref = {"$ref": f"{REF_PREFIX}ErrorBody"}
-    return {
-        s: {"description": _MEANING[s], "content": {"application/json": {"schema": ref}}}
-        for s in statuses
-    }
-
-
 def body(message: str, code: str) -> dict[str, Any]:
     """The error body every route answers with."""
     return {"code": code, "description": message, "detail": message}

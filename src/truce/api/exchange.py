@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from truce.api.deps import ExchangeOperator
-from truce.api.errors import json_error_responses as errors
+from truce.api.errors import error_responses as errors
 from truce.exchange.issuing import ENV_AGREEMENTS, interval_from_env
 from truce.exchange.keys import KeyError_, default_key_path, load_signer
 from truce.exchange.schedule import Scheduler, clock_from_env
