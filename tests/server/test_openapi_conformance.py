@@ -110,6 +110,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             f"/api/agreements/{AGREEMENT}/incidents/{INCIDENT}",
             f"/api/violations/{VIOLATION}",
             "/exchange/bulletins/1",
+            f"/ogc/collections/{AGREEMENT}-incidents/items/{INCIDENT}",
+            f"/ogc/collections/{AGREEMENT}-violations/items/{VIOLATION}",
         ):
             answer = client.get(path, headers={"Authorization": f"Bearer {admin}"})
             assert answer.status_code == 200, (path, answer.text)
@@ -131,6 +133,8 @@ KNOWN_PATH_VALUES: dict[str, list[object]] = {
     "agreement_id": [AGREEMENT],
     "key": [INCIDENT, VIOLATION],
     "seq": [1],  # the bulletin issued at start
+    "collection_id": [f"{AGREEMENT}-{kind}" for kind in ("incidents", "violations", "zones")],
+    "feature_id": [INCIDENT, VIOLATION],
 }
 
 

@@ -115,19 +115,6 @@ def _ok(media_type: str, schema: dict[str, Any], description: str) -> dict[int |
     return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
 
 
-def _errors(*statuses: int) -> dict[int | str, Any]:
-    """The error answers of a route whose own media type is not JSON: they are JSON, with
-    the one `ErrorBody` (FastAPI files a response `model` under the route's media type)."""
-    ref = {"$ref": "#/components/schemas/ErrorBody"}
-    return {
-        status: {
-            "description": declared["description"],
-            "content": {"application/json": {"schema": ref}},
-        }
-        for status, declared in error_responses(*statuses).items()
-    }
-
-
 async def _user(request: Request, token: str | None) -> User:
     if token is None and request.app.state.settings.ogc_public:
         return ANONYMOUS
@@ -191,7 +178,7 @@ async def collection(
     response_class=SchemaResponse,
     responses={
         **_ok(SchemaResponse.media_type, _QUERYABLES, "a JSON Schema"),
-        **_errors(400, 401, 404),
+        **error_responses(400, 401, 404),
     },
 )
 async def queryables(
@@ -217,7 +204,7 @@ async def _items(
 @router.get(
     "/collections/{collection_id}/items",
     response_class=GeoJSONResponse,
-    responses={**_ok(GEOJSON, _FEATURES, "a page of features"), **_errors(400, 401, 404)},
+    responses={**_ok(GEOJSON, _FEATURES, "a page of features"), **error_responses(400, 401, 404)},
 )
 async def items(
     request: Request,
@@ -261,7 +248,7 @@ def _query(pairs: Iterable[tuple[str, str]]) -> dict[str, str | None]:
 @router.get(
     "/collections/{collection_id}/items/{feature_id:path}",
     response_class=GeoJSONResponse,
-    responses={**_ok(GEOJSON, _FEATURE, "the feature"), **_errors(400, 401, 404)},
+    responses={**_ok(GEOJSON, _FEATURE, "the feature"), **error_responses(400, 401, 404)},
 )
 async def item(
     collection_id: str, feature_id: str, api: Ogc, base: Base, user: OgcUser, f: F = None
