@@ -210,3 +210,16 @@ def test_after_kill_9_mid_refresh_a_restarted_server_answers_at_once(tmp_path: P
             assert c.get(url).json()["reports_version"] > before["reports_version"]
     finally:
         again.stop()
+
+
+def test_after_the_refresher_stops_a_reader_still_gets_an_answer(service):
+    """An app used after its lifespan ended (the refresher stopped) answers by computing
+    in the reader's thread; it must not wait for a refresh that will never come."""
+    _ingest(service, BASE_ROWS)
+    service.evaluations.close()
+    answer: list[object] = []
+    reader = threading.Thread(target=lambda: answer.append(service.snapshot(AGREEMENT)))
+    reader.start()
+    reader.join(60)
+    assert not reader.is_alive(), "the reader is still waiting"
+    assert answer and answer[0].data["incidents"]  # type: ignore[attr-defined]

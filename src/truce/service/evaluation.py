@@ -197,7 +197,7 @@ class Evaluations:
         deadline = None if wait_s is None else time.monotonic() + wait_s
         with self._cond:
             self._failed.pop(agreement_id, None)
-            while True:
+            while not self._closed:
                 memo = self._usable(agreement_id, entry)
                 if memo is not None and memo.fresh(version, entry.digest, self.clock()):
                     return Reading(memo, stale=False)
@@ -210,6 +210,9 @@ class Evaluations:
                 if (agreement_id, None) not in self._pending:  # that pass fell short
                     self.request(agreement_id)
                 self._cond.wait(POLL_S if left is None else max(min(left, POLL_S), 0.001))
+        # No refresher after `close` (the app's lifespan ended): compute here, unstored,
+        # rather than wait for a refresh that will never come.
+        return Reading(self._compute(entry, self.clock()), stale=False)
 
     # --- the refresher -----------------------------------------------------------------
 
