@@ -31,7 +31,6 @@ from truce.domain.conditions.base import Coverage
 from truce.domain.keys import violation_key
 from truce.domain.model import Agreement, Evaluation, ReportTable
 from truce.domain.timeparse import to_utc64
-from truce.errors import Unavailable
 from truce.exchange.coverage import coverage_in, needs_coverage
 from truce.service import commitments
 from truce.service.agreements import AgreementEntry, AgreementRegistry
@@ -205,13 +204,6 @@ class Evaluations:
                 failure = self._failed.get(agreement_id)
                 if failure is not None:
                     raise failure
-                if self._closed:  # no refresher will come: never wait for one
-                    if memo is not None:
-                        return Reading(memo, stale=True)
-                    raise Unavailable(
-                        f"the evaluation of {agreement_id} is not ready and the server is "
-                        "shutting down; ask again once it has restarted"
-                    )
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0 and memo is not None:
                     return Reading(memo, stale=True)
