@@ -14,7 +14,7 @@ import pytest
 from tests.server.data import AGREEMENT, to_csv
 
 from truce.api import ogc
-from truce.api.ogc.index import NAT, PointIndex
+from truce.api.ogc.points import NAT, PointIndex
 
 INCIDENTS = f"{AGREEMENT}-incidents"
 VIOLATIONS = f"{AGREEMENT}-violations"

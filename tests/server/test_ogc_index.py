@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from truce.api import ogc
 from truce.api.ogc.encoded import EncodedIncidents
-from truce.api.ogc.index import NAT, PointIndex
+from truce.api.ogc.points import NAT, PointIndex
 
 coord = st.floats(-180, 180, allow_nan=False).map(lambda v: round(v, 3))
 lat_coord = st.floats(-90, 90, allow_nan=False).map(lambda v: round(v, 3))
