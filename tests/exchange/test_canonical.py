@@ -96,3 +96,11 @@ def test_the_scan_leaves_to_the_reference_only_what_it_cannot_rewrite() -> None:
     for unsure in (b"[1e16]", b"[1.5E-7]", b"[1234567890123456]", '["\ue000"]'.encode()):
         assert rewrite(unsure) is None, unsure
     assert rewrite(b'["1e16",123456789012345]') == b'["1e16",123456789012345]'
+
+
+def test_numpy_scalars_and_str_subclass_keys_are_written_as_their_plain_values() -> None:
+    import numpy as np
+
+    odd = {np.str_("b"): [np.int64(3), np.float64(2.0), (1, 0.5)], "a": np.float64(1e21)}
+    plain = {"b": [3, 2.0, [1, 0.5]], "a": 1e21}
+    assert canonical_json_fast(odd) == canonical_json(plain) == b'{"a":1e+21,"b":[3,2,[1,0.5]]}'

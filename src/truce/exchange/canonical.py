@@ -11,7 +11,6 @@ tests hold the two to the same bytes.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import orjson
@@ -19,79 +18,34 @@ import rfc8785
 
 __all__ = ["canonical_json", "canonical_json_fast"]
 
-# Non-integral floats in this magnitude range print the same in ES6 (RFC 8785) and
-# in orjson's shortest round-trip form.
-_PLAIN_MIN = 1e-3
-_PLAIN_MAX = 1e15
-
 
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 bytes of a JSON value (the reference implementation)."""
     return rfc8785.dumps(value)
 
 
-class _Fallback(Exception):
-    pass
-
-
-def _number(value: float) -> int | float:
-    if not math.isfinite(value):
-        raise _Fallback
-    if value.is_integer():
-        if abs(value) >= 2**53:
-            raise _Fallback
-        return int(value)
-    if not _PLAIN_MIN <= abs(value) < _PLAIN_MAX:
-        raise _Fallback
-    return value
-
-
-def _normalise(value: Any) -> Any:
-    """A copy orjson writes as RFC 8785 does; the common types are tested first (speed)."""
-    t = type(value)
-    if t is str or value is None or t is bool:
-        return value
-    if t is dict:
-        out = {}
-        for k, v in value.items():
-            if type(k) is not str:
-                if not isinstance(k, str):
-                    raise _Fallback
-                k = str(k)  # a str subclass (numpy.str_): orjson takes only exact str keys
-            if not k.isascii():
-                raise _Fallback
-            out[k] = v if type(v) is str or v is None else _normalise(v)
-        return out
-    if t is list or t is tuple:
-        return [v if type(v) is str else _normalise(v) for v in value]
-    if t is float:
-        return _number(value)
-    if t is int:
-        if abs(value) >= 2**53:
-            raise _Fallback
-        return value
-    if isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
-        return _normalise(int(value))
-    if isinstance(value, float):
-        return _number(float(value))
+def _plain(value: Any) -> Any:
+    """A copy with only the types orjson writes: exact `str` keys (not numpy.str_ or
+    SQLAlchemy's names), Python numbers (not numpy scalars), lists for tuples. Which
+    numbers RFC 8785 writes differently is left to `jcs_scan`, as for any document."""
     if isinstance(value, dict):
-        return _normalise(dict(value))
+        return {str(k) if isinstance(k, str) else k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return _normalise(list(value))
-    raise TypeError(f"not a JSON value: {type(value).__name__}")
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):  # a numpy scalar
+        return value.item()
+    return value
 
 
 def canonical_json_fast(value: Any) -> bytes:
     """The same bytes as `canonical_json`, much faster for large documents."""
     try:
         out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        # numpy scalars, str subclasses as keys, ...: a normalised copy, or the reference.
+    except TypeError:  # orjson.JSONEncodeError is one
+        value = _plain(value)
         try:
-            out = orjson.dumps(_normalise(value), option=orjson.OPT_SORT_KEYS)
-        except (_Fallback, TypeError, orjson.JSONEncodeError):
+            out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # not JSON at all, or an integer past 64 bits: the reference says
             return canonical_json(value)
     return _as_rfc8785(out) or canonical_json(value)
 
