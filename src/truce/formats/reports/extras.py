@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from truce.domain.model import ATTACK, DIRECTIONS
-from truce.formats.reports.rows import ORIGINAL, TextRows
+from truce.formats.reports.rows import ORIGINAL, SPEC4_COLUMNS, TextRows
 from truce.formats.reports.values import (
     TIME_NO_OFFSET,
     TIME_OUT_OF_RANGE,
@@ -25,14 +25,6 @@ from truce.formats.reports.values import (
     times,
 )
 
-SPEC4_COLUMNS = (
-    "observed_to",
-    "direction",
-    "fatalities_low",
-    "fatalities_high",
-    "source_url",
-    "dataset",
-)
 Add = Callable[[np.ndarray, str, Callable[[int], str]], None]
 # An absolute URL: a scheme, "://", and no whitespace (a bare domain or a file path is not).
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")

@@ -14,6 +14,15 @@ import pyarrow.compute as pc
 from truce.domain.model import Rejection
 from truce.errors import ReportFormatError
 
+# SPEC §4, optional in every input format (checked in `extras`).
+SPEC4_COLUMNS = (
+    "observed_to",
+    "direction",
+    "fatalities_low",
+    "fatalities_high",
+    "source_url",
+    "dataset",
+)
 COLUMNS: tuple[str, ...] = (
     "report_id",
     "source",
@@ -32,13 +41,7 @@ COLUMNS: tuple[str, ...] = (
     "reliability",
     "credibility",
     "notes",
-    # SPEC §4, optional in every input format
-    "observed_to",
-    "direction",
-    "fatalities_low",
-    "fatalities_high",
-    "source_url",
-    "dataset",
+    *SPEC4_COLUMNS,
     "status",  # checkpoint_status / convoy_status only (SPEC §6); kept in notes
 )
 KNOWN = frozenset(COLUMNS)
