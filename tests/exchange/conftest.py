@@ -116,6 +116,11 @@ def pair(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pair]:
         tmp_path,
         clock,
     )
+    yield from paired(a, b, clock)
+
+
+def paired(a: Centre, b: Centre, clock: Clock) -> Iterator[Pair]:
+    """Each centre made the other's peer; both closed when the test is done."""
     a.ex.add_peer("hmeimim", "http://hmeimim.test", str(b.ex.signer.verifier))  # type: ignore[union-attr]
     b.ex.add_peer("amman", "http://amman.test", str(a.ex.signer.verifier))  # type: ignore[union-attr]
     yield Pair(a, b, clock)

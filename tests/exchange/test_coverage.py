@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.exchange.conftest import Clock, Pair, make_centre
+from tests.exchange.conftest import Clock, Pair, make_centre, paired
 
 from truce.exchange.bulletin import evaluation_digest
 from truce.exchange.held import held_evaluation
@@ -38,13 +38,7 @@ def covered_pair(tmp_path: Path) -> Iterator[Pair]:
         (tmp_path / name).mkdir()
         url = f"sqlite:///{tmp_path / name / 'truce.sqlite'}"
         centres.append(make_centre(name, url, tmp_path, clock, (agreement_file,)))
-    a, b = centres
-    a.ex.add_peer("hmeimim", "http://hmeimim.test", str(b.ex.signer.verifier))  # type: ignore[union-attr]
-    b.ex.add_peer("amman", "http://amman.test", str(a.ex.signer.verifier))  # type: ignore[union-attr]
-    yield Pair(a, b, clock)
-    for c in (a, b):
-        c.client.close()
-        c.service.engine.dispose()
+    yield from paired(*centres, clock)
 
 
 def quiet_week(pair: Pair, centre_name: str) -> dict[str, Any]:
