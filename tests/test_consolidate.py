@@ -214,3 +214,20 @@ def test_involved_is_the_union_of_the_reports_labels_per_incident(n_ids):
     members = np.array([0, 1, 2, 3, 4, 5])
     offsets = np.array([0, 2, 3, 4, 6])  # {g0, g1}, {}, {g0+g1}, {g2}
     assert union_per_incident(labels, members, offsets).tolist() == ["g0+g1", "", "g0+g1", "g2"]
+
+
+def test_mutual_reports_are_no_vote_for_the_attacker_even_beside_unknown_actors():
+    """A clash told by two sources as mutual and by one as SAA's attack charges SAA's
+    party, whether or not some other report in the table names nobody known."""
+    clash = {"event_type": "armed_clash", "lon": 37.18, "lat": 36.20}
+    rows = [
+        clash | {"observed_at": "2016-09-13T04:00:00+03:00", "actor": "SAA", "target": "FSA"},
+        clash | {"observed_at": "2016-09-13T04:05:00+03:00", "actor": "SAA", "target": "FSA",
+                 "direction": "mutual", "source": "beta", "report_id": "b-1"},
+        clash | {"observed_at": "2016-09-13T04:10:00+03:00", "actor": "SAA", "target": "FSA",
+                 "direction": "mutual", "source": "gamma", "report_id": "c-1"},
+    ]  # fmt: skip
+    elsewhere = {"event_type": "shelling", "lon": 37.0, "lat": 36.0, "actor": "someone unknown",
+                 "observed_at": "2016-09-20T04:00:00+03:00", "source": "delta", "report_id": "d-1"}  # fmt: skip
+    alone, beside = run(rows), run([*rows, elsewhere])
+    assert alone.incidents.party[0] == beside.incidents.party[0] == "gov"

@@ -77,9 +77,19 @@ def canonical_order(reports: ReportTable, source_rank: np.ndarray | None = None)
     all the rest of consolidation. `source_rank`, if given, is
     `pd.factorize(reports.source, sort=True)[0]`.
     """
-    t = reports.observed_at.astype("datetime64[ns]").astype(np.int64)
+    return canonical_order_of(reports.observed_at, reports.source, reports.report_id, source_rank)
+
+
+def canonical_order_of(
+    observed_at: np.ndarray,
+    source: np.ndarray,
+    report_id: np.ndarray,
+    source_rank: np.ndarray | None = None,
+) -> np.ndarray:
+    """`canonical_order` of the three columns that define it."""
+    t = observed_at.astype("datetime64[ns]").astype(np.int64)
     if source_rank is None:
-        source_rank = pd.factorize(reports.source, sort=True)[0]
+        source_rank = pd.factorize(source, sort=True)[0]
     n_sources = int(source_rank.max()) + 1 if len(t) else 1
     since = t - (t.min() if len(t) else 0)
     if len(t) and int(since.max()) < (2**62) // n_sources:
@@ -93,7 +103,7 @@ def canonical_order(reports: ReportTable, source_rank: np.ndarray | None = None)
     tied[:-1] |= same
     if tied.any():
         rows = order[tied]  # runs of equal (time, source), each contiguous in `order`
-        by_id = np.lexsort((reports.report_id[rows].astype(str), source_rank[rows], t[rows]))
+        by_id = np.lexsort((report_id[rows].astype(str), source_rank[rows], t[rows]))
         order[tied] = rows[by_id]
     return order
 
@@ -181,13 +191,20 @@ def cluster(
     )
 
 
-def _vote(labels: Labels, weights: np.ndarray, incident: np.ndarray, n: int) -> np.ndarray:
-    """Per incident, the label with the largest summed weight; ties and no votes -> ""."""
-    code, names = labels.codes, labels.names
+def _vote(
+    labels: Labels, weights: np.ndarray, members: np.ndarray, member_incident: np.ndarray, n: int
+) -> np.ndarray:
+    """Per incident, the label with the largest summed weight; ties and no votes -> "".
+
+    Weights are summed over each incident's `members` in canonical order: float sums
+    depend on the order of their terms, and a tie must not depend on the table's row
+    order. Every "" label is no vote (an attacker list has two: unknown and mutual)."""
+    names = labels.names
     k = max(len(names), 1)
-    totals = np.bincount(incident * k + code, weights=weights, minlength=n * k).reshape(n, k)
-    if "" in names:
-        totals[:, names.index("")] = 0.0
+    totals = np.bincount(
+        member_incident * k + labels.codes[members], weights=weights[members], minlength=n * k
+    ).reshape(n, k)
+    totals[:, [c for c, name in enumerate(names) if name == ""]] = 0.0
     best = totals.argmax(axis=1)
     top = totals[np.arange(n), best]
     tied = (totals == top[:, None]).sum(axis=1) > 1
@@ -252,6 +269,7 @@ def consolidate(
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(incident, minlength=n), out=offsets[1:])
     starts = offsets[:-1]
+    member_incident = incident[members]  # sorted: the groups in order
 
     def per_incident(reduce: np.ufunc, values: np.ndarray) -> np.ndarray:
         return reduce.reduceat(values[members], starts) if n else values[:0]
@@ -265,7 +283,7 @@ def consolidate(
 
     # Distinct (incident, source) pairs: sorting keeps the incidents' grouping.
     n_sources = max(len(source_names), 1)
-    pair = np.sort(incident[members] * n_sources + source_code[members])
+    pair = np.sort(member_incident * n_sources + source_code[members])
     first = np.ones(len(pair), dtype=bool)
     first[1:] = pair[1:] != pair[:-1]
     corroboration = np.bincount(pair[first] // n_sources, minlength=n)
@@ -283,7 +301,7 @@ def consolidate(
     credibility = np.where(corroboration >= 2, 1, per_incident(np.minimum, cred)).astype(np.int8)
 
     best_prec = per_incident(np.fmin, prec)  # NaN only where no report states one
-    party_vote = _vote(labels.attacker, rel_weight, incident, n)
+    party_vote = _vote(labels.attacker, rel_weight, members, member_incident, n)
     if windowed:
         observed_at, observed_to = _windows(t_ns, last_ns, anchor_rows, per_incident)
     else:
@@ -306,7 +324,7 @@ def consolidate(
         y=wmean(y),
         precision_m=best_prec,
         party=np.where(party_vote == "", UNATTRIBUTED, party_vote).astype(object),
-        target=_vote(labels.target, rel_weight, incident, n),
+        target=_vote(labels.target, rel_weight, members, member_incident, n),
         side=reports.side[anchor_rows].astype(object),
         count=per_incident(np.fmax, reports.count),
         fatalities=per_incident(np.fmax, best),

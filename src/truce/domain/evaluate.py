@@ -50,28 +50,68 @@ def evaluate(
 
     `coverage` (centre -> covered intervals) is what quiet_days conditions with
     `coverage` count against; without it they report "not covered"."""
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
+    laps = Laps()
+    reports = observed_by(reports, as_of)
+    space = agreement_space(agreement, reports)
+    x, y = space.projection.points(reports.lon, reports.lat)
+    laps.lap("project")
 
-    def lap(stage: str) -> None:
-        nonlocal clock
+    settings = settings or ConsolidationSettings()
+    incidents = consolidate(reports, x, y, attribute(agreement, reports), settings)
+    laps.lap("consolidate")
+    return conclude(
+        agreement, reports, x, y, incidents, space,
+        as_of=as_of, rejected=rejected, settings=settings, coverage=coverage, laps=laps,
+    )  # fmt: skip
+
+
+class Laps:
+    """Wall time per stage, for `Evaluation.extra["timings"]`."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
         now = time.perf_counter()
-        timings[stage] = now - clock
-        clock = now
+        self.timings[stage] = now - self._clock
+        self._clock = now
 
+
+def observed_by(reports: ReportTable, as_of: datetime) -> ReportTable:
+    """The reports observed up to `as_of`: nothing later is used."""
     observed = reports.observed_at <= to_utc64(as_of)
-    if not observed.all():  # nothing after as_of is used; usually nothing is left out
-        reports = reports.take(np.flatnonzero(observed))
+    if observed.all():  # usually nothing is left out
+        return reports
+    return reports.take(np.flatnonzero(observed))
+
+
+def agreement_space(agreement: Agreement, reports: ReportTable) -> AgreementSpace:
+    """The agreement's metric space; where the agreement places nothing, the reports' median does."""
     fallback = (
         (float(np.median(reports.lon)), float(np.median(reports.lat))) if len(reports) else None
     )
-    space = AgreementSpace.of(agreement, fallback)
-    x, y = space.projection.points(reports.lon, reports.lat)
-    lap("project")
+    return AgreementSpace.of(agreement, fallback)
 
-    incidents = consolidate(reports, x, y, attribute(agreement, reports), settings)
-    lap("consolidate")
 
+def conclude(
+    agreement: Agreement,
+    reports: ReportTable,
+    x: np.ndarray,
+    y: np.ndarray,
+    incidents: IncidentTable,
+    space: AgreementSpace,
+    *,
+    as_of: datetime,
+    rejected: Iterable[Rejection],
+    settings: ConsolidationSettings,
+    coverage: Coverage | None,
+    laps: Laps,
+) -> Evaluation:
+    """The stages after consolidation: zones, timeline and phases, rules.
+
+    `reports` are the observed reports, `x`, `y` their metric coordinates and
+    `incidents` their consolidation (whether made whole or incrementally)."""
     zone_masks = space.zone_masks(incidents.x, incidents.y)
     violent = VIOLENT_TABLE[incidents.event_type]
 
@@ -96,12 +136,12 @@ def evaluate(
         rule_context, coverage,
     )  # fmt: skip
     timeline = resolve_timeline(agreement, inputs, as_of)
-    lap("phases")
+    laps.lap("phases")
 
     ctx = rule_context(timeline.windows, timeline.in_force_from())
     terms.link_convoys(agreement, ctx, outcome)
     violations = _apply_rules(agreement, incidents, ctx, outcome)
-    lap("rules")
+    laps.lap("rules")
 
     return Evaluation(
         agreement=agreement,
@@ -114,10 +154,12 @@ def evaluate(
         phases=timeline.phases,
         conditions=timeline.conditions,
         extra={
-            "timings": timings,
+            "timings": laps.timings,
             "crs": space.projection.crs,
             "zone_masks": zone_masks,
             "terms": outcome,
+            # What `truce.domain.incremental.reevaluate` checks a later run against.
+            "settings": settings,
         },
     )
 

@@ -1,0 +1,249 @@
+"""Re-evaluate after a batch of new reports, consolidating again only what they can change.
+
+The result is the one `evaluate` gives over all the reports; only the work differs.
+
+Why a cut exists. Consolidation takes reports in canonical order (time, source,
+report_id); a report joins the earliest earlier *anchor* that admits it, else
+anchors an incident of its own. A report's fate therefore depends only on the
+reports before it: every report earlier in time than the earliest changed report
+(`since`) is decided as it was last time. And an anchor at time t admits nothing
+later than t + window_s + max_span_s (its own time window counts up to
+max_span_s), so an incident anchored before `since - reach` holds only reports
+before `since`: the same reports, with the same anchor, as last time.
+
+So the previous evaluation's incidents anchored before that cut are kept as they
+were (their columns are functions of their reports alone, summed in canonical
+order), and every other observed report is consolidated again, by the one
+`consolidate`, as a table of its own. That is exact, not an approximation: a
+report outside the kept incidents was admitted by no anchor of theirs in the full
+run either (the earliest admitting anchor wins, and theirs are earlier than any
+other), so among the rest the same anchors admit the same reports. The kept
+incidents come first in the full run's order too, since their anchors are the
+earliest. Zones, the timeline, phases and rules are cheap and run again over the
+whole incident table.
+
+"Changed" covers new reports, reports the previous `as_of` left out that the new
+one lets in, and reports the new `as_of` leaves out. Where none of this can be
+proven, `reevaluate` says why (`Plan.reason`) and calls `evaluate`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from truce.domain.attribution import attribute
+from truce.domain.conditions.base import Coverage
+from truce.domain.consolidate import ConsolidationSettings, canonical_order_of, consolidate
+from truce.domain.evaluate import Laps, agreement_space, conclude, evaluate
+from truce.domain.model import Evaluation, IncidentTable, Rejection, ReportTable
+from truce.domain.timeparse import to_utc64
+
+__all__ = ["Plan", "plan", "reevaluate"]
+
+# The anchor pass works in float seconds; a second more than the reach outweighs
+# any rounding in it.
+_MARGIN_NS = 1_000_000_000
+# The anchor pass tells curated datasets apart by one bit each, code mod 63
+# (`truce.domain.anchors`): with more distinct values (counting "") bits are
+# shared, and which ones depends on the table's row order.
+_DATASET_BITS = 63
+
+INCREMENTAL = "incremental"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `reevaluate` reuses: the previous evaluation's first `reused` incidents,
+    whose reports are `members` (rows of the new observed table, in the incidents'
+    order). `reused == 0`: nothing, everything is evaluated again, for `reason`."""
+
+    reused: int
+    members: np.ndarray
+    since: np.datetime64 | None  # the earliest changed report's time; None: nothing changed
+    reason: str
+
+    @classmethod
+    def full(cls, reason: str) -> Plan:
+        return cls(0, np.empty(0, dtype=np.int64), None, reason)
+
+
+def reevaluate(
+    previous: Evaluation,
+    reports: ReportTable,
+    new_rows: np.ndarray,
+    *,
+    as_of: datetime,
+    rejected: Iterable[Rejection] = (),
+    settings: ConsolidationSettings | None = None,
+    coverage: Coverage | None = None,
+) -> Evaluation:
+    """`evaluate(previous.agreement, reports, ...)`, reusing `previous` where it provably holds.
+
+    `reports` is the whole table, old and new rows in any order; `new_rows` the indices
+    of the rows added since `previous`, which was evaluated over the others (with the
+    same agreement; settings are checked). Report keys (source, report_id) are assumed
+    unique, as the store keeps them. `extra["incremental"]` says what was reused."""
+    settings = settings or ConsolidationSettings()
+    agreement = previous.agreement
+    laps = Laps()
+    observed = reports.observed_at <= to_utc64(as_of)
+    is_new = np.zeros(len(reports), dtype=bool)
+    is_new[np.asarray(new_rows, dtype=np.int64)] = True
+    table = reports
+    if not observed.all():
+        kept = np.flatnonzero(observed)
+        table, is_new = reports.take(kept), is_new[kept]
+    space = agreement_space(agreement, table)
+    how = plan(previous, table, is_new, as_of=as_of, settings=settings, crs=space.projection.crs)
+    if how.reused == 0:
+        full = evaluate(
+            agreement, reports, as_of=as_of, rejected=rejected, settings=settings,
+            coverage=coverage,
+        )  # fmt: skip
+        full.extra["incremental"] = {"reason": how.reason, "reused": 0, "consolidated": len(table)}
+        return full
+    x, y = space.projection.points(table.lon, table.lat)
+    laps.lap("project")
+
+    rest = np.ones(len(table), dtype=bool)
+    rest[how.members] = False
+    rest_rows = np.flatnonzero(rest)
+    sub = table.take(rest_rows)
+    fresh = consolidate(sub, x[rest_rows], y[rest_rows], attribute(agreement, sub), settings)
+    incidents = joined(previous.incidents, how.reused, how.members, fresh, rest_rows)
+    laps.lap("consolidate")
+    ev = conclude(
+        agreement, table, x, y, incidents, space,
+        as_of=as_of, rejected=rejected, settings=settings, coverage=coverage, laps=laps,
+    )  # fmt: skip
+    ev.extra["incremental"] = {
+        "reason": how.reason,
+        "reused": how.reused,
+        "consolidated": len(rest_rows),
+    }
+    return ev
+
+
+def plan(
+    previous: Evaluation,
+    reports: ReportTable,
+    is_new: np.ndarray,
+    *,
+    as_of: datetime,
+    settings: ConsolidationSettings,
+    crs: str,
+) -> Plan:
+    """Which of `previous`'s incidents the observed `reports` (`is_new`: added since)
+    leave as they were, or why none can be trusted to."""
+    if previous.extra.get("settings") != settings:
+        return Plan.full("the consolidation settings differ from the previous evaluation's")
+    if previous.extra.get("crs") != crs:
+        # The agreement places nothing: the projection follows the reports' median.
+        return Plan.full("the projection changed with the reports")
+    old = previous.reports
+    if _distinct_count(old.dataset, reports.dataset) > _DATASET_BITS:
+        return Plan.full(f"more than {_DATASET_BITS} curated datasets share the anchor bits")
+    incidents = previous.incidents
+    if len(incidents) == 0:
+        return Plan.full("the previous evaluation has no incidents")
+    since = _earliest_change(old, reports, is_new, to_utc64(previous.as_of), to_utc64(as_of))
+    reused = len(incidents)
+    if since is not None:
+        reach_ns = math.ceil((settings.window_s + settings.max_span_s) * 1e9) + _MARGIN_NS
+        anchor_at = old.observed_at[incidents.members[incidents.offsets[:-1]]]
+        reused = int(np.searchsorted(anchor_at, since - np.timedelta64(reach_ns, "ns"), "left"))
+    if reused == 0:
+        return Plan.full("the changes reach back to the first incident")
+    members = _rows_now(old, reports, since, incidents.members[: incidents.offsets[reused]])
+    if members is None:
+        return Plan.full("the previous evaluation was not made from these reports")
+    return Plan(reused, members, since, INCREMENTAL)
+
+
+def _distinct_count(*columns: np.ndarray) -> int:
+    return len(set().union(*(pd.unique(c).tolist() for c in columns)))
+
+
+def _earliest_change(
+    old: ReportTable,
+    reports: ReportTable,
+    is_new: np.ndarray,
+    old_as_of: np.datetime64,
+    as_of: np.datetime64,
+) -> np.datetime64 | None:
+    """The earliest time at which the observed reports differ from `old`'s, if they do."""
+    t = reports.observed_at
+    changed = [t[is_new]]
+    if as_of > old_as_of:  # old reports the previous as_of left out
+        changed.append(t[~is_new & (t > old_as_of)])
+    if as_of < old_as_of:  # reports the new as_of leaves out
+        changed.append(old.observed_at[old.observed_at > as_of])
+    times = np.concatenate(changed)
+    return times.min() if len(times) else None
+
+
+def _rows_now(
+    old: ReportTable, reports: ReportTable, since: np.datetime64 | None, old_rows: np.ndarray
+) -> np.ndarray | None:
+    """`old_rows` (rows of `old`, all before `since`) as rows of `reports`; None if the
+    reports before `since` are not the same in both."""
+    if since is None:
+        before_old, before_now = np.arange(len(old)), np.arange(len(reports))
+    else:
+        before_old = np.flatnonzero(old.observed_at < since)
+        before_now = np.flatnonzero(reports.observed_at < since)
+    if len(before_old) != len(before_now):
+        return None
+    if not _same_reports(old, before_old, reports, before_now):
+        # The table's rows came in another order: match them in canonical order.
+        before_old = before_old[_canonical(old, before_old)]
+        before_now = before_now[_canonical(reports, before_now)]
+        if not _same_reports(old, before_old, reports, before_now):
+            return None
+    now_of = np.full(len(old), -1, dtype=np.int64)
+    now_of[before_old] = before_now
+    rows = now_of[old_rows]
+    return None if (rows < 0).any() else rows
+
+
+def _same_reports(a: ReportTable, rows_a: np.ndarray, b: ReportTable, rows_b: np.ndarray) -> bool:
+    return all(
+        np.array_equal(getattr(a, column)[rows_a], getattr(b, column)[rows_b])
+        for column in ("observed_at", "source", "report_id")
+    )
+
+
+def _canonical(reports: ReportTable, rows: np.ndarray) -> np.ndarray:
+    return canonical_order_of(
+        reports.observed_at[rows], reports.source[rows], reports.report_id[rows]
+    )
+
+
+def joined(
+    head: IncidentTable,
+    reused: int,
+    head_members: np.ndarray,
+    tail: IncidentTable,
+    tail_rows: np.ndarray,
+) -> IncidentTable:
+    """`head`'s first `reused` incidents (their reports now `head_members`), then `tail`'s
+    (made from the rows `tail_rows`), as one table in that order."""
+    start = int(head.offsets[reused])
+    columns: dict[str, np.ndarray] = {}
+    for f in fields(IncidentTable):
+        kept = getattr(head, f.name)
+        if f.name == "offsets":
+            kept, more = kept[: reused + 1], tail.offsets[1:] + start
+        elif f.name == "members":
+            kept, more = head_members, tail_rows[tail.members]
+        else:
+            kept, more = kept[:reused], getattr(tail, f.name)
+        # An empty tail's columns may have another dtype (numpy's default for empty results).
+        columns[f.name] = np.concatenate([kept, more]) if len(tail) else kept.copy()
+    return IncidentTable(**columns)
