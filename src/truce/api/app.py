@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
             engine,
             AgreementRegistry.load(settings.agreement_files),
             refresh_wait_s=settings.refresh_wait_ms / 1000,
+            compute_process=settings.compute_process,
         )
 
     watermark = Watermark(service.engine, settings.freshness_ms / 1000)

@@ -25,6 +25,7 @@ ENV_VARS: dict[str, str] = {
     "freshness_ms": "TRUCE_FRESHNESS_MS",
     "warm": "TRUCE_WARM",
     "refresh_wait_ms": "TRUCE_REFRESH_WAIT_MS",
+    "compute_process": "TRUCE_COMPUTE_PROCESS",
 }
 
 
@@ -50,6 +51,9 @@ class Settings(BaseModel):
     # How long a request for a stale evaluation waits for the refresh under way before
     # answering with the last complete one (marked stale). 0: never waits.
     refresh_wait_ms: int = Field(default=0, ge=0)
+    # Compute the shared evaluation in a child process, so readers never wait for the
+    # GIL behind it. `truce serve` turns it on; in-process apps (tests) compute in a thread.
+    compute_process: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -71,5 +75,7 @@ class Settings(BaseModel):
             values["refresh_wait_ms"] = int(env[ENV_VARS["refresh_wait_ms"]])
         if env.get(ENV_VARS["warm"]):
             values["warm"] = _flag(env[ENV_VARS["warm"]])
+        if env.get(ENV_VARS["compute_process"]):
+            values["compute_process"] = _flag(env[ENV_VARS["compute_process"]])
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -54,6 +54,14 @@ def serve(
             help="load snapshots and the OGC index at start-up (default: TRUCE_WARM)",
         ),
     ] = None,
+    compute_process: Annotated[
+        bool,
+        typer.Option(
+            "--compute-process/--compute-in-thread",
+            envvar="TRUCE_COMPUTE_PROCESS",
+            help="compute evaluations in a child process, so readers never wait for them",
+        ),
+    ] = True,
 ) -> None:
     """Run the web server (REST API, OpenAPI at /docs)."""
     import signal
@@ -70,6 +78,7 @@ def serve(
         overrides["max_body_bytes"] = int(max_body_mb * 1024 * 1024)
     if warm is not None:
         overrides["warm"] = warm
+    overrides["compute_process"] = compute_process
     try:
         settings = Settings.from_env(**overrides)
         if demo:
@@ -143,6 +152,7 @@ def _run_workers(settings, workers: int, sock) -> None:  # type: ignore[no-untyp
             ENV_VARS["freshness_ms"]: str(settings.freshness_ms),
             ENV_VARS["warm"]: "1" if settings.warm else "0",
             ENV_VARS["refresh_wait_ms"]: str(settings.refresh_wait_ms),
+            ENV_VARS["compute_process"]: "1" if settings.compute_process else "0",
         }
     )
     config = uvicorn.Config(

@@ -59,13 +59,21 @@ class Service:
         *,
         clock: Callable[[], datetime] = utc_now,
         refresh_wait_s: float | None = None,
+        compute_process: bool = False,
     ) -> None:
         """`refresh_wait_s`: how long a reader of a stale evaluation waits for its
-        refresh (None: until done, so callers read their own writes; 0: never)."""
+        refresh (None: until done, so callers read their own writes; 0: never).
+        `compute_process`: compute the shared evaluation in a child process."""
         self.engine = engine
         self.agreements = agreements
         self.clock = clock
-        self.evaluations = Evaluations(engine, agreements, clock, refresh_wait_s=refresh_wait_s)
+        self.evaluations = Evaluations(
+            engine,
+            agreements,
+            clock,
+            refresh_wait_s=refresh_wait_s,
+            compute_process=compute_process,
+        )
 
     @classmethod
     def from_url(cls, url: str, agreement_files: tuple[Path, ...] = ()) -> Service:

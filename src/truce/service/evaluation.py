@@ -90,8 +90,12 @@ class Evaluations:
         lease_clock: Callable[[], datetime] = wall_clock,
         as_of_cache_size: int = AS_OF_CACHE_SIZE,
         scoped_cache_size: int = SCOPED_CACHE_SIZE,
+        compute_process: bool = False,
     ) -> None:
         self.engine = engine
+        # Compute the shared evaluation in a child process (`compute_process`), not in
+        # the refresher thread: the server's readers then never wait for the GIL.
+        self.compute_process = compute_process
         self.agreements = agreements
         self.clock = clock
         # How long a reader of a stale snapshot waits for the refresh (None: until it
@@ -264,13 +268,23 @@ class Evaluations:
                     if self._worth_loading(meta, memo, entry):  # stored while we claimed
                         derived.release(self.engine, agreement_id, token)
                         continue
-                    new = self._compute(entry, now)
-                    if not beat.lost:
-                        derived.store(self.engine, new, token)
+                    if self.compute_process and self.evaluate is _evaluate:
+                        from truce.service import compute_process
+
+                        compute_process.compute_and_store(self.engine, entry, now, token)
+                        self.computations += 1
+                        new: Snapshot | None = None
+                    else:
+                        new = self._compute(entry, now)
+                        if not beat.lost:
+                            new = derived.store(self.engine, new, token) or new
             except BaseException:
                 derived.release(self.engine, agreement_id, token)
                 raise
-            self._keep(agreement_id, new)
+            if new is None:  # stored by the child: read the rows it wrote
+                self._load(agreement_id, entry)
+            else:
+                self._keep(agreement_id, new)
             return
 
     def _worth_loading(
@@ -379,31 +393,43 @@ class Evaluations:
     def _compute(
         self, entry: AgreementEntry, as_of: datetime, where: ColumnElement[bool] | None = None
     ) -> Snapshot:
-        from truce.formats.evaluation_json import evaluation_to_dict
-
-        with read_transaction(self.engine) as conn:
-            # Read the version first: the data is at least this new.
-            version = report_store.reports_version(conn)
-            table, _ = report_store.load_all(
-                conn, () if where is None else (where,), original=False
-            )
-            agreement = commitments.effective(conn, entry.agreement)  # registry changes
-            covered = coverage_in(conn, agreement.id) if needs_coverage(agreement) else None
-        ev = self.evaluate(agreement, table, as_of, covered)
+        snap = compute(self.engine, entry, as_of, self.clock, self.evaluate, where)
         self.computations += 1
-        data = evaluation_to_dict(ev)
-        key_of = {inc["id"]: inc["key"] for inc in data["incidents"]}
-        for v in data["violations"]:
-            v["incident_key"] = key_of[v["incident"]]
-            v["key"] = violation_key(entry.agreement.id, v["rule"], v["incident_key"])
-        later = table.observed_at[table.observed_at > to_utc64(as_of)]
-        first_later = instant(later.min()) if len(later) else None
-        return Snapshot(
-            agreement_id=entry.agreement.id,
-            reports_version=version,
-            agreement_digest=entry.digest,
-            as_of=as_of,
-            valid_until=valid_until(ev, first_later),
-            computed_at=self.clock(),
-            data=data,
-        )
+        return snap
+
+
+def compute(
+    engine: Engine,
+    entry: AgreementEntry,
+    as_of: datetime,
+    clock: Callable[[], datetime] = wall_clock,
+    evaluate: EvaluateFn = _evaluate,
+    where: ColumnElement[bool] | None = None,
+) -> Snapshot:
+    """The agreement's evaluation at `as_of` over the stored reports (`where` selects
+    some), with the reports version it read and the instant it stays valid until."""
+    from truce.formats.evaluation_json import evaluation_to_dict
+
+    with read_transaction(engine) as conn:
+        # Read the version first: the data is at least this new.
+        version = report_store.reports_version(conn)
+        table, _ = report_store.load_all(conn, () if where is None else (where,), original=False)
+        agreement = commitments.effective(conn, entry.agreement)  # registry changes
+        covered = coverage_in(conn, agreement.id) if needs_coverage(agreement) else None
+    ev = evaluate(agreement, table, as_of, covered)
+    data = evaluation_to_dict(ev)
+    key_of = {inc["id"]: inc["key"] for inc in data["incidents"]}
+    for v in data["violations"]:
+        v["incident_key"] = key_of[v["incident"]]
+        v["key"] = violation_key(entry.agreement.id, v["rule"], v["incident_key"])
+    later = table.observed_at[table.observed_at > to_utc64(as_of)]
+    first_later = instant(later.min()) if len(later) else None
+    return Snapshot(
+        agreement_id=entry.agreement.id,
+        reports_version=version,
+        agreement_digest=entry.digest,
+        as_of=as_of,
+        valid_until=valid_until(ev, first_later),
+        computed_at=clock(),
+        data=data,
+    )

@@ -3,6 +3,9 @@
 A snapshot is fresh when it was computed for the current reports version and
 agreement digest, and `now` is before its `valid_until` (the next phase
 boundary or local midnight that could change phase or condition states).
+The `derived` row holds its small parts (`header`: phases, conditions); its
+incidents and violations are rows of their own (`truce.store.evaluation_rows`),
+written under the row's `generation`, which every store moves on.
 
 Computing is guarded by a lease in the `derived` row: a conditional UPDATE
 (atomic on both dialects: SQLite's write lock, PostgreSQL's row lock) lets
@@ -21,16 +24,17 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import Connection, Engine, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from truce.store.engine import write_transaction
+from truce.store import evaluation_rows
+from truce.store.engine import read_transaction, write_transaction
 from truce.store.schema import derived
 
 log = logging.getLogger("truce.store")
@@ -54,6 +58,7 @@ class Snapshot:
     valid_until: datetime | None
     computed_at: datetime
     data: dict[str, Any]
+    generation: int = 0  # the stored rows' generation it matches (0: not stored)
 
     def fresh(self, version: int, digest: str, now: datetime) -> bool:
         """Computed from (at least) reports version `version`, and still valid at `now`."""
@@ -127,7 +132,7 @@ def encode(data: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Stored:
-    """What the `derived` row says without its (large) snapshot text."""
+    """What the `derived` row says, without its header."""
 
     reports_version: int | None
     agreement_digest: str | None
@@ -147,7 +152,7 @@ class Stored:
 
 
 def stored(conn: Connection, agreement_id: str) -> Stored | None:
-    """The row's small columns (one cheap read: no snapshot text)."""
+    """The row's lease and version columns (one cheap read)."""
     cols = (
         derived.c.reports_version,
         derived.c.agreement_digest,
@@ -168,11 +173,13 @@ def stored(conn: Connection, agreement_id: str) -> Stored | None:
 
 
 def load(conn: Connection, agreement_id: str, reuse: Snapshot | None = None) -> Snapshot | None:
-    """The stored snapshot; `reuse` (one this process parsed before) is returned as is
-    when the stored one is the same computation, sparing a large JSON parse."""
-    meta_cols = [c for c in derived.c if c.name != "snapshot"]
+    """The stored snapshot. `reuse` (one this process loaded before) is returned as is
+    when the stored one is the same computation, and otherwise brought up to date with
+    the rows written since (`evaluation_rows.changes_since`): a refresh that changed
+    a few incidents costs a reader of a million only those few."""
+    meta_cols = [c for c in derived.c if c.name != "header"]
     row = conn.execute(select(*meta_cols).where(derived.c.agreement_id == agreement_id)).first()
-    if row is None or row.computed_at is None:
+    if row is None or row.computed_at is None or row.generation is None:
         return None
     computed_at = _aware(row.computed_at)
     if (
@@ -183,10 +190,17 @@ def load(conn: Connection, agreement_id: str, reuse: Snapshot | None = None) -> 
     ):
         return reuse
     text = conn.execute(
-        select(derived.c.snapshot).where(derived.c.agreement_id == agreement_id)
+        select(derived.c.header).where(derived.c.agreement_id == agreement_id)
     ).scalar()
     if text is None:
         return None
+    with paused_gc():
+        header = orjson.loads(text)
+        counts = header.pop("rows")
+        items = None
+        if reuse is not None and 0 < reuse.generation <= row.generation:
+            items = _patched(conn, agreement_id, reuse, counts)
+        incidents, violations = items or evaluation_rows.load(conn, agreement_id)
     return Snapshot(
         agreement_id=agreement_id,
         reports_version=int(row.reports_version),
@@ -194,19 +208,26 @@ def load(conn: Connection, agreement_id: str, reuse: Snapshot | None = None) -> 
         as_of=_aware(row.as_of),  # type: ignore[arg-type]
         valid_until=_aware(row.valid_until),
         computed_at=computed_at,  # type: ignore[arg-type]
-        data=_parse(text),
+        data={**header, "incidents": incidents, "violations": violations},
+        generation=int(row.generation),
     )
+
+
+def _patched(
+    conn: Connection, agreement_id: str, reuse: Snapshot, counts: dict[str, int]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    inc_changes, vio_changes = evaluation_rows.changes_since(conn, agreement_id, reuse.generation)
+    incidents = evaluation_rows.patch(reuse.data["incidents"], inc_changes, counts["incidents"])
+    violations = evaluation_rows.patch(reuse.data["violations"], vio_changes, counts["violations"])
+    if incidents is None or violations is None:
+        return None
+    return evaluation_rows.link(incidents, violations)
 
 
 def stored_agreements(conn: Connection) -> list[str]:
     """Agreements with a stored snapshot (computed before, perhaps by another process)."""
     q = select(derived.c.agreement_id).where(derived.c.computed_at.is_not(None))
     return sorted(a for (a,) in conn.execute(q))
-
-
-def _parse(text: str) -> dict[str, Any]:
-    with paused_gc():
-        return orjson.loads(text)  # type: ignore[no-any-return]
 
 
 def claim(engine: Engine, agreement_id: str, *, now: datetime) -> str | None:
@@ -291,11 +312,20 @@ def release(engine: Engine, agreement_id: str, token: str) -> None:
         )
 
 
-def store(engine: Engine, snap: Snapshot, token: str) -> bool:
-    """Write the snapshot and release the lease, if the lease is still ours."""
-    text = encode(snap.data)  # before the write lock: encoding takes seconds at 1M
+def store(engine: Engine, snap: Snapshot, token: str) -> Snapshot | None:
+    """Write the snapshot and release the lease, if the lease is still ours; returns it
+    with the generation its rows were written as (None: the lease was lost).
+
+    Only rows that changed are written (`evaluation_rows`); working out which, and
+    encoding them, happens before the write lock is taken."""
+    data = snap.data
+    header = {k: v for k, v in data.items() if k not in ("incidents", "violations")}
+    header["rows"] = {"incidents": len(data["incidents"]), "violations": len(data["violations"])}
+    text = encode(header)
+    with read_transaction(engine) as conn:
+        plan = evaluation_rows.compare(conn, snap.agreement_id, data)
     with write_transaction(engine, audited=False) as conn:
-        n = conn.execute(
+        generation = conn.execute(
             update(derived)
             .where(derived.c.agreement_id == snap.agreement_id, derived.c.claim_token == token)
             .values(
@@ -304,10 +334,21 @@ def store(engine: Engine, snap: Snapshot, token: str) -> bool:
                 as_of=snap.as_of,
                 valid_until=snap.valid_until,
                 computed_at=snap.computed_at,
-                snapshot=text,
+                header=text,
+                generation=func.coalesce(derived.c.generation, 0) + 1,
                 claim_version=snap.reports_version,
                 claim_token=None,
                 claim_at=None,
             )
-        ).rowcount
-    return n == 1
+            .returning(derived.c.generation)
+        ).scalar()
+        if generation is None:
+            return None
+        evaluation_rows.apply(conn, snap.agreement_id, plan, int(generation))
+    log.info(
+        "stored the evaluation of %s: %d rows written, %d removed",
+        snap.agreement_id,
+        plan.changed,
+        plan.removals,
+    )
+    return replace(snap, generation=int(generation))

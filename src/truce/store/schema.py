@@ -169,7 +169,7 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
 )
 
-# One cached evaluation per agreement, for one reports version. `claim_*` is a lease:
+# One cached evaluation per agreement, for one reports version (migration 0009). `claim_*` is a lease:
 # the process whose conditional UPDATE claims it computes; the others wait for it.
 derived = Table(
     "derived",
@@ -180,11 +180,43 @@ derived = Table(
     Column("as_of", DateTime(timezone=True)),
     Column("valid_until", DateTime(timezone=True)),
     Column("computed_at", DateTime(timezone=True)),
-    Column("snapshot", Text),  # JSON: the evaluation object served by the API
+    # JSON: the evaluation object served by the API without its incidents and violations,
+    # which are rows of `evaluation_incidents` and `evaluation_violations`.
+    Column("header", Text),
+    Column("generation", BigInteger),  # bumped by every store: rows carry the one that wrote them
     Column("claim_version", BigInteger),
     Column("claim_token", String(64)),
     Column("claim_at", DateTime(timezone=True)),
 )
+
+
+def _evaluation_rows(name: str, *extra: Column[object]) -> Table:
+    """One row per incident or violation of an agreement's stored evaluation, keyed by its
+    stable key; `pos` is its place in the evaluation (NULL: removed at `generation`)."""
+    return Table(
+        name,
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("agreement_id", String(100), nullable=False),
+        Column("key", String(600), nullable=False),
+        *extra,
+        Column("pos", BigInteger),
+        Column("generation", BigInteger, nullable=False),
+        Column("digest", BigInteger),  # of `doc`: what a refresh compares
+        Column("doc", Text),  # JSON without the positional ids, which `pos` gives
+        UniqueConstraint("agreement_id", "key", name=f"uq_{name}_agreement_key"),
+    )
+
+
+# Positions are indexed too (R*Tree / GiST), by migration 0009 outside this metadata.
+evaluation_incidents = _evaluation_rows(
+    "evaluation_incidents", Column("lon", Float), Column("lat", Float)
+)
+evaluation_violations = _evaluation_rows(
+    "evaluation_violations", Column("incident_key", String(500))
+)
+for _rows in (evaluation_incidents, evaluation_violations):
+    Index(f"ix_{_rows.name}_agreement_generation", _rows.c.agreement_id, _rows.c.generation)
 
 # Changes to an agreement's sign-up registry made through the API (never updated: the
 # newest row per agreement and group wins over the agreement file).

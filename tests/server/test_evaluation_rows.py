@@ -1,0 +1,175 @@
+"""The stored evaluation as rows (issue #13 item 1): a refresh writes only the incidents
+and violations that changed, and a process holding an earlier evaluation brings it up
+to date from those rows alone; either way it equals the evaluation computed afresh."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import func, select
+from tests.server.data import AGREEMENT, BASE_ROWS, many_rows, to_csv
+
+from truce.service import AgreementRegistry, Service
+from truce.store import evaluation_rows
+from truce.store.engine import make_engine, read_transaction
+from truce.store.migrate import upgrade
+from truce.store.schema import derived, evaluation_incidents, evaluation_violations
+from truce.store.users import SYSTEM_USER
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _service(url: str) -> Service:
+    service = Service(make_engine(url), AgreementRegistry.load(), refresh_wait_s=None)
+    upgrade(service.engine)
+    return service
+
+
+def _ingest(service: Service, rows: list[dict]) -> None:
+    service.ingest_reports(to_csv(rows).encode(), format="csv", user=SYSTEM_USER)
+
+
+def _rows(rng: random.Random) -> list[dict]:
+    """Reports close enough in space and time to merge and split as others arrive."""
+    rows = many_rows(60, source="bulk") + many_rows(40, source="other", start=5)
+    for row in rows:
+        row["lat"] = 36.0 + rng.choice([0.0, 0.004, 0.01, 0.05])
+        row["lon"] = 37.0 + rng.choice([0.0, 0.004, 0.01, 0.05])
+    return rows + BASE_ROWS
+
+
+def _counting_full_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    full_load = evaluation_rows.load
+
+    def counted(conn, agreement_id):  # type: ignore[no-untyped-def]
+        calls.append(agreement_id)
+        return full_load(conn, agreement_id)
+
+    monkeypatch.setattr(evaluation_rows, "load", counted)
+    return calls
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_patched_and_loaded_evaluations_equal_a_fresh_computation(db_url, seed, monkeypatch):
+    """Random ingest orders and batch sizes: after each batch, the computing process's
+    evaluation, a second process's copy brought up to date from the changed rows, and
+    one loaded whole from the rows are the same evaluation."""
+    rng = random.Random(seed)
+    rows = _rows(rng)
+    rng.shuffle(rows)
+    computing, reader = _service(db_url), _service(db_url)
+    full_loads = _counting_full_loads(monkeypatch)
+    try:
+        start = batches = 0
+        while start < len(rows):
+            batches += 1
+            size = rng.choice([1, 2, 5, 17, 40])
+            _ingest(computing, rows[start : start + size])
+            start += size
+            fresh = computing.snapshot(AGREEMENT)
+            assert fresh.generation > 0
+            patched = reader.snapshot(AGREEMENT)
+            assert patched.generation == fresh.generation
+            assert patched.data == fresh.data
+            loader = _service(db_url)
+            try:
+                assert loader.snapshot(AGREEMENT).data == fresh.data
+            finally:
+                loader.evaluations.close()
+                loader.engine.dispose()
+        # The reader loaded the rows whole once, at its first read; every later batch it
+        # patched in. Each fresh loader loaded them whole once.
+        assert len(full_loads) == 1 + batches
+        assert computing.computations == batches
+    finally:
+        for service in (computing, reader):
+            service.evaluations.close()
+            service.engine.dispose()
+
+
+def test_a_report_late_in_time_rewrites_only_what_it_changed(db_url):
+    service = _service(db_url)
+    try:
+        _ingest(service, many_rows(300))
+        before = service.snapshot(AGREEMENT)
+        n_incidents = len(before.data["incidents"])
+        assert n_incidents > 100
+        # After every other report (the latest is 19 Sep 23:59), as live reports are.
+        late = dict(BASE_ROWS[3], report_id="late-1", observed_at="2016-09-20T01:00:00+03:00")
+        _ingest(service, [late])
+        after = service.snapshot(AGREEMENT)
+        assert len(after.data["incidents"]) == n_incidents + 1
+        with read_transaction(service.engine) as conn:
+            written = {
+                table.name: conn.execute(
+                    select(func.count()).where(
+                        table.c.agreement_id == AGREEMENT,
+                        table.c.generation == after.generation,
+                    )
+                ).scalar()
+                for table in (evaluation_incidents, evaluation_violations)
+            }
+        # The new incident alone (past the cessation's 48 h: no violation); nothing moved.
+        assert written == {"evaluation_incidents": 1, "evaluation_violations": 0}
+    finally:
+        service.evaluations.close()
+        service.engine.dispose()
+
+
+def test_a_merged_incident_leaves_a_tombstone_that_readers_apply(db_url):
+    computing, reader = _service(db_url), _service(db_url)
+    try:
+        # An incident's key is its earliest report: an earlier report of the same shelling
+        # takes the key over, and the old key's row becomes a tombstone.
+        later = dict(BASE_ROWS[0], report_id="x-2", observed_at="2016-09-13T05:00:00+03:00")
+        _ingest(computing, [later])
+        first = computing.snapshot(AGREEMENT)
+        assert [i["key"] for i in first.data["incidents"]] == ["amman:x-2"]
+        reader.snapshot(AGREEMENT)
+        earlier = dict(BASE_ROWS[0], report_id="x-1", observed_at="2016-09-13T04:00:00+03:00")
+        _ingest(computing, [earlier])
+        second = computing.snapshot(AGREEMENT)
+        assert [i["key"] for i in second.data["incidents"]] == ["amman:x-1"]
+        with read_transaction(computing.engine) as conn:
+            gone = conn.execute(
+                select(evaluation_incidents.c.pos, evaluation_incidents.c.doc).where(
+                    evaluation_incidents.c.key == "amman:x-2"
+                )
+            ).one()
+            generation = conn.execute(select(derived.c.generation)).scalar()
+        assert tuple(gone) == (None, None)
+        patched = reader.snapshot(AGREEMENT)
+        assert patched.generation == generation
+        assert patched.data == second.data
+    finally:
+        for service in (computing, reader):
+            service.evaluations.close()
+            service.engine.dispose()
+
+
+def test_a_child_process_computes_and_stores_what_a_thread_would(db_url):
+    """`truce serve` computes in a child process (`compute_process`): the worker only
+    reads back the rows the child wrote, and they are the evaluation a thread computes."""
+    service = Service(
+        make_engine(db_url), AgreementRegistry.load(), refresh_wait_s=None, compute_process=True
+    )
+    upgrade(service.engine)
+    try:
+        _ingest(service, BASE_ROWS + many_rows(50))
+        served = service.snapshot(AGREEMENT)
+        assert service.computations == 1 and served.generation == 1
+        entry = service.agreements.get(AGREEMENT)
+        in_thread = service.evaluations._compute(entry, served.as_of)
+        assert served.data["incidents"] == in_thread.data["incidents"]
+        assert served.data["violations"] == in_thread.data["violations"]
+        _ingest(
+            service, [dict(BASE_ROWS[3], report_id="a-9", observed_at="2016-09-14T18:00:00+03:00")]
+        )
+        again = service.snapshot(AGREEMENT)
+        assert again.generation == 2
+        assert len(again.data["violations"]) == len(served.data["violations"]) + 1
+    finally:
+        service.evaluations.close()
+        service.engine.dispose()
