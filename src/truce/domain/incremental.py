@@ -147,7 +147,9 @@ def plan(
         # The agreement places nothing: the projection follows the reports' median.
         return Plan.full("the projection changed with the reports")
     old = previous.reports
-    if _distinct_count(old.dataset, reports.dataset) > _DATASET_BITS:
+    # The previous reports are among these unless the new as_of leaves some out.
+    datasets = (reports.dataset,) if as_of >= previous.as_of else (old.dataset, reports.dataset)
+    if _distinct_count(*datasets) > _DATASET_BITS:
         return Plan.full(f"more than {_DATASET_BITS} curated datasets share the anchor bits")
     incidents = previous.incidents
     if len(incidents) == 0:
