@@ -158,8 +158,10 @@ def conclude(
             "crs": space.projection.crs,
             "zone_masks": zone_masks,
             "terms": outcome,
-            # What `truce.domain.incremental.reevaluate` checks a later run against.
+            # What `truce.domain.incremental.reevaluate` checks a later run against,
+            # and the reports' coordinates it need not project again.
             "settings": settings,
+            "xy": (x, y),
         },
     )
 

@@ -41,6 +41,7 @@ from truce.domain.attribution import attribute
 from truce.domain.conditions.base import Coverage
 from truce.domain.consolidate import ConsolidationSettings, canonical_order_of, consolidate
 from truce.domain.evaluate import Laps, agreement_space, conclude, evaluate
+from truce.domain.geo import AgreementSpace
 from truce.domain.model import Evaluation, IncidentTable, Rejection, ReportTable
 from truce.domain.timeparse import to_utc64
 
@@ -61,16 +62,21 @@ INCREMENTAL = "incremental"
 class Plan:
     """What `reevaluate` reuses: the previous evaluation's first `reused` incidents,
     whose reports are `members` (rows of the new observed table, in the incidents'
-    order). `reused == 0`: nothing, everything is evaluated again, for `reason`."""
+    order). `reused == 0`: nothing, everything is evaluated again, for `reason`.
+    Row `same_old[k]` of the previous reports is row `same_now[k]` of the new table:
+    every report before `since`."""
 
     reused: int
     members: np.ndarray
     since: np.datetime64 | None  # the earliest changed report's time; None: nothing changed
     reason: str
+    same_old: np.ndarray
+    same_now: np.ndarray
 
     @classmethod
     def full(cls, reason: str) -> Plan:
-        return cls(0, np.empty(0, dtype=np.int64), None, reason)
+        none = np.empty(0, dtype=np.int64)
+        return cls(0, none, None, reason, none, none)
 
 
 def reevaluate(
@@ -88,7 +94,12 @@ def reevaluate(
     `reports` is the whole table, old and new rows in any order; `new_rows` the indices
     of the rows added since `previous`, which was evaluated over the others (with the
     same agreement; settings are checked). Report keys (source, report_id) are assumed
-    unique, as the store keeps them. `extra["incremental"]` says what was reused."""
+    unique, as the store keeps them.
+
+    `extra["incremental"]`: `reason` ("incremental", or why everything was evaluated
+    again), `reused` (the first `reused` incidents are the previous evaluation's, column
+    for column, their reports given as rows of this table) and `consolidated` (how
+    many reports were consolidated again)."""
     settings = settings or ConsolidationSettings()
     agreement = previous.agreement
     laps = Laps()
@@ -108,7 +119,7 @@ def reevaluate(
         )  # fmt: skip
         full.extra["incremental"] = {"reason": how.reason, "reused": 0, "consolidated": len(table)}
         return full
-    x, y = space.projection.points(table.lon, table.lat)
+    x, y = _positions(previous, table, how, space)
     laps.lap("project")
 
     rest = np.ones(len(table), dtype=bool)
@@ -162,10 +173,15 @@ def plan(
         reused = int(np.searchsorted(anchor_at, since - np.timedelta64(reach_ns, "ns"), "left"))
     if reused == 0:
         return Plan.full("the changes reach back to the first incident")
-    members = _rows_now(old, reports, since, incidents.members[: incidents.offsets[reused]])
-    if members is None:
+    same = _same_rows(old, reports, since)
+    if same is None:
         return Plan.full("the previous evaluation was not made from these reports")
-    return Plan(reused, members, since, INCREMENTAL)
+    now_of = np.full(len(old), -1, dtype=np.int64)
+    now_of[same[0]] = same[1]
+    members = now_of[incidents.members[: incidents.offsets[reused]]]
+    if (members < 0).any():  # cannot happen: kept incidents end before `since`
+        return Plan.full("a kept incident holds a changed report")
+    return Plan(reused, members, since, INCREMENTAL, *same)
 
 
 def _distinct_count(*columns: np.ndarray) -> int:
@@ -190,11 +206,11 @@ def _earliest_change(
     return times.min() if len(times) else None
 
 
-def _rows_now(
-    old: ReportTable, reports: ReportTable, since: np.datetime64 | None, old_rows: np.ndarray
-) -> np.ndarray | None:
-    """`old_rows` (rows of `old`, all before `since`) as rows of `reports`; None if the
-    reports before `since` are not the same in both."""
+def _same_rows(
+    old: ReportTable, reports: ReportTable, since: np.datetime64 | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rows of `old`, rows of `reports`): the reports before `since`, matched; None if
+    they are not the same reports in both."""
     if since is None:
         before_old, before_now = np.arange(len(old)), np.arange(len(reports))
     else:
@@ -208,10 +224,24 @@ def _rows_now(
         before_now = before_now[_canonical(reports, before_now)]
         if not _same_reports(old, before_old, reports, before_now):
             return None
-    now_of = np.full(len(old), -1, dtype=np.int64)
-    now_of[before_old] = before_now
-    rows = now_of[old_rows]
-    return None if (rows < 0).any() else rows
+    return before_old, before_now
+
+
+def _positions(
+    previous: Evaluation, reports: ReportTable, how: Plan, space: AgreementSpace
+) -> tuple[np.ndarray, np.ndarray]:
+    """The reports' metric coordinates: the previous evaluation's where it has them
+    (the same projection, `plan` checked), projected for the rest."""
+    xy = previous.extra.get("xy")
+    if xy is None:
+        return space.projection.points(reports.lon, reports.lat)
+    x, y = np.empty(len(reports)), np.empty(len(reports))
+    x[how.same_now], y[how.same_now] = xy[0][how.same_old], xy[1][how.same_old]
+    rest = np.ones(len(reports), dtype=bool)
+    rest[how.same_now] = False
+    rows = np.flatnonzero(rest)
+    x[rows], y[rows] = space.projection.points(reports.lon[rows], reports.lat[rows])
+    return x, y
 
 
 def _same_reports(a: ReportTable, rows_a: np.ndarray, b: ReportTable, rows_b: np.ndarray) -> bool:
