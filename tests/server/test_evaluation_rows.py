@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from tests.server.data import AGREEMENT, BASE_ROWS, many_rows, to_csv
 
 from truce.service import AgreementRegistry, Service
+from truce.service.compute import compute
 from truce.store import evaluation_rows
 from truce.store.engine import make_engine, read_transaction
 from truce.store.migrate import upgrade
@@ -54,15 +55,16 @@ def _counting_full_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.mark.parametrize("seed", range(4))
 def test_patched_and_loaded_evaluations_equal_a_fresh_computation(db_url, seed, monkeypatch):
     """Random ingest orders and batch sizes: after each batch, the computing process's
-    evaluation, a second process's copy brought up to date from the changed rows, and
-    one loaded whole from the rows are the same evaluation."""
+    evaluation (incremental: from its previous one and the new reports), one computed
+    from scratch, a second process's copy brought up to date from the changed rows,
+    and one loaded whole from the rows are the same evaluation."""
     rng = random.Random(seed)
     rows = _rows(rng)
     rng.shuffle(rows)
     computing, reader = _service(db_url), _service(db_url)
     full_loads = _counting_full_loads(monkeypatch)
     try:
-        start = batches = 0
+        start = batches = incremental = 0
         while start < len(rows):
             batches += 1
             size = rng.choice([1, 2, 5, 17, 40])
@@ -70,6 +72,10 @@ def test_patched_and_loaded_evaluations_equal_a_fresh_computation(db_url, seed, 
             start += size
             fresh = computing.snapshot(AGREEMENT)
             assert fresh.generation > 0
+            last = computing.evaluations.computer.last[AGREEMENT]
+            incremental += last["incremental"] and last["kept"] > 0
+            scratch = compute(computing.engine, computing.agreements.get(AGREEMENT), fresh.as_of)
+            assert fresh.data == scratch.data
             patched = reader.snapshot(AGREEMENT)
             assert patched.generation == fresh.generation
             assert patched.data == fresh.data
@@ -79,10 +85,12 @@ def test_patched_and_loaded_evaluations_equal_a_fresh_computation(db_url, seed, 
             finally:
                 loader.evaluations.close()
                 loader.engine.dispose()
-        # The reader loaded the rows whole once, at its first read; every later batch it
-        # patched in. Each fresh loader loaded them whole once.
-        assert len(full_loads) == 1 + batches
+        # The computing service (after its first store) and the reader (at its first
+        # read) loaded the rows whole once; every later batch they patched in. Each
+        # fresh loader loaded them whole once.
+        assert len(full_loads) == 2 + batches
         assert computing.computations == batches
+        assert incremental, "no batch was evaluated incrementally"
     finally:
         for service in (computing, reader):
             service.evaluations.close()
@@ -169,6 +177,10 @@ def test_a_child_process_computes_and_stores_what_a_thread_would(db_url):
         )
         again = service.snapshot(AGREEMENT)
         assert again.generation == 2
+        # The child kept its reports and evaluation: it read one new report and kept the
+        # incidents before the new one's reach as stored.
+        last = service.evaluations._child.last  # type: ignore[union-attr]
+        assert last["incremental"] and last["new_reports"] == 1 and last["kept"] > 0
         assert len(again.data["violations"]) == len(served.data["violations"]) + 1
     finally:
         service.evaluations.close()

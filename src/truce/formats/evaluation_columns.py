@@ -3,6 +3,7 @@ the dicts (`evaluation_to_dict`) and the text (`evaluation_json`)."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import tzinfo
 
 import numpy as np
@@ -39,6 +40,15 @@ def source_codes(reports: ReportTable) -> tuple[np.ndarray, list[str]]:
     """Each report's source as a code, and the sources by code."""
     codes, names = pd.factorize(reports.source)
     return codes.astype(np.int64), names.tolist()
+
+
+def incident_slice(inc: IncidentTable, a: int, b: int) -> IncidentTable:
+    """Incidents a..b-1 as a table of their own (their `members` still index the reports)."""
+    offsets = inc.offsets[a : b + 1]
+    rows = {f.name: getattr(inc, f.name)[a:b] for f in fields(inc)}
+    rows["offsets"] = offsets - offsets[0]
+    rows["members"] = inc.members[offsets[0] : offsets[-1]]
+    return IncidentTable(**rows)
 
 
 def report_ids_in_order(

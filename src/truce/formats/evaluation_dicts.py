@@ -11,12 +11,13 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
-from truce.domain.model import Evaluation
+from truce.domain.model import Evaluation, ViolationTable
 from truce.domain.timeparse import iso, iso_many
 from truce.formats.evaluation_columns import (
     EVENT_NAMES,
@@ -24,6 +25,7 @@ from truce.formats.evaluation_columns import (
     directions,
     fatality_ranges,
     grades,
+    incident_slice,
     iso_or_null,
     label_lists,
     measured_m,
@@ -244,12 +246,23 @@ def small_parts(ev: Evaluation) -> dict[str, Any]:
     }
 
 
-def evaluation_to_dict(ev: Evaluation) -> dict[str, Any]:
-    """The object `truce evaluate --format json` prints."""
+def evaluation_to_dict(ev: Evaluation, *, incidents_from: int = 0) -> dict[str, Any]:
+    """The object `truce evaluate --format json` prints. With `incidents_from`, only the
+    incidents from that position on (for a store that holds the earlier ones already:
+    their `violations` lists are then left empty, as the store rebuilds them)."""
     observed_at = iso_many(ev.incidents.observed_at, ev.agreement.timezone)
     out = small_parts(ev)
     with _collector_paused():
-        out["incidents"] = incident_dicts(ev, observed_at)
+        if incidents_from:
+            tail = replace(
+                ev,
+                incidents=incident_slice(ev.incidents, incidents_from, len(ev.incidents)),
+                incident_ids=ev.incident_ids[incidents_from:],
+                violations=ViolationTable.empty(ev.agreement.timezone),
+            )
+            out["incidents"] = incident_dicts(tail, observed_at[incidents_from:])
+        else:
+            out["incidents"] = incident_dicts(ev, observed_at)
         out["violations"] = violation_dicts(ev, observed_at)
     return out
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import fields
 from typing import TextIO
 
 import numpy as np
 
-from truce.domain.model import EVENT_TYPES, WEAPONS, Evaluation, IncidentTable
+from truce.domain.model import EVENT_TYPES, WEAPONS, Evaluation
 from truce.domain.timeparse import iso_many
 from truce.formats.evaluation_columns import (
     directions,
     fatality_range_texts,
     grades,
+    incident_slice,
     int_texts,
     iso_or_null,
     label_list_texts,
@@ -113,15 +113,6 @@ def _blocks(n: int, block_rows: int, fields_of: FieldsOf, style: JsonStyle) -> I
         yield "".join(records(fields_of(a, b), 1, style, opens=a == 0, closes=b == n))
 
 
-def _incident_rows(inc: IncidentTable, a: int, b: int) -> IncidentTable:
-    """Incidents a..b-1 as a table of their own (their `members` still index the reports)."""
-    offsets = inc.offsets[a : b + 1]
-    rows = {f.name: getattr(inc, f.name)[a:b] for f in fields(inc)}
-    rows["offsets"] = offsets - offsets[0]
-    rows["members"] = inc.members[offsets[0] : offsets[-1]]
-    return IncidentTable(**rows)
-
-
 def _incident_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
     """Incidents a..b-1's SPEC §3 fields as JSON text columns; their fields open at
     nesting level 3."""
@@ -134,7 +125,7 @@ def _incident_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
     weapons = style.strings([*WEAPONS, None])
 
     def fields_of(a: int, b: int) -> list[tuple[str, Column]]:
-        inc = _incident_rows(ev.incidents, a, b)
+        inc = incident_slice(ev.incidents, a, b)
         report_ids, report_id_lengths = report_ids_in_order(inc, ev.reports, codes, names)
         v_offsets = all_violation_offsets[a : b + 1]
         violation_ids = all_violation_ids[v_offsets[0] : v_offsets[-1]]

@@ -1,4 +1,4 @@
-"""An agreement's evaluation computed and stored by a process of its own.
+"""The shared evaluations computed and stored by a process of their own.
 
 A server worker that computed in a thread shared its interpreter with the
 readers it serves: reading a million reports, evaluating them and encoding the
@@ -6,20 +6,25 @@ changed rows held the GIL for seconds, and every request waited behind it (read
 p95 1.7 s at 1M reports while reports arrived). The child does all of that and
 writes the rows (`truce.store.derived.store`); the worker keeps only its
 heartbeat on the lease, then brings its copy up to date from the rows written.
+The child lives as long as the worker and keeps what the next refresh starts from
+(`truce.service.compute.Computer`): the reports it read and the evaluation it made.
 
-Children come from a fork server that has imported the pipeline and loaded the
-compiled consolidation kernel once (`truce.service.compute_preload`), so each
-refresh starts in milliseconds, not the second and a half of a fresh
-interpreter, and never forks the threaded server process itself.
+The child comes from a fork server that has imported the pipeline and loaded the
+compiled consolidation kernel (`truce.service.compute_preload`), not from a fork
+of the threaded server process itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import threading
 from datetime import datetime
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -48,37 +53,99 @@ def _get_context() -> BaseContext:
         return _context
 
 
-def _compute_and_store(url: str, entry: AgreementEntry, as_of: datetime, token: str) -> None:
-    """In the child: compute, then store under the lease `token` (exit 3: lease lost)."""
-    from truce.service.evaluation import compute
+def _serve(pipe: Connection) -> None:
+    """The child: compute and store each request, keeping each agreement's state for
+    the next (`Computer`), until the worker closes its end of the pipe (or dies)."""
+    from truce.service.compute import Computer, wall_clock
     from truce.store import derived
     from truce.store.engine import make_engine
 
-    engine = make_engine(url)
-    try:
-        if derived.store(engine, compute(engine, entry, as_of), token) is None:
-            raise SystemExit(3)
-    finally:
+    computer = Computer()
+    engines: dict[str, Engine] = {}
+    while True:
+        try:
+            request = pipe.recv()
+        except EOFError:  # the worker is gone
+            break
+        if request is None:
+            break
+        url, entry, as_of, token = request
+        try:
+            engine = engines.get(url) or engines.setdefault(url, make_engine(url))
+            done = computer.compute(engine, entry, as_of, wall_clock)
+            stored = derived.store(engine, done.snapshot, token, kept_incidents=done.kept)
+            if stored is not None:
+                computer.stored(entry.agreement.id, stored.generation)
+            pipe.send(("stored" if stored else "lost", computer.last.get(entry.agreement.id)))
+        except Exception as exc:  # reported to the worker, which logs and retries later
+            log.exception("computing the evaluation of %s failed", entry.agreement.id)
+            pipe.send(("error", f"{type(exc).__name__}: {exc}"))
+    for engine in engines.values():
         engine.dispose()
 
 
-def compute_and_store(engine: Engine, entry: AgreementEntry, as_of: datetime, token: str) -> bool:
-    """Run the computation in a child process and wait for it; True when it stored the
-    evaluation, False when the lease was taken over meanwhile (nothing stored)."""
-    url = engine.url.render_as_string(hide_password=False)
-    child = _get_context().Process(  # type: ignore[attr-defined]
-        target=_compute_and_store,
-        args=(url, entry, as_of, token),
-        name=f"truce-compute-{entry.agreement.id}",
-        daemon=True,
-    )
-    child.start()
-    child.join()
-    if child.exitcode == 3:
-        return False
-    if child.exitcode != 0:
-        raise ComputeFailed(
-            f"computing the evaluation of {entry.agreement.id} failed in its process "
-            f"(exit code {child.exitcode}; its log has the reason)"
+class ComputeProcess:
+    """One worker's computing process, started on first use and again after a crash."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._child: BaseProcess | None = None
+        self._pipe: Connection | None = None
+        self.last: Any = None  # what the last computation reused (logs, tests)
+
+    def compute_and_store(
+        self, engine: Engine, entry: AgreementEntry, as_of: datetime, token: str
+    ) -> bool:
+        """Compute and store in the child, waiting for it; True when it stored the
+        evaluation, False when the lease was taken over meanwhile (nothing stored)."""
+        url = engine.url.render_as_string(hide_password=False)
+        with self._lock:
+            pipe = self._start()
+            try:
+                pipe.send((url, entry, as_of, token))
+                status, detail = pipe.recv()
+            except (EOFError, OSError) as exc:  # the child died (killed, out of memory)
+                self._stop()
+                raise ComputeFailed(
+                    f"the process computing the evaluation of {entry.agreement.id} died "
+                    f"({type(exc).__name__}); the next refresh starts a new one"
+                ) from exc
+        if status == "error":
+            raise ComputeFailed(f"computing the evaluation of {entry.agreement.id}: {detail}")
+        self.last = detail
+        return bool(status == "stored")
+
+    def _start(self) -> Connection:
+        if self._child is not None and self._child.is_alive() and self._pipe is not None:
+            return self._pipe
+        self._stop()
+        ctx = _get_context()
+        mine, theirs = ctx.Pipe()  # type: ignore[attr-defined]
+        child = ctx.Process(  # type: ignore[attr-defined]
+            target=_serve, args=(theirs,), name="truce-compute", daemon=True
         )
-    return True
+        child.start()
+        theirs.close()
+        self._child, self._pipe = child, mine
+        return mine
+
+    def _stop(self) -> None:
+        if self._pipe is not None:
+            with contextlib.suppress(OSError):
+                self._pipe.send(None)
+            self._pipe.close()
+        if self._child is not None:
+            self._child.join(timeout=5)
+            if self._child.is_alive():
+                self._child.kill()
+        self._child = self._pipe = None
+
+    def close(self) -> None:
+        """Stop the child; one computing now is killed rather than waited for."""
+        if self._lock.acquire(timeout=0.1):
+            try:
+                self._stop()
+            finally:
+                self._lock.release()
+        elif self._child is not None:
+            self._child.kill()  # the waiting worker thread gets EOFError: ComputeFailed

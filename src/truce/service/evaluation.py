@@ -23,20 +23,24 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Engine
 
-from truce.domain.conditions.base import Coverage
-from truce.domain.keys import violation_key
-from truce.domain.model import Agreement, Evaluation, ReportTable
-from truce.domain.timeparse import to_utc64
-from truce.exchange.coverage import coverage_in, needs_coverage
-from truce.service import commitments
 from truce.service.agreements import AgreementEntry, AgreementRegistry
+
+if TYPE_CHECKING:
+    from truce.service.compute_process import ComputeProcess
+from truce.service.compute import (
+    Computer,
+    EvaluateFn,
+    compute,
+    default_evaluate,
+    wall_clock,
+)
 from truce.service.lru import Lru
 from truce.service.scopes import Scope, incidents_by_report, link_review_keys
-from truce.service.validity import instant, valid_until
 from truce.store import derived
 from truce.store import reports as report_store
 from truce.store.derived import Snapshot
@@ -50,21 +54,6 @@ SUMMARY_CACHE_SIZE = 64
 # How often the refresher looks again while another process holds the lease: its
 # snapshot, or its death (`derived.LEASE_STALE_S`), is noticed within this.
 POLL_S = 0.25
-
-# (agreement, reports, as_of, quiet-day coverage) -> evaluation; replaceable for tests.
-EvaluateFn = Callable[[Agreement, ReportTable, datetime, Coverage | None], Evaluation]
-
-
-def _evaluate(
-    agreement: Agreement, table: ReportTable, as_of: datetime, coverage: Coverage | None
-) -> Evaluation:
-    from truce.domain.evaluate import evaluate
-
-    return evaluate(agreement, table, as_of=as_of, coverage=coverage)
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -86,7 +75,7 @@ class Evaluations:
         clock: Callable[[], datetime],
         *,
         refresh_wait_s: float | None = None,
-        evaluate: EvaluateFn = _evaluate,
+        evaluate: EvaluateFn = default_evaluate,
         lease_clock: Callable[[], datetime] = wall_clock,
         as_of_cache_size: int = AS_OF_CACHE_SIZE,
         scoped_cache_size: int = SCOPED_CACHE_SIZE,
@@ -96,12 +85,14 @@ class Evaluations:
         # Compute the shared evaluation in a child process (`compute_process`), not in
         # the refresher thread: the server's readers then never wait for the GIL.
         self.compute_process = compute_process
+        self._child: ComputeProcess | None = None  # started by the first computation
         self.agreements = agreements
         self.clock = clock
         # How long a reader of a stale snapshot waits for the refresh (None: until it
         # is done; 0: not at all, the server's default).
         self.refresh_wait_s = refresh_wait_s
         self.evaluate = evaluate
+        self.computer = Computer(evaluate)  # the shared evaluation's incremental state
         self.lease_clock = lease_clock  # wall clock for the lease, shared by processes
         self.as_of_cache_size = as_of_cache_size
         self.computations = 0  # evaluations this process computed (for tests and logs)
@@ -189,6 +180,8 @@ class Evaluations:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        if self._child is not None:
+            self._child.close()
 
     def _usable(self, agreement_id: str, entry: AgreementEntry) -> Snapshot | None:
         memo = self._memo.get(agreement_id)
@@ -260,31 +253,17 @@ class Evaluations:
                 time.sleep(POLL_S)
                 continue
             try:
-                with derived.Heartbeat(
-                    self.engine, agreement_id, token, clock=self.lease_clock
-                ) as beat:
+                with derived.Heartbeat(self.engine, agreement_id, token, clock=self.lease_clock):
                     with read_transaction(self.engine) as conn:
                         meta = derived.stored(conn, agreement_id)
                     if self._worth_loading(meta, memo, entry):  # stored while we claimed
                         derived.release(self.engine, agreement_id, token)
                         continue
-                    if self.compute_process and self.evaluate is _evaluate:
-                        from truce.service import compute_process
-
-                        compute_process.compute_and_store(self.engine, entry, now, token)
-                        self.computations += 1
-                        new: Snapshot | None = None
-                    else:
-                        new = self._compute(entry, now)
-                        if not beat.lost:
-                            new = derived.store(self.engine, new, token) or new
+                    self._compute_and_store(entry, now, token)
             except BaseException:
                 derived.release(self.engine, agreement_id, token)
                 raise
-            if new is None:  # stored by the child: read the rows it wrote
-                self._load(agreement_id, entry)
-            else:
-                self._keep(agreement_id, new)
+            self._load(agreement_id, entry)  # the rows just written: a patch of the last
             return
 
     def _worth_loading(
@@ -397,39 +376,20 @@ class Evaluations:
         self.computations += 1
         return snap
 
+    def _compute_and_store(self, entry: AgreementEntry, now: datetime, token: str) -> bool:
+        """The shared evaluation computed (from the last one when it can) and stored under
+        the lease `token`; False when the lease was lost meanwhile."""
+        self.computations += 1
+        if self.compute_process and self.evaluate is default_evaluate:
+            if self._child is None:
+                from truce.service.compute_process import ComputeProcess
 
-def compute(
-    engine: Engine,
-    entry: AgreementEntry,
-    as_of: datetime,
-    clock: Callable[[], datetime] = wall_clock,
-    evaluate: EvaluateFn = _evaluate,
-    where: ColumnElement[bool] | None = None,
-) -> Snapshot:
-    """The agreement's evaluation at `as_of` over the stored reports (`where` selects
-    some), with the reports version it read and the instant it stays valid until."""
-    from truce.formats.evaluation_json import evaluation_to_dict
-
-    with read_transaction(engine) as conn:
-        # Read the version first: the data is at least this new.
-        version = report_store.reports_version(conn)
-        table, _ = report_store.load_all(conn, () if where is None else (where,), original=False)
-        agreement = commitments.effective(conn, entry.agreement)  # registry changes
-        covered = coverage_in(conn, agreement.id) if needs_coverage(agreement) else None
-    ev = evaluate(agreement, table, as_of, covered)
-    data = evaluation_to_dict(ev)
-    key_of = {inc["id"]: inc["key"] for inc in data["incidents"]}
-    for v in data["violations"]:
-        v["incident_key"] = key_of[v["incident"]]
-        v["key"] = violation_key(entry.agreement.id, v["rule"], v["incident_key"])
-    later = table.observed_at[table.observed_at > to_utc64(as_of)]
-    first_later = instant(later.min()) if len(later) else None
-    return Snapshot(
-        agreement_id=entry.agreement.id,
-        reports_version=version,
-        agreement_digest=entry.digest,
-        as_of=as_of,
-        valid_until=valid_until(ev, first_later),
-        computed_at=clock(),
-        data=data,
-    )
+                self._child = ComputeProcess()
+            return self._child.compute_and_store(self.engine, entry, now, token)
+        if self.computer.evaluate is not self.evaluate:  # a test swapped it
+            self.computer = Computer(self.evaluate)
+        done = self.computer.compute(self.engine, entry, now, self.clock)
+        stored = derived.store(self.engine, done.snapshot, token, kept_incidents=done.kept)
+        if stored is not None:
+            self.computer.stored(entry.agreement.id, stored.generation)
+        return stored is not None

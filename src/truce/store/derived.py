@@ -312,18 +312,25 @@ def release(engine: Engine, agreement_id: str, token: str) -> None:
         )
 
 
-def store(engine: Engine, snap: Snapshot, token: str) -> Snapshot | None:
+def store(
+    engine: Engine, snap: Snapshot, token: str, *, kept_incidents: int = 0
+) -> Snapshot | None:
     """Write the snapshot and release the lease, if the lease is still ours; returns it
     with the generation its rows were written as (None: the lease was lost).
 
     Only rows that changed are written (`evaluation_rows`); working out which, and
-    encoding them, happens before the write lock is taken."""
+    encoding them, happens before the write lock is taken. `kept_incidents`: the
+    stored rows hold the first that many incidents already, as they are, and
+    `snap.data["incidents"]` only the ones after them (an incremental refresh)."""
     data = snap.data
     header = {k: v for k, v in data.items() if k not in ("incidents", "violations")}
-    header["rows"] = {"incidents": len(data["incidents"]), "violations": len(data["violations"])}
+    header["rows"] = {
+        "incidents": kept_incidents + len(data["incidents"]),
+        "violations": len(data["violations"]),
+    }
     text = encode(header)
     with read_transaction(engine) as conn:
-        plan = evaluation_rows.compare(conn, snap.agreement_id, data)
+        plan = evaluation_rows.compare(conn, snap.agreement_id, data, kept_incidents)
     with write_transaction(engine, audited=False) as conn:
         generation = conn.execute(
             update(derived)

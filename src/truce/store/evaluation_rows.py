@@ -63,21 +63,25 @@ class Plan:
         return sum(len(keys) for keys in self.removed.values())
 
 
-def compare(conn: Connection, agreement_id: str, data: dict[str, Any]) -> Plan:
+def compare(
+    conn: Connection, agreement_id: str, data: dict[str, Any], kept_incidents: int = 0
+) -> Plan:
     """Compare `data`'s incidents and violations with the rows stored (the caller holds
-    the agreement's lease, so nobody else writes them meanwhile)."""
+    the agreement's lease, so nobody else writes them meanwhile). `kept_incidents`: the
+    rows of the first that many incidents stay as they are, and `data["incidents"]`
+    holds the ones after them."""
     upserts: dict[str, list[dict[str, Any]]] = {}
     removed: dict[str, list[str]] = {}
-    for table, items, positional in (
-        (evaluation_incidents, data["incidents"], INCIDENT_POSITIONAL),
-        (evaluation_violations, data["violations"], VIOLATION_POSITIONAL),
+    for table, items, positional, first in (
+        (evaluation_incidents, data["incidents"], INCIDENT_POSITIONAL, kept_incidents),
+        (evaluation_violations, data["violations"], VIOLATION_POSITIONAL, 0),
     ):
         q = select(table.c.key, table.c.pos, table.c.digest).where(
-            table.c.agreement_id == agreement_id, table.c.pos.is_not(None)
+            table.c.agreement_id == agreement_id, table.c.pos >= first
         )
         before = {key: (pos, digest) for key, pos, digest in conn.execute(q)}
         rows = upserts[table.name] = []
-        for pos, item in enumerate(items):
+        for pos, item in enumerate(items, start=first):
             doc = _doc(item, positional)
             digest = _digest(doc)
             if before.pop(item["key"], None) != (pos, digest):

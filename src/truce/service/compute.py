@@ -1,0 +1,232 @@
+"""Computing an agreement's evaluation over the stored reports: from scratch, or from
+the previous computation after new reports (issue #13: incremental refresh).
+
+`compute` evaluates from scratch (a visibility class's view, an `as_of` instant).
+`Computer` computes the shared evaluation and keeps, per agreement, what it needs
+to do the next one incrementally: the reports it read (with their store ids), the
+evaluation it made, and the generation of the rows it stored. After new reports it
+reads only those (the ids it lacks), re-consolidates only what they can reach
+(`truce.domain.incremental.reevaluate`), and turns into JSON only the incidents
+from the first one that may have changed, plus the violations; the store keeps the
+earlier incidents' rows as they are (`truce.store.derived.store(kept_incidents=)`).
+
+Anything that could make the previous computation a wrong start — another agreement
+version or sign-up registry, other quiet-day coverage, reports gone from the store,
+rows another process stored meanwhile, a test's own evaluate function — means from
+scratch, never a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, Connection, Engine, select
+
+from truce.domain.conditions.base import Coverage
+from truce.domain.keys import violation_key
+from truce.domain.model import Agreement, Evaluation, ReportTable
+from truce.domain.timeparse import to_utc64
+from truce.exchange.coverage import coverage_in, needs_coverage
+from truce.service import commitments
+from truce.service.agreements import AgreementEntry
+from truce.service.validity import instant, valid_until
+from truce.store import reports as report_store
+from truce.store.derived import Snapshot
+from truce.store.engine import read_transaction
+from truce.store.schema import derived, reports
+
+log = logging.getLogger("truce.service")
+
+# (agreement, reports, as_of, quiet-day coverage) -> evaluation; replaceable for tests.
+EvaluateFn = Callable[[Agreement, ReportTable, datetime, Coverage | None], Evaluation]
+ID_CHUNK = 10_000  # store ids per `IN (...)` when reading new reports
+
+
+def default_evaluate(
+    agreement: Agreement, table: ReportTable, as_of: datetime, coverage: Coverage | None
+) -> Evaluation:
+    from truce.domain.evaluate import evaluate
+
+    return evaluate(agreement, table, as_of=as_of, coverage=coverage)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A computation: its snapshot, whose `data["incidents"]` holds the incidents from
+    position `kept` on (the store holds the first `kept` already, unchanged)."""
+
+    snapshot: Snapshot
+    kept: int
+
+
+def compute(
+    engine: Engine,
+    entry: AgreementEntry,
+    as_of: datetime,
+    clock: Callable[[], datetime] = wall_clock,
+    evaluate: EvaluateFn = default_evaluate,
+    where: ColumnElement[bool] | None = None,
+) -> Snapshot:
+    """The agreement's evaluation at `as_of` over the stored reports (`where` selects
+    some), from scratch, with every incident."""
+    with read_transaction(engine) as conn:
+        version = report_store.reports_version(conn)  # first: the data is at least this new
+        table, _ = report_store.load_all(conn, () if where is None else (where,), original=False)
+        agreement, covered = _effective(conn, entry)
+    ev = evaluate(agreement, table, as_of, covered)
+    return _snapshot(entry, ev, table, version, as_of, clock(), incidents_from=0)
+
+
+def _effective(conn: Connection, entry: AgreementEntry) -> tuple[Agreement, Coverage | None]:
+    agreement = commitments.effective(conn, entry.agreement)  # registry changes
+    covered = coverage_in(conn, agreement.id) if needs_coverage(agreement) else None
+    return agreement, covered
+
+
+def _snapshot(
+    entry: AgreementEntry,
+    ev: Evaluation,
+    table: ReportTable,
+    version: int,
+    as_of: datetime,
+    computed_at: datetime,
+    *,
+    incidents_from: int,
+) -> Snapshot:
+    from truce.formats.evaluation_json import evaluation_to_dict
+
+    data = evaluation_to_dict(ev, incidents_from=incidents_from)
+    anchors = ev.incidents.anchor
+    for v, row in zip(data["violations"], ev.violations.incident.tolist(), strict=True):
+        v["incident_key"] = anchors[row]
+        v["key"] = violation_key(entry.agreement.id, v["rule"], v["incident_key"])
+    later = table.observed_at[table.observed_at > to_utc64(as_of)]
+    first_later = instant(later.min()) if len(later) else None
+    return Snapshot(
+        agreement_id=entry.agreement.id,
+        reports_version=version,
+        agreement_digest=entry.digest,
+        as_of=as_of,
+        valid_until=valid_until(ev, first_later),
+        computed_at=computed_at,
+        data=data,
+    )
+
+
+@dataclass
+class Held:
+    """What one agreement's last computation leaves for the next."""
+
+    digest: str
+    agreement: Agreement  # with the sign-up registry's changes
+    coverage: Coverage | None
+    ids: np.ndarray  # the store ids of `table`'s rows
+    table: ReportTable
+    evaluation: Evaluation
+    generation: int = 0  # of the rows stored from `evaluation` (0: not stored)
+
+
+class Computer:
+    """Computes the shared evaluations of one process, each from the last when it can."""
+
+    def __init__(self, evaluate: EvaluateFn = default_evaluate) -> None:
+        self.evaluate = evaluate
+        self.held: dict[str, Held] = {}
+        self.last: dict[str, Any] = {}  # what the last computation reused (logs, tests)
+
+    def compute(
+        self, engine: Engine, entry: AgreementEntry, as_of: datetime, clock: Callable[[], datetime]
+    ) -> Computed:
+        aid = entry.agreement.id
+        with read_transaction(engine) as conn:
+            version = report_store.reports_version(conn)
+            agreement, covered = _effective(conn, entry)
+            generation = conn.execute(
+                select(derived.c.generation).where(derived.c.agreement_id == aid)
+            ).scalar()
+            held = self._usable(aid, entry, agreement, covered)
+            ids = _report_ids(conn)
+            new_ids = None if held is None else _new_ids(held.ids, ids)
+            if new_ids is None:
+                table = _load(conn, None)
+            else:
+                assert held is not None
+                table = ReportTable.concat([held.table, _load(conn, new_ids)])
+                ids = np.concatenate([held.ids, new_ids])
+        if held is None or new_ids is None:
+            ev = self.evaluate(agreement, table, as_of, covered)
+            kept = 0
+        else:
+            from truce.domain.incremental import reevaluate
+
+            new_rows = np.arange(len(held.table), len(table))
+            ev = reevaluate(held.evaluation, table, new_rows, as_of=as_of, coverage=covered)
+            reused = int(ev.extra.get("incremental", {}).get("reused", 0))
+            # The stored rows are those of `held.evaluation` only if nobody stored since.
+            kept = reused if held.generation and held.generation == generation else 0
+        self.last[aid] = {
+            "incremental": held is not None and new_ids is not None,
+            "kept": kept,
+            "new_reports": 0 if new_ids is None else len(new_ids),
+        }
+        self.held[aid] = Held(entry.digest, agreement, covered, ids, table, ev)
+        snap = _snapshot(entry, ev, table, version, as_of, clock(), incidents_from=kept)
+        return Computed(snap, kept)
+
+    def stored(self, agreement_id: str, generation: int) -> None:
+        """The last computation's rows were stored as `generation`."""
+        held = self.held.get(agreement_id)
+        if held is not None:
+            held.generation = generation
+
+    def _usable(
+        self,
+        agreement_id: str,
+        entry: AgreementEntry,
+        agreement: Agreement,
+        covered: Coverage | None,
+    ) -> Held | None:
+        held = self.held.get(agreement_id)
+        if self.evaluate is not default_evaluate or held is None:
+            return None  # a test's own evaluate is called every time
+        registry = (agreement.commitments, agreement.parties)
+        if (
+            held.digest != entry.digest
+            or (held.agreement.commitments, held.agreement.parties) != registry
+            or held.coverage != covered
+        ):
+            self.held.pop(agreement_id)
+            return None
+        return held
+
+
+def _report_ids(conn: Connection) -> np.ndarray:
+    rows = conn.execute(select(reports.c.id)).scalars().all()
+    return np.asarray(rows, dtype=np.int64)
+
+
+def _new_ids(held: np.ndarray, now: np.ndarray) -> np.ndarray | None:
+    """The ids stored since (sorted), or None if any held report is gone from the store."""
+    if len(np.setdiff1d(held, now, assume_unique=True)):
+        return None
+    return np.setdiff1d(now, held, assume_unique=True)
+
+
+def _load(conn: Connection, ids: np.ndarray | None) -> ReportTable:
+    if ids is None:
+        table, _ = report_store.load_all(conn, original=False)
+        return table
+    parts = [
+        report_store.load_all(conn, (reports.c.id.in_(chunk.tolist()),), original=False)[0]
+        for chunk in np.array_split(ids, max(1, -(-len(ids) // ID_CHUNK)))
+    ]
+    return ReportTable.concat(parts)
