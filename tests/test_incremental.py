@@ -239,3 +239,23 @@ def test_more_curated_datasets_than_anchor_bits_evaluate_everything_again():
     got = reevaluate(previous, reports, new, as_of=END)
     assert "curated datasets" in got.extra["incremental"]["reason"]
     assert_same_evaluation(got, evaluate(AGREEMENT, reports, as_of=END))
+
+
+def test_an_earlier_as_of_drops_the_later_reports_and_keeps_the_incidents_before_them(ten_days):
+    previous = evaluate(AGREEMENT, ten_days, as_of=END)
+    earlier = BASE + timedelta(days=5)
+    got = reevaluate(previous, ten_days, np.array([], dtype=np.int64), as_of=earlier)
+    info = got.extra["incremental"]
+    assert info["reason"] == INCREMENTAL
+    assert 0 < info["reused"] < len(got.incidents)
+    assert_same_evaluation(got, evaluate(AGREEMENT, ten_days, as_of=earlier))
+
+
+def test_a_previous_evaluation_without_coordinates_has_every_report_projected(ten_days):
+    t = ten_days.observed_at
+    new = np.flatnonzero(t >= t.max() - np.timedelta64(6, "h"))
+    previous, _ = split(ten_days, new)
+    del previous.extra["xy"]  # as an evaluation kept from before it was recorded
+    got = reevaluate(previous, ten_days, new, as_of=END)
+    assert got.extra["incremental"]["reused"] > 0
+    assert_same_evaluation(got, evaluate(AGREEMENT, ten_days, as_of=END))
