@@ -259,3 +259,12 @@ def test_a_previous_evaluation_without_coordinates_has_every_report_projected(te
     got = reevaluate(previous, ten_days, new, as_of=END)
     assert got.extra["incremental"]["reused"] > 0
     assert_same_evaluation(got, evaluate(AGREEMENT, ten_days, as_of=END))
+
+
+def test_settings_without_a_bound_on_the_reach_evaluate_everything_again(ten_days):
+    endless = ConsolidationSettings(max_span_s=float("inf"))
+    previous = evaluate(AGREEMENT, ten_days.take(np.arange(len(ten_days) - 1)), as_of=END,
+                        settings=endless)  # fmt: skip
+    got = reevaluate(previous, ten_days, np.array([len(ten_days) - 1]), as_of=END, settings=endless)
+    assert "without bound" in got.extra["incremental"]["reason"]
+    assert_same_evaluation(got, evaluate(AGREEMENT, ten_days, as_of=END, settings=endless))

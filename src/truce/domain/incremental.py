@@ -45,7 +45,7 @@ from truce.domain.geo import AgreementSpace
 from truce.domain.model import Evaluation, IncidentTable, Rejection, ReportTable
 from truce.domain.timeparse import to_utc64
 
-__all__ = ["Plan", "plan", "reevaluate"]
+__all__ = ["INCREMENTAL", "Plan", "plan", "reevaluate"]
 
 # The anchor pass works in float seconds; a second more than the reach outweighs
 # any rounding in it.
@@ -54,6 +54,7 @@ _MARGIN_NS = 1_000_000_000
 # (`truce.domain.anchors`): with more distinct values (counting "") bits are
 # shared, and which ones depends on the table's row order.
 _DATASET_BITS = 63
+_LONGEST_REACH_S = 100 * 365 * 86_400.0  # past this, datetime64[ns] arithmetic overflows
 
 INCREMENTAL = "incremental"
 
@@ -112,6 +113,7 @@ def reevaluate(
         table, is_new = reports.take(kept), is_new[kept]
     space = agreement_space(agreement, table)
     how = plan(previous, table, is_new, as_of=as_of, settings=settings, crs=space.projection.crs)
+    laps.lap("plan")
     if how.reused == 0:
         full = evaluate(
             agreement, reports, as_of=as_of, rejected=rejected, settings=settings,
@@ -127,7 +129,7 @@ def reevaluate(
     rest_rows = np.flatnonzero(rest)
     sub = table.take(rest_rows)
     fresh = consolidate(sub, x[rest_rows], y[rest_rows], attribute(agreement, sub), settings)
-    incidents = joined(previous.incidents, how.reused, how.members, fresh, rest_rows)
+    incidents = _joined(previous.incidents, how.reused, how.members, fresh, rest_rows)
     laps.lap("consolidate")
     ev = conclude(
         agreement, table, x, y, incidents, space,
@@ -162,13 +164,16 @@ def plan(
     datasets = (reports.dataset,) if as_of >= previous.as_of else (old.dataset, reports.dataset)
     if _distinct_count(*datasets) > _DATASET_BITS:
         return Plan.full(f"more than {_DATASET_BITS} curated datasets share the anchor bits")
+    reach_s = settings.window_s + settings.max_span_s
+    if not reach_s < _LONGEST_REACH_S:
+        return Plan.full("the consolidation settings reach back without bound")
     incidents = previous.incidents
     if len(incidents) == 0:
         return Plan.full("the previous evaluation has no incidents")
     since = _earliest_change(old, reports, is_new, to_utc64(previous.as_of), to_utc64(as_of))
     reused = len(incidents)
     if since is not None:
-        reach_ns = math.ceil((settings.window_s + settings.max_span_s) * 1e9) + _MARGIN_NS
+        reach_ns = math.ceil(reach_s * 1e9) + _MARGIN_NS
         anchor_at = old.observed_at[incidents.members[incidents.offsets[:-1]]]
         reused = int(np.searchsorted(anchor_at, since - np.timedelta64(reach_ns, "ns"), "left"))
     if reused == 0:
@@ -257,7 +262,7 @@ def _canonical(reports: ReportTable, rows: np.ndarray) -> np.ndarray:
     )
 
 
-def joined(
+def _joined(
     head: IncidentTable,
     reused: int,
     head_members: np.ndarray,
