@@ -29,6 +29,7 @@ from truce.api.schemas import (
     ReviewCreate,
     ViolationDetail,
 )
+from truce.api.streaming import json_chunks
 from truce.domain.access import allowed
 from truce.errors import BadInput, GazetteerError, TruceError
 from truce.formats.exports import FORMATS, WHAT
@@ -92,21 +93,31 @@ def _parse_as_of(service: Any, agreement_id: str, as_of: str | None) -> datetime
 @router.get(
     "/agreements/{agreement_id}/evaluation",
     tags=["evaluation"],
-    responses=errors(400, 401, 404, 422),
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The evaluation this token may see (docs/evaluation-output.md)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        **errors(400, 401, 404, 422),
+    },
 )
 def evaluation(
     agreement_id: str,
     service: ServiceDep,
     user: CurrentUser,
-    response: Response,
     as_of: Annotated[str | None, Query(description="ISO 8601; default: now")] = None,
-) -> Document:
+) -> StreamingResponse:
     """Without `as_of`: the last complete evaluation at once, `stale` while newer reports
     are being evaluated (also in the `Truce-Reports-Version`, `Truce-As-Of` and
-    `Truce-Stale` headers)."""
+    `Truce-Stale` headers). Sent as it is written, its incidents and violations a
+    block at a time."""
     doc = service.evaluation(agreement_id, user, as_of=_parse_as_of(service, agreement_id, as_of))
-    response.headers.update(freshness_headers(doc))
-    return doc
+    return StreamingResponse(
+        json_chunks(doc, ("incidents", "violations")),
+        media_type="application/json",
+        headers=freshness_headers(doc),
+    )
 
 
 def freshness_headers(doc: Document) -> dict[str, str]:

@@ -154,26 +154,35 @@ def _load_docs(conn: Connection, table: Table, agreement_id: str) -> list[dict[s
 def link(
     incidents: list[dict[str, Any]], violations: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """New dicts with the positional ids put back: `inc-{pos+1}`, `v-{pos+1}`, each
+    """The items with the positional ids put back: `inc-{pos+1}`, `v-{pos+1}`, each
     violation's incident id and each incident's violation ids (in violation order).
-    The items given are not changed (a reader may still hold them)."""
+
+    An item that already says all that (kept from the evaluation a patch started
+    from) is reused as it is; the others are new dicts. Items are never changed in
+    place: a reader may still hold the previous evaluation."""
     id_of = {inc["key"]: f"inc-{k + 1}" for k, inc in enumerate(incidents)}
     by_incident: dict[str, list[str]] = {}
     linked_violations = []
     for k, v in enumerate(violations):
-        vid = f"v-{k + 1}"
+        vid, incident = f"v-{k + 1}", id_of[v["incident_key"]]
         by_incident.setdefault(v["incident_key"], []).append(vid)
-        out: dict[str, Any] = {"id": vid}
-        out.update(v)
-        out["id"], out["incident"] = vid, id_of[v["incident_key"]]
-        linked_violations.append(out)
+        if v.get("id") != vid or v.get("incident") != incident:
+            v = _with(v, vid, "incident", incident)
+        linked_violations.append(v)
     linked_incidents = []
     for inc in incidents:
-        linked: dict[str, Any] = {"id": id_of[inc["key"]]}
-        linked.update(inc)
-        linked["id"], linked["violations"] = id_of[inc["key"]], by_incident.get(inc["key"], [])
-        linked_incidents.append(linked)
+        iid, ids = id_of[inc["key"]], by_incident.get(inc["key"], [])
+        if inc.get("id") != iid or inc.get("violations") != ids:
+            inc = _with(inc, iid, "violations", ids)
+        linked_incidents.append(inc)
     return linked_incidents, linked_violations
+
+
+def _with(item: dict[str, Any], item_id: str, name: str, value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": item_id}  # first, as in `truce evaluate`'s output
+    out.update(item)
+    out["id"], out[name] = item_id, value
+    return out
 
 
 Change = tuple[str, int | None, dict[str, Any] | None]  # key, pos (None: removed), item
