@@ -104,16 +104,18 @@ def assert_same_evaluation(got: Evaluation, want: Evaluation) -> None:
 @given(
     rows=st.lists(report_rows(), min_size=2, max_size=45),
     chronological=st.booleans(),
+    appended=st.booleans(),
     cuts=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=4),
     as_of_hours=st.lists(st.sampled_from([288, 288, 288, 100, 170]), min_size=5, max_size=5),
     consolidation=st.sampled_from(SETTINGS),
     rnd=st.randoms(use_true_random=False),
 )
 def test_incremental_results_equal_a_full_evaluation(
-    rows, chronological, cuts, as_of_hours, consolidation, rnd
+    rows, chronological, appended, cuts, as_of_hours, consolidation, rnd
 ):
     """Batches in any order (or in time order, the usual case), tables in any row
-    order, as_of moving back and forth: every step equals a full evaluation."""
+    order (or the previous table's, then the batch: the store's), as_of moving back
+    and forth: every step equals a full evaluation."""
     reports = table_of(rows)
     arrival = list(range(len(reports)))
     rnd.shuffle(arrival)
@@ -122,13 +124,18 @@ def test_incremental_results_equal_a_full_evaluation(
     bounds = sorted({int(c * len(arrival)) for c in cuts} | {len(arrival)})
     bounds = [b for b in bounds if b > 0]
     known: list[int] = []
+    rows_now: list[int] = []
     previous: Evaluation | None = None
     for step, end in enumerate(bounds):
         batch = arrival[len(known) : end]
         known += batch
         as_of = BASE + timedelta(hours=as_of_hours[step])
-        rows_now = list(known)
-        rnd.shuffle(rows_now)  # the store may hand the table over in any row order
+        rnd.shuffle(batch)
+        if appended:
+            rows_now = rows_now + batch
+        else:  # the store may hand the table over in any row order
+            rows_now = list(known)
+            rnd.shuffle(rows_now)
         table = reports.take(np.array(rows_now))
         full = evaluate(AGREEMENT, table, as_of=as_of, settings=consolidation)
         if previous is not None:

@@ -223,6 +223,8 @@ def _same_rows(
         before_now = np.flatnonzero(reports.observed_at < since)
     if len(before_old) != len(before_now):
         return None
+    if np.array_equal(before_old, before_now) and _begins_with(reports, old):
+        return before_old, before_now  # the usual table: the previous one, then new rows
     if not _same_reports(old, before_old, reports, before_now):
         # The table's rows came in another order: match them in canonical order.
         before_old = before_old[_canonical(old, before_old)]
@@ -247,6 +249,15 @@ def _positions(
     rows = np.flatnonzero(rest)
     x[rows], y[rows] = space.projection.points(reports.lon[rows], reports.lat[rows])
     return x, y
+
+
+def _begins_with(reports: ReportTable, old: ReportTable) -> bool:
+    """Whether `reports`' first rows are `old`'s, in order (no rows picked out: faster)."""
+    m = len(old)
+    return len(reports) >= m and all(
+        np.array_equal(getattr(old, column), getattr(reports, column)[:m])
+        for column in ("observed_at", "source", "report_id")
+    )
 
 
 def _same_reports(a: ReportTable, rows_a: np.ndarray, b: ReportTable, rows_b: np.ndarray) -> bool:
