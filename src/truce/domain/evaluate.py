@@ -89,7 +89,9 @@ def observed_by(reports: ReportTable, as_of: datetime) -> ReportTable:
 def agreement_space(agreement: Agreement, reports: ReportTable) -> AgreementSpace:
     """The agreement's metric space; where the agreement places nothing, the reports' median does."""
     fallback = (
-        (float(np.median(reports.lon)), float(np.median(reports.lat))) if len(reports) else None
+        (float(np.median(reports.lon)), float(np.median(reports.lat)))
+        if len(reports) and not agreement.crs  # a stated CRS needs no median
+        else None
     )
     return AgreementSpace.of(agreement, fallback)
 
