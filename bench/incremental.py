@@ -14,13 +14,14 @@ store's order). Two batches, over the same full table:
 
 For each: a full `evaluate` over the n + new rows and `reevaluate(previous, ...)`,
 both warm (numba compiled, the same process), best of --repeat by wall time,
-with CPU time (the process's user + system) beside it, the ratio, and a check
+with CPU time (the process's user + system) beside it, both ratios, and a check
 that both give the same incidents, violations, phases and conditions.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import sys
 import time
@@ -112,7 +113,7 @@ def measure(
     same = identical(inc, full)
     print(
         f"{name:<8} {full_s:>9.2f}s {full_cpu:>8.2f}s {inc_s:>9.2f}s {inc_cpu:>8.2f}s"
-        f" {full_s / inc_s:>5.1f}x  {'yes' if same else 'NO':<5}"
+        f" {full_s / inc_s:>5.1f}x {full_cpu / inc_cpu:>5.1f}x  {'yes' if same else 'NO':<5}"
         f" {info['consolidated']:,} reports / {info['reused']:,} of {len(full.incidents):,}"
         f" ({info['reason']})"
     )
@@ -135,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     agreement, reports, as_of = load(args.n + args.new, args.seed, args.workdir)
-    print(f"scenario: {len(reports):,} reports, loaded in {time.perf_counter() - start:.1f} s")
+    print(
+        f"scenario: {len(reports):,} reports, loaded in {time.perf_counter() - start:.1f} s;"
+        f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
     rng = np.random.default_rng(args.seed)
     t = reports.observed_at
     last_day = np.flatnonzero(t > t.max() - np.timedelta64(1, "D"))
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate(agreement, reports.take(np.arange(2_000)), as_of=as_of)  # numba compiled or loaded
     print(
         f"{'batch':<8} {'full wall':>10} {'full CPU':>9} {'incr wall':>10} {'incr CPU':>9}"
-        f" {'ratio':>6}  {'same':<5} reconsolidated / reused incidents"
+        f" {'ratio':>6} {'CPU':>6}  {'same':<5} reconsolidated / reused incidents"
     )
     ok = True
     for name, new in batches.items():

@@ -58,3 +58,11 @@ def test_evaluate_accepts_the_generated_reports_and_finds_every_kind(scenario_fi
     # no_fly needs the quiet condition met and a gov airstrike in a small area: rare at 2,000
     assert kinds >= RULE_KINDS - {"no_fly"}
     assert {p.id: p.status for p in ev.phases}["cessation"] == "ended"
+
+
+def test_incremental_bench_finds_reevaluate_equal_to_evaluate(tmp_path, capsys):
+    from bench.incremental import main
+
+    assert main(["--n", "3000", "--new", "40", "--repeat", "1", "--workdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "(incremental)" in out and " NO " not in out
