@@ -73,6 +73,8 @@ def _serve(pipe: Connection) -> None:
         try:
             engine = engines.get(url) or engines.setdefault(url, make_engine(url))
             done = computer.compute(engine, entry, as_of, wall_clock)
+            if pipe.poll():  # the worker closed its end (it died, say kill -9): abandon,
+                break  # as a computation in a thread dies with its process
             stored = derived.store(engine, done.snapshot, token, kept_incidents=done.kept)
             if stored is not None:
                 computer.stored(entry.agreement.id, stored.generation)
