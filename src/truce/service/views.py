@@ -25,6 +25,7 @@ def evaluation(
     *,
     as_of: datetime | None = None,
     review_keys: bool = False,
+    incidents: bool = True,
 ) -> dict[str, Any]:
     """`user`'s view: the evaluation of the reports `user` may see (`truce.service.scopes`),
     filtered and labelled (`Visibility`), plus the reports version it was computed from
@@ -38,7 +39,7 @@ def evaluation(
         snap, stale = evals.snapshot(agreement_id, as_of=as_of, scope=scope), False
     sites = evals.agreements.get(agreement_id).agreement.sites
     visibility = load_visibility(evals.engine, agreement_id, user, sites)
-    view = visibility.filter(snap.data, review_keys=review_keys)
+    view = visibility.filter(snap.data, review_keys=review_keys, incidents=incidents)
     return {**view, "reports_version": snap.reports_version, "stale": stale}
 
 
@@ -48,8 +49,9 @@ def summary(
     user: User,
     make: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """`make(view)` of `user`'s current view (a small document such as the dashboard), and
-    which evaluation it was made from (`reports_version`, `as_of`, `stale`).
+    """`make(view)` of `user`'s current view without its incidents (a small document such
+    as the dashboard), and which evaluation it was made from (`reports_version`,
+    `as_of`, `stale`).
 
     Kept while the evaluation, the review states and the publications stay the same:
     the view itself (a filtered copy of every incident) is made only when one of them
@@ -68,7 +70,7 @@ def summary(
     previous = evals.summaries.get(latest)
 
     def made() -> tuple[dict[str, Any], dict[str, Any]]:
-        return make(evaluation(evals, agreement_id, user)), meta
+        return make(evaluation(evals, agreement_id, user, incidents=False)), meta
 
     if previous is None or evals.refresh_wait_s != 0:
         fresh = made()

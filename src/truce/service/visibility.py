@@ -54,18 +54,25 @@ class Visibility:
     own_reports: set[str]
     sites: tuple[Site, ...] = ()  # the agreement's protected sites, to redact evidence
 
-    def filter(self, data: dict[str, Any], *, review_keys: bool = False) -> dict[str, Any]:
+    def filter(
+        self, data: dict[str, Any], *, review_keys: bool = False, incidents: bool = True
+    ) -> dict[str, Any]:
         """`data` as this user sees it. Review state and publication go by each item's
         `review_key` (`truce.service.scopes.link_review_keys`), which is dropped unless
-        `review_keys` (for the service's own use: reviews are stored under it)."""
+        `review_keys` (for the service's own use: reviews are stored under it).
+        `incidents=False`: without the incidents (a summary of the rest: at a million
+        incidents, copying each is most of the work)."""
         full = self.user.sees_everything
         shared = self.user.role in SHARED_ROLES
-        incidents: list[dict[str, Any]] = []
+        shown: list[dict[str, Any]] = []
         visible_incidents: dict[str, bool] = {}  # incident key -> own (shared users)
-        for inc in data["incidents"]:
+        for inc in () if full and not incidents else data["incidents"]:
             published = review_key(inc) in self.published_incidents
             own = [k for k in inc["report_ids"] if k in self.own_reports] if shared else []
             if not (full or published or own):
+                continue
+            visible_incidents[inc["key"]] = bool(own)
+            if not incidents:
                 continue
             out = {**inc, "published": published}
             if not (full or published):
@@ -73,8 +80,7 @@ class Visibility:
                 out["sources"] = sorted({source_of(k) for k in own})
             if not review_keys:
                 out.pop("review_key", None)
-            visible_incidents[inc["key"]] = bool(own)
-            incidents.append(out)
+            shown.append(out)
         violations = []
         for v in data["violations"]:
             state, published = self.states.get(review_key(v), ("alleged", False))
@@ -84,9 +90,16 @@ class Visibility:
             if not review_keys:
                 seen.pop("review_key", None)
             violations.append(seen)
-        shown = {v["id"] for v in violations}
-        for inc in incidents:
-            inc["violations"] = [vid for vid in inc.get("violations", []) if vid in shown]
-        return view_terms(
-            {**data, "incidents": incidents, "violations": violations}, self.user, self.sites
+        shown_violations = {v["id"] for v in violations}
+        for inc in shown:
+            inc["violations"] = [
+                vid for vid in inc.get("violations", []) if vid in shown_violations
+            ]
+        if not incidents:  # the keys alone, for what view_terms shows of the terms
+            shown = [{"key": key} for key in visible_incidents]
+        view = view_terms(
+            {**data, "incidents": shown, "violations": violations}, self.user, self.sites
         )
+        if not incidents:
+            del view["incidents"]
+        return view
