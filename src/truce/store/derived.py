@@ -221,7 +221,13 @@ def _patched(
     violations = evaluation_rows.patch(reuse.data["violations"], vio_changes, counts["violations"])
     if incidents is None or violations is None:
         return None
-    return evaluation_rows.link(incidents, violations)
+    return evaluation_rows.link(
+        incidents[0],
+        violations[0],
+        incidents_from=incidents[1],
+        violations_from=violations[1],
+        touched_before={v["incident_key"] for v in reuse.data["violations"][violations[1] :]},
+    )
 
 
 def stored_agreements(conn: Connection) -> list[str]:

@@ -217,6 +217,13 @@ evaluation_violations = _evaluation_rows(
 )
 for _rows in (evaluation_incidents, evaluation_violations):
     Index(f"ix_{_rows.name}_agreement_generation", _rows.c.agreement_id, _rows.c.generation)
+    Index(
+        f"ix_{_rows.name}_agreement_pos",
+        _rows.c.agreement_id,
+        _rows.c.pos,
+        _rows.c.key,
+        _rows.c.digest,
+    )
 
 # Changes to an agreement's sign-up registry made through the API (never updated: the
 # newest row per agreement and group wins over the agreement file).

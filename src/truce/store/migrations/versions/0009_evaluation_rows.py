@@ -57,6 +57,8 @@ def _rows_table(name: str, *extra: Column) -> None:
     )
     op.create_index(f"uq_{name}_agreement_key", name, ["agreement_id", "key"], unique=True)
     op.create_index(f"ix_{name}_agreement_generation", name, ["agreement_id", "generation"])
+    # Covers what a refresh compares (key, place, digest) without reading the JSON.
+    op.create_index(f"ix_{name}_agreement_pos", name, ["agreement_id", "pos", "key", "digest"])
 
 
 def upgrade() -> None:
