@@ -42,13 +42,13 @@ def _rows(rng: random.Random) -> list[dict]:
 
 def _counting_full_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    full_load = evaluation_rows.load
+    full_load = evaluation_rows.load_violations  # how a whole load begins
 
     def counted(conn, agreement_id):  # type: ignore[no-untyped-def]
         calls.append(agreement_id)
         return full_load(conn, agreement_id)
 
-    monkeypatch.setattr(evaluation_rows, "load", counted)
+    monkeypatch.setattr(evaluation_rows, "load_violations", counted)
     return calls
 
 
@@ -185,3 +185,54 @@ def test_a_child_process_computes_and_stores_what_a_thread_would(db_url):
     finally:
         service.evaluations.close()
         service.engine.dispose()
+
+
+def test_a_whole_load_answers_before_its_incidents_are_read(db_url, monkeypatch):
+    """After a restart the stored evaluation is read violations first: what needs no
+    incident (the dashboard) is answered while the incidents are still being read."""
+    import threading
+
+    from truce.service import views
+    from truce.store.deferred import Deferred
+    from truce.store.users import SYSTEM_USER
+
+    computing, restarted = _service(db_url), _service(db_url)
+    gate = threading.Event()
+    read_incidents = evaluation_rows.load_incidents
+
+    def slow(conn, agreement_id, violations):  # type: ignore[no-untyped-def]
+        assert gate.wait(60)
+        return read_incidents(conn, agreement_id, violations)
+
+    try:
+        _ingest(computing, BASE_ROWS)
+        stored = computing.snapshot(AGREEMENT)
+        monkeypatch.setattr(evaluation_rows, "load_incidents", slow)
+        loaded = restarted.snapshot(AGREEMENT)  # returns although the incidents wait
+        incidents = loaded.data["incidents"]
+        assert isinstance(incidents, Deferred) and not incidents.ready
+        assert loaded.data["violations"] == stored.data["violations"]
+        summary = views.evaluation(restarted.evaluations, AGREEMENT, SYSTEM_USER, incidents=False)
+        assert len(summary["violations"]) == 3 and not incidents.ready
+        gate.set()
+        assert incidents == stored.data["incidents"] and incidents.ready
+        assert loaded.data == stored.data
+    finally:
+        gate.set()
+        for service in (computing, restarted):
+            service.evaluations.close()
+            service.engine.dispose()
+
+
+def test_a_failed_deferred_read_fails_its_readers_clearly():
+    from truce.store.deferred import Deferred
+
+    items = Deferred()
+
+    def broken() -> list:
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError):
+        items.fill(broken)
+    with pytest.raises(RuntimeError, match="reading the stored incidents failed"):
+        len(items)

@@ -250,7 +250,13 @@ def evaluation_to_dict(ev: Evaluation, *, incidents_from: int = 0) -> dict[str, 
     """The object `truce evaluate --format json` prints. With `incidents_from`, only the
     incidents from that position on (for a store that holds the earlier ones already:
     their `violations` lists are then left empty, as the store rebuilds them)."""
-    observed_at = iso_many(ev.incidents.observed_at, ev.agreement.timezone)
+    times, tz = ev.incidents.observed_at, ev.agreement.timezone
+    if incidents_from:  # the times of the incidents written and of those with violations
+        need = np.union1d(np.arange(incidents_from, len(times)), ev.violations.incident)
+        observed_at = np.full(len(times), None, dtype=object)
+        observed_at[need] = iso_many(times[need], tz)
+    else:
+        observed_at = iso_many(times, tz)
     out = small_parts(ev)
     with _collector_paused():
         if incidents_from:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Engine, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
 from truce.domain.conditions.base import Coverage
 from truce.domain.keys import violation_key
@@ -36,7 +36,7 @@ from truce.service import commitments
 from truce.service.agreements import AgreementEntry
 from truce.service.validity import instant, valid_until
 from truce.store import reports as report_store
-from truce.store.derived import Snapshot
+from truce.store.derived import Snapshot, paused_gc
 from truce.store.engine import read_transaction
 from truce.store.schema import derived, reports
 
@@ -147,19 +147,20 @@ class Computer:
         self, engine: Engine, entry: AgreementEntry, as_of: datetime, clock: Callable[[], datetime]
     ) -> Computed:
         aid = entry.agreement.id
-        with read_transaction(engine) as conn:
+        # Millions of small objects and no cycles: the collector would walk them all
+        # (and the evaluation this process holds) again and again while they are read.
+        with paused_gc(), read_transaction(engine) as conn:
             version = report_store.reports_version(conn)
             agreement, covered = _effective(conn, entry)
             generation = conn.execute(
                 select(derived.c.generation).where(derived.c.agreement_id == aid)
             ).scalar()
             held = self._usable(aid, entry, agreement, covered)
-            ids = _report_ids(conn)
-            new_ids = None if held is None else _new_ids(held.ids, ids)
-            if new_ids is None:
+            new_ids = None if held is None else _new_ids(conn, held.ids)
+            if held is None or new_ids is None:
                 table = _load(conn, None)
+                ids = _report_ids(conn)
             else:
-                assert held is not None
                 table = ReportTable.concat([held.table, _load(conn, new_ids)])
                 ids = np.concatenate([held.ids, new_ids])
         if held is None or new_ids is None:
@@ -210,12 +211,22 @@ class Computer:
 
 
 def _report_ids(conn: Connection) -> np.ndarray:
-    rows = conn.execute(select(reports.c.id)).scalars().all()
+    """Every stored report's id, in the order `load_all` reads them."""
+    rows = conn.execute(select(reports.c.id).order_by(reports.c.id)).scalars().all()
     return np.asarray(rows, dtype=np.int64)
 
 
-def _new_ids(held: np.ndarray, now: np.ndarray) -> np.ndarray | None:
-    """The ids stored since (sorted), or None if any held report is gone from the store."""
+def _new_ids(conn: Connection, held: np.ndarray) -> np.ndarray | None:
+    """The ids of the reports stored since `held` were read (sorted), or None if any of
+    `held` is gone from the store."""
+    top = int(held.max()) if len(held) else 0
+    later = conn.execute(select(reports.c.id).where(reports.c.id > top)).scalars().all()
+    count = conn.execute(select(func.count()).select_from(reports)).scalar_one()
+    if count == len(held) + len(later):  # the usual case: nothing gone, nothing in between
+        return np.sort(np.asarray(later, dtype=np.int64))
+    # A transaction that took a lower id committed after `held` was read (PostgreSQL
+    # hands out ids at insert, not at commit), or reports were removed: compare all.
+    now = _report_ids(conn)
     if len(np.setdiff1d(held, now, assume_unique=True)):
         return None
     return np.setdiff1d(now, held, assume_unique=True)

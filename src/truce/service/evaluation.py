@@ -280,8 +280,7 @@ class Evaluations:
     def _load(self, agreement_id: str, entry: AgreementEntry) -> Snapshot | None:
         with self._load_lock:
             memo = self._memo.get(agreement_id)
-            with read_transaction(self.engine) as conn:
-                snap = derived.load(conn, agreement_id, memo)
+            snap = derived.load(self.engine, agreement_id, memo)
         if snap is None or snap.agreement_digest != entry.digest:
             return self._usable(agreement_id, entry)
         return self._keep(agreement_id, snap)

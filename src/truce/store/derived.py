@@ -22,7 +22,7 @@ import gc
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from truce.store import evaluation_rows
+from truce.store.deferred import Deferred
 from truce.store.engine import read_transaction, write_transaction
 from truce.store.schema import derived
 
@@ -172,11 +173,60 @@ def stored(conn: Connection, agreement_id: str) -> Stored | None:
     )
 
 
-def load(conn: Connection, agreement_id: str, reuse: Snapshot | None = None) -> Snapshot | None:
+def load(engine: Engine, agreement_id: str, reuse: Snapshot | None = None) -> Snapshot | None:
     """The stored snapshot. `reuse` (one this process loaded before) is returned as is
     when the stored one is the same computation, and otherwise brought up to date with
     the rows written since (`evaluation_rows.changes_since`): a refresh that changed
-    a few incidents costs a reader of a million only those few."""
+    a few incidents costs a reader of a million only those few.
+
+    Loaded whole (nothing to start from), it is returned once its header and
+    violations are read; its incidents follow from the same read transaction in a
+    thread of their own (`Deferred`), so a restarted server's first answers that
+    need no incident (the dashboard) do not wait for a million of them."""
+    ready = threading.Event()
+    out: dict[str, Any] = {}
+
+    def read() -> None:
+        incidents: Deferred | None = None
+        try:
+            with read_transaction(engine) as conn, paused_gc():
+                got = _read(conn, agreement_id, reuse)
+                if not isinstance(got, tuple):  # none, the same, or patched: complete
+                    out["snap"] = got
+                    ready.set()
+                    return
+                incidents, snap = got
+                out["snap"] = snap
+                ready.set()
+                violations = snap.data["violations"]
+                incidents.fill(
+                    lambda: evaluation_rows.load_incidents(conn, agreement_id, violations)
+                )
+        except BaseException as exc:
+            if not ready.is_set():
+                out["error"] = exc
+                ready.set()
+            elif incidents is not None and not incidents.ready:
+                incidents.fill(_raise(exc))
+            log.exception("reading the stored evaluation of %s failed", agreement_id)
+
+    threading.Thread(target=read, name=f"truce-load-{agreement_id}", daemon=True).start()
+    ready.wait()
+    if "error" in out:
+        raise out["error"]
+    return out["snap"]  # type: ignore[no-any-return]
+
+
+def _raise(exc: BaseException) -> Callable[[], list[dict[str, Any]]]:
+    def again() -> list[dict[str, Any]]:
+        raise exc
+
+    return again
+
+
+def _read(
+    conn: Connection, agreement_id: str, reuse: Snapshot | None
+) -> Snapshot | tuple[Deferred, Snapshot] | None:
     meta_cols = [c for c in derived.c if c.name != "header"]
     row = conn.execute(select(*meta_cols).where(derived.c.agreement_id == agreement_id)).first()
     if row is None or row.computed_at is None or row.generation is None:
@@ -194,23 +244,26 @@ def load(conn: Connection, agreement_id: str, reuse: Snapshot | None = None) -> 
     ).scalar()
     if text is None:
         return None
-    with paused_gc():
-        header = orjson.loads(text)
-        counts = header.pop("rows")
-        items = None
-        if reuse is not None and 0 < reuse.generation <= row.generation:
-            items = _patched(conn, agreement_id, reuse, counts)
-        incidents, violations = items or evaluation_rows.load(conn, agreement_id)
-    return Snapshot(
+    header = orjson.loads(text)
+    counts = header.pop("rows")
+    items: tuple[Sequence[dict[str, Any]], list[dict[str, Any]]] | None = None
+    if reuse is not None and 0 < reuse.generation <= row.generation:
+        items = _patched(conn, agreement_id, reuse, counts)
+    deferred = None
+    if items is None:
+        deferred = Deferred()
+        items = (deferred, evaluation_rows.load_violations(conn, agreement_id))
+    snap = Snapshot(
         agreement_id=agreement_id,
         reports_version=int(row.reports_version),
         agreement_digest=row.agreement_digest,
         as_of=_aware(row.as_of),  # type: ignore[arg-type]
         valid_until=_aware(row.valid_until),
         computed_at=computed_at,  # type: ignore[arg-type]
-        data={**header, "incidents": incidents, "violations": violations},
+        data={**header, "incidents": items[0], "violations": items[1]},
         generation=int(row.generation),
     )
+    return snap if deferred is None else (deferred, snap)
 
 
 def _patched(
