@@ -186,7 +186,7 @@ def test_anchors_follow_the_rule_exactly(points):
 
 
 def test_canonical_order_breaks_equal_times_by_source_then_report_id():
-    from truce.domain.consolidate import canonical_order
+    from truce.domain.report_order import canonical_order
     from truce.formats.reports import read_reports
 
     rows = [

@@ -37,6 +37,7 @@ from truce.domain.model import (
     ReportTable,
     event_code,
 )
+from truce.domain.report_order import canonical_order
 
 # Admiralty source reliability -> weight in the attribution vote. F ("cannot be
 # judged") and unstated count like a fairly unreliable source, not like none.
@@ -67,45 +68,6 @@ def compatibility_keys(reports: ReportTable) -> np.ndarray:
     side = np.where(checkpoint, side_code + 1, 0)
     n_sides = int(side.max()) + 1 if len(side) else 1
     return (reports.event_type.astype(np.int64) * 32 + weapon) * n_sides + side
-
-
-def canonical_order(reports: ReportTable, source_rank: np.ndarray | None = None) -> np.ndarray:
-    """Rows sorted by (time, source, report_id): the order that defines anchors.
-
-    Sorts on integers (time, then the sources' rank), and compares report ids only
-    within runs still tied on both: sorting a million strings would cost more than
-    all the rest of consolidation. `source_rank`, if given, is
-    `pd.factorize(reports.source, sort=True)[0]`.
-    """
-    return canonical_order_of(reports.observed_at, reports.source, reports.report_id, source_rank)
-
-
-def canonical_order_of(
-    observed_at: np.ndarray,
-    source: np.ndarray,
-    report_id: np.ndarray,
-    source_rank: np.ndarray | None = None,
-) -> np.ndarray:
-    """`canonical_order` of the three columns that define it."""
-    t = observed_at.astype("datetime64[ns]").astype(np.int64)
-    if source_rank is None:
-        source_rank = pd.factorize(source, sort=True)[0]
-    n_sources = int(source_rank.max()) + 1 if len(t) else 1
-    since = t - (t.min() if len(t) else 0)
-    if len(t) and int(since.max()) < (2**62) // n_sources:
-        order = np.argsort(since * n_sources + source_rank, kind="stable")  # one key: faster
-    else:
-        order = np.lexsort((source_rank, t))
-    t_sorted, s_sorted = t[order], source_rank[order]
-    same = (t_sorted[1:] == t_sorted[:-1]) & (s_sorted[1:] == s_sorted[:-1])
-    tied = np.zeros(len(t), dtype=bool)
-    tied[1:] |= same
-    tied[:-1] |= same
-    if tied.any():
-        rows = order[tied]  # runs of equal (time, source), each contiguous in `order`
-        by_id = np.lexsort((report_id[rows].astype(str), source_rank[rows], t[rows]))
-        order[tied] = rows[by_id]
-    return order
 
 
 # The 3 x 3 block of grid cells around a cell, itself included.

@@ -39,10 +39,11 @@ import pandas as pd
 
 from truce.domain.attribution import attribute
 from truce.domain.conditions.base import Coverage
-from truce.domain.consolidate import ConsolidationSettings, canonical_order_of, consolidate
+from truce.domain.consolidate import ConsolidationSettings, consolidate
 from truce.domain.evaluate import Laps, agreement_space, conclude, evaluate
 from truce.domain.geo import AgreementSpace
 from truce.domain.model import Evaluation, IncidentTable, Rejection, ReportTable
+from truce.domain.report_order import canonical_order_of
 from truce.domain.timeparse import to_utc64
 
 __all__ = ["INCREMENTAL", "Plan", "plan", "reevaluate"]
