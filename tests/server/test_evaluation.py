@@ -209,13 +209,13 @@ def test_explicit_as_of_is_cached_per_reports_version(service):
 def test_a_lease_left_by_a_crashed_process_is_taken_over(service):
     from datetime import UTC, timedelta
 
-    from truce.store import derived
+    from truce.store import lease
 
-    long_ago = datetime.now(UTC) - timedelta(seconds=derived.LEASE_STALE_S + 1)
-    assert derived.claim(service.engine, AGREEMENT, now=long_ago) is not None  # then "crashed"
-    assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is not None
+    long_ago = datetime.now(UTC) - timedelta(seconds=lease.LEASE_STALE_S + 1)
+    assert lease.claim(service.engine, AGREEMENT, now=long_ago) is not None  # then "crashed"
+    assert lease.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is not None
     # A fresh lease is respected.
-    assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is None
+    assert lease.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is None
 
 
 def test_extra_agreement_files_are_served(db_url, tmp_path):

@@ -24,7 +24,7 @@ from truce.domain.conditions.base import Coverage
 from truce.domain.evaluate import evaluate
 from truce.domain.model import Agreement, Evaluation, ReportTable
 from truce.service import AgreementRegistry, Service
-from truce.store import derived
+from truce.store import lease
 from truce.store.engine import make_engine
 from truce.store.schema import derived as derived_table
 from truce.store.users import SYSTEM_USER
@@ -141,10 +141,10 @@ def test_the_api_says_which_evaluation_answered_and_that_it_is_stale(db_url):
 
 
 def test_a_lease_left_by_a_dead_holder_is_taken_over_within_seconds(service, monkeypatch):
-    monkeypatch.setattr(derived, "LEASE_STALE_S", 1.0)
+    monkeypatch.setattr(lease, "LEASE_STALE_S", 1.0)
     _ingest(service, BASE_ROWS)
     # A holder that claimed the lease and died: its heartbeat stops at once.
-    assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is not None
+    assert lease.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is not None
     started = time.monotonic()
     snap = service.snapshot(AGREEMENT)
     assert time.monotonic() - started < 15  # not the two minutes of a lease timeout
@@ -152,16 +152,16 @@ def test_a_lease_left_by_a_dead_holder_is_taken_over_within_seconds(service, mon
 
 
 def test_a_lease_whose_holder_renews_it_is_not_taken_over(service, monkeypatch):
-    monkeypatch.setattr(derived, "LEASE_STALE_S", 0.5)
-    token = derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC))
+    monkeypatch.setattr(lease, "LEASE_STALE_S", 0.5)
+    token = lease.claim(service.engine, AGREEMENT, now=datetime.now(UTC))
     assert token is not None
     wall = lambda: datetime.now(UTC)  # noqa: E731
-    with derived.Heartbeat(service.engine, AGREEMENT, token, clock=wall, every_s=0.1) as beat:
+    with lease.Heartbeat(service.engine, AGREEMENT, token, clock=wall, every_s=0.1) as beat:
         time.sleep(1.0)  # twice the staleness bound: renewed meanwhile
-        assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is None
+        assert lease.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is None
         assert not beat.lost
     time.sleep(0.7)  # the holder stopped renewing
-    assert derived.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is not None
+    assert lease.claim(service.engine, AGREEMENT, now=datetime.now(UTC)) is not None
 
 
 def _lease_held(db_url: str) -> bool:

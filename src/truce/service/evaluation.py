@@ -5,7 +5,7 @@ Readers never wait on a refresh: `Evaluations.current` answers at once with the
 last complete snapshot this process holds (saying whether it is stale) and asks
 the process's refresher thread to bring it up to date. The refresher loads a
 newer snapshot another process stored, or takes the lease and computes one
-(renewing the lease while it computes, `derived.Heartbeat`). A reader waits only
+(renewing the lease while it computes, `lease.Heartbeat`). A reader waits only
 when the process holds no snapshot of the agreement at all (after start-up it
 parses the stored one, even a stale one, rather than waiting), or when it was
 configured to wait (`refresh_wait_s`: the CLI and tests read their own writes).
@@ -41,7 +41,7 @@ from truce.service.compute import (
 )
 from truce.service.lru import Lru
 from truce.service.scopes import Scope, incidents_by_report, link_review_keys
-from truce.store import derived
+from truce.store import derived, lease
 from truce.store import reports as report_store
 from truce.store.derived import Snapshot
 from truce.store.engine import read_transaction
@@ -52,7 +52,7 @@ AS_OF_CACHE_SIZE = 32
 SCOPED_CACHE_SIZE = 64  # visibility classes' evaluations held per process
 SUMMARY_CACHE_SIZE = 64
 # How often the refresher looks again while another process holds the lease: its
-# snapshot, or its death (`derived.LEASE_STALE_S`), is noticed within this.
+# snapshot, or its death (`lease.LEASE_STALE_S`), is noticed within this.
 POLL_S = 0.25
 
 
@@ -248,20 +248,20 @@ class Evaluations:
             if self._worth_loading(meta, memo, entry):
                 self._load(agreement_id, entry)
                 continue
-            token = derived.claim(self.engine, agreement_id, now=self.lease_clock())
+            token = lease.claim(self.engine, agreement_id, now=self.lease_clock())
             if token is None:  # another process computes: wait for its snapshot or its death
                 time.sleep(POLL_S)
                 continue
             try:
-                with derived.Heartbeat(self.engine, agreement_id, token, clock=self.lease_clock):
+                with lease.Heartbeat(self.engine, agreement_id, token, clock=self.lease_clock):
                     with read_transaction(self.engine) as conn:
                         meta = derived.stored(conn, agreement_id)
                     if self._worth_loading(meta, memo, entry):  # stored while we claimed
-                        derived.release(self.engine, agreement_id, token)
+                        lease.release(self.engine, agreement_id, token)
                         continue
                     self._compute_and_store(entry, now, token)
             except BaseException:
-                derived.release(self.engine, agreement_id, token)
+                lease.release(self.engine, agreement_id, token)
                 raise
             self._load(agreement_id, entry)  # the rows just written: a patch of the last
             return
