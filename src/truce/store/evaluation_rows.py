@@ -245,26 +245,27 @@ def link(
             by_incident.setdefault(key, []).append(f"v-{k + 1}")
         if k < violations_from and key not in id_of:
             continue  # in place, and so is its incident
-        vid, incident = f"v-{k + 1}", incident_id(key)
-        if v.get("id") != vid or v.get("incident") != incident:
-            v = _with(v, vid, "incident", incident)
-        if k < violations_from:
-            linked_violations[k] = v
-        else:
-            linked_violations.append(v)
+        _put(linked_violations, k, v, f"v-{k + 1}", "incident", incident_id(key))
     linked_incidents = incidents[:incidents_from]
     for k, inc in enumerate(incidents):
         key = inc["key"]
         if k < incidents_from and key not in touched:
             continue
-        iid, ids = f"inc-{k + 1}", by_incident.get(key, [])
-        if inc.get("id") != iid or inc.get("violations") != ids:
-            inc = _with(inc, iid, "violations", ids)
-        if k < incidents_from:
-            linked_incidents[k] = inc
-        else:
-            linked_incidents.append(inc)
+        _put(linked_incidents, k, inc, f"inc-{k + 1}", "violations", by_incident.get(key, []))
     return linked_incidents, linked_violations
+
+
+def _put(
+    out: list[dict[str, Any]], k: int, item: dict[str, Any], item_id: str, name: str, value: Any
+) -> None:
+    """`item` as entry k of `out` (which holds entries 0..k-1 at least), saying `item_id`
+    and `value` for `name`: itself if it already does, else a new dict."""
+    if item.get("id") != item_id or item.get(name) != value:
+        item = _with(item, item_id, name, value)
+    if k < len(out):
+        out[k] = item
+    else:
+        out.append(item)
 
 
 def _with(item: dict[str, Any], item_id: str, name: str, value: Any) -> dict[str, Any]:
