@@ -1,0 +1,251 @@
+"""How soon the served evaluation reflects new reports, against a real
+`truce serve --workers 2`, computing in a child process and in a thread.
+
+    .venv/bin/python bench/refresh.py [--n 1000000] [--batch 10000] [--rounds 3]
+        [--readers 2] [--backend sqlite|postgresql|both] [--keep]
+
+Per backend:
+1. Seed: --n reports (bench/api.py's grid: none merge), kept with --keep; the live
+   reports of an earlier run are deleted first (and the reports version bumped).
+2. Per mode (`--compute-process`, then `--compute-in-thread`): `truce serve
+   --workers 2 --warm`, then wait until the summary is served not stale.
+3. --rounds rounds, then one more with --readers readers (serve_load.py's, each
+   alternating the summary and an OGC page) in a closed loop: POST --batch new
+   reports as CSV (requests of <= 10,000 rows), dated after everything stored and
+   10 km apart, so each is one new incident; note the store's reports version;
+   then GET the summary (`.../dashboard`, a new connection each time, so either
+   worker may answer) every 20 ms. Prints the ingest time; from the ingest's
+   answer, the first answer not stale at that version and the first of ten such
+   answers in a row; the server's CPU seconds (all its processes); when the OGC
+   incidents collection counts the whole batch; the load average.
+4. Per mode: RSS of the server's processes; then medians and the thread/process
+   ratios. In-thread, every refresh is the full recompute of the evaluation.
+
+Target (issue 13): 10k new reports into 1M reflected within 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from bench.api import LAT0, LON0, BenchDb, _status_kb, _tree, cpu_s, seed, start_server  # noqa: E402
+from bench.serve_load import DASHBOARD, ITEMS, Tally, pct, reader, stop_server, wait_ready  # noqa: E402
+
+from truce.store.reports import bump_version, reports_version  # noqa: E402
+
+SOURCE = "live-refresh"
+TARGET_S = 2.0
+MAX_ROWS = 10_000  # per ingest request
+STREAK = 10  # answers in a row not stale: both workers hold the new evaluation
+MODES = {"process": "1", "thread": "0"}  # TRUCE_COMPUTE_PROCESS (truce serve's flag)
+
+
+@dataclass
+class Round:
+    ingest_s: float
+    first_s: float
+    all_s: float
+    ogc_s: float
+    cpu_ingest_s: float
+    cpu_refresh_s: float
+    shown: int
+
+
+def last_seeded(n: int) -> datetime:
+    """The latest observed_at of bench/api.py's seed (every 7 h, 4,000 steps)."""
+    seeded = datetime.fromisoformat("2016-09-10T00:00:00+03:00")
+    return (seeded + timedelta(hours=7 * (min(n, 4000) - 1))).astimezone(UTC)
+
+
+def batch_csv(k: int, start: datetime, batch: int) -> list[str]:
+    """Round k's reports, one a second from `start`, on a 0.1 degree grid (no merging)."""
+    j = np.arange(batch)
+    when = [(start + timedelta(seconds=int(s))).strftime("%Y-%m-%dT%H:%M:%SZ") for s in j]
+    lat, lon = LAT0 + (j // 100) * 0.1, LON0 + (j % 100) * 0.1
+    rows = [
+        f"r{k}-{i},{SOURCE},{w},{a:.4f},{b:.4f},shelling,SAA,B,2"
+        for i, w, a, b in zip(j, when, lat, lon, strict=True)
+    ]
+    head = "report_id,source,observed_at,lat,lon,event_type,actor,reliability,credibility\n"
+    return [head + "\n".join(rows[s : s + MAX_ROWS]) + "\n" for s in range(0, batch, MAX_ROWS)]
+
+
+def poll_fresh(c: httpx.Client, version: int, t0: float) -> tuple[float, float]:
+    """Seconds from t0 to the first summary not stale at `version`, and to the first
+    of STREAK such answers in a row."""
+    first = run_start = None
+    streak = 0
+    while streak < STREAK:
+        r = c.get(DASHBOARD)
+        now = time.perf_counter() - t0
+        if r.status_code != 200:
+            raise SystemExit(f"summary answered {r.status_code}: {r.text[:300]}")
+        got = int(r.headers["Truce-Reports-Version"])
+        if r.headers["Truce-Stale"] == "false" and got >= version:
+            first = now if first is None else first
+            run_start = now if streak == 0 else run_start
+            streak += 1
+        else:
+            streak = 0
+        if now > 900:
+            raise SystemExit(f"not reflected after 900 s (serving version {got}, want {version})")
+        time.sleep(0.02)
+    assert first is not None and run_start is not None
+    return first, run_start
+
+
+def ogc_count(c: httpx.Client, start: datetime, want: int, t0: float) -> tuple[float, int]:
+    """Seconds from t0 until the OGC incidents in the round's hours number `want`."""
+    span = f"{start:%Y-%m-%dT%H:%M:%SZ}/{start + timedelta(hours=12):%Y-%m-%dT%H:%M:%SZ}"
+    while True:
+        r = c.get(ITEMS, params={"limit": "1", "datetime": span})
+        got = int(r.json()["numberMatched"]) if r.status_code == 200 else -1
+        if got == want or time.perf_counter() - t0 > 120:
+            return time.perf_counter() - t0, got
+        time.sleep(0.05)
+
+
+def one_round(
+    pid: int, base: str, token: str, db: BenchDb, k: int, args: argparse.Namespace
+) -> Round:
+    start = last_seeded(args.n) + timedelta(days=k + 1)
+    bodies = batch_csv(k, start, args.batch)
+    headers = {"Authorization": f"Bearer {token}"}
+    no_keepalive = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(base_url=base, headers=headers, timeout=600, limits=no_keepalive) as c:
+        cpu0, t0 = cpu_s(pid), time.perf_counter()
+        for body in bodies:
+            r = c.post("/api/reports", content=body, headers={"Content-Type": "text/csv"})
+            if r.status_code != 200 or r.json()["accepted"] != body.count("\n") - 1:
+                raise SystemExit(f"ingest answered {r.status_code}: {r.text[:300]}")
+        t_ack, cpu1 = time.perf_counter(), cpu_s(pid)
+        with db.engine.connect() as conn:
+            version = reports_version(conn)
+        first, all_fresh = poll_fresh(c, version, t_ack)
+        cpu2 = cpu_s(pid)
+        ogc_s, shown = ogc_count(c, start, args.batch, t_ack)
+    return Round(t_ack - t0, first, all_fresh, ogc_s, cpu1 - cpu0, cpu2 - cpu1, shown)
+
+
+def rss_mb(pid: int) -> str:
+    rss = sorted(
+        ((_status_kb(p, "VmRSS"), _status_kb(p, "VmHWM")) for p in _tree(pid)), reverse=True
+    )
+    return ", ".join(f"{r / 1024:,.0f} (peak {h / 1024:,.0f})" for r, h in rss if r > 50_000)
+
+
+def run_mode(db: BenchDb, token: str, mode: str, k0: int, args: argparse.Namespace) -> list[Round]:
+    os.environ["TRUCE_COMPUTE_PROCESS"] = MODES[mode]
+    t = time.perf_counter()
+    proc, base = start_server(db.url, 2)
+    try:
+        up = time.perf_counter() - t
+        first, fresh = wait_ready(base, token)
+        print(f"  compute in a {mode}: listening after {up:.1f} s, then first summary "
+              f"{first:.1f} s, not stale {fresh:.1f} s")  # fmt: skip
+        rounds = []
+        for k in range(args.rounds + 1):
+            tally, stop = Tally(), threading.Event()
+            readers = [
+                threading.Thread(target=reader, args=(base, token, args.n, 7 + i, stop, tally))
+                for i in range(args.readers if k == args.rounds else 0)
+            ]
+            for th in readers:
+                th.start()
+            load = os.getloadavg()[0]
+            rd = one_round(proc.pid, base, token, db, k0 + k, args)
+            stop.set()
+            for th in readers:
+                th.join()
+            rounds.append(rd)
+            print(f"    round {k + 1}{f' ({len(readers)} readers)' if readers else ''}: "
+                  f"ingest {rd.ingest_s:.2f} s; then reflected {rd.first_s:.2f} s, "
+                  f"{STREAK} in a row {rd.all_s:.2f} s, OGC counts {rd.shown:,}/{args.batch:,} "
+                  f"at {rd.ogc_s:.2f} s; server CPU ingest {rd.cpu_ingest_s:.2f} s + refresh "
+                  f"{rd.cpu_refresh_s:.2f} s; load {load:.1f} -> {os.getloadavg()[0]:.1f}")  # fmt: skip
+            if readers:
+                for what, ms in tally.ms.items():
+                    p50, p95, p99 = pct(ms)
+                    print(f"      reads {what:7s} n={len(ms):5d} p50 {p50:6.1f} ms "
+                          f"p95 {p95:6.1f} ms p99 {p99:6.1f} ms")  # fmt: skip
+                print(f"      stale answers {tally.stale}, errors {len(tally.errors)} "
+                      f"{tally.errors[:3]}")  # fmt: skip
+        print(f"    server processes RSS MB: {rss_mb(proc.pid)}")
+        return rounds
+    finally:
+        stop_server(proc)
+
+
+def clean(db: BenchDb) -> None:
+    """Removes an earlier run's live reports and lease; the version moves on."""
+    with db.engine.begin() as conn:
+        gone = conn.execute(text("DELETE FROM reports WHERE source = :s"), {"s": SOURCE})
+        conn.execute(text("UPDATE derived SET claim_token = NULL, claim_at = NULL"))
+        if gone.rowcount:
+            bump_version(conn)
+
+
+def run(backend: str, args: argparse.Namespace) -> None:
+    db = BenchDb(backend, args.n, args.keep)
+    try:
+        if args.keep:
+            clean(db)
+        print(f"{backend}: {args.n:,} reports, batches of {args.batch:,}", flush=True)
+        print(f"  seeded in {seed(db, args.n):.1f} s (0: kept from an earlier run)", flush=True)
+        _, token = db.service().add_user(f"bench-{os.getpid()}-{time.time_ns()}", "admin")
+        db.engine.dispose()
+        by_mode = {}
+        for i, mode in enumerate(MODES):
+            by_mode[mode] = run_mode(db, token, mode, i * (args.rounds + 1), args)
+        print(f"  medians over {args.rounds + 1} rounds (last one with readers):")
+        med = {}
+        for mode, rounds in by_mode.items():
+            m = {
+                f: float(np.median([getattr(r, f) for r in rounds]))
+                for f in Round.__dataclass_fields__
+            }
+            med[mode] = m
+            ok = "PASS" if m["all_s"] <= TARGET_S else "MISS"
+            print(f"    {mode:7s}: ingest {m['ingest_s']:.2f} s, reflected {m['first_s']:.2f} s "
+                  f"({STREAK} in a row {m['all_s']:.2f} s; target <= {TARGET_S:.0f} s: {ok}), "
+                  f"server CPU refresh {m['cpu_refresh_s']:.2f} s")  # fmt: skip
+        p, th = med["process"], med["thread"]
+        print(f"    thread / process: reflected {th['all_s'] / p['all_s']:.2f}x, "
+              f"refresh CPU {th['cpu_refresh_s'] / max(p['cpu_refresh_s'], 1e-9):.2f}x")  # fmt: skip
+        if args.keep:
+            clean(db)
+    finally:
+        db.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1_000_000, help="reports in the store")
+    ap.add_argument("--batch", type=int, default=10_000, help="new reports per round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds per mode without readers")
+    ap.add_argument("--readers", type=int, default=2, help="readers in the last round")
+    ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--keep", action="store_true", help="keep and reuse the seeded store")
+    args = ap.parse_args()
+    print(f"bench/refresh.py: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    for backend in ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]:
+        run(backend, args)
+
+
+if __name__ == "__main__":
+    main()
