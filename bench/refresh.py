@@ -37,16 +37,17 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from bench.api import LAT0, LON0, BenchDb, _status_kb, _tree, cpu_s, seed, start_server  # noqa: E402
+from bench.api import AGREEMENT, LAT0, LON0, BenchDb, _status_kb, _tree, cpu_s, seed, start_server  # noqa: E402
 from bench.serve_load import DASHBOARD, ITEMS, Tally, pct, reader, stop_server, wait_ready  # noqa: E402
 
 from truce.store.reports import bump_version, reports_version  # noqa: E402
+from truce.store.schema import derived  # noqa: E402
 
 SOURCE = "live-refresh"
 TARGET_S = 2.0
@@ -58,12 +59,17 @@ MODES = {"process": "1", "thread": "0"}  # TRUCE_COMPUTE_PROCESS (truce serve's 
 @dataclass
 class Round:
     ingest_s: float
+    lease_s: float
+    stored_s: float
     first_s: float
     all_s: float
     ogc_s: float
     cpu_ingest_s: float
     cpu_refresh_s: float
     shown: int
+
+
+FIELDS = [f for f in Round.__dataclass_fields__ if f != "shown"]
 
 
 def last_seeded(n: int) -> datetime:
@@ -85,28 +91,31 @@ def batch_csv(k: int, start: datetime, batch: int) -> list[str]:
     return [head + "\n".join(rows[s : s + MAX_ROWS]) + "\n" for s in range(0, batch, MAX_ROWS)]
 
 
-def poll_fresh(c: httpx.Client, version: int, t0: float) -> tuple[float, float]:
-    """Seconds from t0 to the first summary not stale at `version`, and to the first
-    of STREAK such answers in a row."""
-    first = run_start = None
+def poll_fresh(c: httpx.Client, db: BenchDb, version: int, t0: float) -> tuple[float, ...]:
+    """Seconds from t0 until: the lease is taken, the evaluation at `version` stored, the
+    first summary answer not stale at `version`, the first of STREAK such in a row."""
+    seen: dict[str, float] = {}
     streak = 0
+    q = select(derived.c.claim_token, derived.c.reports_version)
     while streak < STREAK:
         r = c.get(DASHBOARD)
+        with db.engine.connect() as conn:
+            lease, stored = conn.execute(q.where(derived.c.agreement_id == AGREEMENT)).one()
         now = time.perf_counter() - t0
         if r.status_code != 200:
             raise SystemExit(f"summary answered {r.status_code}: {r.text[:300]}")
         got = int(r.headers["Truce-Reports-Version"])
-        if r.headers["Truce-Stale"] == "false" and got >= version:
-            first = now if first is None else first
-            run_start = now if streak == 0 else run_start
-            streak += 1
-        else:
-            streak = 0
+        fresh = r.headers["Truce-Stale"] == "false" and got >= version
+        streak = streak + 1 if fresh else 0
+        marks = {"lease": lease is not None, "stored": (stored or 0) >= version, "first": fresh}
+        for what in (k for k, reached in marks.items() if reached):
+            seen.setdefault(what, now)
+        if streak == 1:
+            seen["streak"] = now
         if now > 900:
             raise SystemExit(f"not reflected after 900 s (serving version {got}, want {version})")
         time.sleep(0.02)
-    assert first is not None and run_start is not None
-    return first, run_start
+    return tuple(seen.get(k, float("nan")) for k in ("lease", "stored", "first", "streak"))
 
 
 def ogc_count(c: httpx.Client, start: datetime, want: int, t0: float) -> tuple[float, int]:
@@ -136,10 +145,10 @@ def one_round(
         t_ack, cpu1 = time.perf_counter(), cpu_s(pid)
         with db.engine.connect() as conn:
             version = reports_version(conn)
-        first, all_fresh = poll_fresh(c, version, t_ack)
+        lease, stored, first, streak = poll_fresh(c, db, version, t_ack)
         cpu2 = cpu_s(pid)
         ogc_s, shown = ogc_count(c, start, args.batch, t_ack)
-    return Round(t_ack - t0, first, all_fresh, ogc_s, cpu1 - cpu0, cpu2 - cpu1, shown)
+    return Round(t_ack - t0, lease, stored, first, streak, ogc_s, cpu1 - cpu0, cpu2 - cpu1, shown)
 
 
 def rss_mb(pid: int) -> str:
@@ -147,6 +156,23 @@ def rss_mb(pid: int) -> str:
         ((_status_kb(p, "VmRSS"), _status_kb(p, "VmHWM")) for p in _tree(pid)), reverse=True
     )
     return ", ".join(f"{r / 1024:,.0f} (peak {h / 1024:,.0f})" for r, h in rss if r > 50_000)
+
+
+def show(k: int, rd: Round, tally: Tally, readers: int, load: float, batch: int) -> None:
+    print(
+        f"    round {k + 1}{f' ({readers} readers)' if readers else ''}: ingest {rd.ingest_s:.2f} s;"
+        f" then lease taken {rd.lease_s:.2f} s, stored {rd.stored_s:.2f} s, reflected"
+        f" {rd.first_s:.2f} s, {STREAK} in a row {rd.all_s:.2f} s, OGC counts"
+        f" {rd.shown:,}/{batch:,} at {rd.ogc_s:.2f} s; server CPU ingest {rd.cpu_ingest_s:.2f}"
+        f" s + refresh {rd.cpu_refresh_s:.2f} s; load {load:.1f} -> {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    for what, ms in tally.ms.items() if readers else ():
+        p50, p95, p99 = pct(ms)
+        print(f"      reads {what:7s} n={len(ms):5d} p50 {p50:6.1f} ms p95 {p95:6.1f} ms"
+              f" p99 {p99:6.1f} ms")  # fmt: skip
+    if readers:
+        print(f"      stale answers {tally.stale}, errors {len(tally.errors)} {tally.errors[:3]}")
 
 
 def run_mode(db: BenchDb, token: str, mode: str, k0: int, args: argparse.Namespace) -> list[Round]:
@@ -173,18 +199,7 @@ def run_mode(db: BenchDb, token: str, mode: str, k0: int, args: argparse.Namespa
             for th in readers:
                 th.join()
             rounds.append(rd)
-            print(f"    round {k + 1}{f' ({len(readers)} readers)' if readers else ''}: "
-                  f"ingest {rd.ingest_s:.2f} s; then reflected {rd.first_s:.2f} s, "
-                  f"{STREAK} in a row {rd.all_s:.2f} s, OGC counts {rd.shown:,}/{args.batch:,} "
-                  f"at {rd.ogc_s:.2f} s; server CPU ingest {rd.cpu_ingest_s:.2f} s + refresh "
-                  f"{rd.cpu_refresh_s:.2f} s; load {load:.1f} -> {os.getloadavg()[0]:.1f}")  # fmt: skip
-            if readers:
-                for what, ms in tally.ms.items():
-                    p50, p95, p99 = pct(ms)
-                    print(f"      reads {what:7s} n={len(ms):5d} p50 {p50:6.1f} ms "
-                          f"p95 {p95:6.1f} ms p99 {p99:6.1f} ms")  # fmt: skip
-                print(f"      stale answers {tally.stale}, errors {len(tally.errors)} "
-                      f"{tally.errors[:3]}")  # fmt: skip
+            show(k, rd, tally, len(readers), load, args.batch)
         print(f"    server processes RSS MB: {rss_mb(proc.pid)}")
         return rounds
     finally:
@@ -200,6 +215,20 @@ def clean(db: BenchDb) -> None:
             bump_version(conn)
 
 
+def summarize(by_mode: dict[str, list[Round]]) -> None:
+    print("  medians (the round with readers included):")
+    med = {}
+    for mode, rounds in by_mode.items():
+        med[mode] = m = {f: float(np.nanmedian([getattr(r, f) for r in rounds])) for f in FIELDS}
+        ok = "PASS" if m["all_s"] <= TARGET_S else "MISS"
+        print(f"    {mode:7s}: ingest {m['ingest_s']:.2f} s, stored {m['stored_s']:.2f} s, "
+              f"reflected {m['first_s']:.2f} s, {STREAK} in a row {m['all_s']:.2f} s (target <= "
+              f"{TARGET_S:.0f} s: {ok}); server CPU refresh {m['cpu_refresh_s']:.2f} s")  # fmt: skip
+    p, th = med["process"], med["thread"]
+    print(f"    thread / process: reflected {th['all_s'] / p['all_s']:.2f}x, "
+          f"refresh CPU {th['cpu_refresh_s'] / p['cpu_refresh_s']:.2f}x")  # fmt: skip
+
+
 def run(backend: str, args: argparse.Namespace) -> None:
     db = BenchDb(backend, args.n, args.keep)
     try:
@@ -212,21 +241,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
         by_mode = {}
         for i, mode in enumerate(MODES):
             by_mode[mode] = run_mode(db, token, mode, i * (args.rounds + 1), args)
-        print(f"  medians over {args.rounds + 1} rounds (last one with readers):")
-        med = {}
-        for mode, rounds in by_mode.items():
-            m = {
-                f: float(np.median([getattr(r, f) for r in rounds]))
-                for f in Round.__dataclass_fields__
-            }
-            med[mode] = m
-            ok = "PASS" if m["all_s"] <= TARGET_S else "MISS"
-            print(f"    {mode:7s}: ingest {m['ingest_s']:.2f} s, reflected {m['first_s']:.2f} s "
-                  f"({STREAK} in a row {m['all_s']:.2f} s; target <= {TARGET_S:.0f} s: {ok}), "
-                  f"server CPU refresh {m['cpu_refresh_s']:.2f} s")  # fmt: skip
-        p, th = med["process"], med["thread"]
-        print(f"    thread / process: reflected {th['all_s'] / p['all_s']:.2f}x, "
-              f"refresh CPU {th['cpu_refresh_s'] / max(p['cpu_refresh_s'], 1e-9):.2f}x")  # fmt: skip
+        summarize(by_mode)
         if args.keep:
             clean(db)
     finally:
