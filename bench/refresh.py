@@ -67,9 +67,10 @@ class Round:
     cpu_ingest_s: float
     cpu_refresh_s: float
     shown: int
+    by_worker: str = ""  # refresh CPU of each worker with its compute child
 
 
-FIELDS = [f for f in Round.__dataclass_fields__ if f != "shown"]
+FIELDS = [f for f in Round.__dataclass_fields__ if f not in ("shown", "by_worker")]
 
 
 def last_seeded(n: int) -> datetime:
@@ -146,13 +147,22 @@ def one_round(
             r = c.post("/api/reports", content=body, headers={"Content-Type": "text/csv"})
             if r.status_code != 200 or r.json()["accepted"] != body.count("\n") - 1:
                 raise SystemExit(f"ingest answered {r.status_code}: {r.text[:300]}")
-        t_ack, cpu1 = time.perf_counter(), cpu_s(pid)
+        t_ack, cpu1, w1 = time.perf_counter(), cpu_s(pid), worker_cpu(pid)
         with db.engine.connect() as conn:
             version = reports_version(conn)
         lease, stored, first, streak = poll_fresh(c, db, version, t_ack)
-        cpu2 = cpu_s(pid)
+        cpu2, w2 = cpu_s(pid), worker_cpu(pid)
         ogc_s, shown = ogc_count(c, start, args.batch, t_ack)
-    return Round(t_ack - t0, lease, stored, first, streak, ogc_s, cpu1 - cpu0, cpu2 - cpu1, shown)
+    by_worker = " / ".join(f"{w2[k] - w1.get(k, 0):.1f}" for k in sorted(w2) if w2[k] > 1)
+    marks = (lease, stored, first, streak, ogc_s)
+    return Round(t_ack - t0, *marks, cpu1 - cpu0, cpu2 - cpu1, shown, by_worker)
+
+
+def worker_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each child of `truce serve` (a worker and its compute child)."""
+    task = Path(f"/proc/{pid}/task")
+    kids = [int(k) for t in task.iterdir() for k in (t / "children").read_text().split()]
+    return {k: cpu_s(k) for k in kids}
 
 
 def rss_mb(pid: int) -> str:
@@ -168,7 +178,7 @@ def show(k: int, rd: Round, tally: Tally, what: str, load: float, batch: int) ->
         f" then lease taken {rd.lease_s:.2f} s, stored {rd.stored_s:.2f} s, reflected"
         f" {rd.first_s:.2f} s, {STREAK} in a row {rd.all_s:.2f} s, OGC counts"
         f" {rd.shown:,}/{batch:,} at {rd.ogc_s:.2f} s; server CPU ingest {rd.cpu_ingest_s:.2f}"
-        f" s + refresh {rd.cpu_refresh_s:.2f} s; load {load:.1f} -> {os.getloadavg()[0]:.1f}",
+        f" s + refresh {rd.cpu_refresh_s:.2f} s (by worker {rd.by_worker}); load {load:.1f} -> {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     for read, ms in tally.ms.items() if tally.ms["summary"] else ():
