@@ -4,24 +4,13 @@
     .venv/bin/python bench/refresh.py [--n 1000000] [--batch 10000] [--rounds 3]
         [--readers 2] [--backend sqlite|postgresql|both] [--keep]
 
-Per backend:
-1. Seed: --n reports (bench/api.py's grid: none merge), kept with --keep; the live
-   reports of an earlier run are deleted first (and the reports version bumped).
-2. Per mode (`--compute-process`, then `--compute-in-thread`): `truce serve
-   --workers 2 --warm`, then wait until the summary is served not stale.
-3. --rounds rounds, then one more with --readers readers (serve_load.py's, each
-   alternating the summary and an OGC page) in a closed loop: POST --batch new
-   reports as CSV (requests of <= 10,000 rows), dated after everything stored and
-   10 km apart, so each is one new incident; note the store's reports version;
-   then GET the summary (`.../dashboard`, a new connection each time, so either
-   worker may answer) every 20 ms. Prints the ingest time; from the ingest's
-   answer, the first answer not stale at that version and the first of ten such
-   answers in a row; the server's CPU seconds (all its processes); when the OGC
-   incidents collection counts the whole batch; the load average.
-4. Per mode: RSS of the server's processes; then medians and the thread/process
-   ratios. In-thread, every refresh is the full recompute of the evaluation.
-
-Target (issue 13): 10k new reports into 1M reflected within 2 s.
+Per backend and mode: start from scratch, then --rounds rounds, one more with
+--readers readers (serve_load.py's) and one from scratch (a report deleted). A round
+POSTs --batch new reports (dated after everything stored, 10 km apart: one incident
+each) and polls the summary until it is served not stale at the store's new reports
+version; prints when the lease was taken, the evaluation stored and served, when
+the OGC incidents count the batch, the server's CPU (by worker) and the load. See
+bench/README.md. Target (issue 13): 10k new reports into 1M reflected within 2 s.
 """
 
 from __future__ import annotations
