@@ -61,20 +61,27 @@ def test_patched_and_loaded_evaluations_equal_a_fresh_computation(db_url, seed, 
     rng = random.Random(seed)
     rows = _rows(rng)
     rng.shuffle(rows)
-    computing, reader = _service(db_url), _service(db_url)
+    # Last, two live reports after all the others, a batch each (one per worker): the
+    # last batch keeps every earlier incident.
+    live = [f"2016-09-21T0{h}:00:00+03:00" for h in (8, 9)]
+    rows += [dict(BASE_ROWS[3], report_id=f"live-{i}", observed_at=t) for i, t in enumerate(live)]
+    # Two computing processes taking turns, as two server workers do: each starts from
+    # its own previous evaluation, with the other's rows stored in between.
+    computing, reader = [_service(db_url), _service(db_url)], _service(db_url)
     full_loads = _counting_full_loads(monkeypatch)
     try:
-        start = batches = incremental = 0
+        start = batches = 0
         while start < len(rows):
+            worker = computing[batches % 2]
             batches += 1
-            size = rng.choice([1, 2, 5, 17, 40])
-            _ingest(computing, rows[start : start + size])
+            left = len(rows) - 2 - start  # before the two live reports
+            size = min(rng.choice([1, 2, 5, 17, 40]), left) if left > 0 else 1
+            _ingest(worker, rows[start : start + size])
             start += size
-            fresh = computing.snapshot(AGREEMENT)
-            assert fresh.generation > 0
-            last = computing.evaluations.computer.last[AGREEMENT]
-            incremental += last["incremental"] and last["kept"] > 0
-            scratch = compute(computing.engine, computing.agreements.get(AGREEMENT), fresh.as_of)
+            fresh = worker.snapshot(AGREEMENT)
+            assert fresh.generation == batches
+            last = worker.evaluations.computer.last[AGREEMENT]
+            scratch = compute(worker.engine, worker.agreements.get(AGREEMENT), fresh.as_of)
             assert fresh.data == scratch.data
             patched = reader.snapshot(AGREEMENT)
             assert patched.generation == fresh.generation
@@ -85,14 +92,16 @@ def test_patched_and_loaded_evaluations_equal_a_fresh_computation(db_url, seed, 
             finally:
                 loader.evaluations.close()
                 loader.engine.dispose()
-        # The computing service (after its first store) and the reader (at its first
+        # Each computing service (after its first store) and the reader (at its first
         # read) loaded the rows whole once; every later batch they patched in. Each
         # fresh loader loaded them whole once.
-        assert len(full_loads) == 2 + batches
-        assert computing.computations == batches
-        assert incremental, "no batch was evaluated incrementally"
+        assert len(full_loads) == 3 + batches
+        assert sum(w.computations for w in computing) == batches
+        # The last computation started from the worker's evaluation two batches old and
+        # kept the incidents before the live reports across the other worker's store.
+        assert last["incremental"] and last["kept"] > 0 and batches > 2
     finally:
-        for service in (computing, reader):
+        for service in (*computing, reader):
             service.evaluations.close()
             service.engine.dispose()
 
@@ -236,3 +245,37 @@ def test_a_failed_deferred_read_fails_its_readers_clearly():
         items.fill(broken)
     with pytest.raises(RuntimeError, match="reading the stored incidents failed"):
         len(items)
+
+
+def test_an_index_built_on_the_previous_one_equals_one_built_afresh(db_url):
+    """The OGC index of a patched evaluation reuses the previous index for the incidents
+    that are the same objects; it is the index a build from scratch gives."""
+    from truce.api.ogc.index import AgreementIndex
+
+    computing, reader = _service(db_url), _service(db_url)
+    try:
+        _ingest(computing, many_rows(200))
+        computing.snapshot(AGREEMENT)
+        first = reader.snapshot(AGREEMENT)
+        old = AgreementIndex.build(AGREEMENT, 1, None, first.data)
+        later = [
+            dict(BASE_ROWS[3], report_id=f"late-{i}", observed_at=f"2016-09-2{i}T01:00:00+03:00")
+            for i in range(3)
+        ]
+        _ingest(computing, later + many_rows(5, source="other", start=40))
+        computing.snapshot(AGREEMENT)
+        second = reader.snapshot(AGREEMENT)  # patched: most incidents the same objects
+        before, after = first.data["incidents"], second.data["incidents"]
+        shared = sum(a is b for a, b in zip(before, after[: len(before)], strict=True))
+        assert 0 < shared < len(second.data["incidents"])
+        reused = AgreementIndex.build(AGREEMENT, 2, None, second.data, previous=old)
+        fresh = AgreementIndex.build(AGREEMENT, 2, None, second.data)
+        for name in ("lon", "lat", "t_ns", "order", "key"):
+            assert (getattr(reused.incidents, name) == getattr(fresh.incidents, name)).all()
+        assert bytes(reused.encoded._view) == bytes(fresh.encoded._view)
+        assert (reused.encoded.starts == fresh.encoded.starts).all()
+        assert reused.incident_pos == fresh.incident_pos
+    finally:
+        for service in (computing, reader):
+            service.evaluations.close()
+            service.engine.dispose()

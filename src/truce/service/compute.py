@@ -132,6 +132,7 @@ class Held:
     ids: np.ndarray  # the store ids of `table`'s rows
     table: ReportTable
     evaluation: Evaluation
+    reports_version: int  # the store's when `table` was read
     generation: int = 0  # of the rows stored from `evaluation` (0: not stored)
 
 
@@ -152,9 +153,11 @@ class Computer:
         with paused_gc(), read_transaction(engine) as conn:
             version = report_store.reports_version(conn)
             agreement, covered = _effective(conn, entry)
-            generation = conn.execute(
-                select(derived.c.generation).where(derived.c.agreement_id == aid)
-            ).scalar()
+            stored = conn.execute(
+                select(
+                    derived.c.generation, derived.c.reports_version, derived.c.agreement_digest
+                ).where(derived.c.agreement_id == aid)
+            ).first()
             held = self._usable(aid, entry, agreement, covered)
             new_ids = None if held is None else _new_ids(conn, held.ids)
             if held is None or new_ids is None:
@@ -172,14 +175,13 @@ class Computer:
             new_rows = np.arange(len(held.table), len(table))
             ev = reevaluate(held.evaluation, table, new_rows, as_of=as_of, coverage=covered)
             reused = int(ev.extra.get("incremental", {}).get("reused", 0))
-            # The stored rows are those of `held.evaluation` only if nobody stored since.
-            kept = reused if held.generation and held.generation == generation else 0
+            kept = reused if _rows_hold(stored, held, entry.digest) else 0
         self.last[aid] = {
             "incremental": held is not None and new_ids is not None,
             "kept": kept,
             "new_reports": 0 if new_ids is None else len(new_ids),
         }
-        self.held[aid] = Held(entry.digest, agreement, covered, ids, table, ev)
+        self.held[aid] = Held(entry.digest, agreement, covered, ids, table, ev, version)
         snap = _snapshot(entry, ev, table, version, as_of, clock(), incidents_from=kept)
         return Computed(snap, kept)
 
@@ -208,6 +210,24 @@ class Computer:
             self.held.pop(agreement_id)
             return None
         return held
+
+
+def _rows_hold(stored: Any, held: Held, digest: str) -> bool:
+    """Whether the stored rows hold `held.evaluation`'s incidents before the cut of a
+    re-evaluation from it (so they need not be written again).
+
+    They do when `held`'s own rows are the stored ones, and also when another process
+    stored since (two server workers take turns): computations are serialised by the
+    lease and each reads the store after taking it, so that one read every report
+    `held` did and more, all of the added ones later than the cut, which leaves the
+    incidents before it as they are in any evaluation over those reports."""
+    if stored is None or not held.generation or stored.generation is None:
+        return False
+    if stored.generation == held.generation:
+        return True
+    return stored.agreement_digest == digest and (stored.reports_version or 0) >= (
+        held.reports_version
+    )
 
 
 def _report_ids(conn: Connection) -> np.ndarray:

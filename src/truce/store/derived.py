@@ -191,6 +191,7 @@ def load(engine: Engine, agreement_id: str, reuse: Snapshot | None = None) -> Sn
                 incidents.fill(
                     lambda: evaluation_rows.load_incidents(conn, agreement_id, violations)
                 )
+                snap.data["incidents"] = list(incidents)  # later readers: the plain list
         except BaseException as exc:
             if not ready.is_set():
                 out["error"] = exc

@@ -45,12 +45,37 @@ class EncodedIncidents:
     with `violations` 0, `published` false and a trailing comma, back to back: a run of
     consecutive rows with those values (most of a bbox page) is one slice."""
 
-    def __init__(self, incidents: Sequence[Mapping[str, Any]], order: np.ndarray) -> None:
+    starts: np.ndarray
+    ends: np.ndarray
+    _view: memoryview
+
+    def __init__(
+        self,
+        incidents: Sequence[Mapping[str, Any]],
+        order: np.ndarray,
+        previous: tuple[EncodedIncidents, np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """`previous`: (the features of an earlier index, its order, and which positions
+        hold the same incident as there): those are copied, not encoded again."""
         buffer = bytearray()
         ends = np.empty(len(order), dtype=np.int64)
+        same: list[bool] = [False] * len(order)
+        old_start: list[int] = []
+        old_end: list[int] = []
+        old_view = memoryview(b"")
+        if previous is not None:
+            encoded, old_order, same_mask = previous
+            same = same_mask.tolist()
+            starts = np.empty(len(old_order), dtype=np.int64)
+            stops = np.empty(len(old_order), dtype=np.int64)
+            starts[old_order], stops[old_order] = encoded.starts, encoded.ends
+            old_start, old_end, old_view = starts.tolist(), stops.tolist(), encoded._view
         for i, pos in enumerate(order.tolist()):
-            buffer += feature_head(incidents[pos])
-            buffer += _PLAIN_END
+            if same[pos]:
+                buffer += old_view[old_start[pos] : old_end[pos]]
+            else:
+                buffer += feature_head(incidents[pos])
+                buffer += _PLAIN_END
             ends[i] = len(buffer)
         self.starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
         self.ends = ends

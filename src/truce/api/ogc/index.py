@@ -95,6 +95,69 @@ def _who(user: User) -> Hashable:
 
 
 @dataclass
+class _Reuse:
+    """Which incidents of a new snapshot an earlier index holds already: those that are
+    the very same objects at the same positions (items are never changed in place)."""
+
+    previous: AgreementIndex | None
+    same: np.ndarray  # by position in the new snapshot
+    changed: np.ndarray  # the other positions
+
+    @classmethod
+    def of(cls, previous: AgreementIndex | None, incs: list[dict[str, Any]]) -> _Reuse:
+        n = len(incs)
+        same = np.zeros(n, dtype=bool)
+        if previous is not None:
+            before = previous.data["incidents"]
+            m = min(n, len(before))
+            same[:m] = np.fromiter((incs[k] is before[k] for k in range(m)), dtype=bool, count=m)
+        return cls(previous if same.any() else None, same, np.flatnonzero(~same))
+
+    def _by_position(self, values: np.ndarray) -> np.ndarray:
+        """One of the previous index's point columns (in its index order) by position."""
+        assert self.previous is not None
+        order = self.previous.incidents.order
+        out = np.empty(len(order), dtype=values.dtype)
+        out[order] = values
+        return out
+
+    def column(self, read: Any, name: str) -> np.ndarray:
+        """A point column: the previous values where the incident is the same, `read`
+        (positions -> values) for the others."""
+        fresh = np.asarray(read(self.changed.tolist()))
+        if self.previous is None:
+            return fresh.astype(np.int64 if name == "t_ns" else np.float64)
+        old = self._by_position(getattr(self.previous.incidents, name))
+        out = np.empty(len(self.same), dtype=old.dtype)
+        kept = np.flatnonzero(self.same)
+        out[kept] = old[kept]
+        out[self.changed] = fresh
+        return out
+
+    def positions(self, incs: list[dict[str, Any]]) -> dict[str, int]:
+        """Incident key -> position."""
+        if self.previous is None:
+            return {inc["key"]: k for k, inc in enumerate(incs)}
+        out = dict(self.previous.incident_pos)
+        before = self.previous.data["incidents"]
+        for k in self.changed.tolist():  # first forget what moved or went...
+            if k < len(before) and out.get(before[k]["key"]) == k:
+                del out[before[k]["key"]]
+        for k in range(len(incs), len(before)):
+            if out.get(before[k]["key"]) == k:
+                del out[before[k]["key"]]
+        for k in self.changed.tolist():  # ...then place what is new here
+            out[incs[k]["key"]] = k
+        return out
+
+    def encoded(self) -> tuple[EncodedIncidents, np.ndarray, np.ndarray] | None:
+        """The previous features and which positions may take theirs."""
+        if self.previous is None:
+            return None
+        return self.previous.encoded, self.previous.incidents.order, self.same
+
+
+@dataclass
 class AgreementIndex:
     """One snapshot of one agreement, indexed. Holds the snapshot's dicts (shared with
     the service, not copied) and numpy arrays over them."""
@@ -127,13 +190,19 @@ class AgreementIndex:
         data: dict[str, Any],
         *,
         snapshot: Snapshot | None = None,
+        previous: AgreementIndex | None = None,
     ) -> AgreementIndex:
-        incs, vios = data["incidents"], data["violations"]
+        """Index `data`. With `previous` (the index of an earlier snapshot of the same
+        agreement), what it holds for the incidents that are still the same objects
+        at the same positions is reused: a refresh that patched a few incidents into
+        a million (`truce.store.derived.load`) re-indexes those few."""
+        incs, vios = list(data["incidents"]), data["violations"]
         n = len(incs)
-        lon = np.fromiter((i["lon"] for i in incs), dtype=np.float64, count=n)
-        lat = np.fromiter((i["lat"] for i in incs), dtype=np.float64, count=n)
-        t = times_ns([i["observed_at"] for i in incs])
-        incident_pos = {inc["key"]: k for k, inc in enumerate(incs)}
+        reuse = _Reuse.of(previous, incs)
+        lon = reuse.column(lambda rows: [incs[k]["lon"] for k in rows], "lon")
+        lat = reuse.column(lambda rows: [incs[k]["lat"] for k in rows], "lat")
+        t = reuse.column(lambda rows: times_ns([incs[k]["observed_at"] for k in rows]), "t_ns")
+        incident_pos = reuse.positions(incs)
         at_inc = np.fromiter(
             (incident_pos[v["incident_key"]] for v in vios), dtype=np.int64, count=len(vios)
         )
@@ -154,7 +223,7 @@ class AgreementIndex:
             violations_at=violations_at,
             incident_pos=incident_pos,
             violation_pos={v["key"]: k for k, v in enumerate(vios)},
-            encoded=EncodedIncidents(incs, incidents.order),
+            encoded=EncodedIncidents(incs, incidents.order, reuse.encoded()),
             violation_count=np.bincount(at_inc, minlength=n)[incidents.order],
             snapshot=snapshot,
         )
@@ -385,7 +454,12 @@ class OgcIndex:
     def _build(self, key: tuple[str, str], snap: Snapshot) -> AgreementIndex:
         with derived.paused_gc():
             built = AgreementIndex.build(
-                key[0], snap.reports_version, snap.valid_until, snap.data, snapshot=snap
+                key[0],
+                snap.reports_version,
+                snap.valid_until,
+                snap.data,
+                snapshot=snap,
+                previous=self._by_key.get(key),
             )
         self._by_key[key] = built
         self.builds += 1
