@@ -80,7 +80,7 @@ def test_patched_and_loaded_evaluations_equal_a_fresh_computation(db_url, seed, 
             start += size
             fresh = worker.snapshot(AGREEMENT)
             assert fresh.generation == batches
-            last = worker.evaluations.computer.last[AGREEMENT]
+            last = worker.evaluations.shared.computer.last[AGREEMENT]
             scratch = compute(worker.engine, worker.agreements.get(AGREEMENT), fresh.as_of)
             assert fresh.data == scratch.data
             patched = reader.snapshot(AGREEMENT)
@@ -188,7 +188,7 @@ def test_a_child_process_computes_and_stores_what_a_thread_would(db_url):
         assert again.generation == 2
         # The child kept its reports and evaluation: it read one new report and kept the
         # incidents before the new one's reach as stored.
-        last = service.evaluations._child.last  # type: ignore[union-attr]
+        last = service.evaluations.shared.child.last
         assert last["incremental"] and last["new_reports"] == 1 and last["kept"] > 0
         assert len(again.data["violations"]) == len(served.data["violations"]) + 1
     finally:
@@ -277,5 +277,35 @@ def test_an_index_built_on_the_previous_one_equals_one_built_afresh(db_url):
         assert reused.incident_pos == fresh.incident_pos
     finally:
         for service in (computing, reader):
+            service.evaluations.close()
+            service.engine.dispose()
+
+
+def test_the_worker_that_made_the_evaluation_refreshes_it_for_the_others(db_url):
+    """Two server workers: reports ingested through the one that did not make the stored
+    evaluation are evaluated by the one that did (it noticed them by itself, and the
+    other let it take the lease first), from the evaluation its compute process holds."""
+
+    def worker() -> Service:
+        service = Service(
+            make_engine(db_url), AgreementRegistry.load(), refresh_wait_s=None, compute_process=True
+        )
+        upgrade(service.engine)
+        return service
+
+    maker, other = worker(), worker()
+    try:
+        _ingest(maker, many_rows(40))
+        made = maker.snapshot(AGREEMENT)
+        assert other.snapshot(AGREEMENT).data == made.data  # loaded, not computed
+        late = dict(BASE_ROWS[3], report_id="late-1", observed_at="2016-09-21T09:00:00+03:00")
+        _ingest(other, [late])
+        refreshed = other.snapshot(AGREEMENT)  # waits until it reflects the report
+        assert len(refreshed.data["incidents"]) == len(made.data["incidents"]) + 1
+        assert (maker.computations, other.computations) == (2, 0)
+        last = maker.evaluations.shared.child.last
+        assert last["incremental"] and last["kept"] > 0
+    finally:
+        for service in (maker, other):
             service.evaluations.close()
             service.engine.dispose()

@@ -261,3 +261,55 @@ def _load(conn: Connection, ids: np.ndarray | None) -> ReportTable:
         for chunk in np.array_split(ids, max(1, -(-len(ids) // ID_CHUNK)))
     ]
     return ReportTable.concat(parts)
+
+
+class SharedCompute:
+    """Where one process computes the shared evaluations: in the calling thread
+    (`Computer`), or in its compute process (`truce.service.compute_process`), which
+    `truce serve` uses so that readers never wait for the interpreter."""
+
+    def __init__(self, engine: Engine, *, in_child: bool) -> None:
+        self.engine, self.in_child = engine, in_child
+        self.computer = Computer()  # in-thread: the incremental state
+        self.child: Any = None  # a ComputeProcess, started by the first computation
+
+    def compute_and_store(
+        self,
+        entry: AgreementEntry,
+        now: datetime,
+        token: str,
+        evaluate: EvaluateFn,
+        clock: Callable[[], datetime],
+    ) -> bool:
+        """Compute (from the last computation when it can) and store under the lease
+        `token`; False when the lease was lost meanwhile. A test's own `evaluate` is
+        called in the thread."""
+        from truce.store import derived
+
+        if self.in_child and evaluate is default_evaluate:
+            if self.child is None:
+                from truce.service.compute_process import ComputeProcess
+
+                self.child = ComputeProcess()
+            return bool(self.child.compute_and_store(self.engine, entry, now, token))
+        if self.computer.evaluate is not evaluate:
+            self.computer = Computer(evaluate)
+        done = self.computer.compute(self.engine, entry, now, clock)
+        stored = derived.store(self.engine, done.snapshot, token, kept_incidents=done.kept)
+        if stored is not None:
+            self.computer.stored(entry.agreement.id, stored.generation)
+        return stored is not None
+
+    def made(self, agreement_id: str, generation: int | None) -> bool:
+        """This process's computation made the stored rows of `generation` (so it holds
+        what they were made from), or there are none."""
+        if not generation:
+            return True
+        if self.child is not None:
+            return bool(self.child.generations.get(agreement_id) == generation)
+        held = self.computer.held.get(agreement_id)
+        return held is not None and held.generation == generation
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.close()

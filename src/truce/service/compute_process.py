@@ -76,9 +76,11 @@ def _serve(pipe: Connection) -> None:
             if pipe.poll():  # the worker closed its end (it died, say kill -9): abandon,
                 break  # as a computation in a thread dies with its process
             stored = derived.store(engine, done.snapshot, token, kept_incidents=done.kept)
+            last = dict(computer.last.get(entry.agreement.id, {}))
             if stored is not None:
                 computer.stored(entry.agreement.id, stored.generation)
-            pipe.send(("stored" if stored else "lost", computer.last.get(entry.agreement.id)))
+                last["generation"] = stored.generation
+            pipe.send(("stored" if stored else "lost", last))
         except Exception as exc:  # reported to the worker, which logs and retries later
             log.exception("computing the evaluation of %s failed", entry.agreement.id)
             pipe.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -94,6 +96,9 @@ class ComputeProcess:
         self._child: BaseProcess | None = None
         self._pipe: Connection | None = None
         self.last: Any = None  # what the last computation reused (logs, tests)
+        # Per agreement: the generation of the rows the child last stored, from the
+        # evaluation it holds (what its next refresh can start from).
+        self.generations: dict[str, int] = {}
 
     def compute_and_store(
         self, engine: Engine, entry: AgreementEntry, as_of: datetime, token: str
@@ -115,6 +120,8 @@ class ComputeProcess:
         if status == "error":
             raise ComputeFailed(f"computing the evaluation of {entry.agreement.id}: {detail}")
         self.last = detail
+        if status == "stored":
+            self.generations[entry.agreement.id] = int(detail["generation"])
         return bool(status == "stored")
 
     def _start(self) -> Connection:
@@ -141,6 +148,7 @@ class ComputeProcess:
             if self._child.is_alive():
                 self._child.kill()
         self._child = self._pipe = None
+        self.generations.clear()  # a new child holds nothing
 
     def close(self) -> None:
         """Stop the child; one computing now is killed rather than waited for."""

@@ -24,17 +24,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Engine
 
 from truce.service.agreements import AgreementEntry, AgreementRegistry
-
-if TYPE_CHECKING:
-    from truce.service.compute_process import ComputeProcess
 from truce.service.compute import (
-    Computer,
     EvaluateFn,
+    SharedCompute,
     compute,
     default_evaluate,
     wall_clock,
@@ -54,6 +50,12 @@ SUMMARY_CACHE_SIZE = 64
 # How often the refresher looks again while another process holds the lease: its
 # snapshot, or its death (`lease.LEASE_STALE_S`), is noticed within this.
 POLL_S = 0.25
+# With `compute_process` (a server): how often an idle refresher looks for reports
+# another process stored, so that every worker refreshes without waiting for a reader;
+# and how long a worker that did not make the stored evaluation lets the one that did
+# (which holds what it was made from: an incremental refresh) take the lease first.
+WATCH_S = 1.0
+AFFINITY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -85,14 +87,14 @@ class Evaluations:
         # Compute the shared evaluation in a child process (`compute_process`), not in
         # the refresher thread: the server's readers then never wait for the GIL.
         self.compute_process = compute_process
-        self._child: ComputeProcess | None = None  # started by the first computation
         self.agreements = agreements
         self.clock = clock
         # How long a reader of a stale snapshot waits for the refresh (None: until it
         # is done; 0: not at all, the server's default).
         self.refresh_wait_s = refresh_wait_s
         self.evaluate = evaluate
-        self.computer = Computer(evaluate)  # the shared evaluation's incremental state
+        # Where the shared evaluation is computed, and what its next refresh starts from.
+        self.shared = SharedCompute(engine, in_child=compute_process)
         self.lease_clock = lease_clock  # wall clock for the lease, shared by processes
         self.as_of_cache_size = as_of_cache_size
         self.computations = 0  # evaluations this process computed (for tests and logs)
@@ -180,8 +182,7 @@ class Evaluations:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        if self._child is not None:
-            self._child.close()
+        self.shared.close()
 
     def _usable(self, agreement_id: str, entry: AgreementEntry) -> Snapshot | None:
         memo = self._memo.get(agreement_id)
@@ -217,11 +218,17 @@ class Evaluations:
         while True:
             with self._cond:
                 while not self._pending and not self._closed:
-                    self._cond.wait()
+                    if not self._cond.wait(WATCH_S if self.compute_process else None):
+                        break  # idle for a while: look at the store
                 if self._closed:
                     return
-                agreement_id, scope = next(iter(self._pending))
-                del self._pending[(agreement_id, scope)]
+                item = next(iter(self._pending), None)
+                if item is not None:
+                    del self._pending[item]
+            if item is None:
+                self._watch()
+                continue
+            agreement_id, scope = item
             try:
                 if scope is None:
                     self._refresh(agreement_id)
@@ -233,10 +240,24 @@ class Evaluations:
                     self._failed[agreement_id] = exc
                     self._cond.notify_all()
 
+    def _watch(self) -> None:
+        """Ask for a refresh of each agreement this process serves that is behind the
+        store (reports stored through another process)."""
+        try:
+            with read_transaction(self.engine) as conn:
+                version = report_store.reports_version(conn)
+        except Exception:  # the database is away for a moment: look again later
+            log.warning("reading the reports version failed", exc_info=True)
+            return
+        for agreement_id, memo in list(self._memo.items()):
+            if memo.reports_version < version:
+                self.request(agreement_id)
+
     def _refresh(self, agreement_id: str) -> None:
         """Bring the agreement's snapshot up to the stored reports version: load the one
         another process stored, or take the lease and compute it (once per call)."""
         entry = self.agreements.get(agreement_id)
+        deferred = False
         while not self._closed:
             now = self.clock()
             with read_transaction(self.engine) as conn:
@@ -247,6 +268,15 @@ class Evaluations:
                 return
             if self._worth_loading(meta, memo, entry):
                 self._load(agreement_id, entry)
+                continue
+            generation = None if meta is None else meta.generation
+            if (
+                self.compute_process
+                and not deferred
+                and not self.shared.made(agreement_id, generation)
+            ):
+                deferred = True  # let the process that made it refresh it, incrementally
+                time.sleep(AFFINITY_S)
                 continue
             token = lease.claim(self.engine, agreement_id, now=self.lease_clock())
             if token is None:  # another process computes: wait for its snapshot or its death
@@ -259,7 +289,8 @@ class Evaluations:
                     if self._worth_loading(meta, memo, entry):  # stored while we claimed
                         lease.release(self.engine, agreement_id, token)
                         continue
-                    self._compute_and_store(entry, now, token)
+                    self.computations += 1
+                    self.shared.compute_and_store(entry, now, token, self.evaluate, self.clock)
             except BaseException:
                 lease.release(self.engine, agreement_id, token)
                 raise
@@ -374,21 +405,3 @@ class Evaluations:
         snap = compute(self.engine, entry, as_of, self.clock, self.evaluate, where)
         self.computations += 1
         return snap
-
-    def _compute_and_store(self, entry: AgreementEntry, now: datetime, token: str) -> bool:
-        """The shared evaluation computed (from the last one when it can) and stored under
-        the lease `token`; False when the lease was lost meanwhile."""
-        self.computations += 1
-        if self.compute_process and self.evaluate is default_evaluate:
-            if self._child is None:
-                from truce.service.compute_process import ComputeProcess
-
-                self._child = ComputeProcess()
-            return self._child.compute_and_store(self.engine, entry, now, token)
-        if self.computer.evaluate is not self.evaluate:  # a test swapped it
-            self.computer = Computer(self.evaluate)
-        done = self.computer.compute(self.engine, entry, now, self.clock)
-        stored = derived.store(self.engine, done.snapshot, token, kept_incidents=done.kept)
-        if stored is not None:
-            self.computer.stored(entry.agreement.id, stored.generation)
-        return stored is not None

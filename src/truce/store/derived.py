@@ -129,6 +129,7 @@ class Stored:
     computed_at: datetime | None
     claim_token: str | None
     claim_at: datetime | None
+    generation: int | None = None  # of the stored rows
 
     def newer_than(self, snap: Snapshot | None) -> bool:
         """A stored computation other than (so, later than) `snap`."""
@@ -149,6 +150,7 @@ def stored(conn: Connection, agreement_id: str) -> Stored | None:
         derived.c.computed_at,
         derived.c.claim_token,
         derived.c.claim_at,
+        derived.c.generation,
     )
     row = conn.execute(select(*cols).where(derived.c.agreement_id == agreement_id)).first()
     if row is None:
@@ -159,6 +161,7 @@ def stored(conn: Connection, agreement_id: str) -> Stored | None:
         _aware(row.computed_at),
         row.claim_token,
         _aware(row.claim_at),
+        None if row.generation is None else int(row.generation),
     )
 
 
