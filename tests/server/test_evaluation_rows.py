@@ -27,6 +27,12 @@ def _service(url: str) -> Service:
     return service
 
 
+def _close(*services: Service) -> None:
+    for service in services:
+        service.evaluations.close()
+        service.engine.dispose()
+
+
 def _ingest(service: Service, rows: list[dict]) -> None:
     service.ingest_reports(to_csv(rows).encode(), format="csv", user=SYSTEM_USER)
 
@@ -90,8 +96,7 @@ def test_patched_and_loaded_evaluations_equal_a_fresh_computation(db_url, seed, 
             try:
                 assert loader.snapshot(AGREEMENT).data == fresh.data
             finally:
-                loader.evaluations.close()
-                loader.engine.dispose()
+                _close(loader)
         # Each computing service (after its first store) and the reader (at its first
         # read) loaded the rows whole once; every later batch they patched in. Each
         # fresh loader loaded them whole once.
@@ -101,9 +106,7 @@ def test_patched_and_loaded_evaluations_equal_a_fresh_computation(db_url, seed, 
         # kept the incidents before the live reports across the other worker's store.
         assert last["incremental"] and last["kept"] > 0 and batches > 2
     finally:
-        for service in (*computing, reader):
-            service.evaluations.close()
-            service.engine.dispose()
+        _close(*computing, reader)
 
 
 def test_a_report_late_in_time_rewrites_only_what_it_changed(db_url):
@@ -131,8 +134,7 @@ def test_a_report_late_in_time_rewrites_only_what_it_changed(db_url):
         # The new incident alone (past the cessation's 48 h: no violation); nothing moved.
         assert written == {"evaluation_incidents": 1, "evaluation_violations": 0}
     finally:
-        service.evaluations.close()
-        service.engine.dispose()
+        _close(service)
 
 
 def test_a_merged_incident_leaves_a_tombstone_that_readers_apply(db_url):
@@ -161,9 +163,7 @@ def test_a_merged_incident_leaves_a_tombstone_that_readers_apply(db_url):
         assert patched.generation == generation
         assert patched.data == second.data
     finally:
-        for service in (computing, reader):
-            service.evaluations.close()
-            service.engine.dispose()
+        _close(computing, reader)
 
 
 def test_a_child_process_computes_and_stores_what_a_thread_would(db_url):
@@ -192,8 +192,7 @@ def test_a_child_process_computes_and_stores_what_a_thread_would(db_url):
         assert last["incremental"] and last["new_reports"] == 1 and last["kept"] > 0
         assert len(again.data["violations"]) == len(served.data["violations"]) + 1
     finally:
-        service.evaluations.close()
-        service.engine.dispose()
+        _close(service)
 
 
 def test_a_whole_load_answers_before_its_incidents_are_read(db_url, monkeypatch):
@@ -228,9 +227,7 @@ def test_a_whole_load_answers_before_its_incidents_are_read(db_url, monkeypatch)
         assert loaded.data == stored.data
     finally:
         gate.set()
-        for service in (computing, restarted):
-            service.evaluations.close()
-            service.engine.dispose()
+        _close(computing, restarted)
 
 
 def test_a_failed_deferred_read_fails_its_readers_clearly():
@@ -276,9 +273,7 @@ def test_an_index_built_on_the_previous_one_equals_one_built_afresh(db_url):
         assert (reused.encoded.starts == fresh.encoded.starts).all()
         assert reused.incident_pos == fresh.incident_pos
     finally:
-        for service in (computing, reader):
-            service.evaluations.close()
-            service.engine.dispose()
+        _close(computing, reader)
 
 
 def test_the_worker_that_made_the_evaluation_refreshes_it_for_the_others(db_url):
@@ -306,6 +301,4 @@ def test_the_worker_that_made_the_evaluation_refreshes_it_for_the_others(db_url)
         last = maker.evaluations.shared.child.last
         assert last["incremental"] and last["kept"] > 0
     finally:
-        for service in (maker, other):
-            service.evaluations.close()
-            service.engine.dispose()
+        _close(maker, other)
