@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from truce.exchange import queries
 from truce.exchange.bulletin import report_dict
 from truce.store.engine import read_transaction
-from truce.store.reports import _sqlite_times
+from truce.store.report_columns import sqlite_times
 
 from .conftest import Pair, rows_of
 
@@ -26,7 +26,7 @@ instants = st.datetimes(
 def test_sqlite_text_is_written_as_the_datetime_would_be(when: datetime, whole: bool) -> None:
     if whole:
         when = when.replace(microsecond=0)
-    text = _sqlite_times(np.array([np.datetime64(when.replace(tzinfo=None), "us")]))[0]
+    text = sqlite_times(np.array([np.datetime64(when.replace(tzinfo=None), "us")]))[0]
     from_text = report_dict({"observed_at": text, "observed_to": text, "notes": text})
     from_datetime = report_dict({"observed_at": when, "observed_to": when, "notes": text})
     assert from_text == from_datetime
