@@ -4,8 +4,8 @@
 - `documents`: the documents, pure functions without the web framework;
 - `encoded`: incident features encoded once per snapshot;
 - `index`: the per-process feature index the items queries read;
-- `cql`, `cql_mask`, `columns`, `queryables`: CQL2 filters (Part 3) parsed, evaluated as numpy
-  masks over columns, and what they may name;
+- `cql`, `cql_mask` (with `cql_temporal`, `cql_spatial`), `columns`, `queryables`: CQL2
+  filters (Part 3) parsed, evaluated as numpy masks over columns, and what they may name;
 - `handlers`: `OgcApi`, each handler returning a document;
 - `routes`: the `/ogc` routes, one-line wrappers, and the items fast path.
 

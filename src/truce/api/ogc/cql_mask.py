@@ -7,9 +7,9 @@ whole arrays, and logic is SQL's three-valued one, as CQL2 asks: a comparison wi
 a null value is *unknown*, `NOT unknown` is unknown, and only rows that are true
 are selected (`IS NULL` is never unknown).
 
-Temporal functions follow CQL2 1.0 tables 1 and 2: a timestamp is an instant, a
-DATE the whole UTC day, an INTERVAL closed with `..` for an open end; the
-interval-only functions (T_DURING, T_CONTAINS, ...) refuse an instant operand (400).
+Temporal functions (CQL2 1.0 tables 1 and 2) are in `cql_temporal`, spatial ones
+and geometry literals in `cql_spatial`; this module resolves the operands, compares
+and combines.
 
     >>> cols = SimpleColumns({"n": Column.numbers([1.0, None, 3.0])})
     >>> from truce.api.ogc.cql import parse_filter
@@ -22,26 +22,22 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import shapely
-from pygeofilter import ast, values
+from pygeofilter import ast
 
-from truce.api.ogc.columns import NAT, Column, Columns, Points, SimpleColumns
-from truce.api.ogc.cql import TEMPORAL, TimeIntersects, utc_datetime
+from truce.api.ogc.columns import Column, Columns, Points, SimpleColumns
+from truce.api.ogc.cql import utc_datetime
+from truce.api.ogc.cql_spatial import box_geometry, geometry_literal, spatial_relation
+from truce.api.ogc.cql_temporal import DAY_NS, temporal_relation, time_span, utc_ns
 from truce.api.ogc.params import Bbox
 from truce.errors import BadInput
 
 __all__ = ["Column", "Columns", "Points", "SimpleColumns", "mask"]
-
-OPEN_START, OPEN_END = NAT + 1, np.iinfo(np.int64).max
-DAY_NS = 86_400 * 10**9
-
 
 Tri = tuple[np.ndarray, np.ndarray]  # (true, unknown) per row
 
@@ -82,36 +78,6 @@ _FLIP = {
     ast.ComparisonOp.GT: ast.ComparisonOp.LT,
     ast.ComparisonOp.GE: ast.ComparisonOp.LE,
 }
-_TEMPORAL_NAMES = {cls: name.upper() for name, cls in TEMPORAL.items()}
-_INTERVAL_ONLY = {
-    ast.TimeContains,
-    ast.TimeDuring,
-    ast.TimeEndedBy,
-    ast.TimeEnds,
-    ast.TimeMeets,
-    ast.TimeMetBy,
-    ast.TimeOverlappedBy,
-    ast.TimeOverlaps,
-    ast.TimeBegunBy,
-    ast.TimeBegins,
-}
-
-
-def _ns(value: date | datetime) -> int:
-    if isinstance(value, datetime):
-        return int(pd.Timestamp(utc_datetime(value)).value)
-    return int(pd.Timestamp(datetime(value.year, value.month, value.day, tzinfo=UTC)).value)
-
-
-@dataclass(frozen=True)
-class _Span:
-    """A temporal operand: start and end (arrays or scalars, UTC ns), its nulls."""
-
-    start: Any
-    end: Any
-    null: np.ndarray | None
-    instant: bool
-    label: str
 
 
 class _Eval:
@@ -163,7 +129,7 @@ class _Eval:
             return self.spatial(node)
         if isinstance(node, ast.BBox):
             box = Bbox(node.minx, node.miny, node.maxx, node.maxy)
-            return self._spatial_of("s_intersects", node.lhs, _box_geometry(box))
+            return self._spatial_of("s_intersects", node.lhs, box_geometry(box))
         if isinstance(node, ast.Attribute):
             column = self.operand(node)
             if isinstance(column, Column) and column.type == "boolean":
@@ -188,7 +154,7 @@ class _Eval:
                 if isinstance(inner, str) or (isinstance(inner, Column) and inner.type == "string"):
                     return _Lower(inner)
                 raise BadInput("filter: CASEI() takes a string property or a string")
-            if node.name == "bbox":  # a BBOX literal (`_geometry` reads it)
+            if node.name == "bbox":  # a BBOX literal (`geometry_literal` reads it)
                 return node
             raise BadInput(f"filter: function {node.name}() is not supported")
         if isinstance(node, ast.Arithmetic):
@@ -219,7 +185,7 @@ class _Eval:
         if a.type == "string":
             return self._strings(a, fn, _literal(a, b, prop), lower=False)
         if a.type == "timestamp" and isinstance(b, date) and not isinstance(b, datetime):
-            start = _ns(b)
+            start = utc_ns(b)
             end = start + DAY_NS - 1  # a DATE is the whole UTC day
             result = {
                 ast.ComparisonOp.EQ: (a.values >= start) & (a.values <= end),
@@ -291,63 +257,10 @@ class _Eval:
 
     # --- time ----------------------------------------------------------------------
 
-    def _span(self, node: Any) -> _Span:
-        value = self.operand(node)
-        if isinstance(value, Column) and value.type == "timestamp":
-            return _Span(value.values, value.values, value.null, True, _name(node))
-        if isinstance(value, datetime):
-            ns = _ns(value)
-            return _Span(ns, ns, None, True, "a TIMESTAMP")
-        if isinstance(value, date):
-            start = _ns(value)
-            return _Span(start, start + DAY_NS - 1, None, True, "a DATE")
-        if isinstance(value, values.Interval):
-            start, end = value.start, value.end
-            if isinstance(start, timedelta) or isinstance(end, timedelta):
-                raise BadInput("filter: durations in an INTERVAL are not supported")
-            lo = OPEN_START if start is None else _ns(start)
-            hi = OPEN_END if end is None else _ns(end)
-            if end is not None and not isinstance(end, datetime):
-                hi += DAY_NS - 1  # a date as the end: to the end of that day
-            return _Span(lo, hi, None, False, "an INTERVAL")
-        raise BadInput(
-            f"filter: {_name(node)} is not temporal; give a timestamp property, TIMESTAMP('…'), "
-            "DATE('…') or INTERVAL('…', '…')"
-        )
-
     def temporal(self, node: ast.TemporalPredicate) -> Tri:
-        name = _TEMPORAL_NAMES.get(type(node), type(node).__name__)
-        a, b = self._span(node.lhs), self._span(node.rhs)
-        if type(node) in _INTERVAL_ONLY and (a.instant or b.instant):
-            instant = a.label if a.instant else b.label
-            raise BadInput(
-                f"filter: {name} compares intervals and {instant} is an instant (CQL2 1.0 "
-                "table 2); for instants use T_INTERSECTS, T_BEFORE, T_AFTER, T_EQUALS or T_DISJOINT"
-            )
-        before = a.end < b.start
-        after = a.start > b.end
-        relations: dict[type[ast.Node], Any] = {
-            ast.TimeBefore: before,
-            ast.TimeAfter: after,
-            ast.TimeDisjoint: before | after,
-            TimeIntersects: ~(before | after),
-            ast.TimeEquals: (a.start == b.start) & (a.end == b.end),
-            ast.TimeContains: (b.start > a.start) & (b.end < a.end),
-            ast.TimeDuring: (a.start > b.start) & (a.end < b.end),
-            ast.TimeEndedBy: (a.start < b.start) & (a.end == b.end),
-            ast.TimeEnds: (a.start > b.start) & (a.end == b.end),
-            ast.TimeMeets: a.end == b.start,
-            ast.TimeMetBy: a.start == b.end,
-            ast.TimeOverlappedBy: (b.start < a.start) & (a.start < b.end) & (b.end < a.end),
-            ast.TimeOverlaps: (a.start < b.start) & (b.start < a.end) & (a.end < b.end),
-            ast.TimeBegunBy: (a.start == b.start) & (a.end > b.end),
-            ast.TimeBegins: (a.start == b.start) & (a.end < b.end),
-        }
-        if type(node) not in relations:
-            raise BadInput(f"filter: {name} is not supported")
-        nulls = [s.null for s in (a, b) if s.null is not None]
-        null = (nulls[0] | nulls[1]) if len(nulls) == 2 else (nulls[0] if nulls else None)
-        return self._tri(relations[type(node)], null)
+        a = time_span(self.operand(node.lhs), _name(node.lhs))
+        b = time_span(self.operand(node.rhs), _name(node.rhs))
+        return self._tri(*temporal_relation(node, a, b))
 
     # --- space ---------------------------------------------------------------------
 
@@ -356,25 +269,14 @@ class _Eval:
         lhs, rhs = self.operand(node.lhs), self.operand(node.rhs)
         if isinstance(rhs, Points) and not isinstance(lhs, Points):
             swapped = {"s_within": "s_contains", "s_contains": "s_within"}
-            return self._spatial_of(swapped.get(name, name), node.rhs, _geometry(lhs))
-        return self._spatial_of(name, node.lhs, _geometry(rhs))
+            return self._spatial_of(swapped.get(name, name), node.rhs, geometry_literal(lhs))
+        return self._spatial_of(name, node.lhs, geometry_literal(rhs))
 
     def _spatial_of(self, name: str, prop: Any, geometry: Any) -> Tri:
         points = self.operand(prop)
         if not isinstance(points, Points):
             raise BadInput(f"filter: {name.upper()} needs the geometry property, not {_name(prop)}")
-        shapely.prepare(geometry)
-        x, y = points.lon, points.lat
-        if name == "s_intersects":
-            result = shapely.intersects_xy(geometry, x, y)
-        elif name == "s_disjoint":
-            result = ~shapely.intersects_xy(geometry, x, y)
-        elif name == "s_within":  # a point is within what contains it (not on its boundary)
-            result = shapely.contains_xy(geometry, x, y)
-        else:
-            predicate = getattr(shapely, name[2:])
-            result = predicate(shapely.points(x, y), geometry)
-        return self._tri(result, None)
+        return self._tri(spatial_relation(name, points, geometry), None)
 
 
 def _is_column(value: Any) -> bool:
@@ -442,37 +344,5 @@ def _literal(column: Column, value: Any, prop: str) -> Any:
             f"filter: {prop} is a {column.type}; {value!r} is not: give {_TYPE_HINT[column.type]}"
         )
     if column.type == "timestamp":
-        return _ns(value)
+        return utc_ns(value)
     return value
-
-
-def _box_geometry(box: Bbox) -> Any:
-    parts = box.polygons()
-    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
-
-
-def _geometry(value: Any) -> Any:
-    """A geometry literal (WKT/GeoJSON, BBOX(...)) as a shapely geometry in CRS84."""
-    if isinstance(value, ast.Function) and value.name == "bbox":
-        args = value.arguments
-        if len(args) not in (4, 6) or not all(isinstance(a, int | float) for a in args):
-            raise BadInput("filter: BBOX takes 4 numbers: minx, miny, maxx, maxy")
-        minx, miny, maxx, maxy = (args[0], args[1], args[3], args[4]) if len(args) == 6 else args
-        return _box_geometry(Bbox(minx, miny, maxx, maxy))
-    if isinstance(value, values.Envelope):
-        return shapely.box(value.x1, value.y1, value.x2, value.y2)
-    if isinstance(value, values.Geometry):
-        geo = dict(value.geometry)
-        crs = geo.pop("crs", None)
-        if crs is not None and "4326" not in str(crs) and "CRS84" not in str(crs):
-            raise BadInput(
-                f"filter: geometry in {crs}; only CRS84 (longitude, latitude) is supported"
-            )
-        box = geo.pop("bbox", None)
-        if box is not None and geo.get("type") == "Polygon" and len(box) == 4 and box[0] > box[2]:
-            return _box_geometry(Bbox(*box))  # a cql2-json bbox across the antimeridian
-        try:
-            return shapely.geometry.shape(geo)
-        except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
-            raise BadInput(f"filter: geometry not understood: {exc}") from None
-    raise BadInput(f"filter: {value!r} is not a geometry; give POINT(…), POLYGON((…)) or BBOX(…)")
