@@ -9,7 +9,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import orjson
+import pytest
+
 from truce.store.evaluation_rows import link, patch
+from truce.store.packed import PackedIncidents
 
 
 def _evaluation(inc_keys: list[str], vio_of: list[tuple[str, int]]) -> tuple[list, list]:
@@ -28,7 +32,7 @@ def _changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list:
     for pos, item in enumerate(after):
         was = old.pop(item["key"], None)
         if was is None or was[0] != pos or was[1] != item:
-            out.append((item["key"], pos, item))
+            out.append((item["key"], pos, orjson.dumps(item).decode()))
     out += [(key, None, None) for key in old]
     return out
 
@@ -61,11 +65,23 @@ def two_evaluations(draw: st.DrawFn) -> tuple[tuple[list, list], tuple[list, lis
     return before, after
 
 
+def _packed(incidents: list[dict[str, Any]], violations: list[dict[str, Any]]) -> PackedIncidents:
+    """Linked incidents as a process that loaded them holds them."""
+    at: dict[int, list[str]] = {}
+    for v in violations:
+        at.setdefault(int(v["incident"][4:]) - 1, []).append(v["id"])
+    docs = [orjson.dumps({**i, "id": None, "violations": None}).decode() for i in incidents]
+    return PackedIncidents([i["key"] for i in incidents], docs, at)
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["dicts", "packed"])
 @settings(max_examples=300, deadline=None)
-@given(two_evaluations())
-def test_a_patched_evaluation_links_like_the_new_one_whole(pair):
+@given(pair=two_evaluations())
+def test_a_patched_evaluation_links_like_the_new_one_whole(pair, packed):
     (old_inc, old_vio), (new_inc, new_vio) = pair
     held_inc, held_vio = link(old_inc, old_vio)  # what a reader holds
+    if packed:
+        held_inc = _packed(held_inc, held_vio)
     inc_patch = patch(held_inc, _changes(old_inc, new_inc), len(new_inc))
     vio_patch = patch(held_vio, _changes(old_vio, new_vio), len(new_vio))
     assert inc_patch is not None and vio_patch is not None
@@ -76,6 +92,8 @@ def test_a_patched_evaluation_links_like_the_new_one_whole(pair):
         violations_from=vio_patch[1],
         touched_before={v["incident_key"] for v in held_vio[vio_patch[1] :]},
     )
-    assert patched == link(new_inc, new_vio)
+    whole = link(new_inc, new_vio)
+    assert isinstance(patched[0], PackedIncidents) == packed
+    assert (list(patched[0]), patched[1]) == (whole[0], whole[1])
     # Nothing the reader held was changed in place.
     assert link(old_inc, old_vio) == (held_inc, held_vio)

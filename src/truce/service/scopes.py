@@ -30,6 +30,8 @@ from sqlalchemy import ColumnElement, or_
 
 from truce.domain.access import roles_for
 from truce.domain.keys import violation_key
+from truce.store.deferred import resolved
+from truce.store.packed import fields_of, keys_of
 from truce.store.schema import reports
 from truce.store.users import User
 
@@ -85,7 +87,9 @@ def link_review_keys(
 
 def incidents_by_report(data: dict[str, Any]) -> dict[str, str]:
     """Report key -> the key of the incident holding it, in an evaluation."""
-    return {k: inc["key"] for inc in data["incidents"] for k in inc["report_ids"]}
+    incidents = resolved(data["incidents"])
+    (report_ids,) = fields_of(incidents, range(len(incidents)), ("report_ids",))
+    return {k: key for key, ids in zip(keys_of(incidents), report_ids, strict=True) for k in ids}
 
 
 def review_key(item: Mapping[str, Any]) -> str:

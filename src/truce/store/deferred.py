@@ -20,10 +20,10 @@ class Deferred(Sequence[dict[str, Any]]):
 
     def __init__(self) -> None:
         self._done = threading.Event()
-        self._items: list[dict[str, Any]] = []
+        self._items: Sequence[dict[str, Any]] = []
         self._error: BaseException | None = None
 
-    def fill(self, read: Callable[[], list[dict[str, Any]]]) -> None:
+    def fill(self, read: Callable[[], Sequence[dict[str, Any]]]) -> None:
         try:
             self._items = read()
         except BaseException as exc:
@@ -32,7 +32,11 @@ class Deferred(Sequence[dict[str, Any]]):
         finally:
             self._done.set()
 
-    def _get(self) -> list[dict[str, Any]]:
+    def value(self) -> Sequence[dict[str, Any]]:
+        """The items, once read (waits until then)."""
+        return self._get()
+
+    def _get(self) -> Sequence[dict[str, Any]]:
         self._done.wait()
         if self._error is not None:
             raise RuntimeError("reading the stored incidents failed") from self._error
@@ -50,7 +54,7 @@ class Deferred(Sequence[dict[str, Any]]):
     @overload
     def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
     def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        return self._get()[index]
+        return self._get()[index]  # type: ignore[return-value]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self._get())
@@ -67,3 +71,8 @@ class Deferred(Sequence[dict[str, Any]]):
 
     def __repr__(self) -> str:
         return repr(self._get()) if self.ready else "Deferred(<being read>)"
+
+
+def resolved(items: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """`items`, or what a `Deferred` holds once read."""
+    return items.value() if isinstance(items, Deferred) else items

@@ -13,11 +13,9 @@ writes only while the lease is still the caller's, and releases it.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +26,8 @@ from sqlalchemy import Connection, Engine, func, select, update
 from truce.store import evaluation_rows
 from truce.store.deferred import Deferred
 from truce.store.engine import read_transaction, write_transaction
+from truce.store.gc_pause import paused_gc
+from truce.store.packed import INCIDENT_FIELDS
 from truce.store.schema import derived
 
 log = logging.getLogger("truce.store")
@@ -66,46 +66,6 @@ class Snapshot:
             and self.agreement_digest == other.agreement_digest
             and self.computed_at == other.computed_at
         )
-
-
-class _GcPause:
-    """Counts the threads that asked for cyclic GC to be off (see `paused_gc`)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pausers = 0
-        self.was_enabled = True
-
-    def enter(self) -> None:
-        with self.lock:
-            self.pausers += 1
-            if self.pausers == 1:
-                self.was_enabled = gc.isenabled()
-                gc.disable()
-
-    def leave(self) -> None:
-        with self.lock:
-            self.pausers -= 1
-            if self.pausers == 0 and self.was_enabled:
-                gc.enable()
-
-
-_GC_PAUSE = _GcPause()
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Cyclic garbage collection off while a snapshot is built, parsed or indexed.
-
-    Those make millions of objects and no reference cycles, and each full collection
-    walks every object alive (at 1M incidents ~4 s each, several per parse: parsing
-    takes 2 s of CPU without them, 6.6 s with). Reference counting still frees at
-    once; collection resumes when the last thread that paused it is done."""
-    _GC_PAUSE.enter()
-    try:
-        yield
-    finally:
-        _GC_PAUSE.leave()
 
 
 def _plain(value: Any) -> Any:
@@ -194,7 +154,7 @@ def load(engine: Engine, agreement_id: str, reuse: Snapshot | None = None) -> Sn
                 incidents.fill(
                     lambda: evaluation_rows.load_incidents(conn, agreement_id, violations)
                 )
-                snap.data["incidents"] = list(incidents)  # later readers: the plain list
+                snap.data["incidents"] = incidents.value()  # later readers: without waiting
         except BaseException as exc:
             if not ready.is_set():
                 out["error"] = exc
@@ -210,8 +170,8 @@ def load(engine: Engine, agreement_id: str, reuse: Snapshot | None = None) -> Sn
     return out["snap"]  # type: ignore[no-any-return]
 
 
-def _raise(exc: BaseException) -> Callable[[], list[dict[str, Any]]]:
-    def again() -> list[dict[str, Any]]:
+def _raise(exc: BaseException) -> Callable[[], Sequence[dict[str, Any]]]:
+    def again() -> Sequence[dict[str, Any]]:
         raise exc
 
     return again
@@ -239,6 +199,8 @@ def _read(
         return None
     header = orjson.loads(text)
     counts = header.pop("rows")
+    if header.pop("incident_fields", None) not in (None, list(INCIDENT_FIELDS)):
+        return None  # rows of another version's layout: computed again
     items: tuple[Sequence[dict[str, Any]], list[dict[str, Any]]] | None = None
     if reuse is not None and 0 < reuse.generation <= row.generation:
         items = _patched(conn, agreement_id, reuse, counts)
@@ -261,7 +223,7 @@ def _read(
 
 def _patched(
     conn: Connection, agreement_id: str, reuse: Snapshot, counts: dict[str, int]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+) -> tuple[evaluation_rows.Incidents, list[dict[str, Any]]] | None:
     inc_changes, vio_changes = evaluation_rows.changes_since(conn, agreement_id, reuse.generation)
     incidents = evaluation_rows.patch(reuse.data["incidents"], inc_changes, counts["incidents"])
     violations = evaluation_rows.patch(reuse.data["violations"], vio_changes, counts["violations"])
@@ -294,6 +256,7 @@ def store(
     `snap.data["incidents"]` only the ones after them (an incremental refresh)."""
     data = snap.data
     header = {k: v for k, v in data.items() if k not in ("incidents", "violations")}
+    header["incident_fields"] = INCIDENT_FIELDS
     header["rows"] = {
         "incidents": kept_incidents + len(data["incidents"]),
         "violations": len(data["violations"]),

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from truce.store.packed import INCIDENT_FIELDS, PackedIncidents, incident_doc, keys_of
 from truce.store.schema import evaluation_incidents, evaluation_violations
 
 # Fields that follow from positions, rebuilt on load.
@@ -40,7 +41,10 @@ def _plain(value: Any) -> Any:
 
 def _doc(item: dict[str, Any], positional: frozenset[str]) -> bytes:
     """The item as stored: the positional fields null (kept, so that they keep their
-    place when a load fills them in)."""
+    place when a load fills them in); an incident as the array of its values
+    (`truce.store.packed`)."""
+    if positional is INCIDENT_POSITIONAL:
+        return incident_doc(item, _plain)
     doc = item.copy()  # a C-level copy: a comprehension over every key is 4x slower
     for name in positional:
         if name in doc:
@@ -137,7 +141,7 @@ def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield rows[start : start + CHUNK]
 
 
-def load(conn: Connection, agreement_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def load(conn: Connection, agreement_id: str) -> tuple[PackedIncidents, list[dict[str, Any]]]:
     """The stored incidents and violations in evaluation order, with their ids."""
     violations = load_violations(conn, agreement_id)
     return load_incidents(conn, agreement_id, violations), violations
@@ -166,28 +170,27 @@ def load_violations(conn: Connection, agreement_id: str) -> list[dict[str, Any]]
 
 def load_incidents(
     conn: Connection, agreement_id: str, violations: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The stored incidents in order, with their ids and their violations' (`violations`
-    as `load_violations` gives them)."""
-    incidents = _load_docs(conn, evaluation_incidents, agreement_id)
-    by_incident: dict[str, list[str]] = {}
-    for v in violations:
-        by_incident.setdefault(v["incident_key"], []).append(v["id"])
-    for k, item in enumerate(incidents):
-        item["id"], item["violations"] = f"inc-{k + 1}", by_incident.get(item["key"], [])
-    return incidents
-
-
-def _load_docs(conn: Connection, table: Table, agreement_id: str) -> list[dict[str, Any]]:
-    q = select(table.c.pos, table.c.doc).where(
-        table.c.agreement_id == agreement_id, table.c.pos.is_not(None)
+) -> PackedIncidents:
+    """The stored incidents in order, kept as their rows' JSON (`PackedIncidents`), with
+    their violations' ids (`violations` as `load_violations` gives them)."""
+    t = evaluation_incidents
+    q = select(t.c.pos, t.c.key, t.c.doc).where(
+        t.c.agreement_id == agreement_id, t.c.pos.is_not(None)
     )
     rows = conn.execute(q).all()
+    keys: list[str] = [""] * len(rows)
     docs: list[str] = [""] * len(rows)
-    for pos, doc in rows:
-        docs[pos] = doc
-    del rows
-    return _parse_joined(docs)
+    for pos, key, doc in rows:
+        keys[pos], docs[pos] = key, doc
+    return PackedIncidents(keys, docs, _violations_at(violations))
+
+
+def _violations_at(violations: list[dict[str, Any]]) -> dict[int, list[str]]:
+    """Linked violations' ids by their incident's position."""
+    out: dict[int, list[str]] = {}
+    for v in violations:
+        out.setdefault(int(v["incident"][4:]) - 1, []).append(v["id"])
+    return out
 
 
 def _parse_joined(docs: list[str]) -> list[dict[str, Any]]:
@@ -196,13 +199,13 @@ def _parse_joined(docs: list[str]) -> list[dict[str, Any]]:
 
 
 def link(
-    incidents: list[dict[str, Any]],
+    incidents: Incidents,
     violations: list[dict[str, Any]],
     *,
     incidents_from: int = 0,
     violations_from: int = 0,
     touched_before: Iterable[str] = (),
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[Incidents, list[dict[str, Any]]]:
     """The items with the positional ids put back: `inc-{pos+1}`, `v-{pos+1}`, each
     violation's incident id and each incident's violation ids (in violation order).
 
@@ -213,11 +216,13 @@ def link(
     keys of the incidents the evaluation patched had violations for from `violations_from`
     on (those may have lost one). An item that already
     says all that is reused as it is; the others are new dicts. Items are never
-    changed in place: a reader may still hold the previous evaluation."""
-    tail = incidents[incidents_from:]
+    changed in place: a reader may still hold the previous evaluation. Packed incidents
+    (`PackedIncidents`) are never looked at: their ids follow from their positions."""
     id_of = dict(
         zip(
-            [inc["key"] for inc in tail],
+            keys_of(incidents)[incidents_from:]
+            if isinstance(incidents, PackedIncidents)
+            else [inc["key"] for inc in incidents[incidents_from:]],
             [f"inc-{k}" for k in range(incidents_from + 1, len(incidents) + 1)],
             strict=True,
         )
@@ -234,7 +239,7 @@ def link(
             return id_of[key]
         if not earlier:  # a changed violation of an incident in place: rare, so made late
             earlier.update(
-                (inc["key"], f"inc-{k + 1}") for k, inc in enumerate(incidents[:incidents_from])
+                (key, f"inc-{k + 1}") for k, key in enumerate(keys_of(incidents)[:incidents_from])
             )
         return earlier[key]
 
@@ -246,6 +251,9 @@ def link(
         if k < violations_from and key not in id_of:
             continue  # in place, and so is its incident
         _put(linked_violations, k, v, f"v-{k + 1}", "incident", incident_id(key))
+    if isinstance(incidents, PackedIncidents):
+        at = _violations_at(linked_violations)
+        return PackedIncidents(incidents.keys, incidents.docs, at), linked_violations
     linked_incidents = incidents[:incidents_from]
     for k, inc in enumerate(incidents):
         key = inc["key"]
@@ -275,7 +283,8 @@ def _with(item: dict[str, Any], item_id: str, name: str, value: Any) -> dict[str
     return out
 
 
-Change = tuple[str, int | None, dict[str, Any] | None]  # key, pos (None: removed), item
+Change = tuple[str, int | None, str | None]  # key, pos (None: removed), the row's JSON
+Incidents = list[dict[str, Any]] | PackedIncidents
 
 
 def changes_since(
@@ -287,21 +296,19 @@ def changes_since(
         q = select(table.c.key, table.c.pos, table.c.doc).where(
             table.c.agreement_id == agreement_id, table.c.generation > generation
         )
-        return [
-            (key, pos, None if doc is None else orjson.loads(doc))
-            for key, pos, doc in conn.execute(q).all()
-        ]
+        return [(key, pos, doc) for key, pos, doc in conn.execute(q).all()]
 
     return read(evaluation_incidents), read(evaluation_violations)
 
 
-def patch(
-    items: list[dict[str, Any]], changes: list[Change], count: int
-) -> tuple[list[dict[str, Any]], int] | None:
-    """`items` (one table of an evaluation this process holds) brought up to date with
-    the rows written since, and the first position that differs from `items`; None if
-    they do not add up to `count` items (then the caller loads the whole table). An
-    unchanged row kept its place: had it moved, its new `pos` would have been written."""
+def patch(items: Any, changes: list[Change], count: int) -> tuple[Any, int] | None:
+    """`items` (one table of an evaluation this process holds: dicts, or packed
+    incidents) brought up to date with the rows written since, and the first position
+    that differs from `items`; None if they do not add up to `count` items (then the
+    caller loads the whole table). An unchanged row kept its place: had it moved, its
+    new `pos` would have been written. The positional fields are left to `link`."""
+    if isinstance(items, PackedIncidents):
+        return _patch_packed(items, changes, count)
     changed = {key for key, _, _ in changes}
     out: list[dict[str, Any] | None] = [None] * count
     first = min(count, len(items))
@@ -316,8 +323,39 @@ def patch(
         if pos is not None:
             if pos >= count:
                 return None
-            out[pos] = doc
+            out[pos] = _parsed(doc)
             first = min(first, pos)
     if any(item is None for item in out):
         return None
-    return out, first  # type: ignore[return-value]
+    return out, first
+
+
+def _parsed(doc: str | None) -> dict[str, Any]:
+    assert doc is not None, "a row in place has its JSON"
+    value = orjson.loads(doc)
+    return dict(zip(INCIDENT_FIELDS, value, strict=True)) if isinstance(value, list) else value
+
+
+def _patch_packed(
+    items: PackedIncidents, changes: list[Change], count: int
+) -> tuple[PackedIncidents, int] | None:
+    changed = {key for key, _, _ in changes}
+    gone = [k for k, key in enumerate(items.keys) if key in changed]
+    # rows past the new end must all have been rewritten (moved or removed)
+    if any(key not in changed for key in items.keys[count:]):
+        return None
+    keys: list[str | None] = [*items.keys[:count], *[None] * (count - len(items))]
+    docs: list[str | None] = [*items.docs[:count], *[None] * (count - len(items))]
+    for k in gone:
+        if k < count:
+            keys[k] = docs[k] = None
+    first = min([count, len(items), *gone])
+    for key, pos, doc in changes:
+        if pos is not None:
+            if pos >= count:
+                return None
+            keys[pos], docs[pos] = key, doc
+            first = min(first, pos)
+    if None in docs:  # `in` on a list of strings: identity first, then ==; no string is None
+        return None
+    return PackedIncidents(keys, docs, items.violations_at), first  # type: ignore[arg-type]

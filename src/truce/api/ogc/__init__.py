@@ -2,7 +2,6 @@
 
 - `params`: query parameters and collection ids (parse or raise);
 - `documents`: the documents, pure functions without the web framework;
-- `encoded`: incident features encoded once per snapshot;
 - `index`: the per-process feature index the items queries read;
 - `cql`, `cql_mask` (with `cql_temporal`, `cql_spatial`), `columns`, `queryables`: CQL2
   filters (Part 3) parsed, evaluated as numpy masks over columns, and what they may name;

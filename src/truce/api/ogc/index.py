@@ -44,12 +44,13 @@ import numpy as np
 import orjson
 
 from truce.api import ogc
-from truce.api.ogc.encoded import EncodedIncidents
 from truce.api.ogc.points import PointIndex, times_ns
 from truce.service import SHARED_ROLES, Service, Visibility
 from truce.service.scopes import Scope, review_key, scope_for
 from truce.store import derived
+from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
+from truce.store.packed import PackedIncidents, fields_of, items_at, keys_of
 from truce.store.users import User
 from truce.store.watermark import Mark, Watermark
 
@@ -97,20 +98,26 @@ def _who(user: User) -> Hashable:
 @dataclass
 class _Reuse:
     """Which incidents of a new snapshot an earlier index holds already: those that are
-    the very same objects at the same positions (items are never changed in place)."""
+    the very same objects at the same positions (items are never changed in place), or,
+    packed (`truce.store.packed`), the very same rows."""
 
     previous: AgreementIndex | None
     same: np.ndarray  # by position in the new snapshot
     changed: np.ndarray  # the other positions
 
     @classmethod
-    def of(cls, previous: AgreementIndex | None, incs: list[dict[str, Any]]) -> _Reuse:
+    def of(cls, previous: AgreementIndex | None, incs: Sequence[dict[str, Any]]) -> _Reuse:
         n = len(incs)
         same = np.zeros(n, dtype=bool)
         if previous is not None:
-            before = previous.data["incidents"]
-            m = min(n, len(before))
-            same[:m] = np.fromiter((incs[k] is before[k] for k in range(m)), dtype=bool, count=m)
+            before = resolved(previous.data["incidents"])
+            if isinstance(incs, PackedIncidents):
+                same = incs.same_docs(before)
+            else:
+                m = min(n, len(before))
+                same[:m] = np.fromiter(
+                    (incs[k] is before[k] for k in range(m)), dtype=bool, count=m
+                )
         return cls(previous if same.any() else None, same, np.flatnonzero(~same))
 
     def _by_position(self, values: np.ndarray) -> np.ndarray:
@@ -121,10 +128,10 @@ class _Reuse:
         out[order] = values
         return out
 
-    def column(self, read: Any, name: str) -> np.ndarray:
-        """A point column: the previous values where the incident is the same, `read`
-        (positions -> values) for the others."""
-        fresh = np.asarray(read(self.changed.tolist()))
+    def column(self, values: Any, name: str) -> np.ndarray:
+        """A point column: the previous values where the incident is the same, `values`
+        (those of the changed positions) for the others."""
+        fresh = np.asarray(values)
         if self.previous is None:
             return fresh.astype(np.int64 if name == "t_ns" else np.float64)
         old = self._by_position(getattr(self.previous.incidents, name))
@@ -134,27 +141,22 @@ class _Reuse:
         out[self.changed] = fresh
         return out
 
-    def positions(self, incs: list[dict[str, Any]]) -> dict[str, int]:
+    def positions(self, incs: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Incident key -> position."""
+        keys = keys_of(incs)
         if self.previous is None:
-            return {inc["key"]: k for k, inc in enumerate(incs)}
+            return {key: k for k, key in enumerate(keys)}
         out = dict(self.previous.incident_pos)
-        before = self.previous.data["incidents"]
+        before = keys_of(resolved(self.previous.data["incidents"]))
         for k in self.changed.tolist():  # first forget what moved or went...
-            if k < len(before) and out.get(before[k]["key"]) == k:
-                del out[before[k]["key"]]
+            if k < len(before) and out.get(before[k]) == k:
+                del out[before[k]]
         for k in range(len(incs), len(before)):
-            if out.get(before[k]["key"]) == k:
-                del out[before[k]["key"]]
+            if out.get(before[k]) == k:
+                del out[before[k]]
         for k in self.changed.tolist():  # ...then place what is new here
-            out[incs[k]["key"]] = k
+            out[keys[k]] = k
         return out
-
-    def encoded(self) -> tuple[EncodedIncidents, np.ndarray, np.ndarray] | None:
-        """The previous features and which positions may take theirs."""
-        if self.previous is None:
-            return None
-        return self.previous.encoded, self.previous.incidents.order, self.same
 
 
 @dataclass
@@ -173,7 +175,6 @@ class AgreementIndex:
     violations_at: dict[int, list[int]]  # incident position -> its violations' positions
     incident_pos: dict[str, int]
     violation_pos: dict[str, int]
-    encoded: EncodedIncidents  # the incidents' features, in index order
     violation_count: np.ndarray  # per incident, in index order
     views: OrderedDict[Hashable, View] = field(default_factory=OrderedDict)
     filter_columns: dict[Any, Any] = field(default_factory=dict)  # see `ogc.queryables`
@@ -196,12 +197,13 @@ class AgreementIndex:
         agreement), what it holds for the incidents that are still the same objects
         at the same positions is reused: a refresh that patched a few incidents into
         a million (`truce.store.derived.load`) re-indexes those few."""
-        incs, vios = list(data["incidents"]), data["violations"]
+        incs, vios = resolved(data["incidents"]), data["violations"]
         n = len(incs)
         reuse = _Reuse.of(previous, incs)
-        lon = reuse.column(lambda rows: [incs[k]["lon"] for k in rows], "lon")
-        lat = reuse.column(lambda rows: [incs[k]["lat"] for k in rows], "lat")
-        t = reuse.column(lambda rows: times_ns([incs[k]["observed_at"] for k in rows]), "t_ns")
+        lons, lats, times = fields_of(incs, reuse.changed.tolist(), ("lon", "lat", "observed_at"))
+        lon = reuse.column(lons, "lon")
+        lat = reuse.column(lats, "lat")
+        t = reuse.column(times_ns(times), "t_ns")
         incident_pos = reuse.positions(incs)
         at_inc = np.fromiter(
             (incident_pos[v["incident_key"]] for v in vios), dtype=np.int64, count=len(vios)
@@ -223,7 +225,6 @@ class AgreementIndex:
             violations_at=violations_at,
             incident_pos=incident_pos,
             violation_pos={v["key"]: k for k, v in enumerate(vios)},
-            encoded=EncodedIncidents(incs, incidents.order, reuse.encoded()),
             violation_count=np.bincount(at_inc, minlength=n)[incidents.order],
             snapshot=snapshot,
         )
@@ -296,17 +297,16 @@ class AgreementIndex:
         """Every report key of the snapshot and its incident's position (built on first use)."""
         if self._report_incident is None:
             incs = self.data["incidents"]
-            keys = [k for inc in incs for k in inc["report_ids"]]
-            counts = np.fromiter(
-                (len(inc["report_ids"]) for inc in incs), dtype=np.int64, count=len(incs)
-            )
+            (ids,) = fields_of(incs, range(len(incs)), ("report_ids",))
+            keys = [k for report_ids in ids for k in report_ids]
+            counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
             self._report_incident = (keys, np.repeat(np.arange(len(incs)), counts))
         return self._report_incident
 
     def incidents_seen(self, view: View, positions: Sequence[int]) -> list[dict[str, Any]]:
         """The incidents at these source positions as `view` shows them (all must be visible)."""
         incs, vios, at = self.data["incidents"], self.data["violations"], self.violations_at
-        page = [incs[i] for i in positions]
+        page = items_at(incs, positions)
         theirs = [vios[v] for i in positions if i in at for v in at[i]]
         seen = view.visibility.filter({"incidents": page, "violations": theirs})["incidents"]
         assert len(seen) == len(page), "the visibility mask and the filter disagree"
@@ -315,28 +315,17 @@ class AgreementIndex:
     def incidents_json(self, view: View, rows: np.ndarray) -> bytes:
         """The incidents at index positions `rows` as a JSON array of GeoJSON features.
 
-        Most come from the encoded buffer with `published` and `violations` appended:
-        those the viewer sees unrestricted and, unless it sees everything, without
-        violations (whose visibility varies). The rest go through `incidents_seen`,
-        i.e. `Visibility.filter`, and are encoded on the spot."""
-        published = view.incident_published[rows]
-        violations = self.violation_count[rows]
-        if view.visibility.user.sees_everything:
-            special = np.zeros(0, dtype=np.int64)
-        else:
-            special = rows[~published | (violations > 0)]
-        ready = {}
-        for row in special.tolist():
-            seen = self.incidents_seen(view, [int(self.incidents.order[row])])[0]
-            ready[row] = orjson.dumps(ogc.incident_feature(seen))
-        return self.encoded.join(rows, published, violations, ready)
+        Encoded per page, not held encoded: at a million incidents the features take
+        400 MB per process, a page of a hundred ~1 ms to make."""
+        seen = self.incidents_seen(view, self.incidents.order[rows].tolist())
+        return orjson.dumps([ogc.incident_feature(inc) for inc in seen])
 
     def violations_seen(self, view: View, positions: Sequence[int]) -> list[dict[str, Any]]:
         """The violations at these source positions as `view` shows them (all must be visible)."""
         incs, vios = self.data["incidents"], self.data["violations"]
         page = [vios[v] for v in positions]
         at = dict.fromkeys(int(self.violation_incident[v]) for v in positions)
-        seen = view.visibility.filter({"incidents": [incs[i] for i in at], "violations": page})
+        seen = view.visibility.filter({"incidents": items_at(incs, at), "violations": page})
         assert len(seen["violations"]) == len(page), "the visibility mask and the filter disagree"
         return seen["violations"]  # type: ignore[no-any-return]
 
