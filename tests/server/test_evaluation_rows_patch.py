@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from truce.store.evaluation_rows import link, patch
 from truce.store.packed import PackedIncidents
@@ -71,7 +70,7 @@ def _packed(incidents: list[dict[str, Any]], violations: list[dict[str, Any]]) -
     for v in violations:
         at.setdefault(int(v["incident"][4:]) - 1, []).append(v["id"])
     docs = [orjson.dumps({**i, "id": None, "violations": None}).decode() for i in incidents]
-    return PackedIncidents([i["key"] for i in incidents], docs, at)
+    return PackedIncidents.pack(zip([i["key"] for i in incidents], docs, strict=True), at)
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["dicts", "packed"])

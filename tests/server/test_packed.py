@@ -6,10 +6,13 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from truce.store.evaluation_rows import INCIDENT_POSITIONAL, _doc
 from truce.store.packed import (
     BLOCK,
+    DOCS_PER_BLOCK,
     INCIDENT_FIELDS,
     PackedIncidents,
     fields_of,
@@ -41,8 +44,12 @@ def _incident(i: int) -> dict[str, Any]:
 
 
 def _packed(items: list[dict[str, Any]], violations_at: dict[int, list[str]]) -> PackedIncidents:
-    docs = [_doc(item, INCIDENT_POSITIONAL).decode() for item in items]
-    return PackedIncidents([item["key"] for item in items], docs, violations_at)
+    keys = [item["key"] for item in items]
+    return PackedIncidents.pack(zip(keys, _docs(items), strict=True), violations_at)
+
+
+def _docs(items: list[dict[str, Any]]) -> list[str]:
+    return [_doc(item, INCIDENT_POSITIONAL).decode() for item in items]
 
 
 def test_packed_incidents_decode_to_the_dicts_they_were_made_of():
@@ -53,8 +60,9 @@ def test_packed_incidents_decode_to_the_dicts_they_were_made_of():
     for k, ids in at.items():
         items[k]["violations"] = ids
     packed = _packed(items, at)
-    assert packed.docs[0].startswith("[") and packed.docs[5].startswith("{")
-    assert orjson.loads(packed.docs[0])[INCIDENT_FIELDS.index("id")] is None  # from position
+    docs = _docs(items)
+    assert docs[0].startswith("[") and docs[5].startswith("{")
+    assert orjson.loads(docs[0])[INCIDENT_FIELDS.index("id")] is None  # from position
     assert len(packed) == n
     assert list(packed) == items
     assert packed[5] == items[5] and packed[-1] == items[-1]
@@ -73,11 +81,54 @@ def test_packed_incidents_decode_to_the_dicts_they_were_made_of():
     assert packed[0]["violations"] == ["v-1"]
 
 
-def test_same_docs_marks_the_rows_two_packings_share():
-    items = [_incident(i) for i in range(6)]
-    before = _packed(items, {})
-    docs = list(before.docs)
-    docs[2] = _doc({**items[2], "lat": 1.0}, INCIDENT_POSITIONAL).decode()
-    after = PackedIncidents([*before.keys, "s:6"], [*docs, docs[0]], {})
-    assert after.same_docs(before).tolist() == [True, True, False, True, True, True, False]
-    assert not after.same_docs(items).any()  # dicts: nothing known to be the same
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(0, 3 * DOCS_PER_BLOCK + 5),
+    edits=st.lists(st.tuples(st.sampled_from(["change", "remove", "insert"]), st.integers(0, 200))),
+)
+def test_a_patch_gives_what_packing_the_new_rows_gives(n, edits):
+    """`patched` (the rows written since, as `evaluation_rows.changes_since` gives them)
+    equals packing the new evaluation whole, shares the blocks it did not touch, and
+    says from where the incidents differ."""
+    before = [_incident(i) for i in range(n)]
+    after = [dict(item) for item in before]
+    fresh = n
+    for what, at in edits:
+        if what == "change" and after:
+            k = at % len(after)
+            after[k] = {**after[k], "lat": after[k]["lat"] + 1}
+        elif what == "remove" and after:
+            del after[at % len(after)]
+        elif what == "insert":
+            after.insert(at % (len(after) + 1), _incident(fresh))
+            fresh += 1
+    old = {item["key"]: (k, item) for k, item in enumerate(before)}
+    changes = []
+    for k, item in enumerate(after):
+        was = old.pop(item["key"], None)
+        if was is None or was != (k, item):
+            changes.append((item["key"], k, _doc(item, INCIDENT_POSITIONAL).decode()))
+    changes += [(key, None, None) for key in old]
+    held = _packed(before, {})
+    got = held.patched(changes, len(after))
+    assert got is not None
+    patched, first = got
+    whole = _packed(after, {})
+    assert list(patched) == list(whole) and patched.keys == whole.keys
+    differ = [
+        k for k in range(max(n, len(after))) if k >= min(n, len(after)) or before[k] != after[k]
+    ]
+    assert first <= (differ[0] if differ else len(after))
+    same = patched.same_docs(held)
+    assert not any(same[k] for k in differ if k < len(after))
+    if not changes:
+        assert same.all()
+
+
+def test_a_patch_that_does_not_add_up_asks_for_a_whole_load():
+    items = [_incident(i) for i in range(5)]
+    held = _packed(items, {})
+    assert held.patched([], 6) is None  # a row missing at the end
+    assert held.patched([], 4) is None  # a row past the end neither moved nor removed
+    moved_away = [("s:1", 4, _doc(items[1], INCIDENT_POSITIONAL).decode())]
+    assert held.patched(moved_away, 5) is None  # its old place left empty

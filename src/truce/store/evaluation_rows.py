@@ -31,6 +31,7 @@ from truce.store.schema import evaluation_incidents, evaluation_violations
 INCIDENT_POSITIONAL = frozenset({"id", "violations"})
 VIOLATION_POSITIONAL = frozenset({"id", "incident"})
 CHUNK = 5_000  # rows per statement
+LOAD_ROWS = 16_384  # incident rows fetched at a time when loading
 
 
 def _plain(value: Any) -> Any:
@@ -174,15 +175,22 @@ def load_incidents(
     """The stored incidents in order, kept as their rows' JSON (`PackedIncidents`), with
     their violations' ids (`violations` as `load_violations` gives them)."""
     t = evaluation_incidents
-    q = select(t.c.pos, t.c.key, t.c.doc).where(
-        t.c.agreement_id == agreement_id, t.c.pos.is_not(None)
+    q = (
+        select(t.c.pos, t.c.key, t.c.doc)
+        .where(t.c.agreement_id == agreement_id, t.c.pos.is_not(None))
+        .order_by(t.c.pos)
     )
-    rows = conn.execute(q).all()
-    keys: list[str] = [""] * len(rows)
-    docs: list[str] = [""] * len(rows)
-    for pos, key, doc in rows:
-        keys[pos], docs[pos] = key, doc
-    return PackedIncidents(keys, docs, _violations_at(violations))
+    # Streamed (the covering index gives them in order): a million rows read at once
+    # leave their freed texts between the keys kept, which the process never gets back.
+    rows = conn.execution_options(yield_per=LOAD_ROWS).execute(q)
+    return PackedIncidents.pack(_in_place(rows), _violations_at(violations))
+
+
+def _in_place(rows: Iterable[Any]) -> Iterator[tuple[str, str]]:
+    for expected, (pos, key, doc) in enumerate(rows):
+        if pos != expected:
+            raise RuntimeError(f"stored incident positions skip {expected} (found {pos})")
+        yield key, doc
 
 
 def _violations_at(violations: list[dict[str, Any]]) -> dict[int, list[str]]:
@@ -253,7 +261,7 @@ def link(
         _put(linked_violations, k, v, f"v-{k + 1}", "incident", incident_id(key))
     if isinstance(incidents, PackedIncidents):
         at = _violations_at(linked_violations)
-        return PackedIncidents(incidents.keys, incidents.docs, at), linked_violations
+        return PackedIncidents(incidents.keys, incidents.blocks, at), linked_violations
     linked_incidents = incidents[:incidents_from]
     for k, inc in enumerate(incidents):
         key = inc["key"]
@@ -308,7 +316,7 @@ def patch(items: Any, changes: list[Change], count: int) -> tuple[Any, int] | No
     caller loads the whole table). An unchanged row kept its place: had it moved, its
     new `pos` would have been written. The positional fields are left to `link`."""
     if isinstance(items, PackedIncidents):
-        return _patch_packed(items, changes, count)
+        return items.patched(changes, count)
     changed = {key for key, _, _ in changes}
     out: list[dict[str, Any] | None] = [None] * count
     first = min(count, len(items))
@@ -334,28 +342,3 @@ def _parsed(doc: str | None) -> dict[str, Any]:
     assert doc is not None, "a row in place has its JSON"
     value = orjson.loads(doc)
     return dict(zip(INCIDENT_FIELDS, value, strict=True)) if isinstance(value, list) else value
-
-
-def _patch_packed(
-    items: PackedIncidents, changes: list[Change], count: int
-) -> tuple[PackedIncidents, int] | None:
-    changed = {key for key, _, _ in changes}
-    gone = [k for k, key in enumerate(items.keys) if key in changed]
-    # rows past the new end must all have been rewritten (moved or removed)
-    if any(key not in changed for key in items.keys[count:]):
-        return None
-    keys: list[str | None] = [*items.keys[:count], *[None] * (count - len(items))]
-    docs: list[str | None] = [*items.docs[:count], *[None] * (count - len(items))]
-    for k in gone:
-        if k < count:
-            keys[k] = docs[k] = None
-    first = min([count, len(items), *gone])
-    for key, pos, doc in changes:
-        if pos is not None:
-            if pos >= count:
-                return None
-            keys[pos], docs[pos] = key, doc
-            first = min(first, pos)
-    if None in docs:  # `in` on a list of strings: identity first, then ==; no string is None
-        return None
-    return PackedIncidents(keys, docs, items.violations_at), first  # type: ignore[arg-type]

@@ -1,12 +1,14 @@
-"""An evaluation's incidents kept as their stored rows' JSON, made into dicts on use.
+"""An evaluation's incidents kept as their stored rows' JSON, compressed, made into
+dicts on use.
 
 A server process holds the current evaluation of each agreement. As a million
 dicts, its incidents take 2.6 GB (2.5 KB each: the dict, its lists, a new string
 for every value); as the JSON of their rows, which stores an incident as the
-array of its values in `INCIDENT_FIELDS` order, they take ~230 bytes each. The
-readers that need an incident (a page, a stream block, an export block) decode
-just those, a block at a time with one parse; a refresh that changed a few rows
-replaces those few strings (`evaluation_rows.patch`).
+array of its values in `INCIDENT_FIELDS` order, 240 MB; and as that JSON
+compressed (zlib) `DOCS_PER_BLOCK` rows at a time, whose rows are much alike,
+tens of MB. The readers that need an incident (a page, a stream block, an export
+block) decompress and parse just the blocks that hold it; a refresh that changed
+a few rows compresses again the few blocks that hold them (`patch`).
 
 The positional fields (`id`, `violations`) are not in the rows: they follow from
 the position and from the violations, and are filled in on decoding.
@@ -14,6 +16,7 @@ the position and from the violations, and are filled in on decoding.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
@@ -51,7 +54,11 @@ INCIDENT_FIELDS = (
     "datasets",
 )
 _ID, _VIOLATIONS = INCIDENT_FIELDS.index("id"), INCIDENT_FIELDS.index("violations")
-BLOCK = 16_384  # rows decoded per parse
+BLOCK = 16_384  # positions decoded per step (what one step holds decoded at once)
+# Rows per compressed block: a page of a hundred scattered incidents decompresses up
+# to a hundred blocks (~8 us each), a full read every block once. 32 rows of the bench
+# scenario compress 12x; fewer compress worse, more cost a page more.
+DOCS_PER_BLOCK = 32
 
 
 def incident_doc(item: Mapping[str, Any], default: Any) -> bytes:
@@ -68,22 +75,57 @@ def incident_doc(item: Mapping[str, Any], default: Any) -> bytes:
     return orjson.dumps(doc, default=default)
 
 
-class PackedIncidents(Sequence[dict[str, Any]]):
-    """Incidents in evaluation order as their rows' JSON (`docs`), with their keys and
-    their violations' ids by incident position. Immutable: a patch makes a new one
-    sharing the unchanged strings, so a reader of the previous one is not disturbed."""
+def _compress(docs: Sequence[str]) -> bytes:
+    # A newline never occurs in orjson's output, so it separates the rows.
+    return zlib.compress("\n".join(docs).encode("utf-8"), 1)
 
-    __slots__ = ("docs", "keys", "violations_at")
+
+def _block_docs(blob: bytes) -> list[str]:
+    return zlib.decompress(blob).decode("utf-8").split("\n")
+
+
+def _block_values(blob: bytes) -> list[Any]:
+    return orjson.loads(b"[" + zlib.decompress(blob).replace(b"\n", b",") + b"]")  # type: ignore[no-any-return]
+
+
+class PackedIncidents(Sequence[dict[str, Any]]):
+    """Incidents in evaluation order as their rows' JSON, compressed `DOCS_PER_BLOCK`
+    rows to a block, with their keys and their violations' ids by incident position.
+    Immutable: a patch makes a new one sharing the unchanged blocks, so a reader of
+    the previous one is not disturbed."""
+
+    __slots__ = ("blocks", "keys", "violations_at")
 
     def __init__(
-        self, keys: list[str], docs: list[str], violations_at: Mapping[int, list[str]]
+        self, keys: list[str], blocks: list[bytes], violations_at: Mapping[int, list[str]]
     ) -> None:
         self.keys = keys
-        self.docs = docs
+        self.blocks = blocks
         self.violations_at = violations_at
 
+    @classmethod
+    def pack(
+        cls,
+        rows: Iterable[tuple[str, str]],
+        violations_at: Mapping[int, list[str]],
+    ) -> PackedIncidents:
+        """From the rows' keys and JSON texts, in evaluation order. The rows may be
+        streamed: only a block's worth of their texts is held at a time."""
+        keys: list[str] = []
+        blocks: list[bytes] = []
+        docs: list[str] = []
+        for key, doc in rows:
+            keys.append(key)
+            docs.append(doc)
+            if len(docs) == DOCS_PER_BLOCK:
+                blocks.append(_compress(docs))
+                docs = []
+        if docs:
+            blocks.append(_compress(docs))
+        return cls(keys, blocks, violations_at)
+
     def __len__(self) -> int:
-        return len(self.docs)
+        return len(self.keys)
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
@@ -97,16 +139,29 @@ class PackedIncidents(Sequence[dict[str, Any]]):
             raise IndexError(index)
         return self.decode((k,))[0]
 
+    def values(self, positions: Sequence[int]) -> Iterator[list[Any]]:
+        """The parsed rows (arrays of values, or objects) at `positions`, `BLOCK` at a
+        time; each block they fall in is decompressed and parsed once per step."""
+        for start in range(0, len(positions), BLOCK):
+            step = positions[start : start + BLOCK]
+            parsed: dict[int, list[Any]] = {}
+            out = []
+            for k in step:
+                b, i = divmod(k, DOCS_PER_BLOCK)
+                rows = parsed.get(b)
+                if rows is None:
+                    rows = parsed[b] = _block_values(self.blocks[b])
+                out.append(rows[i])
+            yield out
+
     def decode(self, positions: Iterable[int]) -> list[dict[str, Any]]:
-        """The incidents at `positions`, a block at a time (one parse per block)."""
+        """The incidents at `positions`."""
         rows = list(positions)
         out: list[dict[str, Any]] = []
-        docs, at = self.docs, self.violations_at
+        at = self.violations_at
         with paused_gc():
-            for start in range(0, len(rows), BLOCK):
-                block = rows[start : start + BLOCK]
-                values = orjson.loads("[" + ",".join([docs[k] for k in block]) + "]")
-                for k, value in zip(block, values, strict=True):
+            for start, values in zip(range(0, len(rows), BLOCK), self.values(rows), strict=True):
+                for k, value in zip(rows[start : start + BLOCK], values, strict=True):
                     item = (
                         dict(zip(INCIDENT_FIELDS, value, strict=True))
                         if type(value) is list
@@ -121,15 +176,60 @@ class PackedIncidents(Sequence[dict[str, Any]]):
             yield from self.decode(range(start, min(start + BLOCK, len(self))))
 
     def same_docs(self, other: Sequence[dict[str, Any]]) -> np.ndarray:
-        """Per position (of self): the incident there is the very row `other` holds there,
-        so what was made of it may be kept (strings are shared by `patch`, never
-        rewritten; violations are looked at separately)."""
+        """Per position (of self): the incident there is the very row `other` holds there
+        (in a block both share: `patch` compresses again only blocks with a change), so
+        what was made of it may be kept. Violations are looked at separately."""
         same = np.zeros(len(self), dtype=bool)
         if isinstance(other, PackedIncidents):
             m = min(len(self), len(other))
-            mine, theirs = self.docs, other.docs
-            same[:m] = np.fromiter((mine[k] is theirs[k] for k in range(m)), dtype=bool, count=m)
+            mine, theirs = self.blocks, other.blocks
+            shared = [mine[b] is theirs[b] for b in range(min(len(mine), len(theirs)))]
+            same[: len(shared) * DOCS_PER_BLOCK] = np.repeat(shared, DOCS_PER_BLOCK)[: len(same)]
+            same[m:] = False
         return same
+
+    def patched(
+        self, changes: Sequence[tuple[str, int | None, str | None]], count: int
+    ) -> tuple[PackedIncidents, int] | None:
+        """These incidents with the rows written since (key, new position or None when
+        removed, JSON), `count` in all, and the first position that differs; None if the
+        rows do not add up (an unchanged row kept its place: had it moved, its new
+        position would have been written). Only the blocks with a change are
+        compressed again; violations are left to the caller."""
+        changed = {key for key, _, _ in changes}
+        gone = [k for k, key in enumerate(self.keys) if key in changed]
+        if any(key not in changed for key in self.keys[count:]):
+            return None  # a row past the new end was neither moved nor removed
+        keys: list[str | None] = [*self.keys[:count], *[None] * (count - len(self))]
+        new_docs: dict[int, str | None] = {k: None for k in gone if k < count}
+        for key, pos, doc in changes:
+            if pos is not None:
+                if pos >= count or doc is None:
+                    return None
+                keys[pos] = key
+                new_docs[pos] = doc
+        if None in keys:
+            return None
+        step = DOCS_PER_BLOCK
+        n_blocks = -(-count // step)
+        # Blocks with a change, and those whose extent changed (at the end).
+        touched = {k // step for k in new_docs}
+        if count != len(self):
+            touched.update(range(min(count, len(self)) // step, n_blocks))
+        blocks = self.blocks[:n_blocks]
+        blocks += [b""] * (n_blocks - len(blocks))
+        for b in sorted(touched):
+            lo, hi = b * step, min((b + 1) * step, count)
+            docs: list[str | None] = _block_docs(self.blocks[b]) if b < len(self.blocks) else []
+            docs = (docs + [None] * step)[: hi - lo]
+            for k in range(lo, hi):
+                if k in new_docs:
+                    docs[k - lo] = new_docs[k]
+            if None in docs:
+                return None
+            blocks[b] = _compress(docs)  # type: ignore[arg-type]
+        first = min([count, len(self), *gone, *(k for k in new_docs)])
+        return PackedIncidents(keys, blocks, self.violations_at), first  # type: ignore[arg-type]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
@@ -156,11 +256,8 @@ def fields_of(
     if isinstance(items, PackedIncidents):
         at = [INCIDENT_FIELDS.index(name) for name in names]
         out: list[list[Any]] = [[] for _ in names]
-        docs = items.docs
         with paused_gc():
-            for start in range(0, len(positions), BLOCK):
-                block = positions[start : start + BLOCK]
-                values = orjson.loads("[" + ",".join([docs[k] for k in block]) + "]")
+            for values in items.values(positions):
                 for column, i, name in zip(out, at, names, strict=True):
                     column.extend([v[i] if type(v) is list else v[name] for v in values])
         return out

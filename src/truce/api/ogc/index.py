@@ -50,7 +50,7 @@ from truce.service.scopes import Scope, review_key, scope_for
 from truce.store import derived
 from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
-from truce.store.packed import PackedIncidents, fields_of, items_at, keys_of
+from truce.store.packed import BLOCK, PackedIncidents, fields_of, items_at, keys_of
 from truce.store.users import User
 from truce.store.watermark import Mark, Watermark
 
@@ -200,10 +200,10 @@ class AgreementIndex:
         incs, vios = resolved(data["incidents"]), data["violations"]
         n = len(incs)
         reuse = _Reuse.of(previous, incs)
-        lons, lats, times = fields_of(incs, reuse.changed.tolist(), ("lon", "lat", "observed_at"))
+        lons, lats, times = _point_columns(incs, reuse.changed)
         lon = reuse.column(lons, "lon")
         lat = reuse.column(lats, "lat")
-        t = reuse.column(times_ns(times), "t_ns")
+        t = reuse.column(times, "t_ns")
         incident_pos = reuse.positions(incs)
         at_inc = np.fromiter(
             (incident_pos[v["incident_key"]] for v in vios), dtype=np.int64, count=len(vios)
@@ -337,6 +337,23 @@ def _settle_heap() -> None:
     gc.freeze()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _point_columns(
+    incs: Sequence[dict[str, Any]], positions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Longitudes, latitudes and times (ns) of the incidents at `positions`, read a
+    step at a time: a million of each as Python objects at once would be freed in
+    pieces the process never gets back."""
+    lon = np.empty(len(positions), dtype=np.float64)
+    lat = np.empty(len(positions), dtype=np.float64)
+    t = np.empty(len(positions), dtype=np.int64)
+    for start in range(0, len(positions), BLOCK):
+        at = slice(start, start + BLOCK)
+        step = positions[at].tolist()
+        lons, lats, times = fields_of(incs, step, ("lon", "lat", "observed_at"))
+        lon[at], lat[at], t[at] = lons, lats, times_ns(times)
+    return lon, lat, t
 
 
 def _positions(pos: dict[str, int], keys: Iterable[str]) -> np.ndarray:
