@@ -57,7 +57,7 @@ def _serve(pipe: Connection) -> None:
     """The child: compute and store each request, keeping each agreement's state for
     the next (`Computer`), until the worker closes its end of the pipe (or dies)."""
     from truce.service.compute import Computer, wall_clock
-    from truce.store import derived
+    from truce.store import derived, heap
     from truce.store.engine import make_engine
 
     computer = Computer()
@@ -84,6 +84,7 @@ def _serve(pipe: Connection) -> None:
         except Exception as exc:  # reported to the worker, which logs and retries later
             log.exception("computing the evaluation of %s failed", entry.agreement.id)
             pipe.send(("error", f"{type(exc).__name__}: {exc}"))
+        heap.give_back()  # the evaluation's JSON, freed: the child holds columns only
     for engine in engines.values():
         engine.dispose()
 

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from truce.store import evaluation_rows
 from truce.store.deferred import Deferred
 from truce.store.engine import read_transaction, write_transaction
-from truce.store.gc_pause import paused_gc
+from truce.store.heap import paused_gc
 from truce.store.packed import INCIDENT_FIELDS
 from truce.store.schema import derived
 

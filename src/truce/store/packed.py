@@ -23,7 +23,7 @@ from typing import Any, overload
 import numpy as np
 import orjson
 
-from truce.store.gc_pause import paused_gc
+from truce.store.heap import paused_gc
 
 # The fields of an incident in their order (`truce.formats.evaluation_dicts`): a row
 # holds an incident with exactly these as the array of its values; any other is stored

@@ -29,8 +29,6 @@ views and the page queries stay together: they share the same positions.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import logging
 import threading
@@ -47,7 +45,7 @@ from truce.api import ogc
 from truce.api.ogc.points import PointIndex, times_ns
 from truce.service import SHARED_ROLES, Service, Visibility
 from truce.service.scopes import Scope, review_key, scope_for
-from truce.store import derived
+from truce.store import derived, heap
 from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
 from truce.store.packed import BLOCK, PackedIncidents, fields_of, items_at, keys_of
@@ -333,10 +331,9 @@ class AgreementIndex:
 def _settle_heap() -> None:
     """After indexing a large snapshot: keep the cyclic GC from walking its millions of
     objects on every full collection (seconds each at 1M incidents: `gc.freeze`), and
-    hand the memory the build freed back to the OS (glibc's `malloc_trim`)."""
+    hand the memory the build freed back to the OS."""
     gc.freeze()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    heap.give_back()
 
 
 def _point_columns(
