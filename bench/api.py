@@ -215,17 +215,32 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
+def _serves(pid: int) -> bool:
+    """A uvicorn worker (spawned), not a computing process (forked from the fork server)
+    or the fork server itself."""
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def memory_mb(pid: int, workers: int) -> tuple[list[float], list[float]]:
     """(RSS, peak RSS) in MB of each process that serves: `truce serve` itself, or its
-    worker processes (the largest of its descendants) when there are several."""
+    worker processes when there are several (their computing processes are not
+    counted: see `compute_memory_mb`)."""
     pids = [pid]
     if workers > 1:
-        kids = [p for p in _tree(pid) if p != pid]
-        pids = sorted(kids, key=lambda p: _status_kb(p, "VmRSS"))[-workers:]
+        pids = [p for p in _tree(pid) if p != pid and _serves(p)]
     return (
         [_status_kb(p, "VmRSS") / 1024 for p in pids],
         [_status_kb(p, "VmHWM") / 1024 for p in pids],
     )
+
+
+def compute_memory_mb(pid: int) -> list[float]:
+    """RSS in MB of the server's other processes: the fork server and the computing
+    processes (`truce serve --compute-process`), and the supervisor."""
+    return [_status_kb(p, "VmRSS") / 1024 for p in _tree(pid) if not _serves(p)]
 
 
 def cpu_s(pid: int) -> float:
@@ -373,6 +388,11 @@ def warm_up(base: str, token: str, box: Box, clients: int) -> tuple[float, float
 
     while asyncio.run(round_s()) > 1.0:
         pass
+    # The stored evaluation may be behind the reports (an earlier run's): measured while
+    # it is computed again, the readers would share the machine with that computation.
+    dashboard = f"{base}/api/agreements/{AGREEMENT}/dashboard"
+    while httpx.get(dashboard, headers=h, timeout=3600).headers.get("Truce-Stale") != "false":
+        time.sleep(0.5)
     warm = time.perf_counter() - t0
     sample = [httpx.get(base + u, headers=h).json()["numberMatched"] for u in box.urls(20, 1)]
     return first, warm, int(np.mean(sample))
@@ -396,7 +416,8 @@ def run(backend: str, args: argparse.Namespace, client: str) -> None:
             f"  warm-up: first answer {first_s:.1f} s (evaluation or stored snapshot + index),"
             f" all workers warm {warm_s:.1f} s\n"
             f"  memory per worker: RSS {', '.join(f'{m:,.0f}' for m in rss)} MB,"
-            f" peak {', '.join(f'{m:,.0f}' for m in peak)} MB",
+            f" peak {', '.join(f'{m:,.0f}' for m in peak)} MB; the server's other"
+            f" processes {', '.join(f'{m:,.0f}' for m in compute_memory_mb(proc.pid))} MB",
             flush=True,
         )
         for k in range(args.repeat):

@@ -16,6 +16,7 @@ the position and from the violations, and are filled in on decoding.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
@@ -84,10 +85,6 @@ def _block_docs(blob: bytes) -> list[str]:
     return zlib.decompress(blob).decode("utf-8").split("\n")
 
 
-def _block_values(blob: bytes) -> list[Any]:
-    return orjson.loads(b"[" + zlib.decompress(blob).replace(b"\n", b",") + b"]")  # type: ignore[no-any-return]
-
-
 class PackedIncidents(Sequence[dict[str, Any]]):
     """Incidents in evaluation order as their rows' JSON, compressed `DOCS_PER_BLOCK`
     rows to a block, with their keys and their violations' ids by incident position.
@@ -141,25 +138,28 @@ class PackedIncidents(Sequence[dict[str, Any]]):
 
     def values(self, positions: Sequence[int]) -> Iterator[list[Any]]:
         """The parsed rows (arrays of values, or objects) at `positions`, `BLOCK` at a
-        time; each block they fall in is decompressed and parsed once per step."""
+        time: each block they fall in is decompressed once per step, and only the rows
+        asked for are parsed (a page's rows lie in as many blocks as it has rows)."""
         for start in range(0, len(positions), BLOCK):
             step = positions[start : start + BLOCK]
-            parsed: dict[int, list[Any]] = {}
-            out = []
+            texts: dict[int, list[str]] = {}
+            wanted = []
             for k in step:
                 b, i = divmod(k, DOCS_PER_BLOCK)
-                rows = parsed.get(b)
+                rows = texts.get(b)
                 if rows is None:
-                    rows = parsed[b] = _block_values(self.blocks[b])
-                out.append(rows[i])
-            yield out
+                    rows = texts[b] = _block_docs(self.blocks[b])
+                wanted.append(rows[i])
+            yield orjson.loads("[" + ",".join(wanted) + "]")
 
     def decode(self, positions: Iterable[int]) -> list[dict[str, Any]]:
         """The incidents at `positions`."""
         rows = list(positions)
         out: list[dict[str, Any]] = []
         at = self.violations_at
-        with paused_gc():
+        # The collector is paused for large reads only: it is paused for every thread,
+        # and a server's pages, fifty at a time, would keep it off for good.
+        with paused_gc() if len(rows) > BLOCK else contextlib.nullcontext():
             for start, values in zip(range(0, len(rows), BLOCK), self.values(rows), strict=True):
                 for k, value in zip(rows[start : start + BLOCK], values, strict=True):
                     item = (
@@ -256,7 +256,7 @@ def fields_of(
     if isinstance(items, PackedIncidents):
         at = [INCIDENT_FIELDS.index(name) for name in names]
         out: list[list[Any]] = [[] for _ in names]
-        with paused_gc():
+        with paused_gc() if len(positions) > BLOCK else contextlib.nullcontext():
             for values in items.values(positions):
                 for column, i, name in zip(out, at, names, strict=True):
                     column.extend([v[i] if type(v) is list else v[name] for v in values])
