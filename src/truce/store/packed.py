@@ -56,10 +56,11 @@ INCIDENT_FIELDS = (
 )
 _ID, _VIOLATIONS = INCIDENT_FIELDS.index("id"), INCIDENT_FIELDS.index("violations")
 BLOCK = 16_384  # positions decoded per step (what one step holds decoded at once)
-# Rows per compressed block: a page of a hundred scattered incidents decompresses up
-# to a hundred blocks (~8 us each), a full read every block once. 32 rows of the bench
-# scenario compress 12x; fewer compress worse, more cost a page more.
-DOCS_PER_BLOCK = 32
+# Rows per compressed block. A page of a hundred incidents scattered over the
+# evaluation decompresses up to a hundred blocks, and each decompression costs ~3 us
+# however small: at 8 rows a block takes 5 us and holds a row in ~30 bytes (the bench
+# scenario's rows; 14 bytes at 32 rows a block, but 17 us a block).
+DOCS_PER_BLOCK = 8
 
 
 def incident_doc(item: Mapping[str, Any], default: Any) -> bytes:
