@@ -16,6 +16,7 @@ bench/README.md. Target (issue 13): 10k new reports into 1M reflected within 2 s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -155,10 +156,27 @@ def worker_cpu(pid: int) -> dict[int, float]:
 
 
 def rss_mb(pid: int) -> str:
-    rss = sorted(
-        ((_status_kb(p, "VmRSS"), _status_kb(p, "VmHWM")) for p in _tree(pid)), reverse=True
+    """Each server process's RSS and peak, saying which it is."""
+
+    def cmd(p: int) -> bytes:
+        with contextlib.suppress(OSError):
+            return Path(f"/proc/{p}/cmdline").read_bytes()
+        return b""
+
+    def role(p: int) -> str:
+        if p == pid:
+            return "supervisor"
+        if b"spawn_main" in cmd(p):
+            return "worker"
+        parent = int(_status_kb(p, "PPid")) if p else 0
+        return "compute" if b"forkserver" in cmd(parent) else "fork server"
+
+    rows = sorted(
+        ((_status_kb(p, "VmRSS"), _status_kb(p, "VmHWM"), p) for p in _tree(pid)), reverse=True
     )
-    return ", ".join(f"{r / 1024:,.0f} (peak {h / 1024:,.0f})" for r, h in rss if r > 50_000)
+    return ", ".join(
+        f"{role(p)} {r / 1024:,.0f} (peak {h / 1024:,.0f})" for r, h, p in rows if r > 20_000
+    )
 
 
 def show(k: int, rd: Round, tally: Tally, what: str, load: float, batch: int) -> None:

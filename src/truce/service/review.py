@@ -10,7 +10,7 @@ from truce.domain.review import access_action, check_request
 from truce.errors import Conflict, NotFound
 from truce.service.evaluation import Evaluations
 from truce.service.scopes import review_key
-from truce.service.views import evaluation, incident
+from truce.service.views import evaluation, incident, only_incident
 from truce.store import audit, reviews
 from truce.store.engine import write_transaction
 from truce.store.users import User
@@ -23,7 +23,7 @@ def review(
     agreement_id, rule, incident_key = split_violation_key(key)
     check_request(action, comment)
     require(user, access_action(action))
-    view = evaluation(evals, agreement_id, user, review_keys=True)  # what `user` sees
+    view = evaluation(evals, agreement_id, user, review_keys=True, incident_key=incident_key)
     current = next((v for v in view["violations"] if v["key"] == key), None)
     if current is None:
         raise NotFound(
@@ -63,8 +63,8 @@ def review(
 def publish_incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:
     """Make an incident visible to every user; publishing twice is a Conflict."""
     require(user, "incident.publish")
-    data = evals.snapshot(agreement_id).data
-    inc = next((i for i in data["incidents"] if i["key"] == key), None)
+    data = only_incident(evals.snapshot(agreement_id).data, key)
+    inc = next(iter(data["incidents"]), None)
     if inc is None:
         raise NotFound(f"no incident {key!r} in agreement {agreement_id!r}")
     with write_transaction(evals.engine) as conn:

@@ -14,7 +14,9 @@ from truce.service.scopes import review_key, scope_for
 from truce.service.visibility import load_visibility
 from truce.store import reports as report_store
 from truce.store import reviews
+from truce.store.deferred import resolved
 from truce.store.engine import read_transaction
+from truce.store.packed import items_at, keys_of
 from truce.store.users import User
 
 
@@ -26,11 +28,12 @@ def evaluation(
     as_of: datetime | None = None,
     review_keys: bool = False,
     incidents: bool = True,
+    incident_key: str | None = None,
 ) -> dict[str, Any]:
     """`user`'s view: the evaluation of the reports `user` may see (`truce.service.scopes`),
     filtered and labelled (`Visibility`), plus the reports version it was computed from
     and whether it is `stale` (newer reports are being evaluated; this is the last
-    complete one)."""
+    complete one). `incident_key`: of that incident and its violations only."""
     scope = scope_for(user)
     if as_of is None:
         reading = evals.current(agreement_id, scope)
@@ -39,8 +42,21 @@ def evaluation(
         snap, stale = evals.snapshot(agreement_id, as_of=as_of, scope=scope), False
     sites = evals.agreements.get(agreement_id).agreement.sites
     visibility = load_visibility(evals.engine, agreement_id, user, sites)
-    view = visibility.filter(snap.data, review_keys=review_keys, incidents=incidents)
+    data = snap.data if incident_key is None else only_incident(snap.data, incident_key)
+    view = visibility.filter(data, review_keys=review_keys, incidents=incidents)
     return {**view, "reports_version": snap.reports_version, "stale": stale}
+
+
+def only_incident(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """`data` with incident `key` and its violations only: what a view of one incident
+    needs, without filtering (and, held packed, decoding) a million others."""
+    incidents = resolved(data["incidents"])
+    at = [k for k, other in enumerate(keys_of(incidents)) if other == key]
+    return {
+        **data,
+        "incidents": items_at(incidents, at),
+        "violations": [v for v in data["violations"] if v["incident_key"] == key],
+    }
 
 
 def summary(
@@ -83,7 +99,7 @@ def summary(
 
 def incident(evals: Evaluations, agreement_id: str, key: str, user: User) -> dict[str, Any]:
     """One incident with its reports and its violations' review histories."""
-    view = evaluation(evals, agreement_id, user, review_keys=True)
+    view = evaluation(evals, agreement_id, user, review_keys=True, incident_key=key)
     inc = next((i for i in view["incidents"] if i["key"] == key), None)
     if inc is None:
         raise NotFound(f"no incident {key!r} in agreement {agreement_id!r} (or not visible to you)")
@@ -114,8 +130,8 @@ def _public(item: dict[str, Any]) -> dict[str, Any]:
 
 def violation(evals: Evaluations, key: str, user: User) -> dict[str, Any]:
     """The current violation, or the last one reviewed under this key (`current: False`)."""
-    agreement_id, _, _ = split_violation_key(key)
-    view = evaluation(evals, agreement_id, user, review_keys=True)
+    agreement_id, _, incident_key = split_violation_key(key)
+    view = evaluation(evals, agreement_id, user, review_keys=True, incident_key=incident_key)
     current = next((v for v in view["violations"] if v["key"] == key), None)
     with read_transaction(evals.engine) as conn:
         review = reviews.get(conn, key if current is None else review_key(current))
