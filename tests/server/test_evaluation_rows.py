@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 from tests.server.data import AGREEMENT, BASE_ROWS, many_rows, to_csv
@@ -303,3 +304,41 @@ def test_the_worker_that_made_the_evaluation_refreshes_it_for_the_others(db_url)
         assert last["incremental"] and last["kept"] > 0
     finally:
         _close(maker, other)
+
+
+def test_a_process_holding_packed_incidents_answers_like_the_one_that_computed(db_url):
+    """The process that computed holds the incidents as dicts; another loads them packed
+    (`truce.store.packed`). Every view answers alike in both: the whole evaluation, one
+    incident, one violation, an OGC page, and after a publication and a review."""
+    from truce.api.ogc.index import AgreementIndex
+    from truce.store.deferred import resolved
+    from truce.store.packed import PackedIncidents
+
+    computing, reader = _service(db_url), _service(db_url)
+    try:
+        _ingest(computing, _rows(random.Random(7)))
+        computing.snapshot(AGREEMENT)
+        held = resolved(reader.snapshot(AGREEMENT).data["incidents"])
+        assert isinstance(held, PackedIncidents)
+        admin, _ = computing.add_user("packed-admin", "admin")
+        observer, _ = computing.add_user("packed-observer", "observer")
+        whole = computing.evaluation(AGREEMENT, admin)
+        inc = whole["incidents"][len(whole["incidents"]) // 2]
+        vio = whole["violations"][-1]
+        computing.publish_incident(AGREEMENT, inc["key"], admin)
+        computing.review(vio["key"], "confirm", "seen on imagery", admin)
+        for user in (admin, observer):
+            assert reader.evaluation(AGREEMENT, user) == computing.evaluation(AGREEMENT, user)
+        assert reader.incident(AGREEMENT, inc["key"], admin) == computing.incident(
+            AGREEMENT, inc["key"], admin
+        )
+        assert reader.violation(vio["key"], admin) == computing.violation(vio["key"], admin)
+        snaps = [s.snapshot(AGREEMENT) for s in (computing, reader)]
+        pages = []
+        for service, snap in zip((computing, reader), snaps, strict=True):
+            idx = AgreementIndex.build(AGREEMENT, 1, None, snap.data, snapshot=snap)
+            view = idx._make_view(service.visibility(AGREEMENT, admin))
+            pages.append(idx.incidents_json(view, np.arange(min(40, len(idx.incident_pos)))))
+        assert pages[0] == pages[1]
+    finally:
+        _close(computing, reader)
