@@ -53,9 +53,11 @@ POLL_S = 0.25
 # With `compute_process` (a server): how often an idle refresher looks for reports
 # another process stored, so that every worker refreshes without waiting for a reader;
 # and how long a worker that did not make the stored evaluation lets the one that did
-# (which holds what it was made from: an incremental refresh) take the lease first.
-WATCH_S = 1.0
-AFFINITY_S = 1.0
+# (which holds what it was made from: an incremental refresh) take the lease first:
+# twice the watch, so that one notices the new reports in time even when it did not
+# receive them (else the lease falls to a process holding nothing: from scratch).
+WATCH_S = 0.5
+AFFINITY_S = 2 * WATCH_S
 
 
 @dataclass(frozen=True)
