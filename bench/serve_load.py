@@ -60,6 +60,7 @@ from bench.api import (  # noqa: E402
     start_server,
 )
 
+from truce.store.reports import bump_version  # noqa: E402
 from truce.store.schema import derived  # noqa: E402
 
 DASHBOARD = f"/api/agreements/{AGREEMENT}/dashboard"
@@ -285,8 +286,10 @@ def main() -> None:
     db = BenchDb(args.backend, args.n, args.keep)
     try:
         with db.engine.begin() as conn:  # a previous run's live reports and lease
-            conn.execute(text("DELETE FROM reports WHERE source = 'live'"))
+            gone = conn.execute(text("DELETE FROM reports WHERE source = 'live'"))
             conn.execute(text("UPDATE derived SET claim_token = NULL, claim_at = NULL"))
+            if gone.rowcount:  # the stored evaluation counted them: no longer current
+                bump_version(conn)
         print(f"seeding {args.n:,} reports ({args.backend}) ...", flush=True)
         print(f"  seeded in {seed(db, args.n):.1f} s (0: kept from before)")
         _, token = db.service().add_user(f"bench-{os.getpid()}", "admin")
