@@ -37,9 +37,9 @@ from pygeofilter.backends.native.evaluate import NativeEvaluator
 from pygeofilter.parsers.cql2_text import parse as pygeofilter_parse
 
 from truce.api.ogc import parse_bbox
+from truce.api.ogc.agreement_index import AgreementIndex
 from truce.api.ogc.cql import parse_filter
 from truce.api.ogc.cql_mask import Column, Points, SimpleColumns, mask
-from truce.api.ogc.index import AgreementIndex
 from truce.api.ogc.queryables import FilterColumns
 from truce.service.visibility import Visibility
 from truce.store.users import User

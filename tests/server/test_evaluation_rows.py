@@ -248,7 +248,7 @@ def test_a_failed_deferred_read_fails_its_readers_clearly():
 def test_an_index_built_on_the_previous_one_equals_one_built_afresh(db_url):
     """The OGC index of a patched evaluation reuses the previous index for the incidents
     that are the same objects; it is the index a build from scratch gives."""
-    from truce.api.ogc.index import AgreementIndex
+    from truce.api.ogc.agreement_index import AgreementIndex
     from truce.store.deferred import resolved
     from truce.store.packed import PackedIncidents
 
@@ -310,7 +310,7 @@ def test_a_process_holding_packed_incidents_answers_like_the_one_that_computed(d
     """The process that computed holds the incidents as dicts; another loads them packed
     (`truce.store.packed`). Every view answers alike in both: the whole evaluation, one
     incident, one violation, an OGC page, and after a publication and a review."""
-    from truce.api.ogc.index import AgreementIndex
+    from truce.api.ogc.agreement_index import AgreementIndex
     from truce.store.deferred import resolved
     from truce.store.packed import PackedIncidents
 

@@ -2,7 +2,8 @@
 
 - `params`: query parameters and collection ids (parse or raise);
 - `documents`: the documents, pure functions without the web framework;
-- `index`: the per-process feature index the items queries read;
+- `points`, `agreement_index`: one snapshot's features in sorted arrays, per-viewer masks
+  and the page queries; `index`: the per-process holder that keeps them current;
 - `cql`, `cql_mask` (with `cql_temporal`, `cql_spatial`), `columns`, `queryables`: CQL2
   filters (Part 3) parsed, evaluated as numpy masks over columns, and what they may name;
 - `handlers`: `OgcApi`, each handler returning a document;

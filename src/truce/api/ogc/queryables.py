@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 from pygeofilter import ast
 
+from truce.api.ogc.agreement_index import AgreementIndex, View
 from truce.api.ogc.columns import Column, Points
-from truce.api.ogc.index import AgreementIndex, View, WouldBlock
+from truce.api.ogc.index import WouldBlock
 from truce.domain.review import STATES
 from truce.errors import BadInput
 from truce.service.scopes import review_key

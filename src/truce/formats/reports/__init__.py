@@ -2,7 +2,7 @@
 
 Built for millions of rows, in two halves:
 
-- parsing (`csv`, `jsonl`): the file's text per column as
+- parsing (`csv` with `csv_records`, `jsonl`): the file's text per column as
   Arrow arrays, the physical line of each row, and the rows rejected for
   their shape. CSV goes through pyarrow's multi-threaded reader, with an
   exact csv-module fallback for files it cannot vouch for.

@@ -19,6 +19,8 @@ the bytes, not from the parser:
 Anything else the fast path cannot vouch for (a bare CR, an Arrow parse
 error, a row count that does not add up) falls back to the csv module over
 the whole file, which tracks lines exactly.
+
+The byte scans (newlines, quotes, commas) are `truce.formats.reports.csv_records`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ import pyarrow.csv as pa_csv
 
 from truce.domain.model import Rejection
 from truce.errors import ReportFormatError
+from truce.formats.reports.csv_records import (
+    QUOTE,
+    Records,
+    byte_positions,
+    has_bare_cr,
+    offset_after_lines,
+    regular_quotes,
+    simple_lines,
+)
 from truce.formats.reports.rows import (
     COLUMNS,
     FEW_DISTINCT,
@@ -51,8 +62,6 @@ from truce.formats.reports.tuning import TUNING, ReaderTuning
 csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 _TEXT_TYPE = {c: pa.dictionary(pa.int32(), pa.string()) for c in FEW_DISTINCT}
-_SCAN_BYTES = 1 << 22  # bytes compared per numpy step: keeps the temporaries small
-_COMMA, _NEWLINE, _CR, _QUOTE = 44, 10, 13, 34
 
 
 def parse_csv(
@@ -172,12 +181,12 @@ def _parse_with_arrow(
     tuning: ReaderTuning = TUNING,
 ) -> TextRows | None:
     """The rows via Arrow, or None when only the exact fallback can vouch for them."""
-    body_start = _offset_after_lines(raw, start, header_lines)
+    body_start = offset_after_lines(raw, start, header_lines)
     buf = np.frombuffer(raw, dtype=np.uint8)
-    if _has_bare_cr(raw, buf):
+    if has_bare_cr(raw, buf):
         return None
-    quotes = _positions(buf, _QUOTE) if raw.find(b'"') >= 0 else None
-    if quotes is not None and not _regular_quotes(buf, quotes, start):
+    quotes = byte_positions(buf, QUOTE) if raw.find(b'"') >= 0 else None
+    if quotes is not None and not regular_quotes(buf, quotes, start):
         return None
     first_line = header_lines + 1
     names = _unique_names(header)
@@ -186,7 +195,7 @@ def _parse_with_arrow(
         return TextRows({c: text_array([]) for c in keep}, np.zeros(0, dtype=np.int64))
     records = None
     if quotes is not None:
-        records = _Records.scan(buf, body_start, first_line, quotes)
+        records = Records.scan(buf, body_start, first_line, quotes)
     try:
         table, skipped = _read_table(
             pa.py_buffer(raw).slice(body_start),
@@ -198,11 +207,11 @@ def _parse_with_arrow(
     except pa.ArrowInvalid:
         return None
     if not skipped and records is None:
-        lines = _simple_lines(buf, body_start, first_line, table.num_rows)
+        lines = simple_lines(buf, body_start, first_line, table.num_rows)
         if lines is not None:
             return TextRows({c: table.column(c) for c in keep}, lines)
     if records is None:
-        records = _Records.scan(buf, body_start, first_line, quotes)
+        records = Records.scan(buf, body_start, first_line, quotes)
     if not skipped:
         nonempty = ~records.empty()
         if int(nonempty.sum()) != table.num_rows:
@@ -241,131 +250,9 @@ def _read_table(
     return table, skipped
 
 
-def _offset_after_lines(raw: Raw, start: int, lines: int) -> int:
-    """Byte offset just past the `lines`-th newline (the end of the file if it has fewer)."""
-    pos = start
-    for _ in range(lines):
-        newline = raw.find(b"\n", pos)
-        if newline < 0:
-            return len(raw)
-        pos = newline + 1
-    return pos
-
-
-def _has_bare_cr(raw: Raw, buf: np.ndarray) -> bool:
-    """A CR not followed by LF ends a record for every parser but not a line: the
-    fast path's line numbers would be off."""
-    if raw.find(b"\r") < 0:
-        return False
-    returns = _positions(buf, _CR)
-    after = returns + 1
-    return bool((after >= len(buf)).any() or (buf[after[after < len(buf)]] != _NEWLINE).any())
-
-
-def _positions(buf: np.ndarray, byte: int, start: int = 0) -> np.ndarray:
-    """Offsets (int64) of every `byte` in buf[start:], scanned in slices."""
-    found = []
-    step = np.empty(min(_SCAN_BYTES, max(len(buf) - start, 0)), dtype=bool)
-    for lo in range(start, len(buf), _SCAN_BYTES):
-        piece = buf[lo : lo + _SCAN_BYTES]
-        hits = step[: len(piece)]
-        np.equal(piece, byte, out=hits)
-        found.append(np.flatnonzero(hits) + lo)
-    return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
-
-
-def _count(buf: np.ndarray, byte: int, start: int) -> int:
-    total = 0
-    step = np.empty(min(_SCAN_BYTES, max(len(buf) - start, 0)), dtype=bool)
-    for lo in range(start, len(buf), _SCAN_BYTES):
-        piece = buf[lo : lo + _SCAN_BYTES]
-        hits = step[: len(piece)]
-        np.equal(piece, byte, out=hits)
-        total += int(np.count_nonzero(hits))
-    return total
-
-
-def _regular_quotes(buf: np.ndarray, quotes: np.ndarray, start: int) -> bool:
-    """Whether quote parity splits records as an RFC 4180 parser does: every quote
-    opens a field (after a comma or newline), closes one (before a comma or line
-    end), or is half of a doubled quote."""
-    if len(quotes) % 2:
-        return False
-    last = len(buf) - 1
-    opening, closing = quotes[0::2], quotes[1::2]
-    before = buf[np.maximum(opening - 1, 0)]
-    ok_open = (opening == start) | (before == _COMMA) | (before == _NEWLINE)
-    ok_open[1:] |= opening[1:] - 1 == closing[:-1]
-    after = buf[np.minimum(closing + 1, last)]
-    ok_close = (closing == last) | (after == _COMMA) | (after == _NEWLINE) | (after == _CR)
-    ok_close[:-1] |= closing[:-1] + 1 == opening[1:]
-    return bool(ok_open.all() and ok_close.all())
-
-
-def _simple_lines(buf: np.ndarray, start: int, first_line: int, n_rows: int) -> np.ndarray | None:
-    """Lines when every body line is a row (no quotes, no blank lines): a count suffices."""
-    n_lines = _count(buf, _NEWLINE, start)
-    if len(buf) > start and buf[-1] != _NEWLINE:
-        n_lines += 1
-    if n_lines != n_rows:
-        return None
-    return np.arange(first_line, first_line + n_rows, dtype=np.int64)
-
-
-class _Records:
-    """Every record of the body: a record ends at a newline outside quotes."""
-
-    def __init__(
-        self,
-        buf: np.ndarray,
-        starts: np.ndarray,
-        ends: np.ndarray,
-        lines: np.ndarray,
-        multiline: bool,
-    ) -> None:
-        self.buf = buf
-        self.starts = starts  # offset of the first byte
-        self.ends = ends  # offset of the ending newline (or the end of the file)
-        self.lines = lines  # 1-based line of the first byte
-        self.multiline = multiline  # whether some record spans lines
-
-    @classmethod
-    def scan(
-        cls, buf: np.ndarray, start: int, first_line: int, quotes: np.ndarray | None
-    ) -> _Records:
-        newlines = _positions(buf, _NEWLINE, start)
-        ordinal = np.arange(len(newlines), dtype=np.int64)
-        multiline = False
-        if quotes is not None and len(quotes):
-            outside = np.searchsorted(quotes, newlines) % 2 == 0
-            multiline = not outside.all()
-            newlines, ordinal = newlines[outside], ordinal[outside]
-        starts = np.concatenate(([start], newlines + 1))
-        ends = np.concatenate((newlines, [len(buf)]))
-        lines = first_line + np.concatenate(([0], ordinal + 1))
-        if starts[-1] >= len(buf):  # nothing after the last newline
-            starts, ends, lines = starts[:-1], ends[:-1], lines[:-1]
-        return cls(buf, starts.astype(np.int64), ends.astype(np.int64), lines, multiline)
-
-    def empty(self) -> np.ndarray:
-        """Records Arrow skips as empty lines (nothing, or a lone CR before the LF)."""
-        size = self.ends - self.starts
-        lone_cr = (size == 1) & (self.buf[np.minimum(self.starts, len(self.buf) - 1)] == _CR)
-        return (size == 0) | lone_cr
-
-    def field_counts(self, quotes: np.ndarray | None) -> np.ndarray:
-        """1 + the commas outside quotes, per record."""
-        start = int(self.starts[0]) if len(self.starts) else len(self.buf)
-        commas = _positions(self.buf, _COMMA, start)
-        if quotes is not None and len(quotes):
-            commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
-        bounds = np.searchsorted(commas, np.append(self.starts, len(self.buf)))
-        return np.diff(bounds) + 1
-
-
 def _with_irregular_rows(
     raw: Raw,
-    records: _Records,
+    records: Records,
     table: pa.Table,
     names: list[str],
     keep: list[str],

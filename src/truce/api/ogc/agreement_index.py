@@ -1,0 +1,331 @@
+"""One snapshot of one agreement indexed for the OGC items queries (`AgreementIndex`).
+
+The incidents (and violations, placed at their incident) of an agreement's
+shared snapshot (`Service.snapshot`) go into numpy arrays sorted by longitude,
+so a bbox query is two `searchsorted` calls, a latitude and time mask over that
+slice, and a slice for the page: no scan of Python dicts. The snapshot's dicts
+are referenced, never copied (at 1M incidents a copy is a gigabyte). A rebuild
+keeps what an earlier index holds for the incidents that did not change (`_Reuse`).
+
+Who sees what is `Service.visibility(...)`: per distinct viewer (everything,
+published only, or one centre's own) and watermark, the masks its
+`Visibility.filter` implies are computed once over whole arrays (`View`); the
+page's few items then go through `Visibility.filter` itself, so the documents
+are exactly what the REST API shows that user.
+
+The sorted points themselves are `truce.api.ogc.points`; the index, its per-viewer
+views and the page queries stay together: they share the same positions. Which
+index is current, per process, is `truce.api.ogc.index`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import orjson
+
+from truce.api import ogc
+from truce.api.ogc.points import PointIndex, times_ns
+from truce.service import SHARED_ROLES, Service, Visibility
+from truce.service.scopes import review_key
+from truce.store.deferred import resolved
+from truce.store.derived import Snapshot
+from truce.store.packed import BLOCK, PackedIncidents, fields_of, items_at, keys_of
+from truce.store.users import User
+from truce.store.watermark import Mark
+
+VIEW_CACHE_SIZE = 16
+
+
+@dataclass
+class View:
+    """What one visibility state sees: masks in index order for queries, and by source
+    position for lookups by id (None: everything)."""
+
+    visibility: Visibility
+    incident_published: np.ndarray  # in index order
+    incident_visible: np.ndarray | None
+    violation_visible: np.ndarray | None
+    incident_visible_by_pos: np.ndarray | None = None
+    violation_visible_by_pos: np.ndarray | None = None
+    filter_columns: dict[Any, Any] = field(default_factory=dict)  # see `ogc.queryables`
+
+    def sees_incident(self, pos: int) -> bool:
+        mask = self.incident_visible_by_pos
+        return mask is None or bool(mask[pos])
+
+    def sees_violation(self, pos: int) -> bool:
+        mask = self.violation_visible_by_pos
+        return mask is None or bool(mask[pos])
+
+
+def _who(user: User) -> Hashable:
+    """Users with the same answer share a view: everything, published only, or their own."""
+    if user.sees_everything:
+        return "all"
+    if user.role in SHARED_ROLES:
+        return (user.role, user.name)
+    return "published"
+
+
+@dataclass
+class _Reuse:
+    """Which incidents of a new snapshot an earlier index holds already: those that are
+    the very same objects at the same positions (items are never changed in place), or,
+    packed (`truce.store.packed`), the very same rows."""
+
+    previous: AgreementIndex | None
+    same: np.ndarray  # by position in the new snapshot
+    changed: np.ndarray  # the other positions
+
+    @classmethod
+    def of(cls, previous: AgreementIndex | None, incs: Sequence[dict[str, Any]]) -> _Reuse:
+        n = len(incs)
+        same = np.zeros(n, dtype=bool)
+        if previous is not None:
+            before = resolved(previous.data["incidents"])
+            if isinstance(incs, PackedIncidents):
+                same = incs.same_docs(before)
+            else:
+                m = min(n, len(before))
+                same[:m] = np.fromiter(
+                    (incs[k] is before[k] for k in range(m)), dtype=bool, count=m
+                )
+        return cls(previous if same.any() else None, same, np.flatnonzero(~same))
+
+    def _by_position(self, values: np.ndarray) -> np.ndarray:
+        """One of the previous index's point columns (in its index order) by position."""
+        assert self.previous is not None
+        order = self.previous.incidents.order
+        out = np.empty(len(order), dtype=values.dtype)
+        out[order] = values
+        return out
+
+    def column(self, values: Any, name: str) -> np.ndarray:
+        """A point column: the previous values where the incident is the same, `values`
+        (those of the changed positions) for the others."""
+        fresh = np.asarray(values)
+        if self.previous is None:
+            return fresh.astype(np.int64 if name == "t_ns" else np.float64)
+        old = self._by_position(getattr(self.previous.incidents, name))
+        out = np.empty(len(self.same), dtype=old.dtype)
+        kept = np.flatnonzero(self.same)
+        out[kept] = old[kept]
+        out[self.changed] = fresh
+        return out
+
+    def positions(self, incs: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Incident key -> position."""
+        keys = keys_of(incs)
+        if self.previous is None:
+            return {key: k for k, key in enumerate(keys)}
+        out = dict(self.previous.incident_pos)
+        before = keys_of(resolved(self.previous.data["incidents"]))
+        for k in self.changed.tolist():  # first forget what moved or went...
+            if k < len(before) and out.get(before[k]) == k:
+                del out[before[k]]
+        for k in range(len(incs), len(before)):
+            if out.get(before[k]) == k:
+                del out[before[k]]
+        for k in self.changed.tolist():  # ...then place what is new here
+            out[keys[k]] = k
+        return out
+
+
+@dataclass
+class AgreementIndex:
+    """One snapshot of one agreement, indexed. Holds the snapshot's dicts (shared with
+    the service, not copied) and numpy arrays over them."""
+
+    agreement_id: str
+    reports_version: int
+    valid_until: datetime | None
+    data: dict[str, Any]
+    incidents: PointIndex
+    violations: PointIndex
+    violation_incident: np.ndarray  # by violation source position: its incident's position
+    violation_lonlat: np.ndarray  # (n, 2), by violation source position
+    violations_at: dict[int, list[int]]  # incident position -> its violations' positions
+    incident_pos: dict[str, int]
+    violation_pos: dict[str, int]
+    violation_count: np.ndarray  # per incident, in index order
+    views: OrderedDict[Hashable, View] = field(default_factory=OrderedDict)
+    filter_columns: dict[Any, Any] = field(default_factory=dict)  # see `ogc.queryables`
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    snapshot: Snapshot | None = None  # the one indexed
+    _report_incident: tuple[list[str], np.ndarray] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        agreement_id: str,
+        version: int,
+        valid_until: datetime | None,
+        data: dict[str, Any],
+        *,
+        snapshot: Snapshot | None = None,
+        previous: AgreementIndex | None = None,
+    ) -> AgreementIndex:
+        """Index `data`. With `previous` (the index of an earlier snapshot of the same
+        agreement), what it holds for the incidents that are still the same objects
+        at the same positions is reused: a refresh that patched a few incidents into
+        a million (`truce.store.derived.load`) re-indexes those few."""
+        incs, vios = resolved(data["incidents"]), data["violations"]
+        n = len(incs)
+        reuse = _Reuse.of(previous, incs)
+        lons, lats, times = _point_columns(incs, reuse.changed)
+        lon = reuse.column(lons, "lon")
+        lat = reuse.column(lats, "lat")
+        t = reuse.column(times, "t_ns")
+        incident_pos = reuse.positions(incs)
+        at_inc = np.fromiter(
+            (incident_pos[v["incident_key"]] for v in vios), dtype=np.int64, count=len(vios)
+        )
+        vlon, vlat = lon[at_inc], lat[at_inc]
+        violations_at: dict[int, list[int]] = {}
+        for v, i in enumerate(at_inc.tolist()):
+            violations_at.setdefault(i, []).append(v)
+        incidents = PointIndex.build(lon, lat, t)
+        return cls(
+            agreement_id=agreement_id,
+            reports_version=version,
+            valid_until=valid_until,
+            data=data,
+            incidents=incidents,
+            violations=PointIndex.build(vlon, vlat, times_ns([v["at"] for v in vios])),
+            violation_incident=at_inc,
+            violation_lonlat=np.column_stack([vlon, vlat]) if len(vios) else np.zeros((0, 2)),
+            violations_at=violations_at,
+            incident_pos=incident_pos,
+            violation_pos={v["key"]: k for k, v in enumerate(vios)},
+            violation_count=np.bincount(at_inc, minlength=n)[incidents.order],
+            snapshot=snapshot,
+        )
+
+    def fresh(self, version: int, now: datetime) -> bool:
+        return self.reports_version >= version and (
+            self.valid_until is None or now < self.valid_until
+        )
+
+    def cached_view(self, user: User, mark: Mark) -> View | None:
+        key = (_who(user), mark)
+        with self.lock:
+            hit = self.views.get(key)
+            if hit is not None:
+                self.views.move_to_end(key)
+            return hit
+
+    def view(self, service: Service, user: User, mark: Mark) -> View:
+        """The view for `user` at watermark `mark` (read before this call)."""
+        hit = self.cached_view(user, mark)
+        if hit is not None:
+            return hit
+        made = self._make_view(service.visibility(self.agreement_id, user))
+        with self.lock:
+            self.views[(_who(user), mark)] = made
+            while len(self.views) > VIEW_CACHE_SIZE:
+                self.views.popitem(last=False)
+        return made
+
+    def _make_view(self, vis: Visibility) -> View:
+        """The masks `Visibility.filter` implies, computed over whole arrays."""
+        n_inc, n_vio = len(self.incident_pos), len(self.violation_pos)
+        published_violations = {k for k, (_, published) in vis.states.items() if published}
+        incs, vios = self.data["incidents"], self.data["violations"]
+        if incs and "review_key" in incs[0]:  # a class's evaluation: review state by review key
+            published = np.fromiter(
+                (review_key(i) in vis.published_incidents for i in incs), dtype=bool, count=n_inc
+            )
+            violation_visible = np.fromiter(
+                (review_key(v) in published_violations for v in vios), dtype=bool, count=n_vio
+            )
+        else:
+            published = np.zeros(n_inc, dtype=bool)
+            published[_positions(self.incident_pos, vis.published_incidents)] = True
+            violation_visible = np.zeros(n_vio, dtype=bool)
+            violation_visible[_positions(self.violation_pos, published_violations)] = True
+        published_in_order = published[self.incidents.order]
+        if vis.user.sees_everything:
+            return View(vis, published_in_order, None, None)
+        incident_visible = published.copy()
+        if vis.user.role in SHARED_ROLES and vis.own_reports:
+            keys, incident_of = self._reports()
+            own_report = np.fromiter(
+                (k in vis.own_reports for k in keys), dtype=bool, count=len(keys)
+            )
+            own = np.zeros(n_inc, dtype=bool)
+            own[incident_of[own_report]] = True
+            incident_visible |= own
+            violation_visible |= own[self.violation_incident]
+        return View(
+            vis,
+            published_in_order,
+            incident_visible[self.incidents.order],
+            violation_visible[self.violations.order],
+            incident_visible,
+            violation_visible,
+        )
+
+    def _reports(self) -> tuple[list[str], np.ndarray]:
+        """Every report key of the snapshot and its incident's position (built on first use)."""
+        if self._report_incident is None:
+            incs = self.data["incidents"]
+            (ids,) = fields_of(incs, range(len(incs)), ("report_ids",))
+            keys = [k for report_ids in ids for k in report_ids]
+            counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+            self._report_incident = (keys, np.repeat(np.arange(len(incs)), counts))
+        return self._report_incident
+
+    def incidents_seen(self, view: View, positions: Sequence[int]) -> list[dict[str, Any]]:
+        """The incidents at these source positions as `view` shows them (all must be visible)."""
+        incs, vios, at = self.data["incidents"], self.data["violations"], self.violations_at
+        page = items_at(incs, positions)
+        theirs = [vios[v] for i in positions if i in at for v in at[i]]
+        seen = view.visibility.filter({"incidents": page, "violations": theirs})["incidents"]
+        assert len(seen) == len(page), "the visibility mask and the filter disagree"
+        return seen  # type: ignore[no-any-return]
+
+    def incidents_json(self, view: View, rows: np.ndarray) -> bytes:
+        """The incidents at index positions `rows` as a JSON array of GeoJSON features.
+
+        Encoded per page, not held encoded: at a million incidents the features take
+        400 MB per process, a page of a hundred ~1 ms to make."""
+        seen = self.incidents_seen(view, self.incidents.order[rows].tolist())
+        return orjson.dumps([ogc.incident_feature(inc) for inc in seen])
+
+    def violations_seen(self, view: View, positions: Sequence[int]) -> list[dict[str, Any]]:
+        """The violations at these source positions as `view` shows them (all must be visible)."""
+        incs, vios = self.data["incidents"], self.data["violations"]
+        page = [vios[v] for v in positions]
+        at = dict.fromkeys(int(self.violation_incident[v]) for v in positions)
+        seen = view.visibility.filter({"incidents": items_at(incs, at), "violations": page})
+        assert len(seen["violations"]) == len(page), "the visibility mask and the filter disagree"
+        return seen["violations"]  # type: ignore[no-any-return]
+
+
+def _point_columns(
+    incs: Sequence[dict[str, Any]], positions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Longitudes, latitudes and times (ns) of the incidents at `positions`, read a
+    step at a time: a million of each as Python objects at once would be freed in
+    pieces the process never gets back."""
+    lon = np.empty(len(positions), dtype=np.float64)
+    lat = np.empty(len(positions), dtype=np.float64)
+    t = np.empty(len(positions), dtype=np.int64)
+    for start in range(0, len(positions), BLOCK):
+        at = slice(start, start + BLOCK)
+        step = positions[at].tolist()
+        lons, lats, times = fields_of(incs, step, ("lon", "lat", "observed_at"))
+        lon[at], lat[at], t[at] = lons, lats, times_ns(times)
+    return lon, lat, t
+
+
+def _positions(pos: dict[str, int], keys: Iterable[str]) -> np.ndarray:
+    found = [p for p in map(pos.get, keys) if p is not None]
+    return np.array(found, dtype=np.int64)
