@@ -8,7 +8,7 @@ array of its values in `INCIDENT_FIELDS` order, 240 MB; and as that JSON
 compressed (zlib) `DOCS_PER_BLOCK` rows at a time, whose rows are much alike,
 tens of MB. The readers that need an incident (a page, a stream block, an export
 block) decompress and parse just the blocks that hold it; a refresh that changed
-a few rows compresses again the few blocks that hold them (`patch`).
+a few rows compresses again the few blocks that hold them (`patched`).
 
 The positional fields (`id`, `violations`) are not in the rows: they follow from
 the position and from the violations, and are filled in on decoding.
@@ -78,8 +78,11 @@ def incident_doc(item: Mapping[str, Any], default: Any) -> bytes:
 
 
 def _compress(docs: Sequence[str]) -> bytes:
-    # A newline never occurs in orjson's output, so it separates the rows.
-    return zlib.compress("\n".join(docs).encode("utf-8"), 1)
+    text = "\n".join(docs)
+    # A newline never occurs in orjson's compact output, so it separates the rows.
+    if text.count("\n") != len(docs) - 1:
+        raise ValueError("a stored evaluation row holds a newline: not compact JSON")
+    return zlib.compress(text.encode("utf-8"), 1)
 
 
 def _block_docs(blob: bytes) -> list[str]:
@@ -221,8 +224,8 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         blocks += [b""] * (n_blocks - len(blocks))
         for b in sorted(touched):
             lo, hi = b * step, min((b + 1) * step, count)
-            docs: list[str | None] = _block_docs(self.blocks[b]) if b < len(self.blocks) else []
-            docs = (docs + [None] * step)[: hi - lo]
+            held: list[str] = _block_docs(self.blocks[b]) if b < len(self.blocks) else []
+            docs: list[str | None] = [*held, *[None] * step][: hi - lo]
             for k in range(lo, hi):
                 if k in new_docs:
                     docs[k - lo] = new_docs[k]
