@@ -330,3 +330,25 @@ def test_iso_many_across_a_daylight_saving_change():
     texts = iso_many(values, damascus).tolist()
     assert texts == [iso(from_utc64(v, damascus)) for v in values]
     assert texts[0].endswith("+02:00") and texts[-1].endswith("+03:00")
+
+
+@pytest.mark.parametrize("start", [0, 1, 500])
+def test_incidents_made_in_blocks_are_the_incidents_made_at_once(bench_evaluation, start):
+    """What a computing process stores (`IncidentBlocks`, a block at a time) is the
+    incidents `evaluation_to_dict` makes from that position on, violations left to the
+    store; so are the violations and the rest."""
+    from truce.formats.evaluation_dicts import IncidentBlocks
+
+    ev = bench_evaluation
+    whole = evaluation_to_dict(ev, incidents_from=start) if start else evaluation_to_dict(ev)
+    made = evaluation_to_dict(ev, incidents_from=start, blocks=True)
+    assert isinstance(made["incidents"], IncidentBlocks)
+    made["incidents"].rows = 97  # several blocks, the last one short
+    got = list(made["incidents"])
+    assert len(got) == len(made["incidents"]) == len(ev.incidents) - start
+    expected = [{**inc, "violations": []} for inc in whole["incidents"]]
+    assert got == expected
+    assert list(made["incidents"]) == got  # made again on each reading
+    assert {k: v for k, v in made.items() if k != "incidents"} == {
+        k: v for k, v in whole.items() if k != "incidents"
+    }

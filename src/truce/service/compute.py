@@ -101,10 +101,11 @@ def _snapshot(
     computed_at: datetime,
     *,
     incidents_from: int,
+    blocks: bool = False,
 ) -> Snapshot:
     from truce.formats.evaluation_json import evaluation_to_dict
 
-    data = evaluation_to_dict(ev, incidents_from=incidents_from)
+    data = evaluation_to_dict(ev, incidents_from=incidents_from, blocks=blocks)
     anchors = ev.incidents.anchor
     for v, row in zip(data["violations"], ev.violations.incident.tolist(), strict=True):
         v["incident_key"] = anchors[row]
@@ -139,8 +140,12 @@ class Held:
 class Computer:
     """Computes the shared evaluations of one process, each from the last when it can."""
 
-    def __init__(self, evaluate: EvaluateFn = default_evaluate) -> None:
+    def __init__(self, evaluate: EvaluateFn = default_evaluate, *, to_store: bool = False) -> None:
+        """`to_store`: its snapshots are only stored (a computing process), so their
+        incidents are made a block at a time as the store reads them
+        (`IncidentBlocks`), not held all at once."""
         self.evaluate = evaluate
+        self.to_store = to_store
         self.held: dict[str, Held] = {}
         self.last: dict[str, Any] = {}  # what the last computation reused (logs, tests)
 
@@ -182,7 +187,9 @@ class Computer:
             "new_reports": 0 if new_ids is None else len(new_ids),
         }
         self.held[aid] = Held(entry.digest, agreement, covered, ids, table, ev, version)
-        snap = _snapshot(entry, ev, table, version, as_of, clock(), incidents_from=kept)
+        snap = _snapshot(
+            entry, ev, table, version, as_of, clock(), incidents_from=kept, blocks=self.to_store
+        )
         return Computed(snap, kept)
 
     def stored(self, agreement_id: str, generation: int) -> None:

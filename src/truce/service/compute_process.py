@@ -60,7 +60,7 @@ def _serve(pipe: Connection) -> None:
     from truce.store import derived, heap
     from truce.store.engine import make_engine
 
-    computer = Computer()
+    computer = Computer(to_store=True)
     engines: dict[str, Engine] = {}
     while True:
         try:
