@@ -57,7 +57,7 @@ def _split(flat: list[Any], offsets: np.ndarray) -> list[list[Any]]:
 def incident_dicts(
     ev: Evaluation,
     observed_at: np.ndarray | None = None,
-    sources: tuple[np.ndarray, np.ndarray] | None = None,
+    sources: tuple[np.ndarray, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """The SPEC §3 incidents. `observed_at`: their local ISO times, if already made;
     `sources`: `source_codes(ev.reports)`, if already made."""
