@@ -142,12 +142,6 @@ def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield rows[start : start + CHUNK]
 
 
-def load(conn: Connection, agreement_id: str) -> tuple[PackedIncidents, list[dict[str, Any]]]:
-    """The stored incidents and violations in evaluation order, with their ids."""
-    violations = load_violations(conn, agreement_id)
-    return load_incidents(conn, agreement_id, violations), violations
-
-
 def load_violations(conn: Connection, agreement_id: str) -> list[dict[str, Any]]:
     """The stored violations in order, with their ids and their incidents' (found by
     key in the incidents' rows, which need not be read for it)."""
