@@ -18,6 +18,8 @@ from truce.store.packed import (
     fields_of,
     items_at,
     keys_of,
+    position_of,
+    unchanged,
 )
 
 
@@ -76,6 +78,12 @@ def test_packed_incidents_decode_to_the_dicts_they_were_made_of():
     assert fields_of(packed, positions, ("lon", "report_ids")) == fields_of(
         items, positions, ("lon", "report_ids")
     )
+    assert position_of(packed, items[7]["key"]) == position_of(items, items[7]["key"]) == 7
+    assert position_of(packed, "nowhere") is None
+    # Dicts are the same when they are the very same objects at the same place.
+    moved = [*items[:3], dict(items[3]), *items[4:]]
+    assert unchanged(moved, items).tolist() == [k != 3 for k in range(n)]
+    assert not unchanged(packed, items).any()  # packed against dicts: nothing known
     # Decoded dicts are fresh: changing one changes nothing held.
     packed[0]["violations"].append("v-9")
     assert packed[0]["violations"] == ["v-1"]

@@ -16,7 +16,7 @@ from truce.store import reports as report_store
 from truce.store import reviews
 from truce.store.deferred import resolved
 from truce.store.engine import read_transaction
-from truce.store.packed import items_at, keys_of
+from truce.store.packed import items_at, position_of
 from truce.store.users import User
 
 
@@ -51,10 +51,10 @@ def only_incident(data: dict[str, Any], key: str) -> dict[str, Any]:
     """`data` with incident `key` and its violations only: what a view of one incident
     needs, without filtering (and, held packed, decoding) a million others."""
     incidents = resolved(data["incidents"])
-    at = [k for k, other in enumerate(keys_of(incidents)) if other == key]
+    at = position_of(incidents, key)
     return {
         **data,
-        "incidents": items_at(incidents, at),
+        "incidents": items_at(incidents, () if at is None else (at,)),
         "violations": [v for v in data["violations"] if v["incident_key"] == key],
     }
 

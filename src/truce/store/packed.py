@@ -181,7 +181,7 @@ class PackedIncidents(Sequence[dict[str, Any]]):
 
     def same_docs(self, other: Sequence[dict[str, Any]]) -> np.ndarray:
         """Per position (of self): the incident there is the very row `other` holds there
-        (in a block both share: `patch` compresses again only blocks with a change), so
+        (in a block both share: `patched` compresses again only blocks with a change), so
         what was made of it may be kept. Violations are looked at separately."""
         same = np.zeros(len(self), dtype=bool)
         if isinstance(other, PackedIncidents):
@@ -244,6 +244,26 @@ class PackedIncidents(Sequence[dict[str, Any]]):
 
     def __repr__(self) -> str:
         return f"PackedIncidents(<{len(self)} incidents>)"
+
+
+def unchanged(items: Sequence[dict[str, Any]], before: Sequence[dict[str, Any]]) -> np.ndarray:
+    """Per position of `items`: it holds what `before` held there, the very same object
+    (dicts are never changed in place) or, packed, the very same row (`same_docs`)."""
+    if isinstance(items, PackedIncidents):
+        return items.same_docs(before)
+    m = min(len(items), len(before))
+    same = np.zeros(len(items), dtype=bool)
+    same[:m] = np.fromiter((items[k] is before[k] for k in range(m)), dtype=bool, count=m)
+    return same
+
+
+def position_of(items: Sequence[dict[str, Any]], key: str) -> int | None:
+    """Where the incident `key` is, if it is there."""
+    keys = keys_of(items)
+    try:
+        return keys.index(key)
+    except ValueError:
+        return None
 
 
 def keys_of(items: Sequence[Mapping[str, Any]]) -> Sequence[str]:

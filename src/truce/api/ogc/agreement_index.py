@@ -3,8 +3,9 @@
 The incidents (and violations, placed at their incident) of an agreement's
 shared snapshot (`Service.snapshot`) go into numpy arrays sorted by longitude,
 so a bbox query is two `searchsorted` calls, a latitude and time mask over that
-slice, and a slice for the page: no scan of Python dicts. The snapshot's dicts
-are referenced, never copied (at 1M incidents a copy is a gigabyte). A rebuild
+slice, and a slice for the page: no scan of Python dicts. The snapshot's incidents
+(dicts, or packed rows: `truce.store.packed`) are referenced, never copied; a page
+reads just its own. A rebuild
 keeps what an earlier index holds for the incidents that did not change (`_Reuse`).
 
 Who sees what is `Service.visibility(...)`: per distinct viewer (everything,
@@ -36,7 +37,7 @@ from truce.service import SHARED_ROLES, Service, Visibility
 from truce.service.scopes import review_key
 from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
-from truce.store.packed import BLOCK, PackedIncidents, fields_of, items_at, keys_of
+from truce.store.packed import BLOCK, fields_of, items_at, keys_of, unchanged
 from truce.store.users import User
 from truce.store.watermark import Mark
 
@@ -86,17 +87,9 @@ class _Reuse:
 
     @classmethod
     def of(cls, previous: AgreementIndex | None, incs: Sequence[dict[str, Any]]) -> _Reuse:
-        n = len(incs)
-        same = np.zeros(n, dtype=bool)
+        same = np.zeros(len(incs), dtype=bool)
         if previous is not None:
-            before = resolved(previous.data["incidents"])
-            if isinstance(incs, PackedIncidents):
-                same = incs.same_docs(before)
-            else:
-                m = min(n, len(before))
-                same[:m] = np.fromiter(
-                    (incs[k] is before[k] for k in range(m)), dtype=bool, count=m
-                )
+            same = unchanged(incs, resolved(previous.data["incidents"]))
         return cls(previous if same.any() else None, same, np.flatnonzero(~same))
 
     def _by_position(self, values: np.ndarray) -> np.ndarray:
@@ -140,8 +133,8 @@ class _Reuse:
 
 @dataclass
 class AgreementIndex:
-    """One snapshot of one agreement, indexed. Holds the snapshot's dicts (shared with
-    the service, not copied) and numpy arrays over them."""
+    """One snapshot of one agreement, indexed. Holds the snapshot's incidents (shared
+    with the service, not copied) and numpy arrays over them."""
 
     agreement_id: str
     reports_version: int
