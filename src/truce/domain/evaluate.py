@@ -28,6 +28,7 @@ from truce.domain.model import (
     ViolationTable,
     codes_of,
 )
+from truce.domain.per_incident import PerIncident
 from truce.domain.phases import resolve_timeline
 from truce.domain.rules import RuleContext, rule_kinds
 from truce.domain.timeparse import to_utc64
@@ -109,15 +110,25 @@ def conclude(
     settings: ConsolidationSettings,
     coverage: Coverage | None,
     laps: Laps,
+    earlier: Evaluation | None = None,
+    kept: int = 0,
 ) -> Evaluation:
     """The stages after consolidation: zones, timeline and phases, rules.
 
     `reports` are the observed reports, `x`, `y` their metric coordinates and
-    `incidents` their consolidation (whether made whole or incrementally)."""
+    `incidents` their consolidation (whether made whole or incrementally). `earlier`:
+    a previous evaluation of the same agreement, whose first `kept` incidents are
+    these incidents' first, unchanged: what it worked out for them is reused."""
     zone_masks = space.zone_masks(incidents.x, incidents.y)
     violent = VIOLENT_TABLE[incidents.event_type]
 
-    violent_times = terms.violent_times_fn(agreement, incidents, violent, zone_masks)
+    # Worked out once for every rule context below, and only past `kept` when the
+    # incidents before are `earlier`'s.
+    before = earlier.extra.get("per_incident") if earlier is not None else None
+    if earlier is None or (earlier.agreement is not agreement and earlier.agreement != agreement):
+        before = None
+    shared = PerIncident(len(incidents), before, kept)
+    violent_times = terms.violent_times_fn(agreement, incidents, violent, zone_masks, shared)
 
     def rule_context(windows: terms.PhaseWindows, in_force_from: np.datetime64) -> RuleContext:
         return RuleContext(
@@ -131,6 +142,7 @@ def conclude(
             ),
             space=space,
             point_distance_fn=terms.point_distance_fn(space.projection.points, incidents),
+            per_incident=shared,
         )
 
     inputs, outcome = terms.timeline_inputs(
@@ -151,7 +163,7 @@ def conclude(
         reports=reports,
         rejected=list(rejected),
         incidents=incidents,
-        incident_ids=[f"inc-{k + 1}" for k in range(len(incidents))],
+        incident_ids=incident_ids(len(incidents), [] if earlier is None else earlier.incident_ids),
         violations=violations,
         phases=timeline.phases,
         conditions=timeline.conditions,
@@ -164,8 +176,16 @@ def conclude(
             # and the reports' coordinates it need not project again.
             "settings": settings,
             "xy": (x, y),
+            "per_incident": shared,
         },
     )
+
+
+def incident_ids(n: int, earlier: list[str]) -> list[str]:
+    """`inc-1` to `inc-n`. Ids are positions, so an earlier evaluation's list already
+    holds the first of them: a million new strings cost 0.2 s a refresh."""
+    head = earlier[:n]
+    return head + [f"inc-{k + 1}" for k in range(len(head), n)]
 
 
 def _apply_rules(

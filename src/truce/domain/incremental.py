@@ -135,6 +135,7 @@ def reevaluate(
     ev = conclude(
         agreement, table, x, y, incidents, space,
         as_of=as_of, rejected=rejected, settings=settings, coverage=coverage, laps=laps,
+        earlier=previous, kept=how.reused,
     )  # fmt: skip
     ev.extra["incremental"] = {
         "reason": how.reason,

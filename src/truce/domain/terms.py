@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from truce.domain.actors import label_tokens
-from truce.domain.attribution import judge
 from truce.domain.commitments import NotCharged, incident_groups, split_not_charged
 from truce.domain.conditions.base import Coverage
-from truce.domain.model import UNATTRIBUTED, Agreement, IncidentTable, ReportTable, Rule
+from truce.domain.model import Agreement, IncidentTable, ReportTable, Rule
+from truce.domain.per_incident import PerIncident, judgement_of
 from truce.domain.phases import PhaseWindows, TimelineInputs
 from truce.domain.rules import RuleContext, rule_kinds
 from truce.domain.rules.base import Findings
@@ -38,18 +38,23 @@ class TermsOutcome:
     groups: np.ndarray | None = None  # per incident: commitment index, -1
 
 
-def between_parties(agreement: Agreement, incidents: IncidentTable) -> np.ndarray:
+def between_parties(
+    agreement: Agreement, incidents: IncidentTable, shared: PerIncident
+) -> np.ndarray:
     """Mask: incidents the terms can cover that name a party — the same sides the
     ceasefire rules judge (`truce.domain.attribution`): no excluded group or outside state
     is a side, and a party is the attacker, the target or one side of a clash. A side
     that mixes a party with an excluded group counts: whether it breaks the quiet is
     for review, and a quiet week should not rest on it."""
-    attacker = np.where(incidents.party == UNATTRIBUTED, "", incidents.party).astype(object)
-    judged = judge(agreement, attacker, incidents.actor, incidents.target, incidents.mutual)
     parties = set(agreement.party_ids())
-    labels = Words.of(incidents.involved)
-    names_party = np.array([bool(parties & set(label_tokens(x))) for x in labels.texts] + [False])
-    return judged.covered & names_party[labels.codes]
+
+    def names_party(rows: slice) -> np.ndarray:
+        labels = Words.of(incidents.involved[rows])
+        table = np.array([bool(parties & set(label_tokens(x))) for x in labels.texts] + [False])
+        return table[labels.codes]
+
+    covered = judgement_of(agreement, incidents, shared).covered
+    return covered & shared.get("names_party", names_party)
 
 
 def violent_times_fn(
@@ -57,18 +62,16 @@ def violent_times_fn(
     incidents: IncidentTable,
     violent: np.ndarray,
     zone_masks: Mapping[str, np.ndarray],
+    shared: PerIncident,
 ) -> Callable[[tuple[str, ...], bool], np.ndarray]:
     """(zones, parties only) -> the sorted times of the violent incidents counted."""
-    parties_only: list[np.ndarray] = []
 
     def times(within: tuple[str, ...], only_parties: bool = False) -> np.ndarray:
         mask = violent.copy()
         if within:
             mask &= np.logical_or.reduce([zone_masks[z] for z in within])
         if only_parties:
-            if not parties_only:
-                parties_only.append(between_parties(agreement, incidents))
-            mask &= parties_only[0]
+            mask &= between_parties(agreement, incidents, shared)
         return np.sort(incidents.observed_at[mask])
 
     return times

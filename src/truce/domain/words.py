@@ -37,6 +37,19 @@ class Words:
     def map(self, words: Callable[[str], str]) -> Words:
         return Words(self.codes, [words(t) for t in self.texts])
 
+    def joined(self, more: Words) -> Words:
+        """This column, then `more`'s rows; a text both hold keeps this column's code."""
+        texts = list(self.texts)
+        at: dict[str, int] = {}
+        for k, t in enumerate(texts):
+            at.setdefault(t, k)
+        for t in more.texts:
+            if t not in at:
+                at[t] = len(texts)
+                texts.append(t)
+        to = np.array([at[t] for t in more.texts] + [0], dtype=np.int64)
+        return Words(np.concatenate([self.codes, to[more.codes]]), texts)
+
     def is_in(self, texts: tuple[str, ...]) -> np.ndarray:
         """Mask: rows whose text is one of `texts`."""
         return np.array([t in texts for t in self.texts] + [False], dtype=bool)[self.codes]

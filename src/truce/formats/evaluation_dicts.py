@@ -159,7 +159,7 @@ def violation_dicts(ev: Evaluation, observed_at: np.ndarray | None = None) -> li
         vt.ids,
         vt.rule.tolist(),
         vt.kind.tolist(),
-        np.array(ev.incident_ids, dtype=object)[vt.incident].tolist(),
+        [ev.incident_ids[i] for i in vt.incident.tolist()],  # not an array of a million
         vt.party.tolist(),
         observed_at[vt.incident].tolist(),
         vt.zone.tolist(),
@@ -266,7 +266,8 @@ class IncidentBlocks:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         ev, n = self.ev, len(self.ev.incidents)
-        sources = source_codes(ev.reports)
+        inc = ev.incidents
+        sources = source_codes(ev.reports, inc.members[inc.offsets[min(self.start, n)] :])
         for a in range(self.start, n, self.rows):
             b = min(a + self.rows, n)
             part = replace(

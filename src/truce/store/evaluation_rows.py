@@ -21,8 +21,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Table, and_, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from truce.store.packed import INCIDENT_FIELDS, PackedIncidents, incident_doc, keys_of
 from truce.store.schema import evaluation_incidents, evaluation_violations
@@ -118,16 +116,15 @@ def _extra(table: Table, item: dict[str, Any]) -> dict[str, Any]:
 
 def apply(conn: Connection, agreement_id: str, plan: Plan, generation: int) -> None:
     """Write `plan` (from `compare`) as `generation`, inside the caller's write transaction."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     for table in (evaluation_incidents, evaluation_violations):
-        rows = [{**row, "generation": generation} for row in plan.upserts[table.name]]
-        for chunk in _chunks(rows):
-            stmt = insert(table)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[table.c.agreement_id, table.c.key],
-                set_={name: stmt.excluded[name] for name in chunk[0] if name != "key"},
-            )
-            conn.execute(stmt, chunk)
+        rows = plan.upserts[table.name]
+        if rows:
+            # The driver's executemany with one statement text: SQLAlchemy's compiled
+            # insert works out every row's parameters in Python, as long again as
+            # SQLite's own work (10k rows into 1M: 0.3 s of 0.8 s).
+            sql = _upsert_sql(conn, table, [*rows[0], "generation"])
+            for chunk in _chunks(rows):
+                conn.exec_driver_sql(sql, [(*row.values(), generation) for row in chunk])
         tombstone = (
             update(table)
             .where(table.c.agreement_id == agreement_id, table.c.key == bindparam("k"))
@@ -135,6 +132,20 @@ def apply(conn: Connection, agreement_id: str, plan: Plan, generation: int) -> N
         )
         for chunk in _chunks([{"k": key} for key in plan.removed[table.name]]):
             conn.execute(tombstone, chunk)
+
+
+def _upsert_sql(conn: Connection, table: Table, names: list[str]) -> str:
+    """Insert a row of `names` (in that order), or update the one with its key."""
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    updates = ", ".join(
+        f"{quote(n)} = excluded.{quote(n)}" for n in names if n not in ("agreement_id", "key")
+    )
+    return (
+        f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
+        f"VALUES ({', '.join([mark] * len(names))}) "
+        f"ON CONFLICT (agreement_id, {quote('key')}) DO UPDATE SET {updates}"
+    )
 
 
 def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -15,9 +15,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from truce.domain.actors import OUTSIDE, label_tokens
-from truce.domain.attribution import Judgement, judge
+from truce.domain.attribution import Judgement
 from truce.domain.geo import AgreementSpace
 from truce.domain.model import UNATTRIBUTED, Agreement, IncidentTable, Rule
+from truce.domain.per_incident import PerIncident, judgement_of
 from truce.domain.timeparse import from_utc64, to_utc64
 from truce.domain.uncertainty import Verdict, after, during, within_m
 from truce.domain.words import Words, combinations, compose
@@ -100,18 +101,27 @@ class RuleContext:
     space: AgreementSpace | None = None  # for verdicts under location uncertainty
     # (lon, lat, incident rows) -> metres: for places that are not features (protected sites)
     point_distance_fn: Callable[[float, float, np.ndarray], np.ndarray] | None = None
+    # Values per incident shared by every context of one evaluation (`truce.domain.per_incident`)
+    per_incident: PerIncident | None = None
     _zone_cache: dict[str, np.ndarray] = field(default_factory=dict)
     _phase_cache: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
     _verdict_cache: dict[object, Verdict] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.per_incident is None:
+            self.per_incident = PerIncident(len(self.incidents))
+
+    @property
+    def shared(self) -> PerIncident:
+        assert self.per_incident is not None  # set by __post_init__
+        return self.per_incident
+
     # --- verdicts under uncertainty (SPEC §5) -----------------------------------
 
-    @cached_property
+    @property
     def judgement(self) -> Judgement:
         """Per incident: can the terms cover it (sides), whom they charge, what is in doubt."""
-        inc = self.incidents
-        attacker = np.where(inc.party == UNATTRIBUTED, "", inc.party).astype(object)
-        return judge(self.agreement, attacker, inc.actor, inc.target, inc.mutual)
+        return judgement_of(self.agreement, self.incidents, self.shared)
 
     @property
     def charged(self) -> np.ndarray:
@@ -275,13 +285,13 @@ class RuleContext:
     def tz(self) -> tzinfo:
         return self.agreement.timezone
 
-    @cached_property
+    @property
     def _parties(self) -> Words:
-        return Words.of(self.incidents.party)
+        return self.shared.get("parties", lambda rows: Words.of(self.incidents.party[rows]))
 
-    @cached_property
+    @property
     def _targets(self) -> Words:
-        return Words.of(self.incidents.target)
+        return self.shared.get("targets", lambda rows: Words.of(self.incidents.target[rows]))
 
     def parties(self, rows: np.ndarray) -> Words:
         """The charged party (or excluded group, or `unattributed`) of these incidents."""
@@ -297,17 +307,21 @@ class RuleContext:
         quoted as the report wrote it."""
         return self._who.take(rows)
 
-    @cached_property
+    @property
     def _who(self) -> Words:
         """`who_words` of every incident, worded once per distinct combination of sides."""
+        return self.shared.get("who", self._who_of)
+
+    def _who_of(self, rows: slice) -> Words:
         inc = self.incidents
+        mutual = inc.mutual[rows]
         codes, distinct = combinations(
             [
-                inc.mutual,
-                np.where(inc.mutual, inc.actor, inc.party),
-                inc.actor_text,
-                inc.target,
-                inc.target_text,
+                mutual,
+                np.where(mutual, inc.actor[rows], inc.party[rows]),
+                inc.actor_text[rows],
+                inc.target[rows],
+                inc.target_text[rows],
             ]
         )
 
@@ -343,9 +357,9 @@ class RuleContext:
             lambda: self._doubt_words.map(lambda t: t or "attacker also names another party"),
         )
 
-    @cached_property
+    @property
     def _doubt_words(self) -> Words:
-        return Words.of(self.judgement.doubt)
+        return self.shared.get("doubt", lambda rows: Words.of(self.judgement.doubt[rows]))
 
     @cached_property
     def excluded(self) -> tuple[np.ndarray, np.ndarray]:
