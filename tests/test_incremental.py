@@ -275,3 +275,28 @@ def test_settings_without_a_bound_on_the_reach_evaluate_everything_again(ten_day
     got = reevaluate(previous, ten_days, np.array([len(ten_days) - 1]), as_of=END, settings=endless)
     assert "without bound" in got.extra["incremental"]["reason"]
     assert_same_evaluation(got, evaluate(AGREEMENT, ten_days, as_of=END, settings=endless))
+
+
+def test_rules_judge_again_only_the_incidents_after_the_kept_ones(ten_days, monkeypatch):
+    """Under the same phase windows a rule finds among the kept incidents what it found
+    before: only the incidents after them are judged again (the result is still the
+    full evaluation's)."""
+    from truce.domain.rules.cease_attacks import CeaseAttacks
+
+    t = ten_days.observed_at
+    new = np.flatnonzero(t >= t.max() - np.timedelta64(6, "h"))
+    previous, _ = split(ten_days, new)
+    judged: list[int] = []
+    original = CeaseAttacks.evaluate
+
+    def spy(self, rule, ctx):  # type: ignore[no-untyped-def]
+        judged.append(len(ctx.incidents))
+        return original(self, rule, ctx)
+
+    monkeypatch.setattr(CeaseAttacks, "evaluate", spy)
+    got = reevaluate(previous, ten_days, new, as_of=END)
+    kept = got.extra["incremental"]["reused"]
+    assert kept > 0
+    assert judged and set(judged) == {len(got.incidents) - kept}
+    assert len(got.violations) > 0
+    assert_same_evaluation(got, evaluate(AGREEMENT, ten_days, as_of=END))

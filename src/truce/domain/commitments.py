@@ -21,6 +21,7 @@ import numpy as np
 
 from truce.domain.actors import ActorIndex, label_tokens
 from truce.domain.model import Agreement, Commitment, IncidentTable, ReportTable, Rule
+from truce.domain.rule_findings import take_findings
 from truce.domain.rules.base import Findings, fmt_local
 from truce.domain.timeparse import from_utc64
 
@@ -120,21 +121,9 @@ def split_not_charged(
                 )
             )
         if drop.any():
-            f = _take(f, np.flatnonzero(~drop))
+            f = take_findings(f, np.flatnonzero(~drop))
         kept.append((rule, f))
     return kept, aside
-
-
-def _take(f: Findings, keep: np.ndarray) -> Findings:
-    evidence = np.asarray(f.evidence, dtype=object)[keep] if len(f.evidence) else f.evidence
-    return Findings(
-        np.asarray(f.incidents)[keep],
-        np.asarray(f.party, dtype=object)[keep],
-        evidence,
-        None if f.zone is None else np.asarray(f.zone, dtype=object)[keep],
-        None if f.measured_m is None else np.asarray(f.measured_m)[keep],
-        None if f.certain is None else np.asarray(f.certain)[keep],
-    )
 
 
 def status_at(c: Commitment, t: datetime) -> str:

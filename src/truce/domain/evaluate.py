@@ -30,7 +30,8 @@ from truce.domain.model import (
 )
 from truce.domain.per_incident import PerIncident
 from truce.domain.phases import resolve_timeline
-from truce.domain.rules import RuleContext, rule_kinds
+from truce.domain.rule_findings import PhaseReads, RuleFindings
+from truce.domain.rules import RuleContext
 from truce.domain.timeparse import to_utc64
 
 # Whether each event type (by code) is violent, for quiet-day counts; the last entry is for -1.
@@ -124,17 +125,20 @@ def conclude(
 
     # Worked out once for every rule context below, and only past `kept` when the
     # incidents before are `earlier`'s.
-    before = earlier.extra.get("per_incident") if earlier is not None else None
-    if earlier is None or (earlier.agreement is not agreement and earlier.agreement != agreement):
-        before = None
-    shared = PerIncident(len(incidents), before, kept)
+    same = earlier is not None and (
+        earlier.agreement is agreement or earlier.agreement == agreement
+    )
+    carried = earlier.extra if earlier is not None and same else {}
+    shared = PerIncident(len(incidents), carried.get("per_incident"), kept)
+    findings = RuleFindings(incidents, carried.get("rule_findings"), kept)
     violent_times = terms.violent_times_fn(agreement, incidents, violent, zone_masks, shared)
 
     def rule_context(windows: terms.PhaseWindows, in_force_from: np.datetime64) -> RuleContext:
         return RuleContext(
             agreement=agreement,
             incidents=incidents,
-            phase_windows=windows,  # resolved lazily while the timeline is
+            # resolved lazily while the timeline is; what a rule reads is noted
+            phase_windows=PhaseReads(windows),
             in_force_from=in_force_from,
             zone_mask_fn=zone_masks.__getitem__,
             distance_fn=lambda fid, rows: space.distance_to_feature_m(
@@ -147,14 +151,14 @@ def conclude(
 
     inputs, outcome = terms.timeline_inputs(
         agreement, reports, x, y, incidents, violent_times, space.distance_to_feature_m,
-        rule_context, coverage,
+        rule_context, findings.of, coverage,
     )  # fmt: skip
     timeline = resolve_timeline(agreement, inputs, as_of)
     laps.lap("phases")
 
     ctx = rule_context(timeline.windows, timeline.in_force_from())
     terms.link_convoys(agreement, ctx, outcome)
-    violations = _apply_rules(agreement, incidents, ctx, outcome)
+    violations = _apply_rules(agreement, incidents, ctx, findings.of, outcome)
     laps.lap("rules")
 
     return Evaluation(
@@ -177,6 +181,7 @@ def conclude(
             "settings": settings,
             "xy": (x, y),
             "per_incident": shared,
+            "rule_findings": findings,
         },
     )
 
@@ -192,12 +197,12 @@ def _apply_rules(
     agreement: Agreement,
     incidents: IncidentTable,
     ctx: RuleContext,
+    find: terms.FindFn,
     outcome: terms.TermsOutcome | None = None,
 ) -> ViolationTable:
     """Every rule's findings as one ViolationTable, ordered by (time, rule order, incident):
     row k is violation `v-{k+1}`."""
-    kinds = rule_kinds()
-    found = [(rule, kinds[rule.kind].evaluate(rule, ctx)) for rule in agreement.rules]
+    found = [(rule, find(rule, ctx)) for rule in agreement.rules]
     if outcome is not None:  # acts of groups not bound at the time are not charged
         found = terms.set_aside(agreement, incidents, outcome, found)
     found = [(rule, f) for rule, f in found if len(f)]

@@ -25,7 +25,7 @@ from truce.domain.attribution import Judgement, judge
 from truce.domain.model import UNATTRIBUTED, Agreement, IncidentTable
 from truce.domain.words import Words
 
-__all__ = ["PerIncident", "judgement_of"]
+__all__ = ["PerIncident", "incident_slice", "judgement_of"]
 
 T = TypeVar("T")
 
@@ -48,18 +48,63 @@ class PerIncident:
             if before is None:
                 value = make(slice(0, self.n))
             else:
-                value = _joined(_head(before, self._kept), make(slice(self._kept, self.n)))
+                head = _part(before, slice(0, self._kept))
+                value = _joined(head, make(slice(self._kept, self.n)))
             self._values[name] = value
         return cast(T, self._values[name])
 
+    def tail(self, start: int) -> PerIncident:
+        """The values of the incidents from `start` on, for a rule context over those alone
+        (`truce.domain.rule_findings`): sliced from this one's where it has them or
+        carries them from the earlier evaluation, else made for those incidents only."""
+        return _Tail(self, start)
 
-def _head(value: Any, k: int) -> Any:
+    def _has(self, name: str, start: int) -> bool:
+        """Whether the value is here, or would be made only from `start` on."""
+        if name in self._values:
+            return True
+        earlier = self._earlier
+        return earlier is not None and name in earlier._values and self._kept >= start
+
+
+class _Tail(PerIncident):
+    def __init__(self, whole: PerIncident, start: int) -> None:
+        super().__init__(whole.n - start)
+        self._whole, self._start = whole, start
+
+    def get(self, name: str, make: Callable[[slice], T]) -> T:
+        if name not in self._values:
+            s = self._start
+            if self._whole._has(name, s):
+                # `make` reads this tail's rows: the whole one's rows, shifted by s.
+                value = self._whole.get(
+                    name, lambda rows: make(slice(rows.start - s, rows.stop - s))
+                )
+                self._values[name] = _part(value, slice(s, None))
+            else:
+                self._values[name] = make(slice(0, self.n))
+        return cast(T, self._values[name])
+
+
+def incident_slice(inc: IncidentTable, a: int, b: int) -> IncidentTable:
+    """Incidents a..b-1 as a table of their own (their `members` still index the reports)."""
+    offsets = inc.offsets[a : b + 1]
+    rows = {f.name: getattr(inc, f.name)[a:b] for f in fields(inc)}
+    rows["offsets"] = offsets - offsets[0]
+    rows["members"] = inc.members[offsets[0] : offsets[-1]]
+    return IncidentTable(**rows)
+
+
+def _part(value: Any, rows: slice) -> Any:
+    """`value` for a slice of the incidents."""
     if isinstance(value, np.ndarray):
-        return value[:k]
+        return value[rows]
     if isinstance(value, Words):
-        return Words(value.codes[:k], value.texts)
+        return Words(value.codes[rows], value.texts)
     if is_dataclass(value) and not isinstance(value, type):
-        return replace(value, **{f.name: _head(getattr(value, f.name), k) for f in fields(value)})
+        return replace(
+            value, **{f.name: _part(getattr(value, f.name), rows) for f in fields(value)}
+        )
     raise TypeError(f"no per-incident value of type {type(value).__name__}")
 
 

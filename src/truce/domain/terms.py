@@ -19,13 +19,15 @@ from truce.domain.conditions.base import Coverage
 from truce.domain.model import Agreement, IncidentTable, ReportTable, Rule
 from truce.domain.per_incident import PerIncident, judgement_of
 from truce.domain.phases import PhaseWindows, TimelineInputs
-from truce.domain.rules import RuleContext, rule_kinds
+from truce.domain.rules import RuleContext
 from truce.domain.rules.base import Findings
 from truce.domain.status import StatusHistories, status_histories
 from truce.domain.words import Words
 
 # (phase windows, in force from) -> a RuleContext over the evaluation's incidents
 ContextFactory = Callable[[PhaseWindows, np.datetime64], RuleContext]
+# (rule, context) -> what the rule finds there (`truce.domain.rule_findings`)
+FindFn = Callable[[Rule, RuleContext], Findings]
 
 
 @dataclass
@@ -86,6 +88,7 @@ def timeline_inputs(
     violent_times: Callable[[tuple[str, ...], bool], np.ndarray],
     distance_m: Callable[[str, np.ndarray, np.ndarray], np.ndarray],
     make_context: ContextFactory,
+    find: FindFn,
     coverage: Coverage | None = None,
 ) -> tuple[TimelineInputs, TermsOutcome]:
     """The conditions' inputs, and the outcome the rules stage completes."""
@@ -99,7 +102,7 @@ def timeline_inputs(
         rule_ids: tuple[str, ...], windows: PhaseWindows, in_force_from: np.datetime64
     ) -> np.ndarray:
         ctx = make_context(windows, in_force_from)
-        found = [(by_id[r], rule_kinds()[by_id[r].kind].evaluate(by_id[r], ctx)) for r in rule_ids]
+        found = [(by_id[r], find(by_id[r], ctx)) for r in rule_ids]
         found, _ = split_not_charged(agreement, incidents, outcome.groups, found)  # type: ignore[arg-type]
         rows = [np.asarray(f.incidents, dtype=np.int64) for _, f in found]
         joined = np.concatenate(rows) if rows else np.array([], dtype=np.int64)

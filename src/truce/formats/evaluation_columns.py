@@ -3,7 +3,6 @@ the dicts (`evaluation_to_dict`) and the text (`evaluation_json`)."""
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import tzinfo
 
 import numpy as np
@@ -49,15 +48,6 @@ def source_codes(
     codes = np.full(len(reports), -1, dtype=np.int64)
     codes[rows] = some
     return codes, names.tolist()
-
-
-def incident_slice(inc: IncidentTable, a: int, b: int) -> IncidentTable:
-    """Incidents a..b-1 as a table of their own (their `members` still index the reports)."""
-    offsets = inc.offsets[a : b + 1]
-    rows = {f.name: getattr(inc, f.name)[a:b] for f in fields(inc)}
-    rows["offsets"] = offsets - offsets[0]
-    rows["members"] = inc.members[offsets[0] : offsets[-1]]
-    return IncidentTable(**rows)
 
 
 def report_ids_in_order(

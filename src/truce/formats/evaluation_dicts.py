@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from truce.domain.model import Evaluation, ViolationTable
+from truce.domain.per_incident import incident_slice
 from truce.domain.timeparse import iso, iso_many
 from truce.formats.evaluation_columns import (
     EVENT_NAMES,
@@ -25,7 +26,6 @@ from truce.formats.evaluation_columns import (
     directions,
     fatality_ranges,
     grades,
-    incident_slice,
     iso_or_null,
     label_lists,
     measured_m,

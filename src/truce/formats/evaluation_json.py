@@ -17,12 +17,12 @@ from typing import TextIO
 import numpy as np
 
 from truce.domain.model import EVENT_TYPES, WEAPONS, Evaluation
+from truce.domain.per_incident import incident_slice
 from truce.domain.timeparse import iso_many
 from truce.formats.evaluation_columns import (
     directions,
     fatality_range_texts,
     grades,
-    incident_slice,
     int_texts,
     iso_or_null,
     label_list_texts,
