@@ -7,6 +7,8 @@ from datetime import tzinfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from truce.domain.model import EVENT_TYPES, WEAPONS, Evaluation, IncidentTable, ReportTable
 from truce.domain.timeparse import iso_many
@@ -50,16 +52,15 @@ def source_codes(
     return codes, names.tolist()
 
 
-def report_ids_in_order(
-    inc: IncidentTable, reports: ReportTable, codes: np.ndarray, names: list[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each incident's `source:report_id` keys in sorted order, concatenated in incident
-    order (incident i's are `[inc.offsets[i]:inc.offsets[i+1]]`), and their lengths."""
+def _members_by_source(
+    inc: IncidentTable, codes: np.ndarray, names: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each incident's reports grouped by source in `source:` prefix order (stable within
+    a source): (reports, their incident, their source's rank, the prefixes by code)."""
     members, group = inc.members, groups(inc)
     prefixes = np.array([f"{name}:" for name in names], dtype=object)
     # Keys from different sources sort as their `source:` prefixes do, unless a source name
-    # holds a ":" (then all are compared in full). So sort by source, then break the ties:
-    # runs of one source's reports in one incident, compared by key.
+    # holds a ":" (then all are compared in full).
     if any(":" in name for name in names):
         rank = np.zeros(len(names), dtype=np.int64)
     else:
@@ -67,30 +68,94 @@ def report_ids_in_order(
     source_rank = rank[codes[members]]
     # Stable sort of (incident, source): members are already grouped, so this is quick.
     order = np.argsort(group * max(len(names), 1) + source_rank, kind="stable")
-    reps, group, source_rank = members[order], group[order], source_rank[order]
+    return members[order], group[order], source_rank[order], prefixes
+
+
+def _sort_ties(
+    group: np.ndarray, source_rank: np.ndarray, keys: np.ndarray, *columns: np.ndarray
+) -> None:
+    """Sort, in place, each run of one incident's one source's entries by `keys`
+    (moving `columns` alike): the runs are mostly pairs, swapped as whole arrays."""
+    tied = (group[1:] == group[:-1]) & (source_rank[1:] == source_rank[:-1])
+    if not tied.any():
+        return
+    edges = np.diff(np.concatenate([[0], tied.astype(np.int8), [0]]))
+    run_start, run_end = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) + 1
+    pairs = run_start[run_end - run_start == 2]
+    swap = pairs[keys[pairs] > keys[pairs + 1]]
+    for column in (keys, *columns):
+        column[swap], column[swap + 1] = column[swap + 1], column[swap].copy()
+    longer = np.flatnonzero(run_end - run_start > 2)
+    if len(longer):
+        lists = [column.tolist() for column in (keys, *columns)]
+        for a, b in zip(run_start[longer].tolist(), run_end[longer].tolist(), strict=True):
+            rows = sorted(zip(*(values[a:b] for values in lists), strict=True))
+            for values, sorted_values in zip(lists, zip(*rows, strict=True), strict=True):
+                values[a:b] = sorted_values
+        for column, values in zip((keys, *columns), lists, strict=True):
+            column[:] = values
+
+
+def report_ids_in_order(
+    inc: IncidentTable, reports: ReportTable, codes: np.ndarray, names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each incident's `source:report_id` keys in sorted order, concatenated in incident
+    order (incident i's are `[inc.offsets[i]:inc.offsets[i+1]]`), and their lengths."""
+    reps, group, source_rank, prefixes = _members_by_source(inc, codes, names)
     # The keys are made in their final order, so what reads them next reads memory in order.
     keys = prefixes[codes[reps]] + reports.report_id[reps] if len(reps) else reps.astype(object)
     prefix_length = np.array([len(p) for p in prefixes], dtype=np.int64)
     # Only these reports' ids: the incidents may be a block of a few among a million reports.
     id_length = np.fromiter(map(len, reports.report_id[reps].tolist()), np.int64, len(reps))
     lengths = prefix_length[codes[reps]] + id_length
-    tied = (group[1:] == group[:-1]) & (source_rank[1:] == source_rank[:-1])
-    if tied.any():
-        edges = np.diff(np.concatenate([[0], tied.astype(np.int8), [0]]))
-        run_start, run_end = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) + 1
-        pairs = run_start[run_end - run_start == 2]
-        swap = pairs[keys[pairs] > keys[pairs + 1]]
-        for column in (keys, lengths):
-            column[swap], column[swap + 1] = column[swap + 1], column[swap].copy()
-        longer = np.flatnonzero(run_end - run_start > 2)
-        if len(longer):
-            key_list, length_list = keys.tolist(), lengths.tolist()
-            for a, b in zip(run_start[longer].tolist(), run_end[longer].tolist(), strict=True):
-                key_list[a:b], length_list[a:b] = zip(
-                    *sorted(zip(key_list[a:b], length_list[a:b], strict=True)), strict=True
-                )
-            keys[:], lengths[:] = key_list, length_list
+    _sort_ties(group, source_rank, keys, lengths)
     return keys, lengths
+
+
+def plain_report_ids(reports: ReportTable, names: list[str], style: JsonStyle) -> pa.Array | None:
+    """All reports' ids as Arrow strings, for `report_id_lists`; None where the quick way
+    does not apply: a source name holding ":" (keys then compare in full) or any source
+    or id that json would escape (both rare)."""
+    if any(":" in name or not style.is_plain(name) for name in names):
+        return None
+    try:
+        ids = pa.array(reports.report_id, type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError):  # not all (encodable) strings
+        return None
+    return None if pc.any(pc.match_substring_regex(ids, style.escaped)).as_py() else ids
+
+
+def report_id_lists(
+    inc: IncidentTable,
+    reports: ReportTable,
+    ids: pa.Array | None,
+    codes: np.ndarray,
+    names: list[str],
+    style: JsonStyle,
+) -> Lists:
+    """`string_lists` of `report_ids_in_order`, for lists opened at level 3; `ids`:
+    `plain_report_ids(reports, ...)`. Arrow sorts and joins the keys, so no Python
+    string is made per report, only one per incident."""
+    if ids is None:
+        keys, lengths = report_ids_in_order(inc, reports, codes, names)
+        return string_lists(keys, inc.offsets, 3, style, lengths)
+    # No ":" in a name: keys sort by their `source:` prefixes ("sarc-x:" < "sarc:"), then ids.
+    by_prefix = sorted(range(len(names)), key=lambda k: f"{names[k]}:")
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[by_prefix] = np.arange(len(names))
+    source = codes[inc.members]
+    member_ids = ids.take(pa.array(inc.members))
+    table = pa.table({"by": groups(inc) * max(len(names), 1) + rank[source], "id": member_ids})
+    order = pc.sort_indices(table, sort_keys=[("by", "ascending"), ("id", "ascending")])
+    quoted = pa.array([f'"{name}:' for name in names], type=pa.string())
+    # '"' + source + ':', the id, '"', joined by "": each key as json writes it.
+    items = pc.binary_join_element_wise(
+        quoted.take(pa.array(source).take(order)), member_ids.take(order), '"', ""
+    )
+    rows = pa.LargeListArray.from_arrays(pa.array(inc.offsets.astype(np.int64)), items)
+    sep = style.brackets("[", "]", 3)[1]
+    texts = pc.binary_join(rows, sep).to_numpy(zero_copy_only=False)
+    return Lists(texts, np.diff(inc.offsets) == 0, 3)
 
 
 def source_pairs(

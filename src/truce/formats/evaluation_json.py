@@ -28,7 +28,8 @@ from truce.formats.evaluation_columns import (
     label_list_texts,
     measured_m,
     number_texts,
-    report_ids_in_order,
+    plain_report_ids,
+    report_id_lists,
     source_codes,
     source_set_texts,
     targets,
@@ -118,6 +119,7 @@ def _incident_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
     nesting level 3."""
     tz = ev.agreement.timezone
     codes, names = source_codes(ev.reports)
+    ids = plain_report_ids(ev.reports, names, style)
     all_violation_ids, all_violation_offsets = violation_ids_by_incident(ev)
     # A few thousand distinct sets of sources among all incidents: each encoded once.
     sources = source_set_texts(ev.incidents, codes, names, style)
@@ -126,13 +128,12 @@ def _incident_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
 
     def fields_of(a: int, b: int) -> list[tuple[str, Column]]:
         inc = incident_slice(ev.incidents, a, b)
-        report_ids, report_id_lengths = report_ids_in_order(inc, ev.reports, codes, names)
         v_offsets = all_violation_offsets[a : b + 1]
         violation_ids = all_violation_ids[v_offsets[0] : v_offsets[-1]]
         return [
             ("id", style.strings(ev.incident_ids[a:b])),
             ("key", style.strings(inc.anchor)),
-            ("report_ids", string_lists(report_ids, inc.offsets, 3, style, report_id_lengths)),
+            ("report_ids", report_id_lists(inc, ev.reports, ids, codes, names, style)),
             ("sources", sources.rows(a, b)),
             ("event_type", Categories(inc.event_type.astype(np.int64), event_types)),
             ("weapon", Categories(inc.weapon % (len(WEAPONS) + 1), weapons)),

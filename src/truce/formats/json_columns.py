@@ -39,6 +39,11 @@ class JsonStyle:
         """The json module's escaper for one string, quotes included."""
         return encode_basestring_ascii if self.ensure_ascii else encode_basestring  # type: ignore[no-any-return]
 
+    @property
+    def escaped(self) -> str:
+        """A regular expression (Python's and RE2's) for any character json escapes."""
+        return (_ESCAPED_ASCII if self.ensure_ascii else _ESCAPED).pattern
+
     def is_plain(self, text: str) -> bool:
         """Whether json writes `text` as it is (nothing in it escaped)."""
         return not (_ESCAPED_ASCII if self.ensure_ascii else _ESCAPED).search(text)
