@@ -85,3 +85,16 @@ def test_joined_words_read_as_both_columns_one_after_the_other(a, b):
     # The first column's texts stay as they were; the second's new ones come once each.
     assert joined.texts[: len(first.texts)] == first.texts
     assert len(joined.texts) == len(first.texts) + len(set(second.texts) - set(first.texts))
+
+
+def test_a_dict_of_columns_is_carried_column_by_column():
+    earlier = PerIncident(3)
+    earlier.get("zones", lambda rows: {"a": np.array([1, 0, 1], bool)[rows],
+                                      "b": np.array([0, 0, 1], bool)[rows]})  # fmt: skip
+    now = PerIncident(4, earlier, kept=2)
+    zones = now.get("zones", lambda rows: {"a": np.array([9, 9, 0, 1], bool)[rows],
+                                          "b": np.array([9, 9, 1, 1], bool)[rows]})  # fmt: skip
+    assert zones["a"].tolist() == [True, False, False, True]
+    assert zones["b"].tolist() == [False, False, True, True]
+    tail = now.tail(2).get("zones", lambda rows: pytest.fail("sliced, not made again"))
+    assert tail["b"].tolist() == [True, True]

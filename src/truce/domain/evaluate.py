@@ -120,7 +120,6 @@ def conclude(
     `incidents` their consolidation (whether made whole or incrementally). `earlier`:
     a previous evaluation of the same agreement, whose first `kept` incidents are
     these incidents' first, unchanged: what it worked out for them is reused."""
-    zone_masks = space.zone_masks(incidents.x, incidents.y)
     violent = VIOLENT_TABLE[incidents.event_type]
 
     # Worked out once for every rule context below, and only past `kept` when the
@@ -131,6 +130,7 @@ def conclude(
     carried = earlier.extra if earlier is not None and same else {}
     shared = PerIncident(len(incidents), carried.get("per_incident"), kept)
     findings = RuleFindings(incidents, carried.get("rule_findings"), kept)
+    zone_masks = _zone_masks(space, incidents, shared)
     violent_times = terms.violent_times_fn(agreement, incidents, violent, zone_masks, shared)
 
     def rule_context(windows: terms.PhaseWindows, in_force_from: np.datetime64) -> RuleContext:
@@ -184,6 +184,13 @@ def conclude(
             "rule_findings": findings,
         },
     )
+
+
+def _zone_masks(
+    space: AgreementSpace, incidents: IncidentTable, shared: PerIncident
+) -> dict[str, np.ndarray]:
+    """Each zone's mask over the incidents (the next incremental evaluation extends them)."""
+    return shared.get("zones", lambda rows: space.zone_masks(incidents.x[rows], incidents.y[rows]))
 
 
 def incident_ids(n: int, earlier: list[str]) -> list[str]:

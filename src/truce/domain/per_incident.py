@@ -9,7 +9,8 @@ previous evaluation's unchanged, works them out only for the incidents after tho
 and appends them to the previous values. At 1M incidents that is most of the cost of
 the rules stage of a refresh (hashing a million strings per column).
 
-A value is a numpy array, a `Words` column or a dataclass of arrays (`Judgement`);
+A value is a numpy array, a `Words` column, a dataclass of arrays (`Judgement`) or a
+dict of arrays (zone masks by zone);
 `make(rows)` works it out for a slice of the incidents.
 """
 
@@ -101,6 +102,8 @@ def _part(value: Any, rows: slice) -> Any:
         return value[rows]
     if isinstance(value, Words):
         return Words(value.codes[rows], value.texts)
+    if isinstance(value, dict):
+        return {k: _part(v, rows) for k, v in value.items()}
     if is_dataclass(value) and not isinstance(value, type):
         return replace(
             value, **{f.name: _part(getattr(value, f.name), rows) for f in fields(value)}
@@ -113,6 +116,8 @@ def _joined(head: Any, tail: Any) -> Any:
         return np.concatenate([head, tail.astype(head.dtype, copy=False)])
     if isinstance(head, Words):
         return head.joined(tail)
+    if isinstance(head, dict):
+        return {k: _joined(v, tail[k]) for k, v in head.items()}
     if is_dataclass(head) and not isinstance(head, type):
         return replace(
             head,

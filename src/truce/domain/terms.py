@@ -16,7 +16,7 @@ import numpy as np
 from truce.domain.actors import label_tokens
 from truce.domain.commitments import NotCharged, incident_groups, split_not_charged
 from truce.domain.conditions.base import Coverage
-from truce.domain.model import Agreement, IncidentTable, ReportTable, Rule
+from truce.domain.model import Agreement, Convoy, IncidentTable, ReportTable, Rule
 from truce.domain.per_incident import PerIncident, judgement_of
 from truce.domain.phases import PhaseWindows, TimelineInputs
 from truce.domain.rules import RuleContext
@@ -129,8 +129,12 @@ def link_convoys(agreement: Agreement, ctx: RuleContext, outcome: TermsOutcome) 
     from truce.domain.rules.convoy_safety import near_route
 
     rows = np.arange(len(ctx.incidents))
+
+    def near(convoy: Convoy) -> Callable[[slice], np.ndarray]:
+        return lambda part: near_route(ctx, convoy, rows[part])[0]
+
     for convoy in agreement.convoys:
-        hit, _ = near_route(ctx, convoy, rows)
+        hit = ctx.shared.get(f"near convoy {convoy.id}", near(convoy))
         outcome.convoy_incidents[convoy.id] = rows[hit]
 
 
