@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 
 from truce.cli.exits import fail
-from truce.demodata import COLUMNS, generate
 from truce.errors import TruceError
 from truce.library.catalog import resolve_agreement
 
@@ -42,6 +41,8 @@ def render_rows(rows: list[dict[str, str]], path: Path) -> str:
     """The rows as SPEC §2 CSV, or JSON Lines when `path` ends in .jsonl/.ndjson."""
     if path.suffix.lower() in {".jsonl", ".ndjson"}:
         return "".join(_json_row(r) for r in rows)
+    from truce.demodata import COLUMNS  # loaded only by the demo commands
+
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
     writer.writeheader()
@@ -65,6 +66,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a synthetic report set for AGREEMENT: six sources with their own noise and
         bias, duplicates across sources, place-only rows and a few deliberately bad rows."""
+        from truce.demodata import generate
+
         console = Console(stderr=True)
         try:
             chosen = resolve_agreement(agreement)

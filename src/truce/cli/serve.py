@@ -11,7 +11,6 @@ import typer
 from truce.cli.db import DbOption
 from truce.cli.exits import fail
 from truce.errors import TruceError
-from truce.exchange.keys import KeyError_
 
 AgreementFiles = Annotated[
     list[Path] | None,
@@ -70,6 +69,7 @@ def serve(
     import uvicorn
 
     from truce.api import Settings, create_app
+    from truce.exchange.keys import KeyError_  # cryptography: loaded only where needed
 
     overrides: dict[str, object] = {"agreement_files": tuple(agreement or ())}
     if db:
