@@ -2,15 +2,20 @@
 
     .venv/bin/python bench/export.py --n 1000000 [--reports 1000000] [--seed 1]
         [--formats geojson,ndjson,csv,hxl,gpkg,parquet] [--block-rows 10000]
-        [--skip-alternative] [--workdir DIR]
+        [--input packed|dicts] [--skip-alternative] [--workdir DIR]
 
 1. Input (once per --reports and --seed, cached in --workdir): bench/scenario.py's
    synthetic agreement and report rows, evaluated (`evaluate`, then
    `evaluation_to_dict` with the server's keys) into the incident dicts the
    server's view holds; pickled. Each run repeats them with distinct keys
-   (`KEY#2`, `KEY#3`, ...) until there are --n incidents.
-2. truce, per format, in a fresh subprocess: `truce.service.exports.save` (what
-   `truce export --output` does: view rows -> writer -> file, block by block).
+   (`KEY#2`, `KEY#3`, ...) until there are --n incidents, held as the server holds
+   its evaluation: packed rows (`truce.store.packed`, `--input packed`, the default)
+   or dicts (`--input dicts`: an evaluation computed for an `as_of` or a visibility
+   class).
+2. truce, per format, in a fresh subprocess: `truce.service.exports.source_table` and
+   `save` (what the server's export and `truce export --output` do once they have the
+   evaluation and the review states: rows made and filtered a block at a time ->
+   writer -> file), for a user who sees everything.
    Wall time, features/s, and the peak memory growth over the process's
    resident set before the export (VmHWM reset through /proc/self/clear_refs,
    so the input itself is not counted). Also at --n / 10, so a reader sees the
@@ -110,8 +115,12 @@ def worker_prepare(args: argparse.Namespace) -> None:
 
 
 def incidents(args: argparse.Namespace, n: int) -> list[dict[str, Any]]:
+    """The cached incidents repeated to `n`, as the stored evaluation holds them (without
+    the `published` a view adds)."""
     with base_view_path(args).open("rb") as f:
         base: list[dict[str, Any]] = pickle.load(f)
+    for inc in base:
+        inc.pop("published", None)
     out = base[:n]
     copy = 2
     while len(out) < n:
@@ -120,15 +129,41 @@ def incidents(args: argparse.Namespace, n: int) -> list[dict[str, Any]]:
     return out
 
 
+def evaluation_data(rows: list[dict[str, Any]], held: str) -> dict[str, Any]:
+    """The evaluation a server holds: its incidents packed (`--input packed`, a full
+    evaluation as a server process holds it) or as dicts (`dicts`: an evaluation computed
+    for an `--as-of` or a visibility class), and a violation for each of their ids."""
+    violations = [
+        {"id": vid, "key": f"{inc['key']}:{vid}", "incident_key": inc["key"]}
+        for inc in rows
+        for vid in inc["violations"]
+    ]
+    if held == "dicts":
+        return {"incidents": rows, "violations": violations}
+    from truce.store.packed import PackedIncidents, incident_doc
+
+    def plain(value: Any) -> Any:  # numpy values, as the store writes them
+        return value.tolist()
+
+    at = {k: inc["violations"] for k, inc in enumerate(rows) if inc["violations"]}
+    docs = ((inc["key"], incident_doc(inc, plain).decode()) for inc in rows)
+    return {"incidents": PackedIncidents.pack(docs, at), "violations": violations}
+
+
 # --- the two ways to write ---------------------------------------------------------------
 
 
-def write_streaming(rows: list[dict[str, Any]], fmt: str, out: Path, block_rows: int) -> None:
-    from truce.formats.exports import export_format, view_table
-    from truce.service.exports import save
+def write_streaming(data: dict[str, Any], fmt: str, out: Path, block_rows: int) -> None:
+    """What the server's export does once it has read the evaluation and the review
+    states (`truce.service.exports.export_table`), for a user who sees everything."""
+    from truce.formats.exports import export_format
+    from truce.service.exports import save, source_table
+    from truce.service.views import Source
+    from truce.service.visibility import Visibility
+    from truce.store.users import SYSTEM_USER
 
-    table = view_table({"incidents": rows, "violations": []}, "incidents", block_rows)
-    save(export_format(fmt), table, out)
+    src = Source(data, Visibility(SYSTEM_USER, {}, set(), set()), 0, stale=False)
+    save(export_format(fmt), source_table(src, "incidents", block_rows), out)
 
 
 def write_whole(rows: list[dict[str, Any]], fmt: str, out: Path) -> None:
@@ -190,12 +225,17 @@ def worker_run(args: argparse.Namespace) -> None:
     import truce.service.exports  # noqa: F401
 
     rows = incidents(args, args.n)
+    data = None
+    if args.way == "stream":
+        data = evaluation_data(rows, args.input)
+        if args.input == "packed":
+            del rows  # as a server holds them: packed only
     gc.collect()
     out = Path(args.workdir) / f"export-bench-{os.getpid()}.{args.format}"
     base = reset_peak()
     start, cpu = time.perf_counter(), os.times()
-    if args.way == "stream":
-        write_streaming(rows, args.format, out, args.block_rows)
+    if data is not None:
+        write_streaming(data, args.format, out, args.block_rows)
     else:
         write_whole(rows, args.format, out)
     seconds = time.perf_counter() - start
@@ -204,7 +244,7 @@ def worker_run(args: argparse.Namespace) -> None:
     growth = peak() - base
     size = out.stat().st_size
     out.unlink()
-    result = {"s": seconds, "cpu_s": cpu_s, "growth": growth, "bytes": size, "n": len(rows)}
+    result = {"s": seconds, "cpu_s": cpu_s, "growth": growth, "bytes": size, "n": args.n}
     print("RESULT " + json.dumps(result))
 
 
@@ -223,6 +263,8 @@ def child(args: argparse.Namespace, *extra: str) -> dict[str, Any]:
         str(args.seed),
         "--block-rows",
         str(args.block_rows),
+        "--input",
+        args.input,
         *extra,
     ]
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
@@ -244,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--formats", default=",".join(FORMATS))
     p.add_argument("--block-rows", type=int, default=10_000)
+    p.add_argument(
+        "--input",
+        choices=["packed", "dicts"],
+        default="packed",
+        help="the incidents as a server holds its evaluation (packed rows) or as dicts",
+    )
     p.add_argument("--skip-alternative", action="store_true")
     p.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "truce-bench"))
     p.add_argument("--worker", choices=["prepare", "run"], help=argparse.SUPPRESS)
@@ -261,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     formats = [f for f in args.formats.split(",") if f]
     print(
         f"truce export bench: n={args.n:,} incidents (from {args.reports:,} reports, seed "
-        f"{args.seed}), block {args.block_rows:,} rows, cpus={os.cpu_count()}"
+        f"{args.seed}), held {args.input}, block {args.block_rows:,} rows, "
+        f"cpus={os.cpu_count()}"
     )
     if not base_view_path(args).exists():
         start = time.perf_counter()

@@ -17,13 +17,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from truce.errors import NotFound
-from truce.formats.exports import WHAT, ExportFormat, ExportTable, export_format, view_table
-from truce.formats.exports.columns import BLOCK_ROWS
+from truce.formats.exports import COLUMNS, WHAT, ExportFormat, ExportTable, export_format
+from truce.formats.exports.columns import (
+    BLOCK_ROWS,
+    INCIDENT_FIELDS_READ,
+    Block,
+    incident_block,
+    incident_columns,
+    violation_block,
+)
 from truce.service import views
 from truce.service.evaluation import Evaluations
+from truce.store.deferred import resolved
+from truce.store.heap import paused_gc
+from truce.store.packed import PackedIncidents, fields_of, items_at, keys_of, violation_counts
 from truce.store.users import User
 
 READ_CHUNK_BYTES = 1 << 20
@@ -49,8 +59,69 @@ def export_table(
     if what not in WHAT:
         raise NotFound(f"nothing to export as {what!r}; use one of {', '.join(WHAT)}")
     evals.agreements.get(agreement_id)  # an unknown agreement before any work
-    view = views.evaluation(evals, agreement_id, user, as_of=as_of)
-    return view_table(view, what, block_rows)
+    return source_table(views.source(evals, agreement_id, user, as_of=as_of), what, block_rows)
+
+
+def source_table(src: views.Source, what: str, block_rows: int = BLOCK_ROWS) -> ExportTable:
+    """The rows of the view `src` makes, made and filtered a block at a time: the whole
+    view at once would be a filtered copy of every incident (2.5 KB each, held packed:
+    `truce.store.packed`), where a block of them is all a writer needs."""
+    incidents = resolved(src.data["incidents"])
+    vis = src.visibility
+    if what == "incidents":
+        rows = len(incidents) if vis.user.sees_everything else sum(map(vis.sees, incidents))
+        return ExportTable(what, COLUMNS[what], _incident_blocks(src, block_rows), rows)
+    violations = vis.filter(src.data, incidents=False)["violations"]
+    return ExportTable(
+        what, COLUMNS[what], _violation_blocks(src, violations, block_rows), len(violations)
+    )
+
+
+def _incident_blocks(src: views.Source, block_rows: int) -> Iterator[Block]:
+    incidents = resolved(src.data["incidents"])
+    vis = src.visibility
+    # Everything, held packed (the server's full evaluation): the columns straight from
+    # the rows' values, no incident made a dict. Such an evaluation has no `review_key`
+    # (only a visibility class's has, `link_review_keys`): its own key is the one.
+    packed = vis.user.sees_everything and isinstance(incidents, PackedIncidents)
+    by_incident: dict[str, list[dict[str, Any]]] = {}
+    if not packed:
+        for v in src.data["violations"]:
+            by_incident.setdefault(v["incident_key"], []).append(v)
+    for start in range(0, len(incidents), block_rows):
+        positions = range(start, min(start + block_rows, len(incidents)))
+        # A block makes tens of thousands of lists and no cycle: with the collector on,
+        # they would wake it over and over (three times the CPU time of the block).
+        with paused_gc():
+            if packed:
+                published = vis.published_incidents
+                block = incident_columns(
+                    fields_of(incidents, positions, INCIDENT_FIELDS_READ),
+                    [key in published for key in keys_of(incidents)[start : positions.stop]],
+                    violation_counts(incidents, positions),
+                )
+            else:
+                page = items_at(incidents, positions)
+                theirs = [v for inc in page for v in by_incident.get(inc["key"], ())]
+                view = vis.filter({"incidents": page, "violations": theirs})
+                block = incident_block(view["incidents"])
+        yield block
+
+
+def _violation_blocks(
+    src: views.Source, violations: list[dict[str, Any]], block_rows: int
+) -> Iterator[Block]:
+    """The violations with their incidents' places, only a block's incidents decoded and
+    filtered at a time (a violation whose incident the reader may not see has none)."""
+    incidents = resolved(src.data["incidents"])
+    wanted = {v["incident_key"] for v in violations}
+    at = {key: k for k, key in enumerate(keys_of(incidents)) if key in wanted}
+    for start in range(0, len(violations), block_rows):
+        part = violations[start : start + block_rows]
+        positions = sorted({at[v["incident_key"]] for v in part if v["incident_key"] in at})
+        page = items_at(incidents, positions)
+        seen = src.visibility.filter({"incidents": page, "violations": []})["incidents"]
+        yield violation_block(part, {inc["key"]: inc for inc in seen})
 
 
 def export(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,13 +12,48 @@ from truce.domain.keys import report_key, split_violation_key
 from truce.errors import NotFound
 from truce.service.evaluation import Evaluations
 from truce.service.scopes import review_key, scope_for
-from truce.service.visibility import load_visibility
+from truce.service.visibility import Visibility, load_visibility
 from truce.store import reports as report_store
 from truce.store import reviews
 from truce.store.deferred import resolved
 from truce.store.engine import read_transaction
 from truce.store.packed import items_at, position_of
 from truce.store.users import User
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a user's view is made of: the evaluation of the reports they may see
+    (`data`, unfiltered), the filter that makes it their view, and where it came from."""
+
+    data: dict[str, Any]
+    visibility: Visibility
+    reports_version: int
+    stale: bool
+
+
+def source(
+    evals: Evaluations,
+    agreement_id: str,
+    user: User,
+    *,
+    as_of: datetime | None = None,
+    incident_key: str | None = None,
+) -> Source:
+    """The evaluation of the reports `user` may see (`truce.service.scopes`) and the
+    `Visibility` that filters it; whether it is `stale` (newer reports are being
+    evaluated; this is the last complete one). `incident_key`: of that incident and its
+    violations only."""
+    scope = scope_for(user)
+    if as_of is None:
+        reading = evals.current(agreement_id, scope)
+        snap, stale = reading.snapshot, reading.stale
+    else:
+        snap, stale = evals.snapshot(agreement_id, as_of=as_of, scope=scope), False
+    sites = evals.agreements.get(agreement_id).agreement.sites
+    visibility = load_visibility(evals.engine, agreement_id, user, sites)
+    data = snap.data if incident_key is None else only_incident(snap.data, incident_key)
+    return Source(data, visibility, snap.reports_version, stale)
 
 
 def evaluation(
@@ -30,21 +66,11 @@ def evaluation(
     incidents: bool = True,
     incident_key: str | None = None,
 ) -> dict[str, Any]:
-    """`user`'s view: the evaluation of the reports `user` may see (`truce.service.scopes`),
-    filtered and labelled (`Visibility`), plus the reports version it was computed from
-    and whether it is `stale` (newer reports are being evaluated; this is the last
-    complete one). `incident_key`: of that incident and its violations only."""
-    scope = scope_for(user)
-    if as_of is None:
-        reading = evals.current(agreement_id, scope)
-        snap, stale = reading.snapshot, reading.stale
-    else:
-        snap, stale = evals.snapshot(agreement_id, as_of=as_of, scope=scope), False
-    sites = evals.agreements.get(agreement_id).agreement.sites
-    visibility = load_visibility(evals.engine, agreement_id, user, sites)
-    data = snap.data if incident_key is None else only_incident(snap.data, incident_key)
-    view = visibility.filter(data, review_keys=review_keys, incidents=incidents)
-    return {**view, "reports_version": snap.reports_version, "stale": stale}
+    """`user`'s view: their `source`, filtered and labelled (`Visibility`), plus the
+    reports version it was computed from and whether it is `stale`."""
+    src = source(evals, agreement_id, user, as_of=as_of, incident_key=incident_key)
+    view = src.visibility.filter(src.data, review_keys=review_keys, incidents=incidents)
+    return {**view, "reports_version": src.reports_version, "stale": src.stale}
 
 
 def only_incident(data: dict[str, Any], key: str) -> dict[str, Any]:

@@ -54,6 +54,13 @@ class Visibility:
     own_reports: set[str]
     sites: tuple[Site, ...] = ()  # the agreement's protected sites, to redact evidence
 
+    def sees(self, incident: dict[str, Any]) -> bool:
+        """Whether `filter` keeps this incident."""
+        if self.user.sees_everything or review_key(incident) in self.published_incidents:
+            return True
+        shared = self.user.role in SHARED_ROLES
+        return shared and any(k in self.own_reports for k in incident["report_ids"])
+
     def filter(
         self, data: dict[str, Any], *, review_keys: bool = False, incidents: bool = True
     ) -> dict[str, Any]:

@@ -282,10 +282,23 @@ def fields_of(
         out: list[list[Any]] = [[] for _ in names]
         with paused_gc() if len(positions) > BLOCK else contextlib.nullcontext():
             for values in items.values(positions):
+                if values and all(type(v) is list for v in values):
+                    by_field = list(zip(*values, strict=True))  # transposed in C
+                    for column, i in zip(out, at, strict=True):
+                        column.extend(by_field[i])
+                    continue
                 for column, i, name in zip(out, at, names, strict=True):
                     column.extend([v[i] if type(v) is list else v[name] for v in values])
         return out
     return [[items[k][name] for k in positions] for name in names]
+
+
+def violation_counts(items: Sequence[Mapping[str, Any]], positions: Sequence[int]) -> list[int]:
+    """How many violations each incident at `positions` has (packed: without decoding)."""
+    if isinstance(items, PackedIncidents):
+        at = items.violations_at
+        return [len(at.get(k, ())) for k in positions]
+    return [len(items[k]["violations"] or ()) for k in positions]
 
 
 def items_at(items: Sequence[dict[str, Any]], positions: Iterable[int]) -> list[dict[str, Any]]:

@@ -151,35 +151,94 @@ _NO_LIST: tuple[str, ...] = ()
 _NO_RANGE: dict[str, Any] = {}
 
 
+# The incident fields a row is made of, in the order `incident_columns` takes them.
+INCIDENT_FIELDS_READ = (
+    "key",
+    "observed_at",
+    "observed_to",
+    "lon",
+    "lat",
+    "location_precision_m",
+    "event_type",
+    "weapon",
+    "direction",
+    "party",
+    "target",
+    "involved",
+    "fatalities",
+    "fatalities_range",
+    "count",
+    "corroboration",
+    "grade",
+    "sources",
+    "report_ids",
+    "datasets",
+)
+
+
+def incident_columns(
+    fields: Sequence[Sequence[Any]], published: Sequence[bool | None], violations: Sequence[int]
+) -> Block:
+    """A block from its incidents' `INCIDENT_FIELDS_READ` (one sequence per field), whether
+    each is published and how many violations of it the reader may see."""
+    (
+        key,
+        observed_at,
+        observed_to,
+        lon,
+        lat,
+        precision,
+        event_type,
+        weapon,
+        direction,
+        party,
+        target,
+        involved,
+        fatalities,
+        fatalities_range,
+        count,
+        corroboration,
+        grade,
+        sources,
+        report_ids,
+        datasets,
+    ) = fields
+    ranges = [r or _NO_RANGE for r in fatalities_range]
+    return [
+        list(key),
+        utc_texts(list(observed_at)),
+        utc_texts(list(observed_to)),
+        list(lon),
+        list(lat),
+        list(precision),
+        list(event_type),
+        list(weapon),
+        list(direction),
+        list(party),
+        list(target),
+        [v or _NO_LIST for v in involved],
+        list(fatalities),
+        [r.get("low") for r in ranges],
+        [r.get("high") for r in ranges],
+        list(count),
+        list(corroboration),
+        list(grade),
+        [v or _NO_LIST for v in sources],
+        [v or _NO_LIST for v in report_ids],
+        [v or _NO_LIST for v in datasets],
+        list(violations),
+        list(published),
+    ]
+
+
 def incident_block(incs: Sequence[dict[str, Any]]) -> Block:
     """The SPEC §3 fields every evaluation holds are read by subscript (faster than
     `.get`, and a missing one is a loud error); the server's `published` may be absent."""
-    ranges = [i["fatalities_range"] or _NO_RANGE for i in incs]
-    return [
-        [i["key"] for i in incs],
-        utc_texts([i["observed_at"] for i in incs]),
-        utc_texts([i["observed_to"] for i in incs]),
-        [i["lon"] for i in incs],
-        [i["lat"] for i in incs],
-        [i["location_precision_m"] for i in incs],
-        [i["event_type"] for i in incs],
-        [i["weapon"] for i in incs],
-        [i["direction"] for i in incs],
-        [i["party"] for i in incs],
-        [i["target"] for i in incs],
-        [i["involved"] or _NO_LIST for i in incs],
-        [i["fatalities"] for i in incs],
-        [r.get("low") for r in ranges],
-        [r.get("high") for r in ranges],
-        [i["count"] for i in incs],
-        [i["corroboration"] for i in incs],
-        [i["grade"] for i in incs],
-        [i["sources"] or _NO_LIST for i in incs],
-        [i["report_ids"] or _NO_LIST for i in incs],
-        [i["datasets"] or _NO_LIST for i in incs],
-        [len(i["violations"] or _NO_LIST) for i in incs],
+    return incident_columns(
+        [[i[name] for i in incs] for name in INCIDENT_FIELDS_READ],
         [i.get("published") for i in incs],
-    ]
+        [len(i["violations"] or _NO_LIST) for i in incs],
+    )
 
 
 def violation_block(
