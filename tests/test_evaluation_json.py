@@ -338,8 +338,24 @@ def test_rounding_columns_matches_pythons_round(values, digits):
 
 
 def test_floats_are_written_as_json_writes_them():
-    values = np.array([0.1, -0.0, 1e16, 1e-5, math.nan, math.inf, -math.inf, 37.123456])
+    # Beside and across the bounds where Arrow's digits are used (repr's are the same there).
+    edges = [75.0, 1e-4, 1e-4 * 0.99, 999_999_999.5, 1e9 + 0.5, 123456789012345.6, 6.8e-05]
+    values = np.array([0.1, -0.0, 1e16, 1e-5, math.nan, math.inf, -math.inf, 37.123456, *edges])
     assert floats(values).tolist() == [json.dumps(v) for v in values.tolist()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.floats()
+        | st.floats(-1e10, 1e10)
+        | st.builds(round, st.floats(-200, 200), st.integers(0, 9))
+        | st.builds(lambda m, e: m * 10.0**e, st.floats(-10, 10), st.integers(-6, 10)),
+        max_size=50,
+    )
+)
+def test_any_floats_are_written_as_json_writes_them(values):
+    assert floats(np.array(values, dtype=np.float64)).tolist() == [json.dumps(v) for v in values]
 
 
 # --- local times for whole columns ---------------------------------------------------------

@@ -21,6 +21,8 @@ from json.encoder import encode_basestring, encode_basestring_ascii  # type: ign
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Characters json.dumps escapes, with ensure_ascii and without.
 _ESCAPED_ASCII = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
@@ -112,7 +114,14 @@ def floats(values: np.ndarray) -> np.ndarray:
     """Each float as json writes it (`repr`; NaN, Infinity, -Infinity), as an object array."""
     values = np.asarray(values, dtype=np.float64)
     out = np.empty(len(values), dtype=object)
-    out[:] = list(map(float.__repr__, values.tolist()))
+    # Arrow writes the same shortest digits as `repr`, but spells whole numbers ("75" for
+    # "75.0") and exponents differently: between these bounds, not whole, the two agree.
+    magnitude = np.abs(values)
+    quick = (magnitude >= 1e-4) & (magnitude < 1e9) & (values != np.floor(values))
+    if quick.any():
+        out[quick] = pc.cast(pa.array(values[quick]), pa.string()).to_numpy(zero_copy_only=False)
+    if not quick.all():
+        out[~quick] = list(map(float.__repr__, values[~quick].tolist()))
     if not np.isfinite(values).all():
         out[np.isnan(values)] = "NaN"
         out[values == np.inf] = "Infinity"
