@@ -296,20 +296,27 @@ def fatality_ranges(inc: IncidentTable) -> list[dict[str, float | int | None] | 
     ]
 
 
-def fatality_range_texts(inc: IncidentTable, style: JsonStyle, level: int = 3) -> np.ndarray:
-    """`fatality_ranges` as JSON text."""
+def fatality_range_texts(inc: IncidentTable, style: JsonStyle, level: int = 3) -> Categories:
+    """`fatality_ranges` as JSON text, each distinct (low, best, high) written once."""
+    columns = (inc.fatalities_low, inc.fatalities, inc.fatalities_high)
+    combined = np.zeros(len(inc), dtype=np.int64)
+    for values in columns:  # few distinct figures: their codes combine into one int64
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        combined = combined * max(len(uniques), 1) + codes
+    which, distinct = pd.factorize(combined)
+    first = np.zeros(len(distinct), dtype=np.int64)
+    first[which[::-1]] = np.arange(len(inc))[::-1]  # a row showing each distinct range
+    low, best, high = (np.asarray(values)[first] for values in columns)
     start, sep, end = style.brackets("{", "}", level)
-    parts = [number_texts(v) for v in (inc.fatalities_low, inc.fatalities, inc.fatalities_high)]
-    out = np.full(len(inc), "null", dtype=object)
-    given = ~(
-        np.isnan(inc.fatalities_low) & np.isnan(inc.fatalities) & np.isnan(inc.fatalities_high)
-    )
+    texts = np.full(len(first), "null", dtype=object)
+    given = ~(np.isnan(low) & np.isnan(best) & np.isnan(high))
     if given.any():
-        low, best, high = (p[given] for p in parts)
-        out[given] = (
-            start + '"low": ' + low + sep + '"best": ' + best + sep + '"high": ' + high + end
-        )
-    return out
+        parts = [number_texts(v[given]) for v in (low, best, high)]
+        texts[given] = [
+            f'{start}"low": {lo}{sep}"best": {b}{sep}"high": {hi}{end}'
+            for lo, b, hi in zip(*(p.tolist() for p in parts), strict=True)
+        ]
+    return Categories(which.astype(np.int64), texts)
 
 
 def directions(inc: IncidentTable) -> np.ndarray:

@@ -93,10 +93,14 @@ def evaluation_json_parts(
     head = json.dumps(small, indent=indent, ensure_ascii=ensure_ascii)
     before, rest = head.split(style.string(marker % "incidents"))
     between, after = rest.split(style.string(marker % "violations"))
+    # Each incident's id as JSON text, once: the violations point at them too.
+    incident_ids = style.strings(ev.incident_ids)
     yield before
-    yield from _blocks(len(ev.incidents), block_rows, _incident_fields(ev, style), style)
+    fields = _incident_fields(ev, style, incident_ids)
+    yield from _blocks(len(ev.incidents), block_rows, fields, style)
     yield between
-    yield from _blocks(len(ev.violations), block_rows, _violation_fields(ev, style), style)
+    fields = _violation_fields(ev, style, incident_ids)
+    yield from _blocks(len(ev.violations), block_rows, fields, style)
     yield after
 
 
@@ -114,7 +118,7 @@ def _blocks(n: int, block_rows: int, fields_of: FieldsOf, style: JsonStyle) -> I
         yield "".join(records(fields_of(a, b), 1, style, opens=a == 0, closes=b == n))
 
 
-def _incident_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
+def _incident_fields(ev: Evaluation, style: JsonStyle, incident_ids: np.ndarray) -> FieldsOf:
     """Incidents a..b-1's SPEC §3 fields as JSON text columns; their fields open at
     nesting level 3."""
     tz = ev.agreement.timezone
@@ -131,7 +135,7 @@ def _incident_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
         v_offsets = all_violation_offsets[a : b + 1]
         violation_ids = all_violation_ids[v_offsets[0] : v_offsets[-1]]
         return [
-            ("id", style.strings(ev.incident_ids[a:b])),
+            ("id", incident_ids[a:b]),
             ("key", style.strings(inc.anchor)),
             ("report_ids", report_id_lists(inc, ev.reports, ids, codes, names, style)),
             ("sources", sources.rows(a, b)),
@@ -159,7 +163,7 @@ def _incident_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
     return fields_of
 
 
-def _violation_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
+def _violation_fields(ev: Evaluation, style: JsonStyle, incident_ids: np.ndarray) -> FieldsOf:
     """Violations a..b-1's SPEC §3 fields as JSON text columns."""
     vt, tz = ev.violations, ev.agreement.timezone
     all_measured = measured_m(ev)
@@ -174,7 +178,7 @@ def _violation_fields(ev: Evaluation, style: JsonStyle) -> FieldsOf:
             ("id", style.strings(vt.ids[a:b])),
             ("rule", style.few_strings(vt.rule[a:b])),
             ("kind", style.few_strings(vt.kind[a:b])),
-            ("incident", style.strings([ev.incident_ids[i] for i in incident.tolist()])),
+            ("incident", incident_ids.take(incident)),
             ("party", style.few_strings(vt.party[a:b])),
             ("at", iso_many(ev.incidents.observed_at[incident], tz, around='"')),
             ("zone", style.few_strings(vt.zone[a:b])),
