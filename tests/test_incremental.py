@@ -300,3 +300,23 @@ def test_rules_judge_again_only_the_incidents_after_the_kept_ones(ten_days, monk
     assert judged and set(judged) == {len(got.incidents) - kept}
     assert len(got.violations) > 0
     assert_same_evaluation(got, evaluate(AGREEMENT, ten_days, as_of=END))
+
+
+def test_an_evaluation_does_not_keep_the_ones_before_it_alive(ten_days):
+    """What an incremental evaluation carried from the previous one is its own once it
+    is made: a server refreshing all day must not hold every evaluation it ever made."""
+    import gc
+    import weakref
+
+    t = ten_days.observed_at
+    first_rows = np.flatnonzero(t < t.max() - np.timedelta64(12, "h"))
+    previous = evaluate(AGREEMENT, ten_days.take(first_rows), as_of=END)
+    gone = weakref.ref(previous.extra["per_incident"]), weakref.ref(previous.extra["rule_findings"])
+    new = np.setdiff1d(np.arange(len(ten_days)), first_rows)
+    table = ten_days.take(np.concatenate([first_rows, new]))
+    got = reevaluate(previous, table, np.arange(len(first_rows), len(table)), as_of=END)
+    assert got.extra["incremental"]["reused"] > 0
+    del previous
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None]
+    assert_same_evaluation(got, evaluate(AGREEMENT, table, as_of=END))

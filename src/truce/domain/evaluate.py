@@ -159,6 +159,8 @@ def conclude(
     ctx = rule_context(timeline.windows, timeline.in_force_from())
     terms.link_convoys(agreement, ctx, outcome)
     violations = _apply_rules(agreement, incidents, ctx, findings.of, outcome)
+    shared.settle()
+    findings.settle()
     laps.lap("rules")
 
     return Evaluation(

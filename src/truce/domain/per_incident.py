@@ -54,6 +54,12 @@ class PerIncident:
             self._values[name] = value
         return cast(T, self._values[name])
 
+    def settle(self) -> None:
+        """Carry nothing more from the earlier evaluation, so that it can be freed (each
+        evaluation would otherwise keep every one before it alive); a value asked for
+        later is made whole."""
+        self._earlier, self._kept = None, 0
+
     def tail(self, start: int) -> PerIncident:
         """The values of the incidents from `start` on, for a rule context over those alone
         (`truce.domain.rule_findings`): sliced from this one's where it has them or

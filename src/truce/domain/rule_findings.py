@@ -80,6 +80,10 @@ class RuleFindings:
             mine.append(_Found(found, read, ctx.in_force_from))
         return found
 
+    def settle(self) -> None:
+        """Carry nothing more from the earlier evaluation, so that it can be freed."""
+        self._earlier, self._kept = None, 0
+
     def _tail(self, ctx: RuleContext) -> RuleContext:
         """`ctx` over the incidents after the kept ones alone."""
         k = self._kept
