@@ -98,7 +98,7 @@ end
 class BenchDb:
     """A truce database on one backend, seeded once; `close()` drops it unless kept."""
 
-    def __init__(self, backend: str, n: int, keep: bool) -> None:
+    def __init__(self, backend: str, n: int, keep: bool, name: str = "bench_api") -> None:
         self.backend, self.keep = backend, keep
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._schema: str | None = None
@@ -111,7 +111,7 @@ class BenchDb:
                 self._tmp = tempfile.TemporaryDirectory()
                 self.url = f"sqlite:///{self._tmp.name}/bench.sqlite"
         else:
-            self._schema = f"bench_api_n{n}" if keep else f"bench_api_{os.getpid()}"
+            self._schema = f"{name}_n{n}" if keep else f"{name}_{os.getpid()}"
             with create_engine(PG_URL).begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"'))
             sep = "&" if "?" in PG_URL else "?"

@@ -341,10 +341,14 @@ def _event_positions(
     return np.clip(xy, -HALF_SIDE_KM, HALF_SIDE_KM)
 
 
-def generate(n: int, seed: int = 1) -> Scenario:
-    """A scenario with exactly `n` report rows (a few re-sent copies and malformed rows included)."""
+def generate(n: int, seed: int = 1, layout_seed: int | None = None) -> Scenario:
+    """A scenario with exactly `n` report rows (a few re-sent copies and malformed rows included).
+
+    `layout_seed` (default: `seed`) draws the roads, towns and checkpoints, hence the
+    agreement: scenarios with the same layout seed and other seeds are parts of one
+    bigger scenario (bench/scale.py generates 10M rows that way, a chunk at a time)."""
     rng = np.random.default_rng(seed)
-    lay = _layout(rng)
+    lay = _layout(rng if layout_seed is None else np.random.default_rng(layout_seed))
     agreement_yaml = _agreement_yaml(lay)
 
     # ground-truth events
