@@ -22,17 +22,20 @@ Against TRUCE_TEST_PG_URL (bench/api.py's `BenchDb`: a schema of its own, kept a
 4. refresh: 10k more reports dated after the rest, ingested, then computed and stored
    again by the same `Computer` (incrementally, as the computing process would).
 
-A thread watches this process's RSS (psutil) and stops the run past --max-rss-gb.
+A watching process (psutil) prints the stacks and kills the run past --max-rss-gb.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
+import json
 import os
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -60,22 +63,30 @@ LATE = 10_000  # reports of the incremental refresh
 SEED = 1
 
 
-class Watchdog(threading.Thread):
-    """Stops the process (exit 3) when its RSS passes `limit_gb`; keeps the peak."""
+WATCH = """
+import os, signal, sys, time, psutil
+pid, limit = int(sys.argv[1]), float(sys.argv[2]) * 2**30
+proc = psutil.Process(pid)
+while True:
+    try:
+        rss = proc.memory_info().rss
+    except psutil.NoSuchProcess:
+        break
+    if rss > limit:
+        print(f"STOP: RSS {rss / 2**30:.1f} GB > {limit / 2**30:.0f} GB", file=sys.stderr, flush=True)
+        os.kill(pid, signal.SIGUSR1)  # faulthandler: where it was
+        time.sleep(2)
+        os.kill(pid, signal.SIGKILL)
+        break
+    time.sleep(0.1)
+"""
 
-    def __init__(self, limit_gb: float) -> None:
-        super().__init__(daemon=True)
-        self.limit_b, self.peak_b = int(limit_gb * 2**30), 0
-        self.proc = psutil.Process()
 
-    def run(self) -> None:
-        while True:
-            rss = self.proc.memory_info().rss
-            self.peak_b = max(self.peak_b, rss)
-            if rss > self.limit_b:
-                print(f"STOP: RSS {rss / 2**30:.1f} GB > {self.limit_b / 2**30:.0f} GB", flush=True)
-                os._exit(3)
-            time.sleep(0.2)
+def watch(limit_gb: float) -> subprocess.Popen[bytes]:
+    """Kills this process when its RSS passes `limit_gb`, after it prints every thread's
+    stack (a thread of its own could not: a long C call holds the GIL)."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    return subprocess.Popen([sys.executable, "-c", WATCH, str(os.getpid()), str(limit_gb)])
 
 
 def gb(b: float) -> str:
@@ -180,11 +191,18 @@ def check(db: BenchDb) -> None:
     t0 = time.perf_counter()
     with db.engine.connect() as conn:
         sizes = {k: int(conn.execute(text(q)).scalar() or 0) for k, q in queries.items()}
+        header = conn.execute(
+            text("SELECT header FROM derived ORDER BY length(header) DESC")
+        ).scalar()
+    parts = sorted(
+        ((len(json.dumps(v)), k) for k, v in json.loads(header or "{}").items()), reverse=True
+    )
     worst = max(sizes.values())
     verdict = "PASS" if worst <= LIMIT_B else "MISS"
     shown = ", ".join(f"{k} {v:,} B" for k, v in sizes.items())
     print(f"  largest values: {shown}; limit {LIMIT_B:,} B: {verdict}"
           f" ({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
+    print("  the header's largest keys: " + ", ".join(f"{k} {b:,} B" for b, k in parts[:4]))
 
 
 def late_frames(db: BenchDb, rows: int, chunk: int) -> object:
@@ -209,7 +227,7 @@ def main() -> None:
     steps = args.step.split(",")
     if not set(steps) <= set(STEPS):
         ap.error(f"--step: a comma-separated subset of {','.join(STEPS)}")
-    Watchdog(args.max_rss_gb).start()
+    watcher = watch(args.max_rss_gb)
     print(f"bench/scale.py: n={args.n:,}, {os.cpu_count()} CPUs, load {load_avg()},"
           f" RAM {gb(psutil.virtual_memory().total)}", flush=True)  # fmt: skip
     db = BenchDb("postgresql", args.n, args.keep, name="bench_scale")
@@ -237,6 +255,7 @@ def main() -> None:
         print(f"done: peak RSS {peak_rss()}, load {load_avg()}", flush=True)
     finally:
         db.close()
+        watcher.kill()
 
 
 if __name__ == "__main__":

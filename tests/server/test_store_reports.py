@@ -320,6 +320,22 @@ def test_migration_0004_adds_the_spec4_columns_as_not_stated_and_can_be_undone(d
         engine.dispose()
 
 
+def test_reports_read_a_block_at_a_time_load_as_one_table_in_insertion_order(
+    service, monkeypatch
+):
+    table = _table()
+    with write_transaction(service.engine) as conn:
+        report_store.insert_reports(conn, table, submitted_by="tester", received_at=RECEIVED)
+    monkeypatch.setattr(report_store, "LOAD_ROWS", 2)  # blocks of 2 and 1
+    with service.engine.connect() as conn:
+        loaded, submitted_by = report_store.load_all(conn)
+    assert submitted_by.tolist() == ["tester"] * 3
+    assert loaded.report_id.tolist() == ["a-1", "h-7", "n-ü"]
+    assert loaded.original.tolist() == table.original.tolist()
+    assert np.array_equal(loaded.observed_to, table.observed_to, equal_nan=True)
+    assert np.array_equal(loaded.fatalities, table.fatalities, equal_nan=True)
+
+
 def test_a_value_longer_than_its_column_is_rejected_with_its_line_on_both_backends(service):
     rows = many_rows(3)
     rows[0]["report_id"] = "r" * 201
