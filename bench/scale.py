@@ -2,7 +2,7 @@
 (issue 13).
 
     .venv/bin/python bench/scale.py [--n 10000000] [--chunk 50000] [--keep]
-        [--step ingest,evaluate,check,refresh] [--max-rss-gb 12]
+        [--step ingest,evaluate,check,refresh] [--max-rss-gb 12] [--profile]
 
 Against TRUCE_TEST_PG_URL (bench/api.py's `BenchDb`: a schema of its own, kept as
 `bench_scale_n{N}` with --keep and reused by the next run with the same --n):
@@ -28,9 +28,12 @@ A watching process (psutil) prints the stacks and kills the run past --max-rss-g
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import faulthandler
 import json
 import os
+import pstats
 import resource
 import signal
 import subprocess
@@ -222,6 +225,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=50_000, help="rows per ingest call")
     ap.add_argument("--keep", action="store_true", help="keep and reuse the seeded schema")
     ap.add_argument("--step", default=",".join(STEPS), help=f"subset of {','.join(STEPS)}")
+    ap.add_argument("--profile", action="store_true", help="cProfile the incremental refresh")
     ap.add_argument("--max-rss-gb", type=float, default=12.0, help="stop past this RSS")
     args = ap.parse_args()
     steps = args.step.split(",")
@@ -251,7 +255,10 @@ def main() -> None:
             check(db)
         if "refresh" in steps:
             ingest(db, svc, late_frames(db, LATE, args.chunk), LATE, "refresh: ingest")
-            evaluate(db, computer, entry, "refresh: evaluate (incremental)")
+            with cProfile.Profile() if args.profile else contextlib.nullcontext() as prof:
+                evaluate(db, computer, entry, "refresh: evaluate (incremental)")
+            if prof is not None:
+                pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
         print(f"done: peak RSS {peak_rss()}, load {load_avg()}", flush=True)
     finally:
         db.close()
