@@ -3,8 +3,9 @@
     .venv/bin/python bench/evaluate_cli.py [--n 1000000] [--seed 1] [--repeat 3]
         [--workdir DIR] [--skip-alternative]
 
-1. Generates (once per n and seed, cached in --workdir) the synthetic Aleppo-like
-   agreement and n SPEC §2 report rows that `bench/evaluate.py` uses (bench/scenario.py).
+1. Generates (once per n and seed, cached in --workdir, in a child process so that this
+   one stays small) the synthetic Aleppo-like agreement and n SPEC §2 report rows that
+   `bench/evaluate.py` uses (bench/scenario.py).
 2. Runs the real command, `python -m truce evaluate --agreement A --reports R --as-of T
    --format json` with its standard output sent to a file, in a fresh process each
    time: interpreter start, imports, reading, evaluation, the JSON written and the
@@ -140,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from bench.scenario import cached
 
+    # Generated in a child of its own: a child's ru_maxrss counts the memory of the process
+    # it was forked from, so a bench process grown by a million rows would inflate them all.
+    make = "import sys; from pathlib import Path; from bench.scenario import cached; "
+    make += "cached(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))"
+    argv = [sys.executable, "-c", make, str(args.n), str(args.seed), args.workdir]
+    subprocess.run(argv, check=True, cwd=ROOT, env=child_env())
     agreement, reports, meta = cached(args.n, args.seed, Path(args.workdir))
     as_of = str(meta["as_of"])
     print(
