@@ -268,7 +268,7 @@ def test_violations_read_like_a_list_of_violation_objects():
 
 
 def test_evidence_is_composed_once_per_distinct_combination_of_words():
-    from truce.domain.rules.base import Words, compose
+    from truce.domain.words import Words, compose
 
     n = 1000
     rng = np.random.default_rng(1)

@@ -16,7 +16,7 @@ from truce.domain.coordinates import agreement_coordinate_warnings
 from truce.domain.geo import choose_crs, zone_polygons
 from truce.domain.model import AfterPhase, Agreement, AtTime, Condition, Phase, TimeRef, Zone
 from truce.domain.rules import rule_kinds
-from truce.domain.rules.base import fmt_local, fmt_m
+from truce.domain.rules.wording import fmt_local, fmt_m
 from truce.domain.timeparse import format_duration
 from truce.errors import AgreementError, UnknownAgreement
 from truce.formats.agreement import load_agreement

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from truce.domain.conditions import condition_kinds
 from truce.domain.model import Agreement, Commitment, Condition
-from truce.domain.rules.base import fmt_local, fmt_m
+from truce.domain.rules.wording import fmt_local, fmt_m
 from truce.domain.timeparse import format_duration
 
 

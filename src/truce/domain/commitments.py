@@ -22,7 +22,8 @@ import numpy as np
 from truce.domain.actors import ActorIndex, label_tokens
 from truce.domain.model import Agreement, Commitment, IncidentTable, ReportTable, Rule
 from truce.domain.rule_findings import take_findings
-from truce.domain.rules.base import Findings, fmt_local
+from truce.domain.rules.base import Findings
+from truce.domain.rules.wording import fmt_local
 from truce.domain.timeparse import from_utc64
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from functools import cache
 from importlib.metadata import entry_points
 
-from truce.domain.rules.base import Findings, RuleContext, RuleKind, RuleParams
+from truce.domain.rules.base import Findings, RuleKind, RuleParams
 from truce.domain.rules.cease_attacks import CeaseAttacks
 from truce.domain.rules.checkpoint_limit import CheckpointLimit
+from truce.domain.rules.context import RuleContext
 from truce.domain.rules.convoy_safety import ConvoySafety
 from truce.domain.rules.demilitarised import Demilitarised
 from truce.domain.rules.humanitarian_access import HumanitarianAccess

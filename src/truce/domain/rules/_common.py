@@ -11,14 +11,11 @@ from truce.domain.model import (
     IncidentTable,
     codes_of,
 )
-from truce.domain.rules.base import (  # actor_words re-exported
-    Findings,
-    RuleContext,
-    Words,
-    actor_words,  # noqa: F401
-    fmt_m,
-)
+from truce.domain.rules.base import Findings
+from truce.domain.rules.context import RuleContext
+from truce.domain.rules.wording import fmt_m
 from truce.domain.uncertainty import Verdict
+from truce.domain.words import Words
 
 ATTACK_CODES = codes_of(ATTACK_TYPES, EVENT_TYPES)
 # The event types in words: `small arms fire`, `atgm attack`.

@@ -9,14 +9,10 @@ from pydantic import Field
 
 from truce.domain.model import Agreement, Rule
 from truce.domain.rules._common import is_event, metres_words
-from truce.domain.rules.base import (
-    Findings,
-    Namespace,
-    RuleContext,
-    RuleParams,
-    Words,
-    fmt_m,
-)
+from truce.domain.rules.base import Findings, Namespace, RuleParams
+from truce.domain.rules.context import RuleContext
+from truce.domain.rules.wording import fmt_m
+from truce.domain.words import Words
 
 
 class Params(RuleParams):

@@ -20,7 +20,9 @@ from truce.domain.rules._common import (
     is_event,
     nearest_findings,
 )
-from truce.domain.rules.base import Findings, Namespace, RuleContext, RuleParams, fmt_local, fmt_m
+from truce.domain.rules.base import Findings, Namespace, RuleParams
+from truce.domain.rules.context import RuleContext
+from truce.domain.rules.wording import fmt_local, fmt_m
 from truce.domain.timeparse import to_utc64
 from truce.domain.uncertainty import Verdict
 from truce.domain.words import Words

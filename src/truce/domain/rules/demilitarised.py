@@ -10,14 +10,9 @@ from pydantic import Field
 
 from truce.domain.model import Agreement, Rule, Weapon
 from truce.domain.rules._common import is_event, is_weapon, metres_words, weapon_words
-from truce.domain.rules.base import (
-    Findings,
-    Namespace,
-    RuleContext,
-    RuleParams,
-    fmt_local,
-    fmt_m,
-)
+from truce.domain.rules.base import Findings, Namespace, RuleParams
+from truce.domain.rules.context import RuleContext
+from truce.domain.rules.wording import fmt_local, fmt_m
 from truce.domain.timeparse import LocalDateTime, to_utc64
 from truce.domain.uncertainty import Verdict
 

@@ -8,7 +8,8 @@ import numpy as np
 
 from truce.domain.model import UNATTRIBUTED, Agreement, Rule
 from truce.domain.rules._common import event_words, is_event, listed_words, phases_words
-from truce.domain.rules.base import Findings, PhaseScoped, RuleContext
+from truce.domain.rules.base import Findings, PhaseScoped
+from truce.domain.rules.context import RuleContext
 
 
 class Params(PhaseScoped):

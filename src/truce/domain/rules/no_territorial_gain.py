@@ -8,7 +8,8 @@ import numpy as np
 
 from truce.domain.model import Agreement, Rule
 from truce.domain.rules._common import is_event, listed_words, phases_words
-from truce.domain.rules.base import Findings, Namespace, PhaseScoped, RuleContext
+from truce.domain.rules.base import Findings, Namespace, PhaseScoped
+from truce.domain.rules.context import RuleContext
 
 
 class Params(PhaseScoped):

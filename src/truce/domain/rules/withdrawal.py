@@ -9,16 +9,11 @@ from pydantic import Field
 
 from truce.domain.model import WEAPONS, Agreement, Rule, Weapon
 from truce.domain.rules._common import is_event, metres_words, weapon_words
-from truce.domain.rules.base import (
-    Findings,
-    Namespace,
-    RuleContext,
-    RuleParams,
-    Words,
-    fmt_local,
-    fmt_m,
-)
+from truce.domain.rules.base import Findings, Namespace, RuleParams
+from truce.domain.rules.context import RuleContext
+from truce.domain.rules.wording import fmt_local, fmt_m
 from truce.domain.timeparse import LocalDateTime
+from truce.domain.words import Words
 
 
 class Params(RuleParams):
