@@ -46,7 +46,7 @@ from truce.domain.model import Evaluation, IncidentTable, Rejection, ReportTable
 from truce.domain.report_order import canonical_order_of
 from truce.domain.timeparse import to_utc64
 
-__all__ = ["INCREMENTAL", "Plan", "plan", "reevaluate"]
+__all__ = ["INCREMENTAL", "Plan", "plan", "reevaluate", "same_incidents_from"]
 
 # The anchor pass works in float seconds; a second more than the reach outweighs
 # any rounding in it.
@@ -297,3 +297,38 @@ def _joined(
         # An empty tail's columns may have another dtype (numpy's default for empty results).
         columns[f.name] = np.concatenate([kept, more]) if len(tail) else kept.copy()
     return IncidentTable(**columns)
+
+
+def same_incidents_from(before: Evaluation, after: Evaluation, start: int) -> int:
+    """How many incidents from position `start` on are the same in both evaluations
+    (every column, and the same reports), when `after`'s reports begin with `before`'s
+    rows (a table of new reports appended, nothing left out): a refresh re-consolidates
+    every report within reach of the new ones, and most of what it makes again is as it
+    was, so need not be written again."""
+    a, b = before.incidents, after.incidents
+    m = min(len(a), len(b)) - start
+    if m <= 0 or not _begins_with(after.reports, before.reports):
+        return 0
+    stop = start + m
+    same = np.ones(m, dtype=bool)
+    for f in fields(IncidentTable):
+        if f.name in ("offsets", "members"):
+            continue
+        x, y = getattr(a, f.name)[start:stop], getattr(b, f.name)[start:stop]
+        equal = np.asarray(x == y, dtype=bool)
+        if x.dtype.kind == "f":
+            equal |= np.isnan(x) & np.isnan(y)
+        elif x.dtype.kind == "M":
+            equal |= np.isnat(x) & np.isnat(y)
+        same &= equal
+    sizes = np.diff(a.offsets[start : stop + 1]) == np.diff(b.offsets[start : stop + 1])
+    same &= sizes
+    first = int(np.argmin(same)) if not same.all() else m
+    # Members line up up to the first incident of another size: compare them there.
+    lo, hi = int(a.offsets[start]), int(a.offsets[start + first])
+    if lo != int(b.offsets[start]):
+        return 0
+    differ = np.flatnonzero(a.members[lo:hi] != b.members[lo:hi])
+    if len(differ):
+        first = min(first, int(np.searchsorted(a.offsets, lo + differ[0], "right")) - 1 - start)
+    return first

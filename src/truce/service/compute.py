@@ -175,12 +175,16 @@ class Computer:
             ev = self.evaluate(agreement, table, as_of, covered)
             kept = 0
         else:
-            from truce.domain.incremental import reevaluate
+            from truce.domain.incremental import reevaluate, same_incidents_from
 
             new_rows = np.arange(len(held.table), len(table))
             ev = reevaluate(held.evaluation, table, new_rows, as_of=as_of, coverage=covered)
             reused = int(ev.extra.get("incremental", {}).get("reused", 0))
             kept = reused if _rows_hold(stored, held, entry.digest) else 0
+            if kept and stored is not None and stored.generation == held.generation:
+                # The rows are `held`'s own: also those of the incidents made again as
+                # they were (not so for rows another process stored since).
+                kept += same_incidents_from(held.evaluation, ev, kept)
         self.last[aid] = {
             "incremental": held is not None and new_ids is not None,
             "kept": kept,
