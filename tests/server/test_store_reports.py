@@ -320,9 +320,7 @@ def test_migration_0004_adds_the_spec4_columns_as_not_stated_and_can_be_undone(d
         engine.dispose()
 
 
-def test_reports_read_a_block_at_a_time_load_as_one_table_in_insertion_order(
-    service, monkeypatch
-):
+def test_reports_read_a_block_at_a_time_load_as_one_table_in_insertion_order(service, monkeypatch):
     table = _table()
     with write_transaction(service.engine) as conn:
         report_store.insert_reports(conn, table, submitted_by="tester", received_at=RECEIVED)
