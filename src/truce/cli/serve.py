@@ -155,11 +155,6 @@ def _run_workers(settings, workers: int, sock) -> None:  # type: ignore[no-untyp
             ENV_VARS["compute_process"]: "1" if settings.compute_process else "0",
         }
     )
-    # Each of a worker's threads (requests, refresher, lease heartbeat) would otherwise
-    # get a glibc malloc arena of its own, and the freed memory scattered over them is
-    # not handed back: workers grew 50-100 MB past their data. Read at process start,
-    # so it holds for the workers and their computing processes; a user's value wins.
-    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     config = uvicorn.Config(
         "truce.api.app:create_app_from_env",
         factory=True,
