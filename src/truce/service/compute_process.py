@@ -84,7 +84,12 @@ def _serve(pipe: Connection) -> None:
         except Exception as exc:  # reported to the worker, which logs and retries later
             log.exception("computing the evaluation of %s failed", entry.agreement.id)
             pipe.send(("error", f"{type(exc).__name__}: {exc}"))
-        heap.give_back()  # the evaluation's JSON, freed: the child holds columns only
+        # After a computation from scratch, the JSON of every incident was freed: hand it
+        # back, the child holds columns only. Not after an incremental one: little was
+        # freed, and the next refresh would fault its large arrays' pages in again
+        # (10k into 1M: 1.9-2.6 s CPU with the trim, 0.7-0.9 s without).
+        if not computer.last.get(entry.agreement.id, {}).get("incremental"):
+            heap.give_back()
     for engine in engines.values():
         engine.dispose()
 
