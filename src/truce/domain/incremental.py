@@ -90,13 +90,16 @@ def reevaluate(
     rejected: Iterable[Rejection] = (),
     settings: ConsolidationSettings | None = None,
     coverage: Coverage | None = None,
+    appended: bool = False,
 ) -> Evaluation:
     """`evaluate(previous.agreement, reports, ...)`, reusing `previous` where it provably holds.
 
     `reports` is the whole table, old and new rows in any order; `new_rows` the indices
     of the rows added since `previous`, which was evaluated over the others (with the
     same agreement; settings are checked). Report keys (source, report_id) are assumed
-    unique, as the store keeps them.
+    unique, as the store keeps them. `appended`: the caller made `reports` as
+    `previous.reports` followed by the new rows (`ReportTable.concat`), so the old rows
+    are not compared again (a million report ids at 1M).
 
     `extra["incremental"]`: `reason` ("incremental", or why everything was evaluated
     again), `reused` (the first `reused` incidents are the previous evaluation's, column
@@ -113,7 +116,10 @@ def reevaluate(
         kept = np.flatnonzero(observed)
         table, is_new = reports.take(kept), is_new[kept]
     space = agreement_space(agreement, table)
-    how = plan(previous, table, is_new, as_of=as_of, settings=settings, crs=space.projection.crs)
+    how = plan(
+        previous, table, is_new, as_of=as_of, settings=settings, crs=space.projection.crs,
+        appended=appended and table is reports,
+    )  # fmt: skip
     laps.lap("plan")
     if how.reused == 0:
         full = evaluate(
@@ -153,9 +159,11 @@ def plan(
     as_of: datetime,
     settings: ConsolidationSettings,
     crs: str,
+    appended: bool = False,
 ) -> Plan:
     """Which of `previous`'s incidents the observed `reports` (`is_new`: added since)
-    leave as they were, or why none can be trusted to."""
+    leave as they were, or why none can be trusted to. `appended`: `reports` begins
+    with `previous.reports`, as `reevaluate`'s caller made it."""
     if previous.extra.get("settings") != settings:
         return Plan.full("the consolidation settings differ from the previous evaluation's")
     if previous.extra.get("crs") != crs:
@@ -180,7 +188,7 @@ def plan(
         reused = int(np.searchsorted(anchor_at, since - np.timedelta64(reach_ns, "ns"), "left"))
     if reused == 0:
         return Plan.full("the changes reach back to the first incident")
-    same = _same_rows(old, reports, since)
+    same = _same_rows(old, reports, since, appended)
     if same is None:
         return Plan.full("the previous evaluation was not made from these reports")
     now_of = np.full(len(old), -1, dtype=np.int64)
@@ -214,7 +222,7 @@ def _earliest_change(
 
 
 def _same_rows(
-    old: ReportTable, reports: ReportTable, since: np.datetime64 | None
+    old: ReportTable, reports: ReportTable, since: np.datetime64 | None, appended: bool
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(rows of `old`, rows of `reports`): the reports before `since`, matched; None if
     they are not the same reports in both."""
@@ -225,7 +233,7 @@ def _same_rows(
         before_now = np.flatnonzero(reports.observed_at < since)
     if len(before_old) != len(before_now):
         return None
-    if np.array_equal(before_old, before_now) and _begins_with(reports, old):
+    if np.array_equal(before_old, before_now) and (appended or _begins_with(reports, old)):
         return before_old, before_now  # the usual table: the previous one, then new rows
     if not _same_reports(old, before_old, reports, before_now):
         # The table's rows came in another order: match them in canonical order.
@@ -299,15 +307,18 @@ def _joined(
     return IncidentTable(**columns)
 
 
-def same_incidents_from(before: Evaluation, after: Evaluation, start: int) -> int:
+def same_incidents_from(
+    before: Evaluation, after: Evaluation, start: int, *, appended: bool = False
+) -> int:
     """How many incidents from position `start` on are the same in both evaluations
     (every column, and the same reports), when `after`'s reports begin with `before`'s
-    rows (a table of new reports appended, nothing left out): a refresh re-consolidates
-    every report within reach of the new ones, and most of what it makes again is as it
-    was, so need not be written again."""
+    rows (a table of new reports appended, nothing left out; `appended`: the caller
+    made them so, else it is checked): a refresh re-consolidates every report within
+    reach of the new ones, and most of what it makes again is as it was, so need not
+    be written again."""
     a, b = before.incidents, after.incidents
     m = min(len(a), len(b)) - start
-    if m <= 0 or not _begins_with(after.reports, before.reports):
+    if m <= 0 or not (appended or _begins_with(after.reports, before.reports)):
         return 0
     stop = start + m
     same = np.ones(m, dtype=bool)

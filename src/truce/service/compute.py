@@ -178,13 +178,20 @@ class Computer:
             from truce.domain.incremental import reevaluate, same_incidents_from
 
             new_rows = np.arange(len(held.table), len(table))
-            ev = reevaluate(held.evaluation, table, new_rows, as_of=as_of, coverage=covered)
+            # `table` is `held.table` and the new rows: `held.evaluation.reports` when
+            # that left no report out (its evaluation's input, as it was).
+            appended = held.evaluation.reports is held.table
+            ev = reevaluate(
+                held.evaluation, table, new_rows, as_of=as_of, coverage=covered, appended=appended
+            )
             reused = int(ev.extra.get("incremental", {}).get("reused", 0))
             kept = reused if _rows_hold(stored, held, entry.digest) else 0
             if kept and stored is not None and stored.generation == held.generation:
                 # The rows are `held`'s own: also those of the incidents made again as
                 # they were (not so for rows another process stored since).
-                kept += same_incidents_from(held.evaluation, ev, kept)
+                kept += same_incidents_from(
+                    held.evaluation, ev, kept, appended=appended and ev.reports is table
+                )
         self.last[aid] = {
             "incremental": held is not None and new_ids is not None,
             "kept": kept,

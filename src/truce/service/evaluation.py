@@ -48,16 +48,19 @@ AS_OF_CACHE_SIZE = 32
 SCOPED_CACHE_SIZE = 64  # visibility classes' evaluations held per process
 SUMMARY_CACHE_SIZE = 64
 # How often the refresher looks again while another process holds the lease: its
-# snapshot, or its death (`lease.LEASE_STALE_S`), is noticed within this.
-POLL_S = 0.25
+# snapshot, or its death (`lease.LEASE_STALE_S`), is noticed within this. One look is
+# two small reads, so a tenth of a second costs nothing and is a tenth of the 2 s
+# that issue 13 gives a refresh.
+POLL_S = 0.1
 # With `compute_process` (a server): how often an idle refresher looks for reports
 # another process stored, so that every worker refreshes without waiting for a reader;
 # and how long a worker that did not make the stored evaluation lets the one that did
 # (which holds what it was made from: an incremental refresh) take the lease first:
-# twice the watch, so that one notices the new reports in time even when it did not
-# receive them (else the lease falls to a process holding nothing: from scratch).
-WATCH_S = 0.5
-AFFINITY_S = 2 * WATCH_S
+# long enough for that one to notice the new reports even when it did not receive
+# them and is busy serving (else the lease falls to a process holding nothing: from
+# scratch). It delays nothing when that one does: the lease is taken meanwhile.
+WATCH_S = 0.1
+AFFINITY_S = 1.0
 
 
 @dataclass(frozen=True)
