@@ -231,3 +231,22 @@ def test_mutual_reports_are_no_vote_for_the_attacker_even_beside_unknown_actors(
                  "observed_at": "2016-09-20T04:00:00+03:00", "source": "delta", "report_id": "d-1"}  # fmt: skip
     alone, beside = run(rows), run([*rows, elsewhere])
     assert alone.incidents.party[0] == beside.incidents.party[0] == "gov"
+
+
+def test_the_compiled_pass_runs_without_loading_scipy_linalg():
+    """numba's BLAS probe (scipy.linalg: 0.2-0.4 s of every `truce evaluate`) is
+    skipped; scipy.linalg itself still imports afterwards."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from truce.domain.consolidate import ConsolidationSettings, cluster\n"
+        "x = np.array([0.0, 1.0])\n"
+        "labels = cluster(x, x, x, np.zeros(2, dtype=np.int64), x, ConsolidationSettings())\n"
+        "print(labels.tolist(), 'scipy.linalg' in sys.modules)\n"
+        "import scipy.linalg\n"
+        "print(scipy.linalg.norm([3.0, 4.0]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[0, 0] False", "5.0"]

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from truce.domain.compiled import compiled
 
 
 def _assign_anchors(
@@ -104,7 +105,4 @@ def _assign_anchors(
     return anchor_of
 
 
-try:
-    assign_anchors = numba.njit(cache=True, nogil=True)(_assign_anchors)
-except RuntimeError:  # numba found no writable cache directory
-    assign_anchors = numba.njit(nogil=True)(_assign_anchors)
+assign_anchors = compiled(_assign_anchors)

@@ -13,8 +13,9 @@ Python-level alternatives cost seconds per 100k reports).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from truce.domain.compiled import compiled
 
 OK, REFERENCE = 0, 1
 
@@ -77,10 +78,7 @@ def _scan(buf: np.ndarray, keep: np.ndarray) -> int:
     return OK
 
 
-try:
-    scan = numba.njit(cache=True, nogil=True)(_scan)
-except RuntimeError:  # numba found no writable cache directory
-    scan = numba.njit(nogil=True)(_scan)
+scan = compiled(_scan)
 
 
 def rewrite(out: bytes) -> bytes | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TextIO
 
 import numpy as np
@@ -64,9 +65,18 @@ BLOCK_ROWS = 1 << 14
 def write_evaluation_json(
     ev: Evaluation, out: TextIO, *, indent: int | None = None, ensure_ascii: bool = True
 ) -> None:
-    """Write `evaluation_json(ev, ...)` to `out`, a block at a time."""
-    for part in evaluation_json_parts(ev, indent=indent, ensure_ascii=ensure_ascii):
-        out.write(part)
+    """Write `evaluation_json(ev, ...)` to `out`, a block at a time, each block handed
+    to a thread that writes it while the next is made: at 1M reports the file takes
+    0.4-0.8 s of writing, during which the GIL is free (the system call) for the
+    encoding. At most two blocks are held."""
+    with ThreadPoolExecutor(1, thread_name_prefix="truce-json") as writer:
+        pending: Future[int] | None = None
+        for part in evaluation_json_parts(ev, indent=indent, ensure_ascii=ensure_ascii):
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(out.write, part)
+        if pending is not None:
+            pending.result()
 
 
 def evaluation_json(ev: Evaluation, *, indent: int | None = None, ensure_ascii: bool = True) -> str:
