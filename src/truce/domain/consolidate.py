@@ -153,6 +153,15 @@ def cluster(
     )
 
 
+def load_compiled() -> None:
+    """Load `cluster`'s compiled pass now (from numba's cache: 0.2-0.4 s, much of it in
+    LLVM without the GIL), as a thread may while the reports are read; a first use
+    meanwhile waits for it rather than loading it again. Through `cluster` itself, so
+    that it is the very specialisation `consolidate` uses."""
+    one = np.zeros(1)
+    cluster(one, one, one, np.zeros(1, dtype=np.int64), one, ConsolidationSettings())
+
+
 def _vote(
     labels: Labels, weights: np.ndarray, members: np.ndarray, member_incident: np.ndarray, n: int
 ) -> np.ndarray:
