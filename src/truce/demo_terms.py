@@ -12,26 +12,22 @@ story follows the sources: checkpoints set up on 13 Sep and one handed to SARC o
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import numpy as np
 from shapely.geometry import Point
 
-if TYPE_CHECKING:
-    from truce.demodata import _Event, _World
+from truce.demo_truth import AID, ATTACK, CHECKPOINT, Event, World
 
 
-def terms_events(w: _World, start: datetime, end: datetime, first_phase: datetime) -> list[_Event]:
-    from truce.demodata import _AID, _ATTACK, _CHECKPOINT, _Event
-
+def terms_events(w: World, start: datetime, end: datetime, first_phase: datetime) -> list[Event]:
     a, rng = w.a, w.rng
     parties = [p.id for p in a.parties] or ["gov", "opp"]
-    out: list[_Event] = []
+    out: list[Event] = []
 
     def inside(t: datetime) -> bool:
         return start <= t < end
 
-    def add(e: _Event) -> None:
+    def add(e: Event) -> None:
         if inside(e.t):
             out.append(e)
 
@@ -42,7 +38,7 @@ def terms_events(w: _World, start: datetime, end: datetime, first_phase: datetim
         since = (site.notified or first_phase).astimezone(UTC)
         for hours, (lo, hi) in ((6.0, (0.2, 0.6)), (-3.0, (0.2, 0.6)), (9.0, (1.6, 2.5))):
             lon, lat = w.lonlat(w.at_distance(centre, lo * site.radius_m, hi * site.radius_m))
-            add(_Event(_ATTACK, "shelling", since + timedelta(hours=hours), lon, lat, parties[0],
+            add(Event(ATTACK, "shelling", since + timedelta(hours=hours), lon, lat, parties[0],
                        parties[-1], "mortar", fatalities=rng.randint(0, 3), precise=True,
                        min_sources=2))  # fmt: skip
 
@@ -57,11 +53,11 @@ def terms_events(w: _World, start: datetime, end: datetime, first_phase: datetim
         )
         for status, hours in story:
             lon, lat = w.lonlat(w.near(route, 60))
-            add(_Event(_AID, "convoy_status", t0 + timedelta(hours=hours), lon, lat, "",
+            add(Event(AID, "convoy_status", t0 + timedelta(hours=hours), lon, lat, "",
                        status=f"{convoy.id} {status}", precise=True, min_sources=1))  # fmt: skip
         for t in (t0 + (t1 - t0) / 3, t1 + timedelta(hours=20)):
             lon, lat = w.lonlat(w.at_distance(route, 50, 0.5 * convoy.corridor_m))
-            add(_Event(_AID, "convoy_obstruction", t, lon, lat, parties[0], "aid", precise=True,
+            add(Event(AID, "convoy_obstruction", t, lon, lat, parties[0], "aid", precise=True,
                        min_sources=2))  # fmt: skip
 
     # Checkpoints: established the day after the first phase starts, later staffed.
@@ -71,7 +67,7 @@ def terms_events(w: _World, start: datetime, end: datetime, first_phase: datetim
         for status, t in (("established", day1 + timedelta(hours=k)),
                           ("staffed", day1 + timedelta(days=2, hours=k))):  # fmt: skip
             lon, lat = w.lonlat(w.near(point, 15))
-            add(_Event(_CHECKPOINT, "checkpoint_status", t, lon, lat, "",
+            add(Event(CHECKPOINT, "checkpoint_status", t, lon, lat, "",
                        status=f"checkpoint {status}", precise=True, min_sources=1))  # fmt: skip
 
     # The sign-up registry: an attack by each group before and after it was bound.
@@ -83,6 +79,6 @@ def terms_events(w: _World, start: datetime, end: datetime, first_phase: datetim
                     m.astimezone(UTC) + timedelta(hours=hours), first_phase + timedelta(hours=1)
                 )
                 lon, lat = w.lonlat(w.anywhere())
-                add(_Event(_ATTACK, "shelling", t, lon, lat, c.party, "", "mortar",
+                add(Event(ATTACK, "shelling", t, lon, lat, c.party, "", "mortar",
                            actor=c.group, min_sources=2))  # fmt: skip
     return out
