@@ -94,6 +94,9 @@ BAD_ROWS = [
     ),
     ({"reliability": "G"}, "reliability", "reliability must be a grade A-F or empty: 'G'"),
     ({"credibility": "7"}, "credibility", "credibility must be a grade 1-6 or empty: '7'"),
+    # Digits of the scale, but not one grade (once taken: "234" is in "123456").
+    ({"credibility": "234"}, "credibility", "credibility must be a grade 1-6 or empty: '234'"),
+    ({"credibility": "12"}, "credibility", "credibility must be a grade 1-6 or empty: '12'"),
 ]
 
 

@@ -59,8 +59,9 @@ import numpy as np
 import pyarrow as pa
 
 from truce.errors import ReportFormatError
-from truce.formats.reports.checks import PlaceResolver, ReadResult, check_rows
+from truce.formats.reports.checks import ReadResult, check_rows
 from truce.formats.reports.csv import parse_csv
+from truce.formats.reports.field_checks import PlaceResolver
 from truce.formats.reports.jsonl import object_rows, parse_jsonl
 from truce.formats.reports.rows import COLUMNS, Raw, TextRows, without_long_fields
 from truce.formats.reports.tuning import TUNING, ReaderTuning
