@@ -11,8 +11,8 @@ parses the stored one, even a stale one, rather than waiting), or when it was
 configured to wait (`refresh_wait_s`: the CLI and tests read their own writes).
 
 `Evaluations` is a class because it holds per-process state: the snapshots this
-process parsed or computed, the refresher thread, and the evaluations for
-explicit `as_of` instants. Everything else in `truce.service` is functions.
+process parsed or computed, the refresher thread, and (`OwnEvaluations`) the
+visibility classes' and explicit `as_of` instants' evaluations.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine
@@ -36,7 +34,8 @@ from truce.service.compute import (
     wall_clock,
 )
 from truce.service.lru import Lru
-from truce.service.scopes import Scope, incidents_by_report, link_review_keys
+from truce.service.own_evaluations import OwnEvaluations, Reading
+from truce.service.scopes import Scope
 from truce.store import derived, lease
 from truce.store import reports as report_store
 from truce.store.derived import Snapshot
@@ -61,15 +60,6 @@ POLL_S = 0.1
 # scratch). It delays nothing when that one does: the lease is taken meanwhile.
 WATCH_S = 0.1
 AFFINITY_S = 1.0
-
-
-@dataclass(frozen=True)
-class Reading:
-    """A snapshot as a reader gets it: `stale` when reports arrived since (or a phase
-    boundary or local midnight passed) and a refresh is under way."""
-
-    snapshot: Snapshot
-    stale: bool
 
 
 class Evaluations:
@@ -101,13 +91,7 @@ class Evaluations:
         # Where the shared evaluation is computed, and what its next refresh starts from.
         self.shared = SharedCompute(engine, in_child=compute_process)
         self.lease_clock = lease_clock  # wall clock for the lease, shared by processes
-        self.as_of_cache_size = as_of_cache_size
         self.computations = 0  # evaluations this process computed (for tests and logs)
-        # Evaluations for explicit `as_of` instants, per reports version (in-process only).
-        self._as_of_cache: OrderedDict[tuple[str, str, str, int, datetime], Snapshot] = (
-            OrderedDict()
-        )
-        self._as_of_lock = threading.Lock()
         # The newest snapshot this process holds, per agreement.
         self._memo: dict[str, Snapshot] = {}
         self._load_lock = threading.Lock()  # one large parse at a time
@@ -115,11 +99,12 @@ class Evaluations:
         # What the refresher should bring up to date (an ordered set): an agreement's
         # evaluation over every report (scope None), or one visibility class's.
         self._pending: dict[tuple[str, Scope | None], None] = {}
-        # Each visibility class's evaluation, computed in this process (not stored).
-        self._scoped: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
-        self.scoped_cache_size = scoped_cache_size
-        self._scoped_locks: dict[tuple[str, str], threading.Lock] = {}
-        self._report_incidents: tuple[Snapshot, dict[str, str]] | None = None
+        # Each visibility class's evaluation and each explicit `as_of`'s, computed in this
+        # process (never stored).
+        self.own = OwnEvaluations(
+            engine, clock, self._compute, self._full,
+            as_of_cache_size=as_of_cache_size, scoped_cache_size=scoped_cache_size,
+        )  # fmt: skip
         self.summaries = Lru(SUMMARY_CACHE_SIZE)  # small documents made from views (views.py)
         self._failed: dict[str, BaseException] = {}
         self._refresher: threading.Thread | None = None
@@ -137,14 +122,15 @@ class Evaluations:
         Without `as_of`: `current(...).snapshot`. With `as_of`: computed for that
         instant, cached per reports version in this process."""
         if as_of is not None:
-            return self._snapshot_as_of(self.agreements.get(agreement_id), as_of, scope)
+            return self.own.as_of(self.agreements.get(agreement_id), as_of, scope)
         return self.current(agreement_id, scope).snapshot
 
     def current(self, agreement_id: str, scope: Scope | None = None) -> Reading:
         """The last complete snapshot, at once; stale ones are refreshed in the background."""
         entry = self.agreements.get(agreement_id)
         if scope is not None:
-            return self._current_scoped(entry, scope)
+            wait = self.refresh_wait_s != 0
+            return self.own.current(entry, scope, wait, lambda: self.request(agreement_id, scope))
         with read_transaction(self.engine) as conn:
             version = report_store.reports_version(conn)
             meta = derived.stored(conn, agreement_id)
@@ -161,7 +147,7 @@ class Evaluations:
     def latest(self, agreement_id: str, scope: Scope | None = None) -> Snapshot | None:
         """The newest snapshot this process holds, without reading the store."""
         if scope is not None:
-            return self._scoped.get((agreement_id, scope.name))
+            return self.own.latest(agreement_id, scope)
         return self._memo.get(agreement_id)
 
     def request(self, agreement_id: str, scope: Scope | None = None) -> None:
@@ -238,7 +224,7 @@ class Evaluations:
                 if scope is None:
                     self._refresh(agreement_id)
                 else:
-                    self._refresh_scoped(self.agreements.get(agreement_id), scope)
+                    self.own.refresh(self.agreements.get(agreement_id), scope)
             except Exception as exc:
                 log.exception("refreshing the evaluation of %s failed", agreement_id)
                 with self._cond:
@@ -337,72 +323,10 @@ class Evaluations:
             self._cond.notify_all()
             return self._memo[agreement_id]
 
-    # --- one visibility class's evaluation (computed here, never stored) ----------------
-
-    def _current_scoped(self, entry: AgreementEntry, scope: Scope) -> Reading:
-        with read_transaction(self.engine) as conn:
-            version = report_store.reports_version(conn)
-        held = self._scoped.get((entry.agreement.id, scope.name))
-        if held is not None and held.fresh(version, entry.digest, self.clock()):
-            return Reading(held, stale=False)
-        usable = held is not None and held.agreement_digest == entry.digest
-        if held is not None and usable and self.refresh_wait_s == 0:
-            self.request(entry.agreement.id, scope)
-            return Reading(held, stale=True)
-        # None yet for this class (or the caller waits): computed now, in this thread.
-        return Reading(self._refresh_scoped(entry, scope), stale=False)
-
-    def _refresh_scoped(self, entry: AgreementEntry, scope: Scope) -> Snapshot:
-        key = (entry.agreement.id, scope.name)
-        with self._cond:
-            lock = self._scoped_locks.setdefault(key, threading.Lock())
-        with lock:  # one computation per class at a time; the others take its result
-            with read_transaction(self.engine) as conn:
-                version = report_store.reports_version(conn)
-            held = self._scoped.get(key)
-            if held is not None and held.fresh(version, entry.digest, self.clock()):
-                return held
-            snap = self._compute(entry, self.clock(), scope.where())
-            link_review_keys(snap.data, entry.agreement.id, self._incidents_by_report(entry))
-            with self._cond:
-                self._scoped[key] = snap
-                self._scoped.move_to_end(key)
-                while len(self._scoped) > self.scoped_cache_size:
-                    self._scoped.popitem(last=False)
-            return snap
-
-    def _incidents_by_report(self, entry: AgreementEntry) -> dict[str, str]:
-        """Report key -> incident key in the full evaluation this process holds (built
-        once per snapshot), for `link_review_keys`."""
-        full = self._usable(entry.agreement.id, entry) or self.current(entry.agreement.id).snapshot
-        with self._cond:
-            held = self._report_incidents
-        if held is not None and held[0] is full:
-            return held[1]
-        made = incidents_by_report(full.data)
-        with self._cond:
-            self._report_incidents = (full, made)
-        return made
-
-    def _snapshot_as_of(
-        self, entry: AgreementEntry, as_of: datetime, scope: Scope | None
-    ) -> Snapshot:
-        with read_transaction(self.engine) as conn:
-            version = report_store.reports_version(conn)
-        name = "" if scope is None else scope.name
-        key = (entry.agreement.id, name, entry.digest, version, as_of)
-        with self._as_of_lock:
-            if key in self._as_of_cache:
-                self._as_of_cache.move_to_end(key)
-                return self._as_of_cache[key]
-        snap = self._compute(entry, as_of, None if scope is None else scope.where())
-        if scope is not None:
-            link_review_keys(snap.data, entry.agreement.id, self._incidents_by_report(entry))
-        with self._as_of_lock:
-            self._as_of_cache[key] = snap
-            while len(self._as_of_cache) > self.as_of_cache_size:
-                self._as_of_cache.popitem(last=False)
-        return snap
+    def _full(self, entry: AgreementEntry) -> Snapshot:
+        """The evaluation over every report this process holds (or the current one)."""
+        usable = self._usable(entry.agreement.id, entry)
+        return usable or self.current(entry.agreement.id).snapshot
 
     def _compute(
         self, entry: AgreementEntry, as_of: datetime, where: ColumnElement[bool] | None = None

@@ -1,0 +1,131 @@
+"""Evaluations a process computes for itself and never stores: one per visibility
+class (what an observer or a submitter may see: issue #13 item 3), made from the
+reports that class may see, and one per explicit `as_of` instant; each kept in this
+process per reports version. `Evaluations` (the shared evaluation's refresher)
+answers readers with these for a scope or an `as_of`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Engine
+
+from truce.service.agreements import AgreementEntry
+from truce.service.scopes import Scope, incidents_by_report, link_review_keys
+from truce.store import reports as report_store
+from truce.store.derived import Snapshot
+from truce.store.engine import read_transaction
+
+# (agreement, as_of, which reports: None for all) -> an evaluation computed now
+ComputeFn = Callable[[AgreementEntry, datetime, ColumnElement[bool] | None], Snapshot]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A snapshot as a reader gets it: `stale` when reports arrived since (or a phase
+    boundary or local midnight passed) and a refresh is under way."""
+
+    snapshot: Snapshot
+    stale: bool
+
+
+class OwnEvaluations:
+    """The visibility classes' and the `as_of` instants' evaluations of one process."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        compute: ComputeFn,
+        full: Callable[[AgreementEntry], Snapshot],
+        *,
+        as_of_cache_size: int,
+        scoped_cache_size: int,
+    ) -> None:
+        """`full`: the evaluation over every report (whose incident keys a class's
+        review keys are linked to)."""
+        self.engine, self.clock, self.compute, self.full = engine, clock, compute, full
+        self.as_of_cache_size = as_of_cache_size
+        self.scoped_cache_size = scoped_cache_size
+        self._lock = threading.Lock()  # guards the fields below
+        # Evaluations for explicit `as_of` instants, per reports version.
+        self._as_of: OrderedDict[tuple[str, str, str, int, datetime], Snapshot] = OrderedDict()
+        self._scoped: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
+        self._scoped_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._report_incidents: tuple[Snapshot, dict[str, str]] | None = None
+
+    def latest(self, agreement_id: str, scope: Scope) -> Snapshot | None:
+        """The newest evaluation of the class this process holds, without reading."""
+        return self._scoped.get((agreement_id, scope.name))
+
+    def current(
+        self, entry: AgreementEntry, scope: Scope, wait: bool, request: Callable[[], None]
+    ) -> Reading:
+        """The class's evaluation: a stale one at once (asking `request` for a refresh)
+        unless the caller `wait`s; none yet, or waiting: computed now, in this thread."""
+        with read_transaction(self.engine) as conn:
+            version = report_store.reports_version(conn)
+        held = self._scoped.get((entry.agreement.id, scope.name))
+        if held is not None and held.fresh(version, entry.digest, self.clock()):
+            return Reading(held, stale=False)
+        if held is not None and held.agreement_digest == entry.digest and not wait:
+            request()
+            return Reading(held, stale=True)
+        return Reading(self.refresh(entry, scope), stale=False)
+
+    def refresh(self, entry: AgreementEntry, scope: Scope) -> Snapshot:
+        """The class's evaluation at the stored reports version, computed if need be."""
+        key = (entry.agreement.id, scope.name)
+        with self._lock:
+            lock = self._scoped_locks.setdefault(key, threading.Lock())
+        with lock:  # one computation per class at a time; the others take its result
+            with read_transaction(self.engine) as conn:
+                version = report_store.reports_version(conn)
+            held = self._scoped.get(key)
+            if held is not None and held.fresh(version, entry.digest, self.clock()):
+                return held
+            snap = self.compute(entry, self.clock(), scope.where())
+            link_review_keys(snap.data, entry.agreement.id, self._incidents_by_report(entry))
+            with self._lock:
+                self._scoped[key] = snap
+                self._scoped.move_to_end(key)
+                while len(self._scoped) > self.scoped_cache_size:
+                    self._scoped.popitem(last=False)
+            return snap
+
+    def as_of(self, entry: AgreementEntry, as_of: datetime, scope: Scope | None) -> Snapshot:
+        """The evaluation at `as_of` over the reports `scope` sees (None: all)."""
+        with read_transaction(self.engine) as conn:
+            version = report_store.reports_version(conn)
+        name = "" if scope is None else scope.name
+        key = (entry.agreement.id, name, entry.digest, version, as_of)
+        with self._lock:
+            if key in self._as_of:
+                self._as_of.move_to_end(key)
+                return self._as_of[key]
+        snap = self.compute(entry, as_of, None if scope is None else scope.where())
+        if scope is not None:
+            link_review_keys(snap.data, entry.agreement.id, self._incidents_by_report(entry))
+        with self._lock:
+            self._as_of[key] = snap
+            while len(self._as_of) > self.as_of_cache_size:
+                self._as_of.popitem(last=False)
+        return snap
+
+    def _incidents_by_report(self, entry: AgreementEntry) -> dict[str, str]:
+        """Report key -> incident key in the full evaluation this process holds (built
+        once per snapshot), for `link_review_keys`."""
+        full = self.full(entry)
+        with self._lock:
+            held = self._report_incidents
+        if held is not None and held[0] is full:
+            return held[1]
+        made = incidents_by_report(full.data)
+        with self._lock:
+            self._report_incidents = (full, made)
+        return made
