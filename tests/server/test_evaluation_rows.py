@@ -5,6 +5,7 @@ to date from those rows alone; either way it equals the evaluation computed afre
 from __future__ import annotations
 
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -225,16 +226,8 @@ def test_a_child_process_computes_and_stores_what_a_thread_would(db_url):
         _close(service)
 
 
-def test_a_whole_load_answers_before_its_incidents_are_read(db_url, monkeypatch):
-    """After a restart the stored evaluation is read violations first: what needs no
-    incident (the dashboard) is answered while the incidents are still being read."""
-    import threading
-
-    from truce.service import views
-    from truce.store.deferred import Deferred
-    from truce.store.users import SYSTEM_USER
-
-    computing, restarted = _service(db_url), _service(db_url)
+def _gated_incident_reads(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Whole loads from now on read their incidents only once the event returned is set."""
     gate = threading.Event()
     read_incidents = evaluation_rows.load_incidents
 
@@ -242,10 +235,23 @@ def test_a_whole_load_answers_before_its_incidents_are_read(db_url, monkeypatch)
         assert gate.wait(60)
         return read_incidents(conn, agreement_id, violations)
 
+    monkeypatch.setattr(evaluation_rows, "load_incidents", slow)
+    return gate
+
+
+def test_a_whole_load_answers_before_its_incidents_are_read(db_url, monkeypatch):
+    """After a restart the stored evaluation is read violations first: what needs no
+    incident (the dashboard) is answered while the incidents are still being read."""
+    from truce.service import views
+    from truce.store.deferred import Deferred
+    from truce.store.users import SYSTEM_USER
+
+    computing, restarted = _service(db_url), _service(db_url)
+    gate = threading.Event()
     try:
         _ingest(computing, BASE_ROWS)
         stored = computing.snapshot(AGREEMENT)
-        monkeypatch.setattr(evaluation_rows, "load_incidents", slow)
+        gate = _gated_incident_reads(monkeypatch)
         loaded = restarted.snapshot(AGREEMENT)  # returns although the incidents wait
         incidents = loaded.data["incidents"]
         assert isinstance(incidents, Deferred) and not incidents.ready
@@ -264,24 +270,16 @@ def test_incidents_still_being_read_stay_packed_when_patched(db_url, monkeypatch
     """A refresh that comes while a whole load is still reading the incidents (the
     first after a start) waits for them and patches them packed, rather than decoding
     each into a dict through the `Deferred` (at 1M: 16 s and 2.4 GB a worker)."""
-    import threading
-
     from truce.store import derived
     from truce.store.deferred import Deferred
     from truce.store.packed import PackedIncidents
 
     computing, reader = _service(db_url), _service(db_url)
     gate = threading.Event()
-    read_incidents = evaluation_rows.load_incidents
-
-    def slow(conn, agreement_id, violations):  # type: ignore[no-untyped-def]
-        assert gate.wait(60)
-        return read_incidents(conn, agreement_id, violations)
-
     try:
         _ingest(computing, many_rows(50))
         computing.snapshot(AGREEMENT)
-        monkeypatch.setattr(evaluation_rows, "load_incidents", slow)
+        gate = _gated_incident_reads(monkeypatch)
         first = derived.load(reader.engine, AGREEMENT)
         assert first is not None and isinstance(first.data["incidents"], Deferred)
         late = dict(BASE_ROWS[3], report_id="late", observed_at="2016-09-21T09:00:00+03:00")
