@@ -20,6 +20,7 @@ from truce.formats.json_columns import (
     round_like_python,
     string_lists,
 )
+from truce.formats.reports.rows import text_objects
 
 EVENT_NAMES = np.array(EVENT_TYPES, dtype=object)
 WEAPON_NAMES = np.array([*WEAPONS, None], dtype=object)  # NO_CODE (-1) -> None
@@ -154,7 +155,7 @@ def report_id_lists(
     )
     rows = pa.LargeListArray.from_arrays(pa.array(inc.offsets.astype(np.int64)), items)
     sep = style.brackets("[", "]", 3)[1]
-    texts = pc.binary_join(rows, sep).to_numpy(zero_copy_only=False)
+    texts = text_objects(pc.binary_join(rows, sep))
     return Lists(texts, np.diff(inc.offsets) == 0, 3)
 
 

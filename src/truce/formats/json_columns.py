@@ -119,7 +119,7 @@ def floats(values: np.ndarray) -> np.ndarray:
     magnitude = np.abs(values)
     quick = (magnitude >= 1e-4) & (magnitude < 1e9) & (values != np.floor(values))
     if quick.any():
-        out[quick] = pc.cast(pa.array(values[quick]), pa.string()).to_numpy(zero_copy_only=False)
+        out[quick] = pc.cast(pa.array(values[quick]), pa.string()).to_pylist()
     if not quick.all():
         out[~quick] = list(map(float.__repr__, values[~quick].tolist()))
     if not np.isfinite(values).all():

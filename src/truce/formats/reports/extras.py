@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from truce.domain.model import ATTACK, DIRECTIONS
-from truce.formats.reports.rows import ORIGINAL, SPEC4_COLUMNS, TextRows
+from truce.formats.reports.rows import ORIGINAL, SPEC4_COLUMNS, TextRows, text_objects
 from truce.formats.reports.values import (
     TIME_NO_OFFSET,
     TIME_OUT_OF_RANGE,
@@ -87,7 +87,7 @@ def check_extras(
 def _objects(text: pa.ChunkedArray | None, n: int) -> np.ndarray:
     if text is None:
         return np.full(n, "", dtype=object)
-    return text.to_numpy(zero_copy_only=False).astype(object)
+    return text_objects(text)
 
 
 def _check_observed_to(

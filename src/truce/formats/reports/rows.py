@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import mmap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,10 +77,16 @@ def text_array(values: list[str]) -> pa.ChunkedArray:
     return pa.chunked_array([pa.array(values, type=pa.string())])
 
 
-def object_array(values: list[str]) -> np.ndarray:
+def object_array(values: Sequence[object]) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
+
+
+def text_objects(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Arrow text as an object array of `str` (None for nulls). Through a list: Arrow's
+    own `to_numpy` takes 3-6x as long for a million short strings (0.44-0.76 s)."""
+    return object_array(text.to_pylist())
 
 
 def not_utf8(raw: Raw, name: str) -> ReportFormatError:

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from truce.formats.reports.rows import object_array
+from truce.formats.reports.rows import object_array, text_objects
 from truce.formats.reports.tuning import TUNING, ReaderTuning
 
 
@@ -195,7 +195,7 @@ def stripped_text(text: Text | None, n: int) -> tuple[np.ndarray, Text]:
     only those are stripped (in Python, so the rule is exactly `str.strip`)."""
     if text is None:
         return object_array([""] * n), pa.chunked_array([pa.array([""] * n, type=pa.string())])
-    values = text.to_numpy()
+    values = text_objects(text)
     suspect = _edge_not_printable(text, byte_lengths(text))
     if suspect.any():
         for i in np.flatnonzero(suspect).tolist():
@@ -236,7 +236,7 @@ def _buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _as_objects(text: Text, start: int, stop: int) -> np.ndarray:
-    return text.slice(start, stop - start).to_numpy()
+    return text_objects(text.slice(start, stop - start))
 
 
 # coordinates
