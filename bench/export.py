@@ -168,7 +168,7 @@ def write_streaming(data: dict[str, Any], fmt: str, out: Path, block_rows: int) 
 
 def write_whole(rows: list[dict[str, Any]], fmt: str, out: Path) -> None:
     """The obvious way: the whole document in memory, then written."""
-    from truce.formats.exports.columns import INCIDENT_COLUMNS, incident_block, rows_of
+    from truce.formats.exports.columns import INCIDENT_COLUMNS, incident_block
 
     names = [c.name for c in INCIDENT_COLUMNS]
     columns = incident_block(rows)  # the whole table at once
@@ -180,7 +180,7 @@ def write_whole(rows: list[dict[str, Any]], fmt: str, out: Path) -> None:
                 "geometry": {"type": "Point", "coordinates": [r[3], r[4]]},
                 "properties": dict(zip(names, r, strict=True)),
             }
-            for r in rows_of(columns)
+            for r in zip(*columns, strict=True)
         ]
         if fmt == "geojson":
             text = json.dumps({"type": "FeatureCollection", "features": features})

@@ -19,12 +19,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from truce.errors import NotFound
 from truce.formats.exports import COLUMNS, WHAT, ExportFormat, ExportTable, export_format
+from truce.formats.exports.arrow import TYPES, batch_schema, record_batch, utc_times
 from truce.formats.exports.columns import (
     BLOCK_ROWS,
+    INCIDENT_COLUMNS,
     INCIDENT_FIELDS_READ,
-    Block,
+    VIOLATION_COLUMNS,
     incident_block,
     incident_columns,
     violation_block,
@@ -33,7 +39,8 @@ from truce.service import views
 from truce.service.evaluation import Evaluations
 from truce.store.deferred import resolved
 from truce.store.heap import paused_gc
-from truce.store.packed import PackedIncidents, fields_of, items_at, keys_of, violation_counts
+from truce.store.packed import PackedIncidents, fields_of, items_at, keys_of
+from truce.store.packed_arrow import Kind, packed_columns
 from truce.store.users import User
 
 READ_CHUNK_BYTES = 1 << 20
@@ -77,40 +84,93 @@ def source_table(src: views.Source, what: str, block_rows: int = BLOCK_ROWS) -> 
     )
 
 
-def _incident_blocks(src: views.Source, block_rows: int) -> Iterator[Block]:
+def _incident_blocks(src: views.Source, block_rows: int) -> Iterator[pa.RecordBatch]:
     incidents = resolved(src.data["incidents"])
     vis = src.visibility
     # Everything, held packed (the server's full evaluation): the columns straight from
-    # the rows' values, no incident made a dict. Such an evaluation has no `review_key`
+    # the rows' text, no incident made a dict. Such an evaluation has no `review_key`
     # (only a visibility class's has, `link_review_keys`): its own key is the one.
-    packed = vis.user.sees_everything and isinstance(incidents, PackedIncidents)
+    packed = incidents if isinstance(incidents, PackedIncidents) else None
     by_incident: dict[str, list[dict[str, Any]]] = {}
-    if not packed:
+    if packed is not None and vis.user.sees_everything:
+        counts = packed.violation_counts()
+    else:
+        packed = None
         for v in src.data["violations"]:
             by_incident.setdefault(v["incident_key"], []).append(v)
+    published = vis.published_incidents
     for start in range(0, len(incidents), block_rows):
         positions = range(start, min(start + block_rows, len(incidents)))
-        # A block makes tens of thousands of lists and no cycle: with the collector on,
-        # they would wake it over and over (three times the CPU time of the block).
+        if packed is not None:
+            keys = packed.keys[start : positions.stop]
+            flags = np.fromiter((k in published for k in keys), bool, len(keys))
+            batch = _packed_batch(packed, positions, flags, counts[start : positions.stop])
+            if batch is None:  # a row stored as an object, or an odd value: parsed
+                with paused_gc():
+                    values = fields_of(packed, positions, INCIDENT_FIELDS_READ)
+                    block = incident_columns(
+                        values, flags.tolist(), counts[start : positions.stop].tolist()
+                    )
+                batch = record_batch(INCIDENT_COLUMNS, block)
+            yield batch
+            continue
+        # A block makes tens of thousands of objects and no cycle: with the collector
+        # on, they would wake it over and over (three times the CPU time of the block).
         with paused_gc():
-            if packed:
-                published = vis.published_incidents
-                block = incident_columns(
-                    fields_of(incidents, positions, INCIDENT_FIELDS_READ),
-                    [key in published for key in keys_of(incidents)[start : positions.stop]],
-                    violation_counts(incidents, positions),
-                )
+            page = items_at(incidents, positions)
+            theirs = [v for inc in page for v in by_incident.get(inc["key"], ())]
+            view = vis.filter({"incidents": page, "violations": theirs})
+            block = incident_block(view["incidents"])
+        yield record_batch(INCIDENT_COLUMNS, block)
+
+
+# How each field of a packed row is read (`packed_columns`) for an incidents export.
+_PACKED_KINDS: dict[str, Kind] = {
+    name: "list" if c.kind == "list" else "str" if c.kind in ("str", "time") else "raw"
+    for c in INCIDENT_COLUMNS
+    if (name := c.name) in INCIDENT_FIELDS_READ
+}
+_PACKED_KINDS["fatalities_range"] = "raw"
+
+
+def _range_part(ranges: pa.Array, part: str) -> pa.Array:
+    """`low` or `high` of `fatalities_range` objects' JSON texts, as numbers."""
+    found = pc.struct_field(pc.extract_regex(ranges, f'"{part}":(?P<v>[^,}}]*)'), "v")
+    return pc.cast(pc.if_else(pc.equal(found, "null"), None, found), pa.float64())
+
+
+def _packed_batch(
+    incidents: PackedIncidents, positions: range, published: np.ndarray, violations: np.ndarray
+) -> pa.RecordBatch | None:
+    """A block of a packed evaluation's incidents, read from the rows' text; None where
+    that cannot be done (then the rows are parsed)."""
+    fields = packed_columns(incidents, positions.start, positions.stop, _PACKED_KINDS)
+    if fields is None:
+        return None
+    arrays = []
+    try:
+        for column in INCIDENT_COLUMNS:
+            name, kind = column.name, column.kind
+            if name in ("fatalities_low", "fatalities_high"):
+                arrays.append(_range_part(fields["fatalities_range"], name.split("_")[1]))
+            elif name == "violations":
+                arrays.append(pa.array(violations, pa.int64()))
+            elif name == "published":
+                arrays.append(pa.array(published, pa.bool_()))
+            elif kind == "time":
+                arrays.append(utc_times(fields[name]))
+            elif kind in ("int", "number"):
+                arrays.append(pc.cast(fields[name], TYPES[kind]))
             else:
-                page = items_at(incidents, positions)
-                theirs = [v for inc in page for v in by_incident.get(inc["key"], ())]
-                view = vis.filter({"incidents": page, "violations": theirs})
-                block = incident_block(view["incidents"])
-        yield block
+                arrays.append(fields[name])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a value of another type than its column's
+        return None
+    return pa.RecordBatch.from_arrays(arrays, schema=batch_schema(INCIDENT_COLUMNS))
 
 
 def _violation_blocks(
     src: views.Source, violations: list[dict[str, Any]], block_rows: int
-) -> Iterator[Block]:
+) -> Iterator[pa.RecordBatch]:
     """The violations with their incidents' places, only a block's incidents decoded and
     filtered at a time (a violation whose incident the reader may not see has none)."""
     incidents = resolved(src.data["incidents"])
@@ -121,7 +181,9 @@ def _violation_blocks(
         positions = sorted({at[v["incident_key"]] for v in part if v["incident_key"] in at})
         page = items_at(incidents, positions)
         seen = src.visibility.filter({"incidents": page, "violations": []})["incidents"]
-        yield violation_block(part, {inc["key"]: inc for inc in seen})
+        yield record_batch(
+            VIOLATION_COLUMNS, violation_block(part, {inc["key"]: inc for inc in seen})
+        )
 
 
 def export(

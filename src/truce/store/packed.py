@@ -191,6 +191,14 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         for start in range(0, len(self), BLOCK):
             yield from self.decode(range(start, min(start + BLOCK, len(self))))
 
+    def violation_counts(self) -> np.ndarray:
+        """How many violations each incident has, by position."""
+        at = self.violations_at
+        counts = np.zeros(len(self), dtype=np.int64)
+        where = np.fromiter(at.keys(), dtype=np.int64, count=len(at))
+        counts[where] = np.fromiter(map(len, at.values()), dtype=np.int64, count=len(at))
+        return counts
+
     def same_docs(self, other: Sequence[dict[str, Any]]) -> np.ndarray:
         """Per position (of self): the incident there is the very row `other` holds there
         (in a block both share: `patched` compresses again only blocks with a change), so
@@ -303,14 +311,6 @@ def fields_of(
                     column.extend([v[i] if type(v) is list else v[name] for v in values])
         return out
     return [[items[k][name] for k in positions] for name in names]
-
-
-def violation_counts(items: Sequence[Mapping[str, Any]], positions: Sequence[int]) -> list[int]:
-    """How many violations each incident at `positions` has (packed: without decoding)."""
-    if isinstance(items, PackedIncidents):
-        at = items.violations_at
-        return [len(at.get(k, ())) for k in positions]
-    return [len(items[k]["violations"] or ()) for k in positions]
 
 
 def items_at(items: Sequence[dict[str, Any]], positions: Iterable[int]) -> list[dict[str, Any]]:

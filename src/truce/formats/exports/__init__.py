@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from truce.errors import BadInput
-from truce.formats.exports.columns import COLUMNS, Column, ExportTable, view_table
+from truce.formats.exports.columns import COLUMNS, Column, ExportTable
 from truce.formats.exports.csv import csv_chunks, hxl_chunks
 from truce.formats.exports.geojson import geojson_chunks, ndjson_chunks
 
@@ -106,5 +106,4 @@ __all__ = [
     "ExportFormat",
     "ExportTable",
     "export_format",
-    "view_table",
 ]

@@ -1,66 +1,77 @@
-"""Export tables as Arrow record batches, one per block: what the GeoPackage and
-GeoParquet writers consume.
+"""Export rows as Arrow record batches, one per block: what every writer consumes.
 
-Times become `timestamp[s, UTC]`, numbers `float64` (missing values are null),
-and the geometry a WKB Point (x = lon, y = lat, WGS84) in the column
-`geometry`, made for a whole block at once with shapely. Lists stay
-`list<string>` where the format has lists (`lists="list"`) and are joined with
-`;` where it has not (`lists="text"`, as in CSV).
+A batch has the table's columns in order, typed: text `string`, counts `int64`,
+numbers `float64`, `bool`, lists `list<string>` (an absent list is an empty one),
+times `timestamp[us, UTC]`. The text formats render a batch with Arrow's kernels
+(`truce.formats.exports.text`); GeoPackage and GeoParquet write it with a WKB Point
+geometry made for the whole batch at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from truce.formats.exports.columns import Block, Column, ExportTable, block_len
-from truce.formats.exports.csv import LIST_SEPARATOR
+from truce.formats.exports.columns import Block, Column
 
 GEOMETRY = "geometry"
-ListsAs = Literal["list", "text"]
+TIME = pa.timestamp("us", tz="UTC")
 
-_TYPES: dict[str, pa.DataType] = {
+TYPES: dict[str, pa.DataType] = {
     "str": pa.string(),
     "int": pa.int64(),
     "number": pa.float64(),
     "bool": pa.bool_(),
-    "time": pa.timestamp("s", tz="UTC"),
+    "time": TIME,
+    "list": pa.list_(pa.string()),
 }
 
 
-def _type(column: Column, lists: ListsAs) -> pa.DataType:
-    if column.kind == "list":
-        return pa.list_(pa.string()) if lists == "list" else pa.string()
-    return _TYPES[column.kind]
+def batch_schema(columns: Sequence[Column]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, TYPES[c.kind]) for c in columns])
 
 
-def arrow_schema(table: ExportTable, lists: ListsAs) -> pa.Schema:
-    fields = [pa.field(c.name, _type(c, lists)) for c in table.columns]
-    return pa.schema([*fields, pa.field(GEOMETRY, pa.binary())])
+def _utc(local: str | None) -> datetime | None:
+    return None if local is None else datetime.fromisoformat(local).astimezone(UTC)
 
 
-def _array(column: Column, values: list[object], lists: ListsAs) -> pa.Array:
+def utc_times(local: pa.Array) -> pa.Array:
+    """ISO 8601 times with offsets (as the evaluation writes them) as UTC timestamps.
+    Arrow parses the usual forms; anything else Python's `fromisoformat` reads."""
+    try:
+        return pc.cast(local, TIME)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([_utc(v) for v in local.to_pylist()], TIME)
+
+
+def _array(column: Column, values: list[object]) -> pa.Array:
     if column.kind == "time":
-        return pc.cast(pa.array(values, pa.string()), _TYPES["time"])
-    if column.kind == "list" and lists == "text":
-        values = [LIST_SEPARATOR.join(v) for v in values]  # type: ignore[arg-type]
-    return pa.array(values, _type(column, lists), from_pandas=True)
+        return utc_times(pa.array(values, pa.string()))
+    if column.kind == "list":
+        values = [v or () for v in values]
+    return pa.array(values, TYPES[column.kind], from_pandas=True)
+
+
+def record_batch(columns: Sequence[Column], block: Block) -> pa.RecordBatch:
+    """A block of Python values (one list per column) as a batch."""
+    arrays = [_array(c, v) for c, v in zip(columns, block, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=batch_schema(columns))
 
 
 # A WKB Point as GEOS writes it (shapely.to_wkb): little-endian, type 1, then x and y.
 _WKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
 
 
-def points_wkb(lon: list[object], lat: list[object]) -> pa.Array:
-    """WKB Points for a block; null where a row has no coordinates. Written as numpy
+def points_wkb(lon: pa.Array, lat: pa.Array) -> pa.Array:
+    """WKB Points for a batch; null where a row has no coordinates. Written as numpy
     records laid end to end rather than through GEOS: every point has 21 bytes, so the
     offsets are a range."""
-    x = np.array(lon, dtype=float)  # None -> nan
-    y = np.array(lat, dtype=float)
+    x = lon.to_numpy(zero_copy_only=False)  # null -> nan
+    y = lat.to_numpy(zero_copy_only=False)
     missing = np.isnan(x) | np.isnan(y)
     points = np.empty(len(x), dtype=_WKB_POINT)
     points["order"], points["type"], points["x"], points["y"] = 1, 1, x, y
@@ -74,17 +85,23 @@ def points_wkb(lon: list[object], lat: list[object]) -> pa.Array:
     )
 
 
-def record_batch(
-    table: ExportTable, block: Block, schema: pa.Schema, lists: ListsAs
-) -> pa.RecordBatch:
-    arrays = [_array(c, v, lists) for c, v in zip(table.columns, block, strict=True)]
-    arrays.append(points_wkb(block[table.index("lon")], block[table.index("lat")]))
+def geometry_schema(columns: Sequence[Column], *, lists_as_text: bool) -> pa.Schema:
+    """The batches' schema and a WKB `geometry`; lists as text where the format has no
+    list type (GeoPackage)."""
+    fields = [
+        pa.field(c.name, pa.string() if lists_as_text and c.kind == "list" else TYPES[c.kind])
+        for c in columns
+    ]
+    return pa.schema([*fields, pa.field(GEOMETRY, pa.binary())])
+
+
+def with_geometry(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """The batch with its WKB Points, in `geometry_schema`."""
+    from truce.formats.exports.text import joined_lists
+
+    arrays = [
+        joined_lists(a) if pa.types.is_list(a.type) and not pa.types.is_list(f.type) else a
+        for a, f in zip(batch.columns, schema, strict=False)
+    ]
+    arrays.append(points_wkb(batch.column("lon"), batch.column("lat")))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def record_batches(
-    table: ExportTable, schema: pa.Schema, lists: ListsAs
-) -> Iterator[pa.RecordBatch]:
-    for block in table.blocks:
-        if block_len(block):
-            yield record_batch(table, block, schema, lists)

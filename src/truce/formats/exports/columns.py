@@ -1,26 +1,25 @@
 """The columns of an export and the rows made from a user's view of an evaluation.
 
 Every format writes the same columns in the same order (docs/exports.md): the
-view's incidents or violations flattened to one row each, times in UTC; lists
-stay lists (each writer encodes them its way). Rows come in blocks so a writer
-holds one block at a time, never the whole table. A block is column-major (one
-list per column, in column order): each field is then taken from the view's
-dicts, and each time converted, for a whole block in one pass.
+view's incidents or violations flattened to one row each; lists stay lists
+(each writer encodes them its way). Rows come in blocks so a writer holds one
+block at a time, never the whole table. Made from dicts, a block is column-major
+Python values (one list per column, in column order), each field taken from the
+view's dicts for a whole block in one pass; `truce.formats.exports.arrow` makes it
+the record batch the writers take (times to UTC there).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Kind = Literal["str", "int", "number", "bool", "time", "list"]
-Row = tuple[Any, ...]
-Block = list[list[Any]]  # one list per column, all of one length
+Block = list[list[Any]]  # Python values: one list per column, all of one length
 
 BLOCK_ROWS = 10_000
 
@@ -92,57 +91,17 @@ COLUMNS = {"incidents": INCIDENT_COLUMNS, "violations": VIOLATION_COLUMNS}
 
 @dataclass(frozen=True)
 class ExportTable:
-    """What a writer writes: a layer name, its columns and the rows, block by block
-    (a one-shot iterator); `rows`, how many there are, when known beforehand."""
+    """What a writer writes: a layer name, its columns and the rows, block by block as
+    Arrow record batches (`truce.formats.exports.arrow`; a one-shot iterator); `rows`,
+    how many there are, when known beforehand."""
 
     layer: str
     columns: tuple[Column, ...]
-    blocks: Iterable[Block]
+    blocks: Iterable[pa.RecordBatch]
     rows: int | None = None
 
     def index(self, name: str) -> int:
         return [c.name for c in self.columns].index(name)
-
-
-def utc_text(local: str | None) -> str | None:
-    """An ISO 8601 time with offset as UTC with `Z`.
-
-    >>> utc_text("2016-09-13T04:10:00+03:00")
-    '2016-09-13T01:10:00Z'
-    """
-    if not local:
-        return None
-    return datetime.fromisoformat(local).astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-@cache
-def _offset_s(suffix: str) -> int:
-    """`+03:00` -> 10800 (seconds east of UTC)."""
-    offset = datetime.fromisoformat("2000-01-01T00:00:00" + suffix).utcoffset()
-    return int((offset or timedelta()).total_seconds())
-
-
-_LOCAL_LEN = len("2016-09-13T04:10:00+03:00")
-
-
-def utc_texts(values: list[str | None]) -> list[str | None]:
-    """`utc_text` of each, with numpy for the usual shape (seconds, `+HH:MM`).
-
-    >>> utc_texts(["2016-09-13T04:10:00+03:00", None, "2016-09-13T04:10:00.5+03:00"])
-    ['2016-09-13T01:10:00Z', None, '2016-09-13T01:10:00.500000Z']
-    """
-    if not all(v is not None and len(v) == _LOCAL_LEN for v in values):
-        return [utc_text(v) for v in values]
-    texts: list[str] = values  # type: ignore[assignment]  # all str, checked above
-    local = np.array([v[:19] for v in texts], dtype="datetime64[s]")
-    suffixes = [v[19:] for v in texts]
-    shift: Any
-    if len(distinct := set(suffixes)) == 1:  # one offset for the block: the usual case
-        shift = np.timedelta64(_offset_s(distinct.pop()), "s")
-    else:
-        shift = np.array([_offset_s(v) for v in suffixes], dtype="timedelta64[s]")
-    utc: Any = np.datetime_as_string(local - shift, unit="s", timezone="UTC")
-    return utc.tolist()  # type: ignore[no-any-return]
 
 
 # Shared empty values: a block holds no new container per row, so building one
@@ -206,8 +165,8 @@ def incident_columns(
     ranges = [r or _NO_RANGE for r in fatalities_range]
     return [
         list(key),
-        utc_texts(list(observed_at)),
-        utc_texts(list(observed_to)),
+        list(observed_at),
+        list(observed_to),
         list(lon),
         list(lat),
         list(precision),
@@ -252,7 +211,7 @@ def violation_block(
         [v["incident_key"] for v in violations],
         [v["rule"] for v in violations],
         [v["kind"] for v in violations],
-        utc_texts([v["at"] for v in violations]),
+        [v["at"] for v in violations],
         [i.get("lon") for i in incs],
         [i.get("lat") for i in incs],
         [i["location_precision_m"] for i in incs],
@@ -268,28 +227,3 @@ def violation_block(
         [v.get("review") for v in violations],
         [v.get("published") for v in violations],
     ]
-
-
-def _slices(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def view_table(view: dict[str, Any], what: str, block_rows: int = BLOCK_ROWS) -> ExportTable:
-    """The incidents or violations of a user's view of an evaluation as an export table."""
-    blocks: Iterator[Block]
-    if what == "incidents":
-        blocks = map(incident_block, _slices(view["incidents"], block_rows))
-    else:
-        by_key = {inc["key"]: inc for inc in view["incidents"]}
-        blocks = (violation_block(part, by_key) for part in _slices(view["violations"], block_rows))
-    return ExportTable(what, COLUMNS[what], blocks, rows=len(view[what]))
-
-
-def rows_of(block: Block) -> Iterator[Row]:
-    """A block row by row."""
-    return zip(*block, strict=True)
-
-
-def block_len(block: Block) -> int:
-    return len(block[0]) if block else 0

@@ -4,7 +4,8 @@ A header row of column names; HXL adds a second row with each column's HXL
 hashtag and attributes (HXL 1.1: `#event+id`, `#date+start`, `#geo+lat`,
 `#affected+killed`, ...) so HXL tools (libhxl, HDX, HXL Proxy) find the
 columns by tag. Lists are joined with `;`, booleans written `true`/`false`,
-empty cells are missing values. UTF-8, `\\r\\n` line ends (RFC 4180).
+empty cells are missing values. UTF-8, `\\r\\n` line ends (RFC 4180), cells quoted
+only where they must be, as Python's `csv` module writes them.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import csv
 import io
 from collections.abc import Iterator
 
-from truce.formats.exports.columns import ExportTable, rows_of
-
-LIST_SEPARATOR = ";"
-_BOOL = {True: "true", False: "false", None: ""}
+from truce.formats.exports.columns import ExportTable
+from truce.formats.exports.text import LIST_SEPARATOR, csv_lines
 
 
 def csv_chunks(table: ExportTable, *, hxl: bool = False) -> Iterator[bytes]:
@@ -27,20 +26,13 @@ def csv_chunks(table: ExportTable, *, hxl: bool = False) -> Iterator[bytes]:
     if hxl:
         writer.writerow([c.hxl for c in table.columns])
     yield buf.getvalue().encode()
-    lists = [i for i, c in enumerate(table.columns) if c.kind == "list"]
-    bools = [i for i, c in enumerate(table.columns) if c.kind == "bool"]
-    join = LIST_SEPARATOR.join
-    for block in table.blocks:
-        buf.seek(0)
-        buf.truncate()
-        block = list(block)
-        for i in lists:
-            block[i] = [join(v) for v in block[i]]
-        for i in bools:
-            block[i] = [_BOOL[v] for v in block[i]]
-        writer.writerows(rows_of(block))
-        yield buf.getvalue().encode()
+    for batch in table.blocks:
+        if batch.num_rows:
+            yield csv_lines(table.columns, batch)
 
 
 def hxl_chunks(table: ExportTable) -> Iterator[bytes]:
     return csv_chunks(table, hxl=True)
+
+
+__all__ = ["LIST_SEPARATOR", "csv_chunks", "hxl_chunks"]

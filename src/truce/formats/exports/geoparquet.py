@@ -3,7 +3,7 @@
 The `geo` file metadata names the WKB geometry column, its geometry type
 (Point) and its CRS, EPSG:4326 as PROJJSON; as GeoParquet requires, coordinates
 are stored x = longitude, y = latitude whatever the CRS's axis order. Lists
-stay `list<string>`, times `timestamp[s, UTC]`.
+stay `list<string>`, times `timestamp[us, UTC]`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from pyproj import CRS
 
-from truce.formats.exports.arrow import GEOMETRY, arrow_schema, record_batches
+from truce.formats.exports.arrow import GEOMETRY, geometry_schema, with_geometry
 from truce.formats.exports.columns import ExportTable
 
 GEOPARQUET_VERSION = "1.1.0"
@@ -36,8 +36,9 @@ def geo_metadata() -> dict[str, Any]:
 
 
 def write_geoparquet(table: ExportTable, path: Path) -> None:
-    schema = arrow_schema(table, "list")
+    schema = geometry_schema(table.columns, lists_as_text=False)
     schema = schema.with_metadata({b"geo": json.dumps(geo_metadata()).encode()})
     with pq.ParquetWriter(str(path), schema, compression="snappy") as writer:
-        for batch in record_batches(table, schema, "list"):
-            writer.write_batch(batch)
+        for batch in table.blocks:
+            if batch.num_rows:
+                writer.write_batch(with_geometry(batch, schema))

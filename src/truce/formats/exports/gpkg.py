@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyogrio
 
-from truce.formats.exports.arrow import GEOMETRY, arrow_schema, record_batches
+from truce.formats.exports.arrow import GEOMETRY, geometry_schema, with_geometry
 from truce.formats.exports.columns import ExportTable
 
 CRS = "EPSG:4326"
@@ -32,8 +32,9 @@ def write_gpkg(
 ) -> None:
     """Write `table` as a new GeoPackage at `path` (which must not exist yet)."""
     indexed = table.rows is not None and table.rows <= spatial_index_max_rows
-    schema = arrow_schema(table, "text")
-    stream = pa.RecordBatchReader.from_batches(schema, record_batches(table, schema, "text"))
+    schema = geometry_schema(table.columns, lists_as_text=True)
+    batches = (with_geometry(b, schema) for b in table.blocks if b.num_rows)
+    stream = pa.RecordBatchReader.from_batches(schema, batches)
     pyogrio.write_arrow(
         stream,
         str(path),
