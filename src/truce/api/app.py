@@ -19,6 +19,7 @@ from truce.api.deps import Authenticator
 from truce.api.routes import router as api_router
 from truce.api.settings import Settings
 from truce.service import AgreementRegistry, Service
+from truce.store import heap
 from truce.store.engine import make_engine
 from truce.store.migrate import upgrade
 from truce.store.watermark import Watermark
@@ -103,4 +104,5 @@ def _warm(app: FastAPI) -> None:
 
 def create_app_from_env() -> FastAPI:
     """`create_app(Settings.from_env())`, for uvicorn's `--factory` (worker processes)."""
+    heap.server_heap()
     return create_app()

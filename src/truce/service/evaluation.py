@@ -36,7 +36,7 @@ from truce.service.compute import (
 from truce.service.lru import Lru
 from truce.service.own_evaluations import OwnEvaluations, Reading
 from truce.service.scopes import Scope
-from truce.store import derived, lease
+from truce.store import derived, heap, lease
 from truce.store import reports as report_store
 from truce.store.derived import Snapshot
 from truce.store.engine import read_transaction
@@ -206,6 +206,7 @@ class Evaluations:
     # --- the refresher -----------------------------------------------------------------
 
     def _run(self) -> None:
+        freed = False
         while True:
             with self._cond:
                 while not self._pending and not self._closed:
@@ -217,6 +218,9 @@ class Evaluations:
                 if item is not None:
                     del self._pending[item]
             if item is None:
+                if freed:  # idle after refreshing: what the old snapshots held is free
+                    heap.give_back()
+                    freed = False
                 self._watch()
                 continue
             agreement_id, scope = item
@@ -225,6 +229,7 @@ class Evaluations:
                     self._refresh(agreement_id)
                 else:
                     self.own.refresh(self.agreements.get(agreement_id), scope)
+                freed = True
             except Exception as exc:
                 log.exception("refreshing the evaluation of %s failed", agreement_id)
                 with self._cond:
