@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from truce.service.scopes import ReportIndex
+from truce.store import packed_arrow
 from truce.store.evaluation_rows import INCIDENT_POSITIONAL, _doc
 from truce.store.packed import (
     BLOCK,
@@ -140,3 +142,20 @@ def test_a_patch_that_does_not_add_up_asks_for_a_whole_load():
     assert held.patched([], 4) is None  # a row past the end neither moved nor removed
     moved_away = [("s:1", 4, _doc(items[1], INCIDENT_POSITIONAL).decode())]
     assert held.patched(moved_away, 5) is None  # its old place left empty
+
+
+def test_the_report_index_finds_each_reports_incident_packed_or_not(monkeypatch):
+    monkeypatch.setattr(packed_arrow, "REPORT_INDEX_ROWS", 1001)  # several steps
+    n = 2503
+    items = [_incident(i) for i in range(n)]
+    items[4] = {**items[4], "review_key": "other"}  # stored as an object
+    items[6] = {**items[6], "report_ids": None}
+    packed = _packed(items, {})
+    naive = {k: inc["key"] for inc in items for k in inc["report_ids"] or ()}
+    asked = ["t:1", "s:4", "s:6", "s:0", "nowhere", f"t:{n - 2}", "t:3"]
+    want = {k: naive[k] for k in asked if k in naive}
+    assert set(want) == {"t:1", "s:4", "s:0", f"t:{n - 2}", "t:3"}
+    for held in (items, packed):
+        index = ReportIndex.of({"incidents": held})
+        assert index.incidents_of(asked) == want
+        assert len(index.reports) == len(naive)

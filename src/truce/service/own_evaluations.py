@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Engine
 
 from truce.service.agreements import AgreementEntry
-from truce.service.scopes import Scope, incidents_by_report, link_review_keys
+from truce.service.scopes import ReportIndex, Scope, link_review_keys
 from truce.store import reports as report_store
 from truce.store.derived import Snapshot
 from truce.store.engine import read_transaction
@@ -57,7 +57,7 @@ class OwnEvaluations:
         self._as_of: OrderedDict[tuple[str, str, str, int, datetime], Snapshot] = OrderedDict()
         self._scoped: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
         self._scoped_locks: dict[tuple[str, str], threading.Lock] = {}
-        self._report_incidents: tuple[Snapshot, dict[str, str]] | None = None
+        self._report_index: tuple[Snapshot, ReportIndex] | None = None
 
     def latest(self, agreement_id: str, scope: Scope) -> Snapshot | None:
         """The newest evaluation of the class this process holds, without reading."""
@@ -90,7 +90,7 @@ class OwnEvaluations:
             if held is not None and held.fresh(version, entry.digest, self.clock()):
                 return held
             snap = self.compute(entry, self.clock(), scope.where())
-            link_review_keys(snap.data, entry.agreement.id, self._incidents_by_report(entry))
+            self._link_review_keys(entry, snap)
             with self._lock:
                 self._scoped[key] = snap
                 self._scoped.move_to_end(key)
@@ -110,22 +110,22 @@ class OwnEvaluations:
                 return self._as_of[key]
         snap = self.compute(entry, as_of, None if scope is None else scope.where())
         if scope is not None:
-            link_review_keys(snap.data, entry.agreement.id, self._incidents_by_report(entry))
+            self._link_review_keys(entry, snap)
         with self._lock:
             self._as_of[key] = snap
             while len(self._as_of) > self.as_of_cache_size:
                 self._as_of.popitem(last=False)
         return snap
 
-    def _incidents_by_report(self, entry: AgreementEntry) -> dict[str, str]:
-        """Report key -> incident key in the full evaluation this process holds (built
-        once per snapshot), for `link_review_keys`."""
+    def _link_review_keys(self, entry: AgreementEntry, snap: Snapshot) -> None:
+        """`link_review_keys` of a class's evaluation, through the report index of the
+        full evaluation this process holds (built once per full snapshot)."""
         full = self.full(entry)
         with self._lock:
-            held = self._report_incidents
-        if held is not None and held[0] is full:
-            return held[1]
-        made = incidents_by_report(full.data)
-        with self._lock:
-            self._report_incidents = (full, made)
-        return made
+            held = self._report_index
+        if held is None or held[0] is not full:
+            held = (full, ReportIndex.of(full.data))
+            with self._lock:
+                self._report_index = held
+        keys = [inc["key"] for inc in snap.data["incidents"]]
+        link_review_keys(snap.data, entry.agreement.id, held[1].incidents_of(keys))

@@ -286,3 +286,28 @@ def packed_columns(
         )
         for name, kind in fields.items()
     }
+
+
+REPORT_INDEX_ROWS = 65_536  # incidents read at a time (the text of their rows is held)
+
+
+def report_ids_column(items: PackedIncidents) -> tuple[pa.Array, np.ndarray]:
+    """Every incident's report keys end to end, and the position of the incident each
+    belongs to: the evaluation's report index, 20-40 bytes a report where a dict of
+    Python strings takes some 150."""
+    values: list[pa.Array] = []
+    parents: list[np.ndarray] = []
+    for start in range(0, len(items), REPORT_INDEX_ROWS):
+        stop = min(start + REPORT_INDEX_ROWS, len(items))
+        columns = packed_columns(items, start, stop, {"report_ids": "list"})
+        if columns is None:  # rows stored as objects: parsed
+            ids = [inc["report_ids"] or () for inc in items[start:stop]]
+            lists = pa.array(ids, pa.list_(pa.string()))
+        else:
+            lists = columns["report_ids"]
+        values.append(lists.flatten())
+        counts = np.diff(np.asarray(lists.offsets))
+        parents.append(np.repeat(np.arange(start, stop, dtype=np.int32), counts))
+    if not values:
+        return pa.array([], pa.string()), np.zeros(0, dtype=np.int32)
+    return pa.concat_arrays(values), np.concatenate(parents)
