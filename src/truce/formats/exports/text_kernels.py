@@ -58,6 +58,22 @@ def _plain(c: int) -> bool:
 
 
 @compiled
+def _quoted(out: np.ndarray, o: int, data: np.ndarray, start: int, stop: int) -> int:
+    """`data[start:stop]` in quotes at `out[o]`; where it ends, or -1 if it needs an
+    escape."""
+    out[o] = 34
+    o += 1
+    for b in range(start, stop):
+        c = data[b]
+        if not _plain(c):
+            return -1
+        out[o] = c
+        o += 1
+    out[o] = 34
+    return o + 1
+
+
+@compiled
 def json_quoted(
     offsets: np.ndarray, data: np.ndarray, valid: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -70,16 +86,9 @@ def json_quoted(
         if not valid[r]:
             o = _null(out, o)
         else:
-            out[o] = 34
-            o += 1
-            for b in range(offsets[r], offsets[r + 1]):
-                c = data[b]
-                if not _plain(c):
-                    return out_offsets, out, False
-                out[o] = c
-                o += 1
-            out[o] = 34
-            o += 1
+            o = _quoted(out, o, data, offsets[r], offsets[r + 1])
+            if o < 0:
+                return out_offsets, out, False
         out_offsets[r + 1] = o
     return out_offsets, out[:o], True
 
@@ -102,16 +111,9 @@ def json_arrays(
             if i > lists[r]:
                 out[o] = 44
                 o += 1
-            out[o] = 34
-            o += 1
-            for b in range(offsets[i], offsets[i + 1]):
-                c = data[b]
-                if not _plain(c):
-                    return out_offsets, out, False
-                out[o] = c
-                o += 1
-            out[o] = 34
-            o += 1
+            o = _quoted(out, o, data, offsets[i], offsets[i + 1])
+            if o < 0:
+                return out_offsets, out, False
         out[o] = 93
         o += 1
         out_offsets[r + 1] = o
