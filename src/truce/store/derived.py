@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from truce.store import evaluation_rows
 from truce.store.deferred import Deferred, resolved
 from truce.store.engine import read_transaction, write_transaction
-from truce.store.heap import paused_gc
+from truce.store.heap import give_back, paused_gc
 from truce.store.packed import INCIDENT_FIELDS
 from truce.store.schema import derived
 
@@ -155,6 +155,9 @@ def load(engine: Engine, agreement_id: str, reuse: Snapshot | None = None) -> Sn
                     lambda: evaluation_rows.load_incidents(conn, agreement_id, violations)
                 )
                 snap.data["incidents"] = incidents.value()  # later readers: without waiting
+            # A whole load read every row as text (1M: hundreds of MB, freed by now, in
+            # pieces glibc would keep): hand them back, once per start or from-scratch.
+            give_back()
         except BaseException as exc:
             if not ready.is_set():
                 out["error"] = exc
