@@ -229,6 +229,57 @@ def test_an_observers_export_holds_only_published_items(
     assert len(READERS[fmt](_export(service, "violations", fmt), tmp_path)) > 1
 
 
+AMMAN = User(id=0, name="amman", role="centre", party=None, created_at=AS_OF_T)
+
+
+@pytest.mark.parametrize("user", [SYSTEM_USER, OBSERVER, AMMAN], ids=lambda u: u.role)
+def test_each_row_is_the_incident_as_the_users_view_shows_it(
+    service: Service, user: User
+) -> None:
+    """What the view filters per row (the reports a submitter may name, how many
+    violations the reader may see, publication) the export gives, though it makes its
+    rows without making the view."""
+    view = service.evaluation(AGREEMENT, user, as_of=AS_OF_T)
+    want = [
+        (i["key"], i["report_ids"], i["sources"], len(i["violations"]), i["published"])
+        for i in view["incidents"]
+    ]
+    lines = _export(service, "incidents", "ndjson", user).splitlines()
+    props = [json.loads(line)["properties"] for line in lines]
+    got = [
+        (p["key"], p["report_ids"], p["sources"], p["violations"], p["published"]) for p in props
+    ]
+    assert got == want
+    if user is AMMAN:  # its own unpublished incidents name only its own reports
+        assert any(not p["published"] for p in props)
+        assert all(s == "amman" for p in props if not p["published"] for s in p["sources"])
+        assert any(n > 0 for *_, n, published in got if not published)
+
+
+@pytest.mark.parametrize("role", ["observer", "centre"])
+def test_a_published_incident_counts_only_its_published_violations(
+    service: Service, role: str
+) -> None:
+    src = views.source(service.evaluations, AGREEMENT, SYSTEM_USER, as_of=AS_OF_T)
+    first = src.data["violations"][0]
+    key = first["incident_key"]
+    # A second violation of the same incident, under another rule.
+    second = {**first, "id": "v-other", "rule": "r-other", "key": f"{first['key']}-other"}
+    incidents = [
+        {**inc, "violations": [*inc["violations"], "v-other"]} if inc["key"] == key else inc
+        for inc in src.data["incidents"]
+    ]
+    data = {**src.data, "incidents": incidents, "violations": [first, second]}
+    reader = User(id=0, name="nobody", role=role, party=None, created_at=AS_OF_T)
+    # The incident published, one of its violations published, the other not.
+    vis = views.Visibility(reader, {first["key"]: ("confirmed", True)}, {key}, set())
+    view = vis.filter(data)
+    assert [len(i["violations"]) for i in view["incidents"]] == [1]
+    table = source_table(replace(src, data=data, visibility=vis), "incidents")
+    rows = [row for batch in table.blocks for row in batch.to_pylist()]
+    assert [(r["key"], r["violations"], r["published"]) for r in rows] == [(key, 1, True)]
+
+
 @pytest.mark.parametrize("fmt", sorted(READERS))
 def test_an_empty_export_is_a_valid_empty_document(
     service: Service, tmp_path: Path, fmt: str

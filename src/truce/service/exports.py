@@ -31,12 +31,13 @@ from truce.formats.exports.columns import (
     INCIDENT_COLUMNS,
     INCIDENT_FIELDS_READ,
     VIOLATION_COLUMNS,
-    incident_block,
     incident_columns,
     violation_block,
 )
 from truce.service import views
 from truce.service.evaluation import Evaluations
+from truce.service.scopes import review_key
+from truce.service.visibility import Visibility
 from truce.store.deferred import resolved
 from truce.store.heap import paused_gc
 from truce.store.packed import PackedIncidents, fields_of, items_at, keys_of
@@ -86,42 +87,59 @@ def source_table(src: views.Source, what: str, block_rows: int = BLOCK_ROWS) -> 
 
 def _incident_blocks(src: views.Source, block_rows: int) -> Iterator[pa.RecordBatch]:
     incidents = resolved(src.data["incidents"])
+    if isinstance(incidents, PackedIncidents) and src.visibility.user.sees_everything:
+        yield from _packed_blocks(incidents, src.visibility, block_rows)
+        return
+    # An evaluation of dicts (a visibility class's, an `as_of`): each row's fields read
+    # from its dict as `Visibility.filter` would show it, without making that view (a
+    # copy of every incident and violation).
     vis = src.visibility
-    # Everything, held packed (the server's full evaluation): the columns straight from
-    # the rows' text, no incident made a dict. Such an evaluation has no `review_key`
-    # (only a visibility class's has, `link_review_keys`): its own key is the one.
-    packed = incidents if isinstance(incidents, PackedIncidents) else None
-    by_incident: dict[str, list[dict[str, Any]]] = {}
-    if packed is not None and vis.user.sees_everything:
-        counts = packed.violation_counts()
-    else:
-        packed = None
-        for v in src.data["violations"]:
-            by_incident.setdefault(v["incident_key"], []).append(v)
-    published = vis.published_incidents
+    counts = vis.violation_counts(src.data["violations"])
     for start in range(0, len(incidents), block_rows):
-        positions = range(start, min(start + block_rows, len(incidents)))
-        if packed is not None:
-            keys = packed.keys[start : positions.stop]
-            flags = np.fromiter((k in published for k in keys), bool, len(keys))
-            batch = _packed_batch(packed, positions, flags, counts[start : positions.stop])
-            if batch is None:  # a row stored as an object, or an odd value: parsed
-                with paused_gc():
-                    values = fields_of(packed, positions, INCIDENT_FIELDS_READ)
-                    block = incident_columns(
-                        values, flags.tolist(), counts[start : positions.stop].tolist()
-                    )
-                batch = record_batch(INCIDENT_COLUMNS, block)
-            yield batch
-            continue
         # A block makes tens of thousands of objects and no cycle: with the collector
         # on, they would wake it over and over (three times the CPU time of the block).
         with paused_gc():
-            page = items_at(incidents, positions)
-            theirs = [v for inc in page for v in by_incident.get(inc["key"], ())]
-            view = vis.filter({"incidents": page, "violations": theirs})
-            block = incident_block(view["incidents"])
+            page = items_at(incidents, range(start, min(start + block_rows, len(incidents))))
+            if vis.user.sees_everything:  # every incident, as it is
+                shown = page
+                published = [review_key(i) in vis.published_incidents for i in page]
+                violations = [counts(i["key"], True) for i in page]
+            else:
+                shown, published, violations = [], [], []
+                for inc in page:
+                    seen = vis.seen(inc)
+                    if seen is None:
+                        continue
+                    shown.append(vis.shown_incident(inc, *seen))
+                    published.append(seen[0])
+                    violations.append(counts(inc["key"], bool(seen[1])))
+            block = incident_columns(
+                [[i[name] for i in shown] for name in INCIDENT_FIELDS_READ], published, violations
+            )
         yield record_batch(INCIDENT_COLUMNS, block)
+
+
+def _packed_blocks(
+    packed: PackedIncidents, vis: Visibility, block_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """Everything, held packed (the server's full evaluation): the columns straight from
+    the rows' text, no incident made a dict. Such an evaluation has no `review_key`
+    (only a visibility class's has, `link_review_keys`): its own key is the one."""
+    counts = packed.violation_counts()
+    published = vis.published_incidents
+    for start in range(0, len(packed), block_rows):
+        positions = range(start, min(start + block_rows, len(packed)))
+        keys = packed.keys[start : positions.stop]
+        flags = np.fromiter((k in published for k in keys), bool, len(keys))
+        batch = _packed_batch(packed, positions, flags, counts[start : positions.stop])
+        if batch is None:  # a row stored as an object, or an odd value: parsed
+            with paused_gc():
+                values = fields_of(packed, positions, INCIDENT_FIELDS_READ)
+                block = incident_columns(
+                    values, flags.tolist(), counts[start : positions.stop].tolist()
+                )
+            batch = record_batch(INCIDENT_COLUMNS, block)
+        yield batch
 
 
 # How each field of a packed row is read (`packed_columns`) for an incidents export.

@@ -14,6 +14,8 @@ was published (and, for submitters, to their own).
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,10 +58,52 @@ class Visibility:
 
     def sees(self, incident: dict[str, Any]) -> bool:
         """Whether `filter` keeps this incident."""
-        if self.user.sees_everything or review_key(incident) in self.published_incidents:
-            return True
+        return self.seen(incident) is not None
+
+    def seen(self, incident: dict[str, Any]) -> tuple[bool, list[str]] | None:
+        """How `filter` shows this incident: None, not at all; else whether it is
+        published and which of its reports are the reader's own (submitters only)."""
+        published = review_key(incident) in self.published_incidents
+        own = (
+            [k for k in incident["report_ids"] if k in self.own_reports]
+            if self.user.role in SHARED_ROLES
+            else []
+        )
+        if not (self.user.sees_everything or published or own):
+            return None
+        return published, own
+
+    def shown_incident(
+        self, incident: dict[str, Any], published: bool, own: list[str]
+    ) -> dict[str, Any]:
+        """The incident's fields as `filter` shows them (without `published` and
+        `violations`): an unpublished one lists only the reader's own reports."""
+        if self.user.sees_everything or published:
+            return incident
+        return {**incident, "report_ids": own, "sources": sorted({source_of(k) for k in own})}
+
+    def violation_shown(
+        self, v: dict[str, Any], own_incident: bool | None
+    ) -> tuple[str, bool] | None:
+        """The violation's review state and publication if `filter` shows it, else None;
+        `own_incident`: whether its incident is shown as the reader's own (None: not
+        shown at all)."""
+        state, published = self.states.get(review_key(v), ("alleged", False))
         shared = self.user.role in SHARED_ROLES
-        return shared and any(k in self.own_reports for k in incident["report_ids"])
+        if not (self.user.sees_everything or published or (shared and own_incident)):
+            return None
+        return state, published
+
+    def violation_counts(self, violations: Iterable[dict[str, Any]]) -> Callable[[str, bool], int]:
+        """How many of an incident's violations `filter` shows, by the incident's key and
+        whether it is shown as the reader's own: without making the view."""
+        every: Counter[str] = Counter()
+        shown: Counter[str] = Counter()
+        for v in violations:
+            every[v["incident_key"]] += 1
+            if self.violation_shown(v, own_incident=False) is not None:
+                shown[v["incident_key"]] += 1
+        return lambda key, own: every[key] if own else shown[key]
 
     def filter(
         self, data: dict[str, Any], *, review_keys: bool = False, incidents: bool = True
@@ -70,33 +114,30 @@ class Visibility:
         `incidents=False`: without the incidents (a summary of the rest: at a million
         incidents, copying each is most of the work)."""
         full = self.user.sees_everything
-        shared = self.user.role in SHARED_ROLES
         shown: list[dict[str, Any]] = []
         visible_incidents: dict[str, bool] = {}  # incident key -> own (shared users)
         for inc in () if full and not incidents else data["incidents"]:
-            published = review_key(inc) in self.published_incidents
-            own = [k for k in inc["report_ids"] if k in self.own_reports] if shared else []
-            if not (full or published or own):
+            seen = self.seen(inc)
+            if seen is None:
                 continue
+            published, own = seen
             visible_incidents[inc["key"]] = bool(own)
             if not incidents:
                 continue
-            out = {**inc, "published": published}
-            if not (full or published):
-                out["report_ids"] = own
-                out["sources"] = sorted({source_of(k) for k in own})
+            out = {**self.shown_incident(inc, published, own), "published": published}
             if not review_keys:
                 out.pop("review_key", None)
             shown.append(out)
         violations = []
         for v in data["violations"]:
-            state, published = self.states.get(review_key(v), ("alleged", False))
-            if not (full or published or (shared and visible_incidents.get(v["incident_key"]))):
+            shown_as = self.violation_shown(v, visible_incidents.get(v["incident_key"]))
+            if shown_as is None:
                 continue
-            seen = {**v, "review": state, "published": published}
+            state, published = shown_as
+            out_v = {**v, "review": state, "published": published}
             if not review_keys:
-                seen.pop("review_key", None)
-            violations.append(seen)
+                out_v.pop("review_key", None)
+            violations.append(out_v)
         shown_violations = {v["id"] for v in violations}
         for inc in shown:
             inc["violations"] = [
