@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from truce.store.packed import (
     position_of,
     unchanged,
 )
+from truce.store.packed_codec import TRAINING_BLOCKS, BlockCodec
 
 
 def _incident(i: int) -> dict[str, Any]:
@@ -159,3 +161,37 @@ def test_the_report_index_finds_each_reports_incident_packed_or_not(monkeypatch)
         index = ReportIndex.of({"incidents": held})
         assert index.incidents_of(asked) == want
         assert len(index.reports) == len(naive)
+
+
+def test_a_large_evaluation_is_packed_with_a_dictionary_its_patches_share():
+    """Past `TRAINING_BLOCKS` blocks the rows are compressed with a dictionary trained
+    on the first of them (`truce.store.packed_codec`): smaller than each block alone,
+    and the blocks a patch compresses again use the same one."""
+    n = TRAINING_BLOCKS * DOCS_PER_BLOCK + 3
+    items = [_incident(i) for i in range(n)]
+    packed = _packed(items, {})
+    alone = BlockCodec(None)
+    plain = sum(len(alone.compress(packed.codec.decompress(b))) for b in packed.blocks)
+    assert sum(map(len, packed.blocks)) < 0.8 * plain
+    changed = {**items[n // 2], "party": "opp"}
+    patch = packed.patched([(changed["key"], n // 2, _docs([changed])[0])], n)
+    assert patch is not None
+    patched, first = patch
+    assert first == n // 2 and patched.codec is packed.codec
+    assert patched[n // 2] == changed and patched[0] == items[0]
+    assert unchanged(patched, packed).sum() == n - DOCS_PER_BLOCK  # one block made again
+
+
+def test_threads_decode_one_packed_evaluation_at_once():
+    """A server's readers share its evaluation; a zstd context is not for two threads."""
+    items = [_incident(i) for i in range(TRAINING_BLOCKS * DOCS_PER_BLOCK)]
+    packed = _packed(items, {})
+
+    def read(offset: int) -> bool:
+        return (
+            all(packed[k] == items[k] for k in range(offset, len(items), 7))
+            and packed[offset : offset + 500] == items[offset : offset + 500]
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(read, range(32)))

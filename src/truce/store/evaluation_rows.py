@@ -266,7 +266,7 @@ def link(
         _put(linked_violations, k, v, f"v-{k + 1}", "incident", incident_id(key))
     if isinstance(incidents, PackedIncidents):
         at = _violations_at(linked_violations)
-        return PackedIncidents(incidents.keys, incidents.blocks, at), linked_violations
+        return incidents.with_violations(at), linked_violations
     linked_incidents = incidents[:incidents_from]
     for k, inc in enumerate(incidents):
         key = inc["key"]

@@ -5,8 +5,8 @@ A server process holds the current evaluation of each agreement. As a million
 dicts, its incidents take 2.6 GB (2.5 KB each: the dict, its lists, a new string
 for every value); as the JSON of their rows, which stores an incident as the
 array of its values in `INCIDENT_FIELDS` order, 240 MB; and as that JSON
-compressed (zlib) `DOCS_PER_BLOCK` rows at a time, whose rows are much alike,
-tens of MB. The readers that need an incident (a page, a stream block, an export
+compressed `DOCS_PER_BLOCK` rows at a time (`truce.store.packed_codec`), whose
+rows are much alike, tens of MB. The readers that need an incident (a page, a stream block, an export
 block) decompress and parse just the blocks that hold it; a refresh that changed
 a few rows compresses again the few blocks that hold them (`patched`).
 
@@ -17,7 +17,6 @@ the position and from the violations, and are filled in on decoding.
 from __future__ import annotations
 
 import contextlib
-import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
@@ -25,6 +24,7 @@ import numpy as np
 import orjson
 
 from truce.store.heap import paused_gc
+from truce.store.packed_codec import TRAINING_BLOCKS, BlockCodec
 
 # The fields of an incident in their order (`truce.formats.evaluation_dicts`): a row
 # holds an incident with exactly these as the array of its values; any other is stored
@@ -57,9 +57,8 @@ INCIDENT_FIELDS = (
 _ID, _VIOLATIONS = INCIDENT_FIELDS.index("id"), INCIDENT_FIELDS.index("violations")
 BLOCK = 16_384  # positions decoded per step (what one step holds decoded at once)
 # Rows per compressed block. A page of a hundred incidents scattered over the
-# evaluation decompresses up to a hundred blocks, and each decompression costs ~3 us
-# however small: at 8 rows a block takes 5 us and holds a row in ~30 bytes (the bench
-# scenario's rows; 14 bytes at 32 rows a block, but 17 us a block).
+# evaluation decompresses up to a hundred blocks: the fewer rows a block, the less of
+# that is thrown away; the dictionary (`packed_codec`) makes up for the small blocks.
 DOCS_PER_BLOCK = 8
 
 
@@ -77,16 +76,12 @@ def incident_doc(item: Mapping[str, Any], default: Any) -> bytes:
     return orjson.dumps(doc, default=default)
 
 
-def _compress(docs: Sequence[str]) -> bytes:
+def _block_text(docs: Sequence[str]) -> bytes:
     text = "\n".join(docs)
     # A newline never occurs in orjson's compact output, so it separates the rows.
     if text.count("\n") != len(docs) - 1:
         raise ValueError("a stored evaluation row holds a newline: not compact JSON")
-    return zlib.compress(text.encode("utf-8"), 1)
-
-
-def _block_docs(blob: bytes) -> list[str]:
-    return zlib.decompress(blob).decode("utf-8").split("\n")
+    return text.encode("utf-8")
 
 
 class PackedIncidents(Sequence[dict[str, Any]]):
@@ -95,14 +90,23 @@ class PackedIncidents(Sequence[dict[str, Any]]):
     Immutable: a patch makes a new one sharing the unchanged blocks, so a reader of
     the previous one is not disturbed."""
 
-    __slots__ = ("blocks", "keys", "violations_at")
+    __slots__ = ("blocks", "codec", "keys", "violations_at")
 
     def __init__(
-        self, keys: list[str], blocks: list[bytes], violations_at: Mapping[int, list[str]]
+        self,
+        keys: list[str],
+        blocks: list[bytes],
+        violations_at: Mapping[int, list[str]],
+        codec: BlockCodec,
     ) -> None:
         self.keys = keys
         self.blocks = blocks
         self.violations_at = violations_at
+        self.codec = codec
+
+    def with_violations(self, violations_at: Mapping[int, list[str]]) -> PackedIncidents:
+        """The same rows with other violations' ids."""
+        return PackedIncidents(self.keys, self.blocks, violations_at, self.codec)
 
     @classmethod
     def pack(
@@ -111,19 +115,30 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         violations_at: Mapping[int, list[str]],
     ) -> PackedIncidents:
         """From the rows' keys and JSON texts, in evaluation order. The rows may be
-        streamed: only a block's worth of their texts is held at a time."""
+        streamed: only the texts of the blocks the dictionary is trained on, then a
+        block's worth, are held at a time."""
         keys: list[str] = []
+        texts: list[bytes] = []  # blocks not compressed yet
         blocks: list[bytes] = []
         docs: list[str] = []
+        codec: BlockCodec | None = None
         for key, doc in rows:
             keys.append(key)
             docs.append(doc)
             if len(docs) == DOCS_PER_BLOCK:
-                blocks.append(_compress(docs))
+                texts.append(_block_text(docs))
                 docs = []
+                if codec is None and len(texts) == TRAINING_BLOCKS:
+                    codec = BlockCodec.trained(texts)
+                if codec is not None:
+                    blocks.extend(map(codec.compress, texts))
+                    texts = []
         if docs:
-            blocks.append(_compress(docs))
-        return cls(keys, blocks, violations_at)
+            texts.append(_block_text(docs))
+        if codec is None:
+            codec = BlockCodec.trained(texts)
+        blocks.extend(map(codec.compress, texts))
+        return cls(keys, blocks, violations_at, codec)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -155,15 +170,18 @@ class PackedIncidents(Sequence[dict[str, Any]]):
                 b, i = divmod(k, DOCS_PER_BLOCK)
                 rows = texts.get(b)
                 if rows is None:
-                    rows = texts[b] = _block_docs(self.blocks[b])
+                    rows = texts[b] = self._block_docs(b)
                 wanted.append(rows[i])
             yield orjson.loads("[" + ",".join(wanted) + "]")
+
+    def _block_docs(self, b: int) -> list[str]:
+        return self.codec.decompress(self.blocks[b]).decode("utf-8").split("\n")
 
     def _run(self, start: int, stop: int) -> list[Any]:
         """The parsed rows start..stop-1: their blocks' texts parsed together, rows and all
         (an export reads every row in order: no row split off and joined again)."""
         first, last = start // DOCS_PER_BLOCK, -(-stop // DOCS_PER_BLOCK)
-        texts = b",".join(map(zlib.decompress, self.blocks[first:last]))
+        texts = self.codec.joined(self.blocks[first:last], b",")
         rows = orjson.loads(b"[" + texts.replace(b"\n", b",") + b"]")
         skip = start - first * DOCS_PER_BLOCK
         return rows[skip : skip + stop - start]  # type: ignore[no-any-return]
@@ -244,16 +262,17 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         blocks += [b""] * (n_blocks - len(blocks))
         for b in sorted(touched):
             lo, hi = b * step, min((b + 1) * step, count)
-            held: list[str] = _block_docs(self.blocks[b]) if b < len(self.blocks) else []
+            held: list[str] = self._block_docs(b) if b < len(self.blocks) else []
             docs: list[str | None] = [*held, *[None] * step][: hi - lo]
             for k in range(lo, hi):
                 if k in new_docs:
                     docs[k - lo] = new_docs[k]
             if None in docs:
                 return None
-            blocks[b] = _compress(docs)  # type: ignore[arg-type]
+            blocks[b] = self.codec.compress(_block_text(docs))  # type: ignore[arg-type]
         first = min([count, len(self), *gone, *(k for k in new_docs)])
-        return PackedIncidents(keys, blocks, self.violations_at), first  # type: ignore[arg-type]
+        patched = PackedIncidents(keys, blocks, self.violations_at, self.codec)  # type: ignore[arg-type]
+        return patched, first
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):

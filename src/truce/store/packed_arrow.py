@@ -14,7 +14,6 @@ object). Either way the columns are the same.
 
 from __future__ import annotations
 
-import zlib
 from typing import Literal
 
 import numpy as np
@@ -268,7 +267,7 @@ def packed_columns(
     (JSON strings), "raw" each value's JSON text (numbers, objects), "list" a
     `list<string>` (null is an empty list); None if a row is stored as an object."""
     first, last = start // DOCS_PER_BLOCK, -(-stop // DOCS_PER_BLOCK)
-    text = b"\n".join(map(zlib.decompress, items.blocks[first:last]))
+    text = items.codec.joined(items.blocks[first:last], b"\n")
     buffer = np.frombuffer(text, dtype=np.uint8)
     rows = min(last * DOCS_PER_BLOCK, len(items)) - first * DOCS_PER_BLOCK
     starts, ends, ok = _row_fields(buffer, rows, len(INCIDENT_FIELDS))
