@@ -233,9 +233,7 @@ AMMAN = User(id=0, name="amman", role="centre", party=None, created_at=AS_OF_T)
 
 
 @pytest.mark.parametrize("user", [SYSTEM_USER, OBSERVER, AMMAN], ids=lambda u: u.role)
-def test_each_row_is_the_incident_as_the_users_view_shows_it(
-    service: Service, user: User
-) -> None:
+def test_each_row_is_the_incident_as_the_users_view_shows_it(service: Service, user: User) -> None:
     """What the view filters per row (the reports a submitter may name, how many
     violations the reader may see, publication) the export gives, though it makes its
     rows without making the view."""

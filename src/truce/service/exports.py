@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,7 +95,10 @@ def _incident_blocks(src: views.Source, block_rows: int) -> Iterator[pa.RecordBa
     # from its dict as `Visibility.filter` would show it, without making that view (a
     # copy of every incident and violation).
     vis = src.visibility
-    counts = vis.violation_counts(src.data["violations"])
+    # Everyone sees every violation of the incidents they see as theirs (or all).
+    published_violations = (
+        Counter() if vis.user.sees_everything else vis.published_violations(src.data["violations"])
+    )
     for start in range(0, len(incidents), block_rows):
         # A block makes tens of thousands of objects and no cycle: with the collector
         # on, they would wake it over and over (three times the CPU time of the block).
@@ -103,7 +107,7 @@ def _incident_blocks(src: views.Source, block_rows: int) -> Iterator[pa.RecordBa
             if vis.user.sees_everything:  # every incident, as it is
                 shown = page
                 published = [review_key(i) in vis.published_incidents for i in page]
-                violations = [counts(i["key"], True) for i in page]
+                violations = [len(i["violations"] or ()) for i in page]
             else:
                 shown, published, violations = [], [], []
                 for inc in page:
@@ -112,7 +116,10 @@ def _incident_blocks(src: views.Source, block_rows: int) -> Iterator[pa.RecordBa
                         continue
                     shown.append(vis.shown_incident(inc, *seen))
                     published.append(seen[0])
-                    violations.append(counts(inc["key"], bool(seen[1])))
+                    own = bool(seen[1])
+                    violations.append(
+                        len(inc["violations"] or ()) if own else published_violations[inc["key"]]
+                    )
             block = incident_columns(
                 [[i[name] for i in shown] for name in INCIDENT_FIELDS_READ], published, violations
             )

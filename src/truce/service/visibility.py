@@ -15,7 +15,7 @@ was published (and, for submitters, to their own).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,16 +94,15 @@ class Visibility:
             return None
         return state, published
 
-    def violation_counts(self, violations: Iterable[dict[str, Any]]) -> Callable[[str, bool], int]:
-        """How many of an incident's violations `filter` shows, by the incident's key and
-        whether it is shown as the reader's own: without making the view."""
-        every: Counter[str] = Counter()
-        shown: Counter[str] = Counter()
-        for v in violations:
-            every[v["incident_key"]] += 1
-            if self.violation_shown(v, own_incident=False) is not None:
-                shown[v["incident_key"]] += 1
-        return lambda key, own: every[key] if own else shown[key]
+    def published_violations(self, violations: Iterable[dict[str, Any]]) -> Counter[str]:
+        """How many violations `filter` shows of each incident not shown as the reader's
+        own, by the incident's key (of one shown as theirs, it shows every one): without
+        making the view."""
+        return Counter(
+            v["incident_key"]
+            for v in violations
+            if self.violation_shown(v, own_incident=False) is not None
+        )
 
     def filter(
         self, data: dict[str, Any], *, review_keys: bool = False, incidents: bool = True
