@@ -137,6 +137,46 @@ def test_one_worker_refreshing_in_time_order_stores_a_fresh_computation(db_url, 
         _close(worker, reader)
 
 
+def test_a_refresh_that_rewrote_most_rows_is_read_whole_not_patched(db_url, monkeypatch):
+    """A report dated before most incidents moves every later one, so nearly every row
+    is written again: a process holding the previous evaluation reads the new one whole
+    (streamed) rather than holding every changed row's text at once to patch it in.
+    A refresh that rewrote a few rows is still patched in."""
+    from truce.store import derived
+
+    monkeypatch.setattr(derived, "PATCH_MAX_ROWS", 10)
+    monkeypatch.setattr(derived, "PATCH_MAX_SHARE", 0.25)
+    patches: list[int] = []
+    patch = evaluation_rows.patch
+
+    def counted(items, changes, count):  # type: ignore[no-untyped-def]
+        patches.append(len(changes))
+        return patch(items, changes, count)
+
+    monkeypatch.setattr(evaluation_rows, "patch", counted)
+    computing, reader = _service(db_url), _service(db_url)
+    try:
+        _ingest(computing, many_rows(200))
+        computing.snapshot(AGREEMENT)
+        reader.snapshot(AGREEMENT)  # loaded whole: its first
+        full_loads = _counting_full_loads(monkeypatch)
+        late = dict(BASE_ROWS[3], report_id="late-1", observed_at="2016-09-20T01:00:00+03:00")
+        _ingest(computing, [late])
+        assert reader.snapshot(AGREEMENT).data == computing.snapshot(AGREEMENT).data
+        # Both processes patched in the rows written (incidents, violations).
+        assert (len(full_loads), len(patches)) == (0, 4)
+        early = dict(BASE_ROWS[0], report_id="early-1", observed_at="2016-09-01T01:00:00+03:00")
+        _ingest(computing, [early])
+        fresh = computing.snapshot(AGREEMENT)
+        with read_transaction(computing.engine) as conn:
+            moved = evaluation_rows.rows_since(conn, AGREEMENT, fresh.generation - 1)
+        assert moved > 0.25 * len(fresh.data["incidents"])
+        assert reader.snapshot(AGREEMENT).data == fresh.data
+        assert (len(full_loads), len(patches)) == (2, 4)  # both read it whole
+    finally:
+        _close(computing, reader)
+
+
 def test_a_report_late_in_time_rewrites_only_what_it_changed(db_url):
     service = _service(db_url)
     try:

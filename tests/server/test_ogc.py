@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -313,6 +315,33 @@ def test_index_is_rebuilt_only_when_reports_change(client, tokens, loaded, app):
     assert _get(client, tokens, ITEMS).json()["numberMatched"] == N + 5
     assert _get(client, tokens, ITEMS).json()["numberMatched"] == N + 5
     assert index.builds == builds + 1
+
+
+def test_a_newer_evaluation_is_indexed_without_a_query_and_the_old_one_freed(
+    client, tokens, loaded, app
+):
+    """The index follows the evaluation the process holds, not the next query: a worker
+    that kept the previous evaluation for its index until then held two (at 1M
+    incidents, 300 MB more)."""
+    index = app.state.ogc.index
+    assert _get(client, tokens, ITEMS).json()["numberMatched"] == N
+    builds, before = index.builds, weakref.ref(index._by_key[(AGREEMENT, "")].snapshot)
+    extra = [{**r, "report_id": f"y-{r['report_id']}", "lat": r["lat"] + 1} for r in grid_rows(3)]
+    r = client.post(
+        "/api/reports",
+        content=to_csv(extra),
+        headers={**tokens.headers("admin"), "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 30
+    while index.builds == builds and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert index.builds == builds + 1
+    held = index._by_key[(AGREEMENT, "")]
+    assert len(held.incident_pos) == N + 3
+    assert held.snapshot is app.state.service.evaluations.latest(AGREEMENT)
+    gc.collect()
+    assert before() is None
 
 
 # --- pure parts ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 
@@ -109,6 +110,14 @@ class Evaluations:
         self._failed: dict[str, BaseException] = {}
         self._refresher: threading.Thread | None = None
         self._closed = False
+        # Told the agreement's id once this process holds a newer snapshot of it: what
+        # indexes the previous one (the OGC index) follows, and the previous is freed.
+        self._followers: list[weakref.WeakMethod[Callable[[str], None]]] = []
+
+    def follow(self, listener: Callable[[str], None]) -> None:
+        """Call the bound method `listener` with an agreement's id whenever a newer
+        snapshot of it is held (held weakly: an app that is gone is not called)."""
+        self._followers.append(weakref.WeakMethod(listener))
 
     # --- what readers call -------------------------------------------------------------
 
@@ -326,7 +335,15 @@ class Evaluations:
             ):
                 self._memo[agreement_id] = snap
             self._cond.notify_all()
-            return self._memo[agreement_id]
+            held = self._memo[agreement_id]
+        if held is snap and not snap.same(memo):
+            for ref in list(self._followers):
+                follower = ref()
+                if follower is None:
+                    self._followers.remove(ref)
+                else:
+                    follower(agreement_id)
+        return held
 
     def _full(self, entry: AgreementEntry) -> Snapshot:
         """The evaluation over every report this process holds (or the current one)."""

@@ -32,6 +32,14 @@ from truce.store.schema import derived
 
 log = logging.getLogger("truce.store")
 
+# A refresh that rewrote more incident rows than both of these (reports arriving for
+# times before many stored incidents move every later one) is read whole rather than
+# patched in: a patch holds every changed row's text at once, and at 1M incidents a
+# rewrite of nearly all of them left each worker at 0.9-1.3 GB, the texts' freed
+# memory scattered between the rows kept. The whole load streams them.
+PATCH_MAX_ROWS = 20_000
+PATCH_MAX_SHARE = 0.125
+
 
 def _aware(dt: datetime | None) -> datetime | None:
     if dt is None:
@@ -206,7 +214,12 @@ def _read(
         return None  # rows of another version's layout: computed again
     items: tuple[Sequence[dict[str, Any]], list[dict[str, Any]]] | None = None
     if reuse is not None and 0 < reuse.generation <= row.generation:
-        items = _patched(conn, agreement_id, reuse, counts)
+        rewritten = evaluation_rows.rows_since(conn, agreement_id, reuse.generation)
+        if rewritten <= max(PATCH_MAX_ROWS, PATCH_MAX_SHARE * counts["incidents"]):
+            items = _patched(conn, agreement_id, reuse, counts)
+        else:  # whole, streamed; the snapshot held answers meanwhile
+            violations = evaluation_rows.load_violations(conn, agreement_id)
+            items = (evaluation_rows.load_incidents(conn, agreement_id, violations), violations)
     deferred = None
     if items is None:
         deferred = Deferred()

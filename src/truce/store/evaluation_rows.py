@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, and_, bindparam, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, select, update
 
 from truce.store.packed import INCIDENT_FIELDS, PackedIncidents, incident_doc, keys_of
 from truce.store.schema import evaluation_incidents, evaluation_violations
@@ -298,6 +298,13 @@ def _with(item: dict[str, Any], item_id: str, name: str, value: Any) -> dict[str
 
 Change = tuple[str, int | None, str | None]  # key, pos (None: removed), the row's JSON
 Incidents = list[dict[str, Any]] | PackedIncidents
+
+
+def rows_since(conn: Connection, agreement_id: str, generation: int) -> int:
+    """How many incident rows refreshes wrote after `generation` (an index range)."""
+    t = evaluation_incidents
+    q = select(func.count()).where(t.c.agreement_id == agreement_id, t.c.generation > generation)
+    return int(conn.execute(q).scalar_one())
 
 
 def changes_since(

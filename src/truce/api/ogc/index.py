@@ -63,6 +63,14 @@ class OgcIndex:
         self._guard = threading.Lock()
         self._indexing: set[tuple[str, str]] = set()  # being indexed in the background
         self.builds = 0  # how often an index was (re)built, for tests
+        service.evaluations.follow(self._follow)
+
+    def _follow(self, agreement_id: str) -> None:
+        """A newer evaluation over every report is held: index it now, in the background,
+        rather than at the next query, so the snapshot indexed before is freed (held
+        until then, each worker kept two evaluations of 1M incidents: +300 MB)."""
+        if (agreement_id, "") in self._by_key:
+            self._index_in_background(agreement_id, None)
 
     def get(
         self, agreement_id: str, *, block: bool = True, user: User | None = None
