@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -23,8 +25,9 @@ from truce.store.users import SYSTEM_USER
 pytestmark = pytest.mark.timeout(300)
 
 
-def _service(url: str) -> Service:
-    service = Service(make_engine(url), AgreementRegistry.load(), refresh_wait_s=None)
+def _service(url: str, clock: Callable[[], datetime] | None = None) -> Service:
+    extra = {} if clock is None else {"clock": clock}
+    service = Service(make_engine(url), AgreementRegistry.load(), refresh_wait_s=None, **extra)
     upgrade(service.engine)
     return service
 
@@ -418,7 +421,10 @@ def test_a_process_holding_packed_incidents_answers_like_the_one_that_computed(d
     from truce.store.deferred import resolved
     from truce.store.packed import PackedIncidents
 
-    computing, reader = _service(db_url), _service(db_url)
+    # One instant for both: a visibility class's evaluation is made at the clock's `now`,
+    # and two calls a second apart would differ in `as_of` alone.
+    now = datetime.now(UTC).replace(microsecond=0)
+    computing, reader = _service(db_url, lambda: now), _service(db_url, lambda: now)
     try:
         _ingest(computing, _rows(random.Random(7)))
         computing.snapshot(AGREEMENT)
