@@ -3,9 +3,11 @@ Högbladh 2019) through the built-in agreements, raw, as a user would run them."
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,51 @@ def test_the_real_data_page_says_what_the_code_does_today():
         cwd=ROOT,
     )
     assert check.returncode == 0, check.stderr
+
+
+def _evaluate_2019(reports: str, stdin: bytes | None = None) -> tuple[int, str, dict | None]:
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "-a",
+            "sochi-2018-09",
+            "-r",
+            reports,
+            "--as-of",
+            "2019-12-01T00:00:00",
+            "--format",
+            "json",
+        ],
+        input=stdin,
+    )
+    parsed = json.loads(result.stdout) if result.exit_code == 0 else None
+    return result.exit_code, result.output, parsed
+
+
+def test_the_raw_ucdp_file_reads_alike_gzipped_zipped_or_on_standard_input(tmp_path):
+    """UCDP publishes GED as a zip holding one CSV (and people pipe files): each form of
+    the same rows gives the same evaluation as the .gz shipped in data/ucdp."""
+    text = gzip.decompress(DATA_2019.read_bytes())
+    archive = tmp_path / "ged191-csv.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("ged191.csv", text)
+        z.writestr("README.txt", "codebook: see ucdp.uu.se")
+        z.writestr("__MACOSX/._ged191.csv", b"\x00")
+    code, output, want = _evaluate_2019(str(DATA_2019))
+    assert code == 0, output
+    assert want is not None and len(want["incidents"]) > 1000 and want["violations"]
+    for reports, stdin in ((str(archive), None), ("-", text), ("-", DATA_2019.read_bytes())):
+        code, output, got = _evaluate_2019(reports, stdin)
+        assert code == 0, output
+        assert got == want
+
+
+def test_a_zip_holding_several_report_files_is_refused_clearly(tmp_path):
+    archive = tmp_path / "two.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a.csv", gzip.decompress(DATA_2019.read_bytes()))
+        z.writestr("b.csv", "report_id,source\n")
+    code, output, _ = _evaluate_2019(str(archive))
+    assert code == 2
+    assert "a.csv, b.csv" in output and "Traceback" not in output

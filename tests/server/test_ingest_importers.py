@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,23 @@ def test_truce_ingest_reads_a_gzipped_ucdp_export_in_chunks_with_the_files_lines
     assert r.exit_code == 0, r.output
     [rejection] = json.loads(r.stdout)["rejected"]
     assert (rejection["line"], rejection["field"]) == (line, "where_prec")
+
+
+def test_truce_ingest_reads_the_csv_inside_a_zip_as_ucdp_publishes_it(db_url, tmp_path) -> None:
+    """GED comes from UCDP as a zip holding one CSV, with other files beside it; the CSV
+    is ingested in chunks as if it had been given itself (auto-detected)."""
+    archive = tmp_path / "ged-csv.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("ged/ged_syria.csv", gzip.decompress(UCDP.read_bytes()))
+        z.writestr("ged/codebook.txt", "see ucdp.uu.se")
+    r = runner.invoke(
+        cli_app,
+        ["ingest", str(archive), "--db", db_url, "--chunk-rows", "40", "--format", "json"],
+    )
+    assert r.exit_code == 0, r.output
+    answer = json.loads(r.stdout)
+    assert (answer["accepted"], answer["rejected"]) == (len(_ucdp_rows()), [])
+    assert _count(db_url) == len(_ucdp_rows())
 
 
 def test_truce_ingest_repeats_the_hxl_header_rows_in_every_chunk(db_url) -> None:

@@ -44,7 +44,7 @@ class InputFormat(StrEnum):
 
 def run_evaluate(
     agreement_ref: str,
-    reports_path: Path,
+    reports_path: Path | bytes,
     as_of_text: str | None,
     source: str | None,
     input_format: str = "auto",
@@ -116,7 +116,8 @@ def register(app: typer.Typer) -> None:
                 "--reports",
                 "-r",
                 help="Reports: SPEC §2 CSV or JSON Lines, or UCDP GED, ACLED or HXL CSV "
-                "(.gz read as is).",
+                "(.gz and a .zip holding one such file read as they are; - reads standard "
+                "input).",
             ),
         ],
         as_of: Annotated[
@@ -137,11 +138,14 @@ def register(app: typer.Typer) -> None:
         ] = InputFormat.auto,
     ) -> None:
         """Consolidate reports into incidents and check them against an agreement."""
-        if not reports.exists():
+        given: Path | bytes = reports
+        if str(reports) == "-":
+            given = sys.stdin.buffer.read()
+        elif not reports.exists():
             raise fail(f"no such reports file: {reports}")
         try:
             notices: list[str] = []
-            ev = run_evaluate(agreement, reports, as_of, source, input_format.value, notices)
+            ev = run_evaluate(agreement, given, as_of, source, input_format.value, notices)
         except (TruceError, ValueError) as exc:
             raise fail(str(exc)) from None
         for notice in notices:  # on stderr: the JSON on stdout stays one document

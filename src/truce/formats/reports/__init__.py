@@ -48,8 +48,10 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import io
 import mmap
 import os
+import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,6 +61,7 @@ import numpy as np
 import pyarrow as pa
 
 from truce.errors import ReportFormatError
+from truce.formats.reports.archive import ZIP_MAGIC, open_member
 from truce.formats.reports.checks import ReadResult, check_rows
 from truce.formats.reports.csv import parse_csv
 from truce.formats.reports.field_checks import PlaceResolver
@@ -183,10 +186,24 @@ def _raw(data: str | bytes | Path, map_bytes: int) -> tuple[Raw, str, str]:
             raw = _read_file(data, map_bytes)
         except OSError as exc:
             raise ReportFormatError(f"cannot read report file {data}: {exc.strerror}") from exc
+        raw, suffix = _unzipped(raw, str(data), suffix)
         return _gunzipped(raw, str(data)), str(data), suffix
     if isinstance(data, str):
         return data.encode("utf-8"), "reports", ""
-    return _gunzipped(bytes(data), "reports"), "reports", ""
+    raw, suffix = _unzipped(bytes(data), "reports", "")
+    return _gunzipped(raw, "reports"), "reports", suffix
+
+
+def _unzipped(raw: Raw, name: str, suffix: str) -> tuple[Raw, str]:
+    """The one report file inside a zip archive (and its suffix), or `raw` as it is."""
+    if raw[:4] != ZIP_MAGIC:
+        return raw, suffix
+    member, inner = open_member(io.BytesIO(raw) if isinstance(raw, bytes) else raw, name)
+    try:
+        with member:
+            return member.read(), inner
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise ReportFormatError(f"{name}: the zip archive is damaged ({exc})") from None
 
 
 def _gunzipped(raw: Raw, name: str) -> Raw:

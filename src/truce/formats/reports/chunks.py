@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from truce.errors import ReportFormatError
+from truce.formats.reports.archive import ZIP_MAGIC, open_member
 
 _HEAD_BYTES = 1 << 16
 
@@ -29,15 +30,30 @@ class ChunkPlan:
 
 @contextmanager
 def open_report(path: Path) -> Iterator[tuple[BinaryIO, BinaryIO]]:
-    """(the content, the file on disk): the content is decompressed when the file is gzip."""
+    """(the content, the file on disk): the content is the archive's report file when
+    the file is a zip, and is decompressed when it is gzip."""
     with path.open("rb") as disk:
-        if disk.read(2) == b"\x1f\x8b":
-            disk.seek(0)
-            with gzip.GzipFile(fileobj=disk) as content:
-                yield content, disk  # type: ignore[misc]
+        magic = disk.read(4)
+        disk.seek(0)
+        if magic == ZIP_MAGIC:
+            member, _ = open_member(disk, str(path))
+            with member, _gunzipping(member) as content:
+                yield content, disk
         else:
-            disk.seek(0)
-            yield disk, disk
+            with _gunzipping(disk) as content:
+                yield content, disk
+
+
+@contextmanager
+def _gunzipping(raw: BinaryIO) -> Iterator[BinaryIO]:
+    start = raw.tell()
+    gzipped = raw.read(2) == b"\x1f\x8b"
+    raw.seek(start)
+    if gzipped:
+        with gzip.GzipFile(fileobj=raw) as content:
+            yield content  # type: ignore[misc]
+    else:
+        yield raw
 
 
 def _blank(path: Path) -> bool:
@@ -88,6 +104,9 @@ def _head(path: Path) -> bytes:
     where the data ends, with the line it reached)."""
     with path.open("rb") as disk:
         raw = disk.read(_HEAD_BYTES)
+    if raw[:4] == ZIP_MAGIC:
+        with open_report(path) as (content, _):
+            return content.read(_HEAD_BYTES)
     if raw[:2] != b"\x1f\x8b":
         return raw
     try:
