@@ -380,7 +380,7 @@ def test_an_index_built_on_the_previous_one_equals_one_built_afresh(db_url):
         fresh = AgreementIndex.build(AGREEMENT, 2, None, second.data)
         for name in ("lon", "lat", "t_ns", "order", "key"):
             assert (getattr(reused.incidents, name) == getattr(fresh.incidents, name)).all()
-        assert reused.incident_pos == fresh.incident_pos
+        assert reused.incident_keys == fresh.incident_keys
     finally:
         _close(computing, reader)
 
@@ -448,7 +448,7 @@ def test_a_process_holding_packed_incidents_answers_like_the_one_that_computed(d
         for service, snap in zip((computing, reader), snaps, strict=True):
             idx = AgreementIndex.build(AGREEMENT, 1, None, snap.data, snapshot=snap)
             view = idx._make_view(service.visibility(AGREEMENT, admin))
-            pages.append(idx.incidents_json(view, np.arange(min(40, len(idx.incident_pos)))))
+            pages.append(idx.incidents_json(view, np.arange(min(40, len(idx.incident_keys)))))
         assert pages[0] == pages[1]
     finally:
         _close(computing, reader)

@@ -338,7 +338,7 @@ def test_a_newer_evaluation_is_indexed_without_a_query_and_the_old_one_freed(
         time.sleep(0.02)
     assert index.builds == builds + 1
     held = index._by_key[(AGREEMENT, "")]
-    assert len(held.incident_pos) == N + 3
+    assert len(held.incident_keys) == N + 3
     assert held.snapshot is app.state.service.evaluations.latest(AGREEMENT)
     gc.collect()
     assert before() is None

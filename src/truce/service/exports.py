@@ -41,7 +41,7 @@ from truce.service.scopes import review_key
 from truce.service.visibility import Visibility
 from truce.store.deferred import resolved
 from truce.store.heap import paused_gc
-from truce.store.packed import PackedIncidents, fields_of, items_at, keys_of
+from truce.store.packed import PackedIncidents, fields_of, items_at, key_positions
 from truce.store.packed_arrow import Kind, packed_columns
 from truce.store.users import User
 
@@ -133,11 +133,10 @@ def _packed_blocks(
     the rows' text, no incident made a dict. Such an evaluation has no `review_key`
     (only a visibility class's has, `link_review_keys`): its own key is the one."""
     counts = packed.violation_counts()
-    published = vis.published_incidents
+    published = packed.keys.is_in(vis.published_incidents)
     for start in range(0, len(packed), block_rows):
         positions = range(start, min(start + block_rows, len(packed)))
-        keys = packed.keys[start : positions.stop]
-        flags = np.fromiter((k in published for k in keys), bool, len(keys))
+        flags = published[start : positions.stop]
         batch = _packed_batch(packed, positions, flags, counts[start : positions.stop])
         if batch is None:  # a row stored as an object, or an odd value: parsed
             with paused_gc():
@@ -200,7 +199,7 @@ def _violation_blocks(
     filtered at a time (a violation whose incident the reader may not see has none)."""
     incidents = resolved(src.data["incidents"])
     wanted = {v["incident_key"] for v in violations}
-    at = {key: k for k, key in enumerate(keys_of(incidents)) if key in wanted}
+    at = key_positions(incidents, wanted)
     for start in range(0, len(violations), block_rows):
         part = violations[start : start + block_rows]
         positions = sorted({at[v["incident_key"]] for v in part if v["incident_key"] in at})

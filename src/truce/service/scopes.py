@@ -110,11 +110,14 @@ class ReportIndex:
             at = np.repeat(np.arange(len(ids), dtype=np.int32), [len(one) for one in ids])
         return cls(reports, at, keys_of(incidents))
 
+    def are_in(self, report_keys: Iterable[str]) -> np.ndarray:
+        """Per report held: it is one of `report_keys` (bool)."""
+        wanted = pa.array(list(report_keys), pa.string())
+        return pc.is_in(self.reports, value_set=wanted).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
     def incidents_of(self, report_keys: Iterable[str]) -> dict[str, str]:
         """Report key -> the key of the incident holding it, for those that one does."""
-        wanted = pa.array(list(report_keys), pa.string())
-        found = pc.is_in(self.reports, value_set=wanted).to_numpy(zero_copy_only=False)
-        hits = np.flatnonzero(found)
+        hits = np.flatnonzero(self.are_in(report_keys))
         reports = self.reports.take(pa.array(hits)).to_pylist()
         return {
             r: self.keys[k] for r, k in zip(reports, self.incident_at[hits].tolist(), strict=True)

@@ -17,13 +17,14 @@ the position and from the violations, and are filled in on decoding.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
 import orjson
 
 from truce.store.heap import paused_gc
+from truce.store.key_column import KeyColumn, KeysBuilder
 from truce.store.packed_codec import TRAINING_BLOCKS, BlockCodec
 
 # The fields of an incident in their order (`truce.formats.evaluation_dicts`): a row
@@ -94,7 +95,7 @@ class PackedIncidents(Sequence[dict[str, Any]]):
 
     def __init__(
         self,
-        keys: list[str],
+        keys: KeyColumn,
         blocks: list[bytes],
         violations_at: Mapping[int, list[str]],
         codec: BlockCodec,
@@ -117,7 +118,7 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         """From the rows' keys and JSON texts, in evaluation order. The rows may be
         streamed: only the texts of the blocks the dictionary is trained on, then a
         block's worth, are held at a time."""
-        keys: list[str] = []
+        keys = KeysBuilder()
         texts: list[bytes] = []  # blocks not compressed yet
         blocks: list[bytes] = []
         docs: list[str] = []
@@ -138,7 +139,7 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         if codec is None:
             codec = BlockCodec.trained(texts)
         blocks.extend(map(codec.compress, texts))
-        return cls(keys, blocks, violations_at, codec)
+        return cls(keys.build(), blocks, violations_at, codec)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -239,18 +240,20 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         position would have been written). Only the blocks with a change are
         compressed again; violations are left to the caller."""
         changed = {key for key, _, _ in changes}
-        gone = [k for k, key in enumerate(self.keys) if key in changed]
-        if any(key not in changed for key in self.keys[count:]):
+        were = self.keys.positions(changed)
+        gone = were[were >= 0].tolist()
+        if not self.keys[count:].is_in(changed).all():
             return None  # a row past the new end was neither moved nor removed
-        keys: list[str | None] = [*self.keys[:count], *[None] * (count - len(self))]
         new_docs: dict[int, str | None] = {k: None for k in gone if k < count}
+        moved: list[tuple[int, str]] = []
         for key, pos, doc in changes:
             if pos is not None:
                 if pos >= count or doc is None:
                     return None
-                keys[pos] = key
+                moved.append((pos, key))
                 new_docs[pos] = doc
-        if None in keys:
+        keys = self.keys.replaced(count, moved)
+        if keys is None:
             return None
         step = DOCS_PER_BLOCK
         n_blocks = -(-count // step)
@@ -271,7 +274,7 @@ class PackedIncidents(Sequence[dict[str, Any]]):
                 return None
             blocks[b] = self.codec.compress(_block_text(docs))  # type: ignore[arg-type]
         first = min([count, len(self), *gone, *(k for k in new_docs)])
-        patched = PackedIncidents(keys, blocks, self.violations_at, self.codec)  # type: ignore[arg-type]
+        patched = PackedIncidents(keys, blocks, self.violations_at, self.codec)
         return patched, first
 
     def __eq__(self, other: object) -> bool:
@@ -298,11 +301,17 @@ def unchanged(items: Sequence[dict[str, Any]], before: Sequence[dict[str, Any]])
 
 def position_of(items: Sequence[dict[str, Any]], key: str) -> int | None:
     """Where the incident `key` is, if it is there."""
+    return key_positions(items, (key,)).get(key)
+
+
+def key_positions(items: Sequence[Mapping[str, Any]], wanted: Collection[str]) -> dict[str, int]:
+    """Where each of the incidents `wanted` is, for those that are there."""
     keys = keys_of(items)
-    try:
-        return keys.index(key)
-    except ValueError:
-        return None
+    if isinstance(keys, KeyColumn):
+        wanted = list(wanted)
+        at = keys.positions(wanted).tolist()
+        return {key: k for key, k in zip(wanted, at, strict=True) if k >= 0}
+    return {key: k for k, key in enumerate(keys) if key in wanted}
 
 
 def keys_of(items: Sequence[Mapping[str, Any]]) -> Sequence[str]:

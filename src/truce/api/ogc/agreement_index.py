@@ -34,9 +34,10 @@ import orjson
 from truce.api import ogc
 from truce.api.ogc.points import PointIndex, times_ns
 from truce.service import SHARED_ROLES, Service, Visibility
-from truce.service.scopes import review_key
+from truce.service.scopes import ReportIndex, review_key
 from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
+from truce.store.key_column import KeyColumn
 from truce.store.packed import BLOCK, fields_of, items_at, keys_of, unchanged
 from truce.store.users import User
 from truce.store.watermark import Mark
@@ -113,23 +114,6 @@ class _Reuse:
         out[self.changed] = fresh
         return out
 
-    def positions(self, incs: Sequence[dict[str, Any]]) -> dict[str, int]:
-        """Incident key -> position."""
-        keys = keys_of(incs)
-        if self.previous is None:
-            return {key: k for k, key in enumerate(keys)}
-        out = dict(self.previous.incident_pos)
-        before = keys_of(resolved(self.previous.data["incidents"]))
-        for k in self.changed.tolist():  # first forget what moved or went...
-            if k < len(before) and out.get(before[k]) == k:
-                del out[before[k]]
-        for k in range(len(incs), len(before)):
-            if out.get(before[k]) == k:
-                del out[before[k]]
-        for k in self.changed.tolist():  # ...then place what is new here
-            out[keys[k]] = k
-        return out
-
 
 @dataclass
 class AgreementIndex:
@@ -145,14 +129,14 @@ class AgreementIndex:
     violation_incident: np.ndarray  # by violation source position: its incident's position
     violation_lonlat: np.ndarray  # (n, 2), by violation source position
     violations_at: dict[int, list[int]]  # incident position -> its violations' positions
-    incident_pos: dict[str, int]
+    incident_keys: KeyColumn  # by source position
     violation_pos: dict[str, int]
     violation_count: np.ndarray  # per incident, in index order
     views: OrderedDict[Hashable, View] = field(default_factory=OrderedDict)
     filter_columns: dict[Any, Any] = field(default_factory=dict)  # see `ogc.queryables`
     lock: threading.Lock = field(default_factory=threading.Lock)
     snapshot: Snapshot | None = None  # the one indexed
-    _report_incident: tuple[list[str], np.ndarray] | None = None
+    _report_index: ReportIndex | None = None
 
     @classmethod
     def build(
@@ -176,10 +160,10 @@ class AgreementIndex:
         lon = reuse.column(lons, "lon")
         lat = reuse.column(lats, "lat")
         t = reuse.column(times, "t_ns")
-        incident_pos = reuse.positions(incs)
-        at_inc = np.fromiter(
-            (incident_pos[v["incident_key"]] for v in vios), dtype=np.int64, count=len(vios)
-        )
+        incident_keys = KeyColumn.of(keys_of(incs))
+        at_inc = incident_keys.positions([v["incident_key"] for v in vios])
+        if (at_inc < 0).any():
+            raise ValueError("a violation's incident is not in the evaluation")
         vlon, vlat = lon[at_inc], lat[at_inc]
         violations_at: dict[int, list[int]] = {}
         for v, i in enumerate(at_inc.tolist()):
@@ -195,7 +179,7 @@ class AgreementIndex:
             violation_incident=at_inc,
             violation_lonlat=np.column_stack([vlon, vlat]) if len(vios) else np.zeros((0, 2)),
             violations_at=violations_at,
-            incident_pos=incident_pos,
+            incident_keys=incident_keys,
             violation_pos={v["key"]: k for k, v in enumerate(vios)},
             violation_count=np.bincount(at_inc, minlength=n)[incidents.order],
             snapshot=snapshot,
@@ -228,7 +212,7 @@ class AgreementIndex:
 
     def _make_view(self, vis: Visibility) -> View:
         """The masks `Visibility.filter` implies, computed over whole arrays."""
-        n_inc, n_vio = len(self.incident_pos), len(self.violation_pos)
+        n_inc, n_vio = len(self.incident_keys), len(self.violation_pos)
         published_violations = {k for k, (_, published) in vis.states.items() if published}
         incs, vios = self.data["incidents"], self.data["violations"]
         if incs and "review_key" in incs[0]:  # a class's evaluation: review state by review key
@@ -239,8 +223,7 @@ class AgreementIndex:
                 (review_key(v) in published_violations for v in vios), dtype=bool, count=n_vio
             )
         else:
-            published = np.zeros(n_inc, dtype=bool)
-            published[_positions(self.incident_pos, vis.published_incidents)] = True
+            published = self.incident_keys.is_in(vis.published_incidents)
             violation_visible = np.zeros(n_vio, dtype=bool)
             violation_visible[_positions(self.violation_pos, published_violations)] = True
         published_in_order = published[self.incidents.order]
@@ -248,12 +231,9 @@ class AgreementIndex:
             return View(vis, published_in_order, None, None)
         incident_visible = published.copy()
         if vis.user.role in SHARED_ROLES and vis.own_reports:
-            keys, incident_of = self._reports()
-            own_report = np.fromiter(
-                (k in vis.own_reports for k in keys), dtype=bool, count=len(keys)
-            )
+            reports = self._reports()
             own = np.zeros(n_inc, dtype=bool)
-            own[incident_of[own_report]] = True
+            own[reports.incident_at[reports.are_in(vis.own_reports)]] = True
             incident_visible |= own
             violation_visible |= own[self.violation_incident]
         return View(
@@ -265,15 +245,11 @@ class AgreementIndex:
             violation_visible,
         )
 
-    def _reports(self) -> tuple[list[str], np.ndarray]:
-        """Every report key of the snapshot and its incident's position (built on first use)."""
-        if self._report_incident is None:
-            incs = self.data["incidents"]
-            (ids,) = fields_of(incs, range(len(incs)), ("report_ids",))
-            keys = [k for report_ids in ids for k in report_ids]
-            counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-            self._report_incident = (keys, np.repeat(np.arange(len(incs)), counts))
-        return self._report_incident
+    def _reports(self) -> ReportIndex:
+        """Every report key of the snapshot beside its incident's position (made on first use)."""
+        if self._report_index is None:
+            self._report_index = ReportIndex.of(self.data)
+        return self._report_index
 
     def incidents_seen(self, view: View, positions: Sequence[int]) -> list[dict[str, Any]]:
         """The incidents at these source positions as `view` shows them (all must be visible)."""

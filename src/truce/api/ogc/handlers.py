@@ -170,7 +170,7 @@ class OgcApi:
         else:
             idx, view = self.index.view(agreement_id, user)
             if kind == "incidents":
-                pos = idx.incident_pos.get(fid)
+                pos = idx.incident_keys.position(fid)
                 if pos is not None and view.sees_incident(pos):
                     found = ogc.incident_feature(idx.incidents_seen(view, [pos])[0])
             else:

@@ -163,7 +163,7 @@ class OgcIndex:
             )
         self._by_key[key] = built
         self.builds += 1
-        if len(built.incident_pos) >= LARGE_SNAPSHOT:
+        if len(built.incident_keys) >= LARGE_SNAPSHOT:
             _settle_heap()
         return built
 

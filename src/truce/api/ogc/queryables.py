@@ -219,7 +219,7 @@ class FilterColumns:
         if self.view.violation_visible_by_pos is None:
             return Column.numbers(self.idx.violation_count.astype(np.float64))
         seen = self.idx.violation_incident[self.view.violation_visible_by_pos]
-        counts = np.bincount(seen, minlength=len(self.idx.incident_pos))
+        counts = np.bincount(seen, minlength=len(self.idx.incident_keys))
         return Column.numbers(counts[self.idx.incidents.order].astype(np.float64))
 
     def _states(self) -> list[tuple[str, bool]]:

@@ -1,0 +1,95 @@
+"""Incident keys held as one Arrow column with a hash lookup (`truce.store.key_column`):
+the same answers as a list of `str` and a dict from key to position, in a fraction of
+the memory."""
+
+from __future__ import annotations
+
+import random
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from truce.store import key_column
+from truce.store.key_column import KeyColumn
+
+
+def _keys(n: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    sources = ["ucdp", "amman", "hmeimim", "ocha-ß", "监测"]
+    keys = [f"{rnd.choice(sources)}:{rnd.randrange(n * 2)}" for _ in range(n)]
+    return keys + ["", "x" * 300]  # empty and long keys too
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_positions_are_what_a_dict_made_in_order_gives(seed):
+    keys = _keys(5_000, seed)  # with repeats: a repeated key is found at its last place
+    held = KeyColumn.of(keys)
+    as_dict = {key: k for k, key in enumerate(keys)}
+    asked = keys[::7] + ["nowhere", "ucdp:", "ucdp:-1"]
+    got = held.positions(asked).tolist()
+    assert got == [as_dict.get(key, -1) for key in asked]
+    assert [held.position(key) for key in asked[:50]] == [as_dict.get(k) for k in asked[:50]]
+    assert list(held) == keys and len(held) == len(keys)
+
+
+def test_keys_whose_hashes_collide_are_told_apart(monkeypatch):
+    # Every key hashed to one of three values: each lookup has to compare keys.
+    monkeypatch.setattr(
+        key_column, "_hashes", lambda keys, count: np.fromiter((len(k) % 3 for k in keys), np.int64)
+    )
+    keys = _keys(2_000, 4)
+    held = KeyColumn.of(keys)
+    as_dict = {key: k for k, key in enumerate(keys)}
+    asked = keys[::3] + ["nowhere", "a", "bb"]
+    assert held.positions(asked).tolist() == [as_dict.get(key, -1) for key in asked]
+    assert held.position(keys[10]) == as_dict[keys[10]]
+
+
+def test_it_reads_like_the_list_it_stands_for():
+    keys = [f"s:{i}" for i in range(10)]
+    held = KeyColumn.of(keys)
+    assert held[3] == "s:3" and held[-1] == "s:9"
+    assert list(held[2:5]) == keys[2:5] and list(held[::4]) == keys[::4]
+    assert list(held[8:]) == keys[8:] and len(held[12:]) == 0
+    with pytest.raises(IndexError):
+        held[10]
+    assert "s:4" in held and "s:10" not in held and 4 not in held
+    assert held.index("s:4") == 4
+    with pytest.raises(ValueError, match="not in the keys"):
+        held.index("s:10")
+    assert held == keys and held == KeyColumn.of(keys) and held != keys[:-1]
+    assert held.is_in({"s:1", "s:7", "t:1"}).tolist() == [k in ("s:1", "s:7") for k in keys]
+    assert not held.is_in(set()).any()
+    with pytest.raises(ValueError, match="missing"):
+        KeyColumn.of(["a", None])  # type: ignore[list-item]
+
+
+def test_replaced_applies_updates_and_refuses_a_gap_at_the_end():
+    held = KeyColumn.of(["a", "b", "c", "d"])
+    assert list(held.replaced(4, [(1, "x")])) == ["a", "x", "c", "d"]
+    assert list(held.replaced(2, [])) == ["a", "b"]
+    assert list(held.replaced(5, [(4, "e"), (0, "z")])) == ["z", "b", "c", "d", "e"]
+    assert held.replaced(6, [(4, "e")]) is None  # position 5 would have no key
+    assert list(held) == ["a", "b", "c", "d"]  # never changed in place
+    with pytest.raises(IndexError):
+        held.replaced(4, [(4, "e")])
+
+
+def test_a_hundred_thousand_keys_take_a_fraction_of_a_list_and_a_dict():
+    keys = [f"monitor-{i % 7}:r-{i:08d}" for i in range(100_000)]
+    text = "\n".join(keys)  # the keys as a database driver would hand them over
+    tracemalloc.start()
+    try:
+        as_list = text.split("\n")
+        as_dict = {key: k for k, key in enumerate(as_list)}
+        python_bytes = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    held = KeyColumn.of(keys)
+    held.position(keys[0])  # the lookup table made
+    hashes, order = held._table  # type: ignore[misc]
+    column_bytes = held.array.nbytes + hashes.nbytes + order.nbytes + sys.getsizeof(held)
+    assert len(as_dict) == len(held)
+    assert column_bytes < python_bytes / 3, (column_bytes, python_bytes)
