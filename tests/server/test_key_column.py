@@ -19,15 +19,19 @@ def _keys(n: int, seed: int) -> list[str]:
     rnd = random.Random(seed)
     sources = ["ucdp", "amman", "hmeimim", "ocha-ß", "监测"]
     keys = [f"{rnd.choice(sources)}:{rnd.randrange(n * 2)}" for _ in range(n)]
-    return keys + ["", "x" * 300]  # empty and long keys too
+    return [*keys, "", "x" * 300]  # empty and long keys too
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_positions_are_what_a_dict_made_in_order_gives(seed):
     keys = _keys(5_000, seed)  # with repeats: a repeated key is found at its last place
-    held = KeyColumn.of(keys)
     as_dict = {key: k for k, key in enumerate(keys)}
-    asked = keys[::7] + ["nowhere", "ucdp:", "ucdp:-1"]
+    few = [*keys[::701], "nowhere", keys[-1]]  # scanned: no lookup table made for a few
+    fresh = KeyColumn.of(keys)
+    assert fresh.positions(few).tolist() == [as_dict.get(key, -1) for key in few]
+    assert fresh._table is None
+    held = KeyColumn.of(keys)
+    asked = [*keys[::7], "nowhere", "ucdp:", "ucdp:-1"]
     got = held.positions(asked).tolist()
     assert got == [as_dict.get(key, -1) for key in asked]
     assert [held.position(key) for key in asked[:50]] == [as_dict.get(k) for k in asked[:50]]
@@ -42,8 +46,10 @@ def test_keys_whose_hashes_collide_are_told_apart(monkeypatch):
     keys = _keys(2_000, 4)
     held = KeyColumn.of(keys)
     as_dict = {key: k for k, key in enumerate(keys)}
-    asked = keys[::3] + ["nowhere", "a", "bb"]
+    asked = [*keys[::3], "nowhere", "a", "bb"]
+    assert held.positions(asked[:20]).tolist() == [as_dict.get(key, -1) for key in asked[:20]]
     assert held.positions(asked).tolist() == [as_dict.get(key, -1) for key in asked]
+    assert held._table is not None
     assert held.position(keys[10]) == as_dict[keys[10]]
 
 

@@ -25,6 +25,8 @@ import pyarrow.compute as pc
 
 CHUNK = 65_536  # keys made into Arrow (and back into `str`) at a time
 _FEW = 64  # keys compared one by one rather than as Arrow arrays
+# Fewer keys asked than 1/_SCAN_SHARE of those held, with no lookup table yet: a scan.
+_SCAN_SHARE = 32
 
 
 def _hashes(keys: Iterable[str], count: int) -> np.ndarray:
@@ -102,15 +104,14 @@ class KeyColumn(Sequence[str]):
         return f"KeyColumn(<{len(self)} keys>)"
 
     def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
-        """The keys' hashes sorted, and their positions in that order (a stable sort:
-        the positions of equal hashes ascend)."""
+        """The keys' hashes sorted, and their positions in that order."""
         with self._lock:
             if self._table is None:
                 hashes = np.empty(len(self), dtype=np.int64)
                 for start in range(0, len(self), CHUNK):
                     part = self.array.slice(start, CHUNK)
                     hashes[start : start + len(part)] = _hashes(part.to_pylist(), len(part))
-                order = np.argsort(hashes, kind="stable").astype(np.int32)
+                order = np.argsort(hashes).astype(np.int32)
                 self._table = (hashes[order], order)
             return self._table
 
@@ -120,34 +121,47 @@ class KeyColumn(Sequence[str]):
         needles = list(keys)
         if not needles or not len(self):
             return np.full(len(needles), -1, dtype=np.int64)
+        if self._table is None and len(needles) * _SCAN_SHARE < len(self):
+            return self._scanned(needles)
+        return self._looked_up(needles)
+
+    def _scanned(self, needles: list[str]) -> np.ndarray:
+        """A few keys among many: one pass of Arrow's `is_in` over the column (tens of
+        ms at a million), no table made (a refresh's new column is asked once)."""
+        hits = np.flatnonzero(self.is_in(needles))
+        # Ascending positions: a key held twice ends at its later one.
+        found = dict(zip(self.array.take(pa.array(hits)).to_pylist(), hits.tolist(), strict=True))
+        return np.fromiter((found.get(k, -1) for k in needles), np.int64, len(needles))
+
+    def _looked_up(self, needles: list[str]) -> np.ndarray:
         hashes, order = self._lookup()
         wanted = _hashes(needles, len(needles))
-        # The last entry with each hash: the key's last position, unless two keys share it.
         at = np.searchsorted(hashes, wanted, side="right") - 1
+        found = (at >= 0) & (hashes[np.maximum(at, 0)] == wanted)
+        # Almost always the one entry with its hash; a run of equal hashes (a key held
+        # twice, or two keys sharing a hash) is looked through one by one.
+        alone = found & ((at == 0) | (hashes[np.maximum(at - 1, 0)] != wanted))
         out = np.full(len(needles), -1, dtype=np.int64)
-        hit = np.flatnonzero((at >= 0) & (hashes[np.maximum(at, 0)] == wanted))
+        hit = np.flatnonzero(alone)
         cand = order[at[hit]]
         if len(hit) <= _FEW:
-            same = np.array(
-                [self[c] == needles[j] for c, j in zip(cand.tolist(), hit.tolist(), strict=True)],
-                dtype=bool,
-            )
+            pairs = zip(cand.tolist(), hit.tolist(), strict=True)
+            same = np.array([self[c] == needles[j] for c, j in pairs], dtype=bool)
         else:
-            found = self.array.take(pa.array(cand))
-            same = pc.equal(found, pa.array([needles[j] for j in hit], pa.string()))
-            same = same.to_numpy(zero_copy_only=False)
+            found_keys = self.array.take(pa.array(cand))
+            asked = pa.array([needles[j] for j in hit], pa.string())
+            same = pc.equal(found_keys, asked).to_numpy(zero_copy_only=False)
         out[hit[same]] = cand[same]
-        for j, a in zip(hit[~same].tolist(), at[hit[~same]].tolist(), strict=True):
-            while a >= 0 and hashes[a] == wanted[j]:  # another key with the same hash
-                if self[int(order[a])] == needles[j]:
-                    out[j] = order[a]
-                    break
-                a -= 1
+        for j in np.flatnonzero(found & ~alone).tolist():
+            lo = int(np.searchsorted(hashes, wanted[j], side="left"))
+            held = [int(order[a]) for a in range(lo, int(at[j]) + 1)]
+            out[j] = max((k for k in held if self[k] == needles[j]), default=-1)
         return out
 
     def position(self, key: str) -> int | None:
-        """Where `key` is, if it is here."""
-        at = int(self.positions((key,))[0])
+        """Where `key` is, if it is here (the lookup table made on first use: the
+        next key asked of the same column is found in microseconds)."""
+        at = int(self._looked_up([key])[0])
         return None if at < 0 else at
 
     def is_in(self, keys: Collection[str]) -> np.ndarray:

@@ -240,9 +240,9 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         position would have been written). Only the blocks with a change are
         compressed again; violations are left to the caller."""
         changed = {key for key, _, _ in changes}
-        were = self.keys.positions(changed)
-        gone = were[were >= 0].tolist()
-        if not self.keys[count:].is_in(changed).all():
+        were = self.keys.is_in(changed)
+        gone = np.flatnonzero(were).tolist()
+        if not were[count:].all():
             return None  # a row past the new end was neither moved nor removed
         new_docs: dict[int, str | None] = {k: None for k in gone if k < count}
         moved: list[tuple[int, str]] = []
