@@ -15,6 +15,7 @@ by the next one (`replaced` makes a new column).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import overload
@@ -55,9 +56,9 @@ class KeyColumn(Sequence[str]):
         """From keys in order; they may be streamed (a chunk of `str` held at a time)."""
         if isinstance(keys, KeyColumn):
             return keys
-        builder = KeysBuilder()
-        for key in keys:
-            builder.append(key)
+        builder, rest = KeysBuilder(), iter(keys)
+        while chunk := list(itertools.islice(rest, CHUNK)):
+            builder.extend(chunk)
         return builder.build()
 
     def __len__(self) -> int:
@@ -186,15 +187,15 @@ class KeyColumn(Sequence[str]):
 
 
 class KeysBuilder:
-    """Collects keys one by one into a `KeyColumn`, a chunk of `str` held at a time."""
+    """Collects keys into a `KeyColumn`, a chunk of `str` held at a time."""
 
     def __init__(self) -> None:
         self._chunks: list[pa.Array] = []
         self._chunk: list[str] = []
 
-    def append(self, key: str) -> None:
-        self._chunk.append(key)
-        if len(self._chunk) == CHUNK:
+    def extend(self, keys: Iterable[str]) -> None:
+        self._chunk.extend(keys)
+        if len(self._chunk) >= CHUNK:
             self._flush()
 
     def _flush(self) -> None:

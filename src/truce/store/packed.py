@@ -122,13 +122,16 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         texts: list[bytes] = []  # blocks not compressed yet
         blocks: list[bytes] = []
         docs: list[str] = []
+        block_keys: list[str] = []
         codec: BlockCodec | None = None
         for key, doc in rows:
-            keys.append(key)
+            block_keys.append(key)
             docs.append(doc)
             if len(docs) == DOCS_PER_BLOCK:
                 texts.append(_block_text(docs))
                 docs = []
+                keys.extend(block_keys)
+                block_keys = []
                 if codec is None and len(texts) == TRAINING_BLOCKS:
                     codec = BlockCodec.trained(texts)
                 if codec is not None:
@@ -139,6 +142,7 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         if codec is None:
             codec = BlockCodec.trained(texts)
         blocks.extend(map(codec.compress, texts))
+        keys.extend(block_keys)
         return cls(keys.build(), blocks, violations_at, codec)
 
     def __len__(self) -> int:
@@ -301,6 +305,9 @@ def unchanged(items: Sequence[dict[str, Any]], before: Sequence[dict[str, Any]])
 
 def position_of(items: Sequence[dict[str, Any]], key: str) -> int | None:
     """Where the incident `key` is, if it is there."""
+    keys = keys_of(items)
+    if isinstance(keys, KeyColumn):
+        return keys.position(key)  # the next key asked is found at once
     return key_positions(items, (key,)).get(key)
 
 
