@@ -141,3 +141,21 @@ def test_a_zip_holding_several_report_files_is_refused_clearly(tmp_path):
     code, output, _ = _evaluate_2019(str(archive))
     assert code == 2
     assert "a.csv, b.csv" in output and "Traceback" not in output
+
+
+def test_the_reports_file_may_be_named_as_truce_ingest_takes_it():
+    """`truce ingest FILE` takes the file as an argument: `truce evaluate -a ID FILE`
+    reads it the same as `-r FILE`; none, or two different ones, is a clear error."""
+    code, output, want = _evaluate_2019(str(DATA_2019))
+    assert code == 0, output
+    runner = CliRunner()
+    args = ["evaluate", "-a", "sochi-2018-09", "--as-of", "2019-12-01T00:00:00"]
+    named = runner.invoke(app, [*args, "--format", "json", str(DATA_2019)])
+    assert named.exit_code == 0, named.output
+    assert json.loads(named.stdout) == want
+    both = runner.invoke(app, [*args, str(DATA_2019), "-r", str(DATA_2019)])
+    assert both.exit_code == 0, both.output  # the same file twice is still one
+    for extra, message in (([], "no reports given"), (["a.csv", "-r", "b.csv"], "give one")):
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 2 and message in result.output
+        assert "Traceback" not in result.output

@@ -110,16 +110,24 @@ def register(app: typer.Typer) -> None:
         agreement: Annotated[
             str, typer.Option("--agreement", "-a", help="Agreement file or built-in id.")
         ],
+        file: Annotated[
+            Path | None,
+            typer.Argument(
+                show_default=False,
+                help="The reports file, as `truce ingest` takes it (or give it with -r).",
+            ),
+        ] = None,
         reports: Annotated[
-            Path,
+            Path | None,
             typer.Option(
                 "--reports",
                 "-r",
+                show_default=False,
                 help="Reports: SPEC §2 CSV or JSON Lines, or UCDP GED, ACLED or HXL CSV "
                 "(.gz and a .zip holding one such file read as they are; - reads standard "
                 "input).",
             ),
-        ],
+        ] = None,
         as_of: Annotated[
             str | None,
             typer.Option(
@@ -138,11 +146,16 @@ def register(app: typer.Typer) -> None:
         ] = InputFormat.auto,
     ) -> None:
         """Consolidate reports into incidents and check them against an agreement."""
-        given: Path | bytes = reports
-        if str(reports) == "-":
+        path = reports if reports is not None else file
+        if path is None:
+            raise fail("no reports given: name the file (or -r FILE; -r - reads standard input)")
+        if file is not None and file != path:
+            raise fail(f"two reports files given ({file} and --reports {reports}): give one")
+        given: Path | bytes = path
+        if str(path) == "-":
             given = sys.stdin.buffer.read()
-        elif not reports.exists():
-            raise fail(f"no such reports file: {reports}")
+        elif not path.exists():
+            raise fail(f"no such reports file: {path}")
         try:
             notices: list[str] = []
             ev = run_evaluate(agreement, given, as_of, source, input_format.value, notices)
