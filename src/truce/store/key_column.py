@@ -1,4 +1,4 @@
-"""Keys held as one Arrow string column, looked up through a compiled hash table.
+"""Keys held as one Arrow string column, looked up through their sorted hashes.
 
 A server process holds the keys of every incident of an evaluation, and finds an
 incident by its key (an OGC item, a violation's incident, a report's incident). As
