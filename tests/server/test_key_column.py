@@ -70,6 +70,9 @@ def test_it_reads_like_the_list_it_stands_for():
     assert not held.is_in(set()).any()
     with pytest.raises(ValueError, match="missing"):
         KeyColumn.of(["a", None])  # type: ignore[list-item]
+    empty = KeyColumn.of([])  # a class that sees no report has no incident
+    assert empty.position("s:1") is None and "s:1" not in empty
+    assert empty.positions(["s:1", "s:2"]).tolist() == [-1, -1]
 
 
 def test_replaced_applies_updates_and_refuses_a_gap_at_the_end():

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from truce.service.scopes import ReportIndex
 from truce.store import packed_arrow
 from truce.store.evaluation_rows import INCIDENT_POSITIONAL, _doc
+from truce.store.key_column import KeyColumn
 from truce.store.packed import (
     BLOCK,
     DOCS_PER_BLOCK,
@@ -157,11 +158,14 @@ def test_the_report_index_finds_each_reports_incident_packed_or_not(monkeypatch)
     packed = _packed(items, {})
     naive = {k: inc["key"] for inc in items for k in inc["report_ids"] or ()}
     asked = ["t:1", "s:4", "s:6", "s:0", "nowhere", f"t:{n - 2}", "t:3"]
-    want = {k: naive[k] for k in asked if k in naive}
-    assert set(want) == {"t:1", "s:4", "s:0", f"t:{n - 2}", "t:3"}
+    held_by = {k: naive[k] for k in asked if k in naive}
+    assert set(held_by) == {"t:1", "s:4", "s:0", f"t:{n - 2}", "t:3"}
+    want = {k: key for k, key in held_by.items() if k != key}  # those held under another's key
+    assert set(want) == {"t:1", f"t:{n - 2}", "t:3"}
     for held in (items, packed):
         index = ReportIndex.of({"incidents": held})
-        assert index.incidents_of(asked) == want
+        assert index.moved(asked) == want
+        assert index.moved(KeyColumn.of(asked)) == want
         assert len(index.reports) == len(naive)
 
 
@@ -182,6 +186,36 @@ def test_a_large_evaluation_is_packed_with_a_dictionary_its_patches_share():
     assert first == n // 2 and patched.codec is packed.codec
     assert patched[n // 2] == changed and patched[0] == items[0]
     assert unchanged(patched, packed).sum() == n - DOCS_PER_BLOCK  # one block made again
+
+
+def test_packed_incidents_made_from_dicts_go_to_another_process_whole():
+    """A visibility class's evaluation is computed in the worker's computing process and
+    sent to it pickled (`truce.service.compute_process`): the dictionary goes as its bytes
+    and the lookup table is made again, as `str` hashes are salted per process."""
+    import pickle
+
+    n = TRAINING_BLOCKS * DOCS_PER_BLOCK + 5
+    items = [_incident(i) for i in range(n)]
+    packed = PackedIncidents.of_items(items, {3: ["v-1"], n - 1: ["v-2", "v-3"]})
+    assert packed.codec.as_bytes() is not None  # trained: the dictionary goes too
+    assert packed.keys.position("s:7") == 7  # a table made here must not go with it
+    copy = pickle.loads(pickle.dumps(packed))
+    assert copy == packed and len(copy) == n
+    assert copy[3]["violations"] == ["v-1"] and copy[n - 1]["violations"] == ["v-2", "v-3"]
+    assert copy.keys._table is None and copy.keys.position(f"s:{n - 2}") == n - 2
+    assert sum(map(len, copy.blocks)) == sum(map(len, packed.blocks))
+
+
+def test_a_class_evaluations_incidents_are_decoded_with_their_review_keys():
+    items = [_incident(i) for i in range(40)]
+    packed = _packed(items, {})
+    linked = packed.with_review_keys({"s:5": "s:4"})
+    assert "review_key" not in packed[5]  # the shared evaluation's have none
+    assert linked[5]["review_key"] == "s:4" and linked[6]["review_key"] == "s:6"
+    assert [i["review_key"] for i in linked.decode([5, 6])] == ["s:4", "s:6"]
+    patch = linked.patched([("s:7", 7, _docs([{**items[7], "party": "x"}])[0])], 40)
+    assert patch is not None and patch[0][5]["review_key"] == "s:4"  # kept by a patch
+    assert linked.with_violations({5: ["v-1"]})[5]["review_key"] == "s:4"
 
 
 def test_packed_blocks_hold_no_more_memory_than_their_bytes():

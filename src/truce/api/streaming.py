@@ -13,20 +13,16 @@ from typing import Any
 
 import orjson
 
+from truce.store.packed import plain_value
+
 BLOCK = 2_000  # items encoded per chunk sent
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "tolist"):  # numpy scalars and arrays
-        return value.tolist()
-    raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
 def json_chunks(doc: dict[str, Any], lists: Sequence[str], block: int = BLOCK) -> Iterator[bytes]:
     """`doc` as JSON text in chunks: its other members first, then each of `lists`
     (members holding lists), written `block` items at a time."""
     head = {k: v for k, v in doc.items() if k not in lists}
-    text = orjson.dumps(head, default=_plain)
+    text = orjson.dumps(head, default=plain_value)
     yield text[:-1]  # without the closing brace
     first_member = len(head) == 0
     for name in lists:
@@ -35,7 +31,7 @@ def json_chunks(doc: dict[str, Any], lists: Sequence[str], block: int = BLOCK) -
         first_member = False
         for start in range(0, len(items), block):
             encoded = b",".join(
-                orjson.dumps(i, default=_plain) for i in items[start : start + block]
+                orjson.dumps(i, default=plain_value) for i in items[start : start + block]
             )
             yield (b"," if start else b"") + encoded
         yield b"]"

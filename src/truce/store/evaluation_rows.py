@@ -22,7 +22,14 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, and_, bindparam, func, select, update
 
-from truce.store.packed import INCIDENT_FIELDS, PackedIncidents, incident_doc, keys_of
+from truce.store.packed import (
+    INCIDENT_FIELDS,
+    PackedIncidents,
+    incident_doc,
+    keys_of,
+    plain_value,
+    violations_by_incident,
+)
 from truce.store.schema import evaluation_incidents, evaluation_violations
 
 # Fields that follow from positions, rebuilt on load.
@@ -32,23 +39,17 @@ CHUNK = 5_000  # rows per statement
 LOAD_ROWS = 16_384  # incident rows fetched at a time when loading
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "tolist"):  # numpy scalars and arrays
-        return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in an evaluation row")
-
-
 def _doc(item: dict[str, Any], positional: frozenset[str]) -> bytes:
     """The item as stored: the positional fields null (kept, so that they keep their
     place when a load fills them in); an incident as the array of its values
     (`truce.store.packed`)."""
     if positional is INCIDENT_POSITIONAL:
-        return incident_doc(item, _plain)
+        return incident_doc(item, plain_value)
     doc = item.copy()  # a C-level copy: a comprehension over every key is 4x slower
     for name in positional:
         if name in doc:
             doc[name] = None
-    return orjson.dumps(doc, default=_plain)
+    return orjson.dumps(doc, default=plain_value)
 
 
 def _digest(doc: bytes) -> int:
@@ -188,7 +189,7 @@ def load_incidents(
     # Streamed (the covering index gives them in order): a million rows read at once
     # leave their freed texts between the keys kept, which the process never gets back.
     rows = conn.execution_options(yield_per=LOAD_ROWS).execute(q)
-    return PackedIncidents.pack(_in_place(rows), _violations_at(violations))
+    return PackedIncidents.pack(_in_place(rows), violations_by_incident(violations))
 
 
 def _in_place(rows: Iterable[Any]) -> Iterator[tuple[str, str]]:
@@ -196,14 +197,6 @@ def _in_place(rows: Iterable[Any]) -> Iterator[tuple[str, str]]:
         if pos != expected:
             raise RuntimeError(f"stored incident positions skip {expected} (found {pos})")
         yield key, doc
-
-
-def _violations_at(violations: list[dict[str, Any]]) -> dict[int, list[str]]:
-    """Linked violations' ids by their incident's position."""
-    out: dict[int, list[str]] = {}
-    for v in violations:
-        out.setdefault(int(v["incident"][4:]) - 1, []).append(v["id"])
-    return out
 
 
 def _parse_joined(docs: list[str]) -> list[dict[str, Any]]:
@@ -265,7 +258,7 @@ def link(
             continue  # in place, and so is its incident
         _put(linked_violations, k, v, f"v-{k + 1}", "incident", incident_id(key))
     if isinstance(incidents, PackedIncidents):
-        at = _violations_at(linked_violations)
+        at = violations_by_incident(linked_violations)
         return incidents.with_violations(at), linked_violations
     linked_incidents = incidents[:incidents_from]
     for k, inc in enumerate(incidents):

@@ -51,6 +51,11 @@ class KeyColumn(Sequence[str]):
         self._table: tuple[np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()
 
+    def __reduce__(self) -> tuple[type[KeyColumn], tuple[pa.ChunkedArray]]:
+        # The lookup table is of this process's `str` hashes (salted per process): another
+        # process makes its own.
+        return (KeyColumn, (self.array,))
+
     @classmethod
     def of(cls, keys: Iterable[str]) -> KeyColumn:
         """From keys in order; they may be streamed (a chunk of `str` held at a time)."""
@@ -135,6 +140,8 @@ class KeyColumn(Sequence[str]):
         return np.fromiter((found.get(k, -1) for k in needles), np.int64, len(needles))
 
     def _looked_up(self, needles: list[str]) -> np.ndarray:
+        if not needles or not len(self):
+            return np.full(len(needles), -1, dtype=np.int64)
         hashes, order = self._lookup()
         wanted = _hashes(needles, len(needles))
         at = np.searchsorted(hashes, wanted, side="right") - 1

@@ -65,6 +65,21 @@ DOCS_PER_BLOCK = 8
 _DIGEST_BLOCKS = 2048  # blocks decompressed together for `row_digests`
 
 
+def plain_value(value: Any) -> Any:
+    """numpy scalars and arrays as Python values (orjson's `default`)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in an evaluation row")
+
+
+def violations_by_incident(violations: Iterable[Mapping[str, Any]]) -> dict[int, list[str]]:
+    """Violations' ids by their incident's position (`inc-N` is position N-1)."""
+    out: dict[int, list[str]] = {}
+    for v in violations:
+        out.setdefault(int(v["incident"][4:]) - 1, []).append(v["id"])
+    return out
+
+
 def incident_doc(item: Mapping[str, Any], default: Any) -> bytes:
     """An incident as its row holds it: without its positional fields (null in place),
     as an array of values when it has exactly `INCIDENT_FIELDS`."""
@@ -93,7 +108,7 @@ class PackedIncidents(Sequence[dict[str, Any]]):
     Immutable: a patch makes a new one sharing the unchanged blocks, so a reader of
     the previous one is not disturbed."""
 
-    __slots__ = ("blocks", "codec", "keys", "violations_at")
+    __slots__ = ("blocks", "codec", "keys", "review_keys", "violations_at")
 
     def __init__(
         self,
@@ -101,15 +116,36 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         blocks: list[bytes],
         violations_at: Mapping[int, list[str]],
         codec: BlockCodec,
+        review_keys: Mapping[str, str] | None = None,
     ) -> None:
+        """`review_keys`: a visibility class's evaluation (`truce.service.scopes`) gives
+        each incident a `review_key` on decoding, its own key unless mapped here (only
+        the few that differ are: no row need hold it)."""
         self.keys = keys
         self.blocks = blocks
         self.violations_at = violations_at
         self.codec = codec
+        self.review_keys = review_keys
 
     def with_violations(self, violations_at: Mapping[int, list[str]]) -> PackedIncidents:
         """The same rows with other violations' ids."""
-        return PackedIncidents(self.keys, self.blocks, violations_at, self.codec)
+        return PackedIncidents(self.keys, self.blocks, violations_at, self.codec, self.review_keys)
+
+    def with_review_keys(self, review_keys: Mapping[str, str]) -> PackedIncidents:
+        """The same rows, each decoded with its `review_key` (`review_keys[key]`, else its
+        own key)."""
+        return PackedIncidents(self.keys, self.blocks, self.violations_at, self.codec, review_keys)
+
+    @classmethod
+    def of_items(
+        cls, items: Iterable[Mapping[str, Any]], violations_at: Mapping[int, list[str]]
+    ) -> PackedIncidents:
+        """From incidents as dicts, in evaluation order; they may be streamed (an
+        evaluation computed here, made a block of dicts at a time: `IncidentBlocks`)."""
+        return cls.pack(
+            ((item["key"], incident_doc(item, plain_value).decode("utf-8")) for item in items),
+            violations_at,
+        )
 
     @classmethod
     def pack(
@@ -197,7 +233,7 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         """The incidents at `positions`."""
         rows = list(positions)
         out: list[dict[str, Any]] = []
-        at = self.violations_at
+        at, review_keys = self.violations_at, self.review_keys
         # The collector is paused for large reads only: it is paused for every thread,
         # and a server's pages, fifty at a time, would keep it off for good.
         with paused_gc() if len(rows) > BLOCK else contextlib.nullcontext():
@@ -209,6 +245,9 @@ class PackedIncidents(Sequence[dict[str, Any]]):
                         else value
                     )
                     item["id"], item["violations"] = f"inc-{k + 1}", list(at.get(k, ()))
+                    if review_keys is not None:
+                        key = item["key"]
+                        item["review_key"] = review_keys.get(key, key)
                     out.append(item)
         return out
 
@@ -293,7 +332,7 @@ class PackedIncidents(Sequence[dict[str, Any]]):
                 return None
             blocks[b] = self.codec.compress(_block_text(docs))  # type: ignore[arg-type]
         first = min([count, len(self), *gone, *(k for k in new_docs)])
-        patched = PackedIncidents(keys, blocks, self.violations_at, self.codec)
+        patched = PackedIncidents(keys, blocks, self.violations_at, self.codec, self.review_keys)
         return patched, first
 
     def __eq__(self, other: object) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import zstandard
 
@@ -36,6 +37,14 @@ class BlockCodec:
     def __init__(self, dictionary: zstandard.ZstdCompressionDict | None) -> None:
         self._dictionary = dictionary
         self._local = threading.local()
+
+    def as_bytes(self) -> bytes | None:
+        """The dictionary (None: none was trained)."""
+        return None if self._dictionary is None else self._dictionary.as_bytes()
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes | None]]:
+        # Sent to another process as the dictionary's bytes; the contexts are per thread.
+        return (_codec_of, (self.as_bytes(),))
 
     @classmethod
     def trained(cls, samples: Sequence[bytes]) -> BlockCodec:
@@ -70,3 +79,7 @@ class BlockCodec:
     def joined(self, blocks: Iterable[bytes], separator: bytes) -> bytes:
         """The texts of `blocks`, in order, joined by `separator`."""
         return separator.join(map(self._contexts()[1].decompress, blocks))
+
+
+def _codec_of(raw: bytes | None) -> BlockCodec:
+    return BlockCodec(None if raw is None else zstandard.ZstdCompressionDict(raw))
