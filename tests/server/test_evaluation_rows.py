@@ -452,3 +452,59 @@ def test_a_process_holding_packed_incidents_answers_like_the_one_that_computed(d
         assert pages[0] == pages[1]
     finally:
         _close(computing, reader)
+
+
+def test_a_class_evaluation_comes_packed_from_a_child_and_shows_what_dicts_showed(db_url):
+    """A visibility class's evaluation (issue #13 item 3) and an `as_of` one are computed
+    in the worker's second computing process and held packed, their review keys given on
+    decoding. Each viewer sees what the same evaluation, made as dicts in a thread as
+    before, showed: after publications and a review, for an observer and for a centre
+    one of whose incidents is keyed by another centre's earlier report."""
+    from truce.service.scopes import scope_for
+    from truce.store.deferred import resolved
+    from truce.store.packed import PackedIncidents
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    child = Service(
+        make_engine(db_url),
+        AgreementRegistry.load(),
+        refresh_wait_s=None,
+        compute_process=True,
+        clock=lambda: now,
+    )
+    upgrade(child.engine)
+    dicts = _service(db_url, lambda: now)
+
+    def as_dicts(entry, as_of, scope):  # type: ignore[no-untyped-def]
+        where = None if scope is None else scope.where()
+        return compute(dicts.engine, entry, as_of, lambda: now, where=where)
+
+    dicts.evaluations.own.compute = as_dicts
+    try:
+        _ingest(child, _rows(random.Random(11)))
+        admin, _ = child.add_user("class-admin", "admin")
+        observer, _ = child.add_user("class-observer", "observer")
+        centre, _ = child.add_user("hmeimim", "centre", "gov")
+        whole = child.evaluation(AGREEMENT, admin)
+        for inc in whole["incidents"][1::3]:
+            if "amman:a-1" not in inc["report_ids"]:  # left for hmeimim's own view
+                child.publish_incident(AGREEMENT, inc["key"], admin)
+        child.review(whole["violations"][-1]["key"], "confirm", "seen on imagery", admin)
+        for user in (observer, centre):
+            seen = child.evaluation(AGREEMENT, user)
+            assert seen["incidents"] and seen == dicts.evaluation(AGREEMENT, user)
+            held = resolved(child.evaluations.latest(AGREEMENT, scope_for(user)).data["incidents"])
+            assert isinstance(held, PackedIncidents) and held.review_keys is not None
+        own = child.evaluations.latest(AGREEMENT, scope_for(centre))
+        assert resolved(own.data["incidents"]).review_keys == {"hmeimim:h-7": "amman:a-1"}
+        assert any(
+            i["key"] == "hmeimim:h-7" for i in child.evaluation(AGREEMENT, centre)["incidents"]
+        )
+        at = datetime(2016, 9, 14, 12, tzinfo=UTC)
+        for user in (admin, observer, centre):
+            assert child.evaluation(AGREEMENT, user, as_of=at) == dicts.evaluation(
+                AGREEMENT, user, as_of=at
+            )
+        assert child.evaluations.shared.own_child is not None  # computed there, not here
+    finally:
+        _close(child, dicts)

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -170,3 +171,52 @@ def test_sigkill_in_the_middle_of_a_large_ingest_loses_no_acknowledged_batch(
         assert expected <= stored, f"acknowledged batch {b} was lost"
     # Batches are atomic: whatever is stored is a whole number of batches.
     assert len(stored) % batch_rows == 0
+
+
+def busy_child(pipe: Any) -> None:
+    """A computing process busy for two minutes (started by the test below)."""
+    from truce.service.compute_process import dies_with_worker
+
+    with dies_with_worker(pipe):
+        time.sleep(120)
+
+
+def test_a_computing_process_dies_with_its_worker_on_sigkill(tmp_path: Path):
+    """A worker killed with -9 leaves no computing process behind to store an evaluation
+    under its lease (`truce.service.compute_process`): the child, busy computing, ends
+    as soon as the worker's end of its pipe closes."""
+    # The child is busy (as one computing is), not waiting on its pipe.
+    script = (
+        "import time\n"
+        "from truce.service.compute_process import _get_context\n"
+        "from tests.server.test_serve_process import busy_child\n"
+        "ctx = _get_context()\n"
+        "mine, theirs = ctx.Pipe()\n"
+        "child = ctx.Process(target=busy_child, args=(theirs,), daemon=True)\n"
+        "child.start()\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    worker = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=root
+    )
+    try:
+        assert worker.stdout is not None
+        pid = int(worker.stdout.readline())
+        assert Path(f"/proc/{pid}").exists()
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+
+        def gone() -> bool:
+            try:  # a zombie is gone too: it runs nothing
+                return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+            except OSError:
+                return True
+
+        deadline = time.monotonic() + 15
+        while not gone() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert gone(), "the computing process outlived its worker"
+    finally:
+        worker.kill()

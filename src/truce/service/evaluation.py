@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine
+from sqlalchemy import Engine
 
 from truce.service.agreements import AgreementEntry, AgreementRegistry
 from truce.service.compute import (
@@ -103,7 +103,7 @@ class Evaluations:
         # Each visibility class's evaluation and each explicit `as_of`'s, computed in this
         # process (never stored).
         self.own = OwnEvaluations(
-            engine, clock, self._compute, self._full,
+            engine, clock, self._compute_own, self._full,
             as_of_cache_size=as_of_cache_size, scoped_cache_size=scoped_cache_size,
         )  # fmt: skip
         self.summaries = Lru(SUMMARY_CACHE_SIZE)  # small documents made from views (views.py)
@@ -350,9 +350,12 @@ class Evaluations:
         usable = self._usable(entry.agreement.id, entry)
         return usable or self.current(entry.agreement.id).snapshot
 
-    def _compute(
-        self, entry: AgreementEntry, as_of: datetime, where: ColumnElement[bool] | None = None
-    ) -> Snapshot:
-        snap = compute(self.engine, entry, as_of, self.clock, self.evaluate, where)
+    def _compute(self, entry: AgreementEntry, as_of: datetime) -> Snapshot:
+        snap = compute(self.engine, entry, as_of, self.clock, self.evaluate)
+        self.computations += 1
+        return snap
+
+    def _compute_own(self, entry: AgreementEntry, as_of: datetime, scope: Scope | None) -> Snapshot:
+        snap = self.shared.compute_own(entry, as_of, scope, self.evaluate, self.clock)
         self.computations += 1
         return snap

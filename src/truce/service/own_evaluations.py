@@ -13,16 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine
+from sqlalchemy import Engine
 
 from truce.service.agreements import AgreementEntry
 from truce.service.scopes import ReportIndex, Scope, link_review_keys
 from truce.store import reports as report_store
+from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
 from truce.store.engine import read_transaction
+from truce.store.packed import keys_of
 
-# (agreement, as_of, which reports: None for all) -> an evaluation computed now
-ComputeFn = Callable[[AgreementEntry, datetime, ColumnElement[bool] | None], Snapshot]
+# (agreement, as_of, which reports: None for all) -> an evaluation computed now, packed
+ComputeFn = Callable[[AgreementEntry, datetime, Scope | None], Snapshot]
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class OwnEvaluations:
             held = self._scoped.get(key)
             if held is not None and held.fresh(version, entry.digest, self.clock()):
                 return held
-            snap = self.compute(entry, self.clock(), scope.where())
+            snap = self.compute(entry, self.clock(), scope)
             self._link_review_keys(entry, snap)
             with self._lock:
                 self._scoped[key] = snap
@@ -108,7 +110,7 @@ class OwnEvaluations:
             if key in self._as_of:
                 self._as_of.move_to_end(key)
                 return self._as_of[key]
-        snap = self.compute(entry, as_of, None if scope is None else scope.where())
+        snap = self.compute(entry, as_of, scope)
         if scope is not None:
             self._link_review_keys(entry, snap)
         with self._lock:
@@ -127,5 +129,5 @@ class OwnEvaluations:
             held = (full, ReportIndex.of(full.data))
             with self._lock:
                 self._report_index = held
-        keys = [inc["key"] for inc in snap.data["incidents"]]
-        link_review_keys(snap.data, entry.agreement.id, held[1].incidents_of(keys))
+        keys = keys_of(resolved(snap.data["incidents"]))
+        link_review_keys(snap.data, entry.agreement.id, held[1].moved(keys))

@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, or_
 from truce.domain.access import roles_for
 from truce.domain.keys import violation_key
 from truce.store.deferred import resolved
+from truce.store.key_column import KeyColumn
 from truce.store.packed import PackedIncidents, keys_of
 from truce.store.packed_arrow import report_ids_column
 from truce.store.schema import reports
@@ -71,22 +72,26 @@ def scope_for(user: User) -> Scope | None:
     return PUBLISHED
 
 
-def link_review_keys(
-    data: dict[str, Any], agreement_id: str, incident_of_report: Mapping[str, str]
-) -> None:
+def link_review_keys(data: dict[str, Any], agreement_id: str, moved: Mapping[str, str]) -> None:
     """Give each incident and violation of a class's evaluation its `review_key`: the key
     review state and publication are kept under, that of the full evaluation's incident
-    holding the class incident's earliest report (the report its own key names).
+    holding the class incident's earliest report (the report its own key names):
+    `moved[key]` where that incident's key is another (`ReportIndex.moved`), else the
+    class incident's own key.
 
     The viewer is shown its own keys (built from reports it may see); its reviews
     and the publication state it is shown go by `review_key`, so they are those of
     the full evaluation's incident. `review_key` never leaves the service
-    (`Visibility.filter` drops it)."""
-    for inc in data["incidents"]:
-        inc["review_key"] = incident_of_report.get(inc["key"], inc["key"])
-    review_key_of = {inc["id"]: inc["review_key"] for inc in data["incidents"]}
+    (`Visibility.filter` drops it). Packed incidents are given it on decoding."""
+    incidents = data["incidents"]
+    if isinstance(incidents, PackedIncidents):
+        data["incidents"] = incidents.with_review_keys(moved)
+    else:
+        for inc in incidents:
+            inc["review_key"] = moved.get(inc["key"], inc["key"])
     for v in data["violations"]:
-        v["review_key"] = violation_key(agreement_id, v["rule"], review_key_of[v["incident"]])
+        key = v["incident_key"]
+        v["review_key"] = violation_key(agreement_id, v["rule"], moved.get(key, key))
 
 
 @dataclass(frozen=True)
@@ -112,16 +117,31 @@ class ReportIndex:
 
     def are_in(self, report_keys: Iterable[str]) -> np.ndarray:
         """Per report held: it is one of `report_keys` (bool)."""
-        wanted = pa.array(list(report_keys), pa.string())
+        wanted = (
+            report_keys.array.combine_chunks()
+            if isinstance(report_keys, KeyColumn)
+            else pa.array(list(report_keys), pa.string())
+        )
         return pc.is_in(self.reports, value_set=wanted).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
-    def incidents_of(self, report_keys: Iterable[str]) -> dict[str, str]:
-        """Report key -> the key of the incident holding it, for those that one does."""
-        hits = np.flatnonzero(self.are_in(report_keys))
-        reports = self.reports.take(pa.array(hits)).to_pylist()
-        return {
-            r: self.keys[k] for r, k in zip(reports, self.incident_at[hits].tolist(), strict=True)
-        }
+    def moved(self, report_keys: Sequence[str]) -> dict[str, str]:
+        """Report key -> the key of the incident holding it, for those held by an incident
+        whose key is another report's (a class incident's review key: `link_review_keys`;
+        the rest are their own). Asked of every incident of a class's evaluation, so
+        compared as Arrow arrays: only the few that differ become `str`."""
+        hits = pa.array(np.flatnonzero(self.are_in(report_keys)))
+        reports = self.reports.take(hits)
+        holders = self.incident_at[hits.to_numpy()]
+        if isinstance(self.keys, KeyColumn):
+            keys = self.keys.array.take(pa.array(holders))
+        else:
+            keys = pa.array([self.keys[k] for k in holders.tolist()], pa.string())
+        differ = pa.array(
+            np.flatnonzero(pc.not_equal(reports, keys).to_numpy(zero_copy_only=False))
+        )
+        return dict(
+            zip(reports.take(differ).to_pylist(), keys.take(differ).to_pylist(), strict=True)
+        )
 
 
 def review_key(item: Mapping[str, Any]) -> str:
