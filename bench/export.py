@@ -10,8 +10,9 @@
    server's view holds; pickled. Each run repeats them with distinct keys
    (`KEY#2`, `KEY#3`, ...) until there are --n incidents, held as the server holds
    its evaluation: packed rows (`truce.store.packed`, `--input packed`, the default)
-   or dicts (`--input dicts`: an evaluation computed for an `as_of` or a visibility
-   class).
+   or dicts (`--input dicts`: an evaluation as the process that computed it in a
+   thread holds it; a visibility class's and an `as_of`'s are packed too, with review
+   keys, since they are computed in a worker's second computing process).
 2. truce, per format, in a fresh subprocess: `truce.service.exports.source_table` and
    `save` (what the server's export and `truce export --output` do once they have the
    evaluation and the review states: rows made and filtered a block at a time ->
@@ -130,9 +131,9 @@ def incidents(args: argparse.Namespace, n: int) -> list[dict[str, Any]]:
 
 
 def evaluation_data(rows: list[dict[str, Any]], held: str) -> dict[str, Any]:
-    """The evaluation a server holds: its incidents packed (`--input packed`, a full
-    evaluation as a server process holds it) or as dicts (`dicts`: an evaluation computed
-    for an `--as-of` or a visibility class), and a violation for each of their ids."""
+    """The evaluation a server holds: its incidents packed (`--input packed`, as a server
+    process holds an evaluation) or as dicts (`dicts`: as one computed in a thread is
+    held), and a violation for each of their ids."""
     violations = [
         {"id": vid, "key": f"{inc['key']}:{vid}", "incident_key": inc["key"]}
         for inc in rows

@@ -460,6 +460,8 @@ def test_a_class_evaluation_comes_packed_from_a_child_and_shows_what_dicts_showe
     decoding. Each viewer sees what the same evaluation, made as dicts in a thread as
     before, showed: after publications and a review, for an observer and for a centre
     one of whose incidents is keyed by another centre's earlier report."""
+    from truce.api.ogc.agreement_index import AgreementIndex
+    from truce.service import views
     from truce.service.scopes import scope_for
     from truce.store.deferred import resolved
     from truce.store.packed import PackedIncidents
@@ -490,9 +492,22 @@ def test_a_class_evaluation_comes_packed_from_a_child_and_shows_what_dicts_showe
             if "amman:a-1" not in inc["report_ids"]:  # left for hmeimim's own view
                 child.publish_incident(AGREEMENT, inc["key"], admin)
         child.review(whole["violations"][-1]["key"], "confirm", "seen on imagery", admin)
+        child.review(whole["violations"][0]["key"], "publish", None, admin)
         for user in (observer, centre):
             seen = child.evaluation(AGREEMENT, user)
             assert seen["incidents"] and seen == dicts.evaluation(AGREEMENT, user)
+            summaries = [
+                views.evaluation(s.evaluations, AGREEMENT, user, incidents=False)
+                for s in (child, dicts)
+            ]
+            assert summaries[0]["violations"] and summaries[0] == summaries[1]
+            pages = []
+            for service in (child, dicts):  # what OGC shows: masks made without decoding
+                snap = service.evaluations.latest(AGREEMENT, scope_for(user))
+                idx = AgreementIndex.build(AGREEMENT, 1, None, snap.data, snapshot=snap)
+                view = idx._make_view(service.visibility(AGREEMENT, user))
+                pages.append(idx.incidents_json(view, np.arange(len(idx.incident_keys))))
+            assert pages[0] == pages[1]
             held = resolved(child.evaluations.latest(AGREEMENT, scope_for(user)).data["incidents"])
             assert isinstance(held, PackedIncidents) and held.review_keys is not None
         own = child.evaluations.latest(AGREEMENT, scope_for(centre))

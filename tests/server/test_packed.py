@@ -218,6 +218,44 @@ def test_a_class_evaluations_incidents_are_decoded_with_their_review_keys():
     assert linked.with_violations({5: ["v-1"]})[5]["review_key"] == "s:4"
 
 
+@pytest.mark.parametrize("role", ["observer", "centre", "humanitarian"])
+def test_which_packed_incidents_a_viewer_sees_is_known_without_decoding_them(role):
+    """`Visibility.published_mask` and `own_mask` say of each packed incident what
+    `Visibility.seen` says of it decoded, review keys and all; and `filter` shows the
+    same from the packed incidents as from their dicts."""
+    from datetime import UTC, datetime
+
+    from truce.service.visibility import Visibility
+    from truce.store.users import User
+
+    items = [_incident(i) for i in range(300)]
+    moved = {"s:5": "s:4", "s:6": "s:999", "s:7": "gone"}
+    packed = _packed(items, {5: ["v-1"], 9: ["v-2"]}).with_review_keys(moved)
+    user = User(id=1, name="amman", role=role, party=None, created_at=datetime.now(UTC))
+    vis = Visibility(
+        user,
+        states={},
+        published_incidents={"s:1", "s:4", "s:999", "s:7", *(f"s:{i}" for i in range(200, 260))},
+        own_reports={"t:3", "t:11", "s:12", "nowhere"},
+    )
+    decoded = list(packed)
+    seen = [vis.seen(inc) for inc in decoded]
+    assert vis.published_mask(packed).tolist() == [s is not None and s[0] for s in seen]
+    own = vis.own_mask(packed)
+    assert own.tolist() == [s is not None and bool(s[1]) for s in seen]
+    assert own.any() == (role != "observer")
+    violations = [
+        {"id": "v-1", "key": "a:r:s:5", "incident": "inc-6", "incident_key": "s:5", "rule": "r"},
+        {"id": "v-2", "key": "a:r:s:9", "incident": "inc-10", "incident_key": "s:9", "rule": "r"},
+    ]
+    for incidents in (True, False):
+        views = [
+            vis.filter({"incidents": held, "violations": violations}, incidents=incidents)
+            for held in (packed, decoded)
+        ]
+        assert views[0] == views[1]
+
+
 def test_packed_blocks_hold_no_more_memory_than_their_bytes():
     """A worker holds a million incidents' blocks: each must cost its compressed size,
     not the compressor's worst-case output buffer (zstandard's `compress` keeps it:

@@ -14,36 +14,80 @@ was published (and, for submitters, to their own).
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections import Counter
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 from sqlalchemy import Engine
 
 from truce.domain.keys import source_of
 from truce.domain.model import Site
-from truce.service.scopes import SHARED_ROLES, review_key
+from truce.service.scopes import SHARED_ROLES, ReportIndex, review_key
 from truce.service.sites import view_terms
 from truce.store import reports as report_store
 from truce.store import reviews
+from truce.store.deferred import resolved
 from truce.store.engine import read_transaction
+from truce.store.packed import PackedIncidents
 from truce.store.users import User
+
+
+class _Shared:
+    """What every view of one database in this process shares: each agreement's published
+    incidents, per publications mark (`reviews.fingerprint`), and each submitter's own
+    report keys, per reports version. With a million incidents published, the set is
+    some 80 MB and a second to read: read once and held once, not per request and per
+    cached view."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.published: dict[str, tuple[int, frozenset[str]]] = {}
+        self.own: dict[tuple[str, bool], tuple[int, frozenset[str]]] = {}
+
+
+_SHARED: weakref.WeakKeyDictionary[Engine, _Shared] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(engine: Engine) -> _Shared:
+    with _SHARED_LOCK:
+        held = _SHARED.get(engine)
+        if held is None:
+            held = _SHARED[engine] = _Shared()
+        return held
 
 
 def load_visibility(
     engine: Engine, agreement_id: str, user: User, sites: tuple[Site, ...] = ()
 ) -> Visibility:
     """The review states, published incidents and own reports `user`'s view depends on."""
+    shared = _shared(engine)
     with read_transaction(engine) as conn:
         states = reviews.states_for(conn, agreement_id)
-        pub_incidents = reviews.published_incidents(conn, agreement_id)
-        own = (
-            report_store.keys_submitted_by(conn, user.name, or_source=user.role == "centre")
-            if user.role in SHARED_ROLES
-            else set()
-        )
-    return Visibility(user, states, pub_incidents, own, sites)
+        mark = reviews.fingerprint(conn)[1]  # publications are only ever added
+        held = shared.published.get(agreement_id)
+        if held is None or held[0] != mark:
+            held = (mark, frozenset(reviews.published_incidents(conn, agreement_id)))
+            with shared.lock:
+                shared.published[agreement_id] = held
+        own: frozenset[str] = frozenset()
+        if user.role in SHARED_ROLES:
+            version = report_store.reports_version(conn)  # moves with every report stored
+            whose = (user.name, user.role == "centre")
+            mine = shared.own.get(whose)
+            if mine is None or mine[0] != version:
+                keys = report_store.keys_submitted_by(conn, user.name, or_source=whose[1])
+                mine = (version, frozenset(keys))
+                with shared.lock:
+                    shared.own[whose] = mine
+            own = mine[1]
+    return Visibility(user, states, held[1], own, sites)
 
 
 @dataclass
@@ -52,8 +96,8 @@ class Visibility:
 
     user: User
     states: dict[str, tuple[str, bool]]
-    published_incidents: set[str]
-    own_reports: set[str]
+    published_incidents: AbstractSet[str]
+    own_reports: AbstractSet[str]
     sites: tuple[Site, ...] = ()  # the agreement's protected sites, to redact evidence
 
     def sees(self, incident: dict[str, Any]) -> bool:
@@ -104,6 +148,28 @@ class Visibility:
             if self.violation_shown(v, own_incident=False) is not None
         )
 
+    def published_mask(self, incidents: PackedIncidents) -> np.ndarray:
+        """Per position: `seen` finds the incident published (by its review key), without
+        decoding a row."""
+        keys = incidents.keys
+        published = keys.is_in(self.published_incidents)
+        moved = incidents.review_keys or {}
+        if moved:  # the few keyed for review by another report (`link_review_keys`)
+            at = keys.positions(list(moved)).tolist()
+            for k, review in zip(at, moved.values(), strict=True):
+                if k >= 0:
+                    published[k] = review in self.published_incidents
+        return published
+
+    def own_mask(self, incidents: PackedIncidents, index: ReportIndex | None = None) -> np.ndarray:
+        """Per position: the incident holds one of the reader's own reports (`index`: the
+        evaluation's report index, if held)."""
+        own = np.zeros(len(incidents), dtype=bool)
+        if self.user.role in SHARED_ROLES and self.own_reports:
+            index = index or ReportIndex.of({"incidents": incidents})
+            own[index.incident_at[index.are_in(self.own_reports)]] = True
+        return own
+
     def filter(
         self, data: dict[str, Any], *, review_keys: bool = False, incidents: bool = True
     ) -> dict[str, Any]:
@@ -111,11 +177,26 @@ class Visibility:
         `review_key` (`truce.service.scopes.link_review_keys`), which is dropped unless
         `review_keys` (for the service's own use: reviews are stored under it).
         `incidents=False`: without the incidents (a summary of the rest: at a million
-        incidents, copying each is most of the work)."""
+        incidents, copying each is most of the work). Packed incidents are not decoded
+        to learn which are seen (`published_mask`, `own_mask`); of those, only the ones
+        seen are, and only when shown."""
         full = self.user.sees_everything
         shown: list[dict[str, Any]] = []
         visible_incidents: dict[str, bool] = {}  # incident key -> own (shared users)
-        for inc in () if full and not incidents else data["incidents"]:
+        candidates: Iterable[dict[str, Any]] = () if full and not incidents else data["incidents"]
+        # Not for a reader who sees everything: incidents still being read (`Deferred`)
+        # are not waited for when none is shown.
+        packed = None if full else resolved(data["incidents"])
+        if isinstance(packed, PackedIncidents):
+            own_at = self.own_mask(packed)
+            at = np.flatnonzero(self.published_mask(packed) | own_at)
+            if incidents:
+                candidates = packed.decode(at.tolist())
+            else:
+                keys = packed.keys.array.take(pa.array(at)).to_pylist()
+                visible_incidents = dict(zip(keys, own_at[at].tolist(), strict=True))
+                candidates = ()
+        for inc in candidates:
             seen = self.seen(inc)
             if seen is None:
                 continue

@@ -242,8 +242,14 @@ class AgreementIndex:
         """The masks `Visibility.filter` implies, computed over whole arrays."""
         n_inc, n_vio = len(self.incident_keys), len(self.violation_pos)
         published_violations = {k for k, (_, published) in vis.states.items() if published}
-        incs, vios = self.data["incidents"], self.data["violations"]
-        if incs and "review_key" in incs[0]:  # a class's evaluation: review state by review key
+        incs, vios = resolved(self.data["incidents"]), self.data["violations"]
+        class_packed = isinstance(incs, PackedIncidents) and incs.review_keys is not None
+        if class_packed:  # a class's evaluation: review state by review key, not decoded
+            published = vis.published_mask(incs)  # type: ignore[arg-type]
+            violation_visible = np.fromiter(
+                (review_key(v) in published_violations for v in vios), dtype=bool, count=n_vio
+            )
+        elif incs and "review_key" in incs[0]:  # the same, as dicts
             published = np.fromiter(
                 (review_key(i) in vis.published_incidents for i in incs), dtype=bool, count=n_inc
             )
