@@ -111,3 +111,46 @@ def test_rows_whose_digests_half_collide_are_parsed_not_reused(monkeypatch):
     fresh = AgreementIndex.build("a", 2, None, data)
     assert (reused.incidents.lon == fresh.incidents.lon).all()
     assert (reused.incidents.t_ns == fresh.incidents.t_ns).all()
+
+
+def test_a_packed_evaluations_points_are_read_from_its_text_exactly_as_parsed(monkeypatch):
+    """An index made from nothing reads the coordinates and times of a packed evaluation
+    field by field from its rows' text (`_packed_point_columns`): every value equal to
+    the bit to what parsing each row gives, over several steps; a row stored as an
+    object makes it parse instead, with the same result."""
+    import random
+
+    from truce.api.ogc import agreement_index
+    from truce.store.packed import INCIDENT_FIELDS, PackedIncidents
+
+    monkeypatch.setattr(agreement_index, "REPORT_INDEX_ROWS", 997)  # several steps
+    rng = random.Random(5)
+    items = []
+    for i in range(3000):
+        item = dict.fromkeys(INCIDENT_FIELDS)
+        lon = rng.choice([rng.uniform(-180, 180), rng.random() * 1e-7, -0.0, 36.0, 1 / 3])
+        item.update(
+            key=f"s:{i}",
+            report_ids=[f"s:{i}"],
+            lon=lon,
+            lat=rng.uniform(-90, 90),
+            observed_at=f"2016-09-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:07"
+            + rng.choice(["+03:00", "+00:00", "-04:30"]),
+        )
+        items.append(item)
+    packed = PackedIncidents.of_items(items, {})
+    want = agreement_index._point_columns(items, np.arange(len(items)))  # parsed
+    got = agreement_index._packed_point_columns(packed)
+    assert got is not None
+    for a, b in zip(got, want, strict=True):
+        assert a.tobytes() == b.tobytes()
+    some = np.array([5, 17, 2999])
+    for a, b in zip(agreement_index._point_columns(packed, np.arange(3000)), want, strict=True):
+        assert a.tobytes() == b.tobytes()
+    for a, b in zip(agreement_index._point_columns(packed, some), want, strict=True):
+        assert a.tobytes() == b[some].tobytes()  # a few: parsed, the same
+    items[7] = {**items[7], "review_key": "other"}  # stored as an object
+    mixed = PackedIncidents.of_items(items, {})
+    assert agreement_index._packed_point_columns(mixed) is None
+    for a, b in zip(agreement_index._point_columns(mixed, np.arange(3000)), want, strict=True):
+        assert a.tobytes() == b.tobytes()

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from truce.api import ogc
 from truce.api.ogc.points import PointIndex, times_ns
@@ -39,6 +41,7 @@ from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
 from truce.store.key_column import KeyColumn
 from truce.store.packed import BLOCK, PackedIncidents, fields_of, items_at, keys_of, unchanged
+from truce.store.packed_arrow import REPORT_INDEX_ROWS, Kind, packed_columns
 from truce.store.users import User
 from truce.store.watermark import Mark
 
@@ -317,7 +320,14 @@ def _point_columns(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Longitudes, latitudes and times (ns) of the incidents at `positions`, read a
     step at a time: a million of each as Python objects at once would be freed in
-    pieces the process never gets back."""
+    pieces the process never gets back. Most of a packed evaluation (an index made
+    from nothing) is read field by field from the rows' text (`packed_columns`), not
+    parsed whole: at 1M, parsing every row into Python objects took 15 s."""
+    if isinstance(incs, PackedIncidents) and 2 * len(positions) >= len(incs):
+        every = _packed_point_columns(incs)
+        if every is not None:
+            lon_all, lat_all, t_all = every
+            return lon_all[positions], lat_all[positions], t_all[positions]
     lon = np.empty(len(positions), dtype=np.float64)
     lat = np.empty(len(positions), dtype=np.float64)
     t = np.empty(len(positions), dtype=np.int64)
@@ -326,6 +336,31 @@ def _point_columns(
         step = positions[at].tolist()
         lons, lats, times = fields_of(incs, step, ("lon", "lat", "observed_at"))
         lon[at], lat[at], t[at] = lons, lats, times_ns(times)
+    return lon, lat, t
+
+
+def _packed_point_columns(
+    incs: PackedIncidents,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Every incident's longitude, latitude and time (ns), by position, from the JSON
+    text of their fields (numbers read by Arrow, correctly rounded as a JSON parser
+    reads them); None when a row is stored as an object or a coordinate is missing."""
+    n = len(incs)
+    lon = np.empty(n, dtype=np.float64)
+    lat = np.empty(n, dtype=np.float64)
+    t = np.empty(n, dtype=np.int64)
+    fields: dict[str, Kind] = {"lon": "raw", "lat": "raw", "observed_at": "str"}
+    for start in range(0, n, REPORT_INDEX_ROWS):
+        stop = min(start + REPORT_INDEX_ROWS, n)
+        columns = packed_columns(incs, start, stop, fields)
+        if columns is None or any(c.null_count for c in columns.values()):
+            return None
+        try:
+            lon[start:stop] = pc.cast(columns["lon"], pa.float64()).to_numpy()
+            lat[start:stop] = pc.cast(columns["lat"], pa.float64()).to_numpy()
+        except pa.ArrowInvalid:  # not a plain number: the rows are parsed instead
+            return None
+        t[start:stop] = times_ns(columns["observed_at"].to_pylist())
     return lon, lat, t
 
 
