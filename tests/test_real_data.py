@@ -159,3 +159,28 @@ def test_the_reports_file_may_be_named_as_truce_ingest_takes_it():
         result = runner.invoke(app, [*args, *extra])
         assert result.exit_code == 2 and message in result.output
         assert "Traceback" not in result.output
+
+
+def test_the_reports_may_be_piped_in_and_the_evaluation_written_to_a_file(tmp_path):
+    """`truce evaluate -a ID < FILE` reads standard input when it is not a terminal, and
+    `-o FILE` writes the evaluation there (JSON unless --format table); an unwritable
+    path is a clear error."""
+    code, output, want = _evaluate_2019(str(DATA_2019))
+    assert code == 0, output
+    runner = CliRunner()
+    args = ["evaluate", "-a", "sochi-2018-09", "--as-of", "2019-12-01T00:00:00"]
+    piped = runner.invoke(
+        app, [*args, "--format", "json"], input=gzip.decompress(DATA_2019.read_bytes())
+    )
+    assert piped.exit_code == 0, piped.output
+    assert json.loads(piped.stdout) == want
+    out = tmp_path / "evaluation.json"
+    written = runner.invoke(app, [*args, str(DATA_2019), "-o", str(out)])
+    assert written.exit_code == 0, written.output
+    assert json.loads(out.read_text(encoding="utf-8")) == want
+    table = tmp_path / "evaluation.txt"
+    runner.invoke(app, [*args, str(DATA_2019), "-o", str(table), "--format", "table"])
+    assert "1,742 reports accepted" in table.read_text(encoding="utf-8")
+    bad = runner.invoke(app, [*args, str(DATA_2019), "-o", str(tmp_path / "no" / "x.json")])
+    assert bad.exit_code == 2 and "cannot write" in bad.output
+    assert "Traceback" not in bad.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections import Counter
@@ -135,8 +136,22 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         output: Annotated[
-            OutputFormat, typer.Option("--format", help="json (SPEC §3) or table.")
-        ] = OutputFormat.table,
+            OutputFormat | None,
+            typer.Option(
+                "--format",
+                show_default=False,
+                help="json (SPEC §3) or table [default: table; json with --output].",
+            ),
+        ] = None,
+        to: Annotated[
+            Path | None,
+            typer.Option(
+                "--output",
+                "-o",
+                show_default=False,
+                help="Write to this file, not standard output (JSON unless --format table).",
+            ),
+        ] = None,
         source: Annotated[
             str | None, typer.Option(help="Source name for rows that state none.")
         ] = None,
@@ -147,15 +162,23 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Consolidate reports into incidents and check them against an agreement."""
         path = reports if reports is not None else file
-        if path is None:
-            raise fail("no reports given: name the file (or -r FILE; -r - reads standard input)")
         if file is not None and file != path:
             raise fail(f"two reports files given ({file} and --reports {reports}): give one")
-        given: Path | bytes = path
-        if str(path) == "-":
+        piped = path is None and not sys.stdin.isatty()  # `truce evaluate -a ID < FILE`
+        if path is None and not piped:
+            raise fail("no reports given: name the file (or -r FILE; -r - reads standard input)")
+        given: Path | bytes
+        if piped or str(path) == "-":
             given = sys.stdin.buffer.read()
-        elif not path.exists():
-            raise fail(f"no such reports file: {path}")
+            if piped and not given:
+                raise fail(
+                    "no reports given: name the file (or -r FILE; -r - reads standard input)"
+                )
+        else:
+            assert path is not None  # not piped: a file was named
+            if not path.exists():
+                raise fail(f"no such reports file: {path}")
+            given = path
         try:
             notices: list[str] = []
             ev = run_evaluate(agreement, given, as_of, source, input_format.value, notices)
@@ -163,9 +186,20 @@ def register(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
         for notice in notices:  # on stderr: the JSON on stdout stays one document
             Console(stderr=True, soft_wrap=True).print(f"note: {notice}", highlight=False)
-        if output is OutputFormat.json:
-            write_evaluation_json(ev, sys.stdout, indent=1, ensure_ascii=False)
-            sys.stdout.write("\n")
-        else:
-            print_table(ev, Console(width=160))
+        if output is None:
+            output = OutputFormat.table if to is None else OutputFormat.json
+        try:
+            with contextlib.ExitStack() as stack:
+                out = (
+                    sys.stdout
+                    if to is None
+                    else stack.enter_context(to.open("w", encoding="utf-8"))
+                )
+                if output is OutputFormat.json:
+                    write_evaluation_json(ev, out, indent=1, ensure_ascii=False)
+                    out.write("\n")
+                else:
+                    print_table(ev, Console(width=160, file=out))
+        except OSError as exc:
+            raise fail(f"cannot write {to}: {exc.strerror or exc}") from None
         exit_now(ctx)
