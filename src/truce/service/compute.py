@@ -98,6 +98,20 @@ def compute(
     return snap
 
 
+def compute_own(
+    engine: Engine,
+    entry: AgreementEntry,
+    as_of: datetime,
+    scope: Scope | None,
+    clock: Callable[[], datetime] = wall_clock,
+    evaluate: EvaluateFn = default_evaluate,
+) -> Snapshot:
+    """`compute` over the reports `scope` sees (None: all), packed: an evaluation a
+    server process keeps for itself (`OwnEvaluations`), wherever it is computed."""
+    where = None if scope is None else scope.where()
+    return compute(engine, entry, as_of, clock, evaluate, where, packed=True)
+
+
 def _effective(conn: Connection, entry: AgreementEntry) -> tuple[Agreement, Coverage | None]:
     agreement = commitments.effective(conn, entry.agreement)  # registry changes
     covered = coverage_in(conn, agreement.id) if needs_coverage(agreement) else None
@@ -349,8 +363,7 @@ class SharedCompute:
 
                 self.own_child = ComputeProcess()
             return self.own_child.compute_own(self.engine, entry, as_of, scope)  # type: ignore[no-any-return]
-        where = None if scope is None else scope.where()
-        return compute(self.engine, entry, as_of, clock, evaluate, where, packed=True)
+        return compute_own(self.engine, entry, as_of, scope, clock, evaluate)
 
     def made(self, agreement_id: str, generation: int | None) -> bool:
         """This process's computation made the stored rows of `generation` (so it holds

@@ -73,7 +73,7 @@ def _serve(pipe: Connection) -> None:
     is to compute and store the shared evaluation under a lease, or to compute one the
     worker keeps for itself (`OwnRequest`: a visibility class's, an `as_of` instant's),
     sent back packed."""
-    from truce.service.compute import Computer
+    from truce.service.compute import Computer, compute_own
     from truce.store import heap
     from truce.store.engine import make_engine
 
@@ -91,7 +91,8 @@ def _serve(pipe: Connection) -> None:
             engine = engines.get(url) or engines.setdefault(url, make_engine(url))
             with dies_with_worker(pipe):
                 if isinstance(request, OwnRequest):
-                    reply: tuple[str, Any] = ("computed", _own(engine, request))
+                    own = compute_own(engine, request.entry, request.as_of, request.scope)
+                    reply: tuple[str, Any] = ("computed", own)
                     incremental = False
                 else:
                     reply = _shared(engine, computer, request)
@@ -144,13 +145,6 @@ class OwnRequest(NamedTuple):
     entry: AgreementEntry
     as_of: datetime
     scope: Scope | None
-
-
-def _own(engine: Engine, request: OwnRequest) -> Snapshot:
-    from truce.service.compute import compute, wall_clock
-
-    where = None if request.scope is None else request.scope.where()
-    return compute(engine, request.entry, request.as_of, wall_clock, where=where, packed=True)
 
 
 def _shared(engine: Engine, computer: Computer, request: Any) -> tuple[str, Any]:

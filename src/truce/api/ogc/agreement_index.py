@@ -246,9 +246,9 @@ class AgreementIndex:
         n_inc, n_vio = len(self.incident_keys), len(self.violation_pos)
         published_violations = {k for k, (_, published) in vis.states.items() if published}
         incs, vios = resolved(self.data["incidents"]), self.data["violations"]
-        class_packed = isinstance(incs, PackedIncidents) and incs.review_keys is not None
-        if class_packed:  # a class's evaluation: review state by review key, not decoded
-            published = vis.published_mask(incs)  # type: ignore[arg-type]
+        if isinstance(incs, PackedIncidents) and incs.review_keys is not None:
+            # A class's evaluation: review state by review key, known without decoding.
+            published = vis.published_mask(incs)
             violation_visible = np.fromiter(
                 (review_key(v) in published_violations for v in vios), dtype=bool, count=n_vio
             )
