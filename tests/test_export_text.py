@@ -26,6 +26,7 @@ from truce.formats.exports.geojson import ndjson_chunks
 from truce.service.exports import source_table
 from truce.service.views import Source
 from truce.service.visibility import Visibility
+from truce.store.key_column import KeySet
 from truce.store.packed import INCIDENT_FIELDS, PackedIncidents, incident_doc
 from truce.store.users import SYSTEM_USER
 
@@ -83,7 +84,7 @@ def incidents(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _everything(items: list[dict[str, Any]]) -> Source:
-    vis = Visibility(SYSTEM_USER, {}, set(), set())
+    vis = Visibility(SYSTEM_USER, {}, KeySet.of(()), set())
     return Source({"incidents": items, "violations": []}, vis, 0, stale=False)
 
 
@@ -100,7 +101,7 @@ def test_packed_rows_read_as_arrow_give_the_parsed_incidents(
     for k, inc in enumerate(items):
         inc["key"] = f"{inc['key']}#{k}"  # keys are unique
     published = {items[k]["key"] for k in published_at if k < len(items)}
-    vis = Visibility(SYSTEM_USER, {}, published, set())
+    vis = Visibility(SYSTEM_USER, {}, KeySet.of(published), set())
     violations = [
         {"id": v, "key": f"{inc['key']}:{v}", "incident_key": inc["key"]}
         for inc in items

@@ -28,6 +28,7 @@ from truce.formats.exports import FORMATS, export_format
 from truce.formats.exports.geoparquet import geo_metadata
 from truce.service import Service, views
 from truce.service.exports import export_table, save, source_table
+from truce.store.key_column import KeySet
 from truce.store.migrate import upgrade
 from truce.store.packed import INCIDENT_FIELDS, PackedIncidents, incident_doc
 from truce.store.users import SYSTEM_USER, User
@@ -270,7 +271,7 @@ def test_a_published_incident_counts_only_its_published_violations(
     data = {**src.data, "incidents": incidents, "violations": [first, second]}
     reader = User(id=0, name="nobody", role=role, party=None, created_at=AS_OF_T)
     # The incident published, one of its violations published, the other not.
-    vis = views.Visibility(reader, {first["key"]: ("confirmed", True)}, {key}, set())
+    vis = views.Visibility(reader, {first["key"]: ("confirmed", True)}, KeySet.of([key]), set())
     view = vis.filter(data)
     assert [len(i["violations"]) for i in view["incidents"]] == [1]
     table = source_table(replace(src, data=data, visibility=vis), "incidents")

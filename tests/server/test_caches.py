@@ -13,6 +13,7 @@ from tests.server.data import AGREEMENT, BASE_ROWS, many_rows, to_csv
 
 from truce.api import Settings, create_app, ogc
 from truce.service import AgreementRegistry, Service
+from truce.store import reviews
 from truce.store.engine import make_engine, read_transaction
 from truce.store.users import SYSTEM_USER
 from truce.store.watermark import Watermark, read_mark
@@ -260,11 +261,14 @@ def test_the_fast_path_answers_like_the_app(client, reviewed, app, who):
     assert _get(client, "truce_wrong", ITEMS).status_code == 401
 
 
-def test_published_incidents_and_own_reports_are_read_once_per_change(client, service, other):
-    """Every view of a process shares one set of published incidents (re-read when a
-    publication is added, through any process) and one set of each submitter's reports
-    (re-read when reports are stored): at a million published incidents, a second and
-    some 80 MB per request and per cached view otherwise."""
+def test_published_incidents_and_own_reports_are_read_once_per_change(
+    client, service, other, monkeypatch
+):
+    """Every view of a process shares one set of published incidents (extended when a
+    publication is added, through any process, by the publications since) and one set
+    of each submitter's reports (re-read when reports are stored): at a million
+    published incidents, a second and some 80 MB per request and per cached view
+    otherwise."""
     service.ingest_reports(to_csv(BASE_ROWS).encode(), format="csv", user=SYSTEM_USER)
     admin, _ = service.add_user("cache-admin", "admin")
     centre, _ = service.add_user("amman", "centre", "opp")
@@ -276,6 +280,21 @@ def test_published_incidents_and_own_reports_are_read_once_per_change(client, se
     other.publish_incident(AGREEMENT, key, other.add_user("pub-admin", "admin")[0])
     published = service.visibility(AGREEMENT, centre)
     assert key in published.published_incidents and key not in first.published_incidents
+    read_after = []
+    read = reviews.published_incidents
+
+    def reading(conn, agreement_id, after=0):
+        read_after.append(after)
+        return read(conn, agreement_id, after)
+
+    monkeypatch.setattr(reviews, "published_incidents", reading)
+    with read_transaction(service.engine) as conn:
+        mark = reviews.fingerprint(conn)[1]
+    second = service.evaluation(AGREEMENT, admin)["incidents"][1]["key"]
+    other.publish_incident(AGREEMENT, second, other.add_user("pub-admin-2", "admin")[0])
+    both = service.visibility(AGREEMENT, centre).published_incidents
+    # Only what was added (read by each service: `other` publishes and shows it).
+    assert set(both) == {key, second} and read_after and set(read_after) == {mark}
     service.ingest_reports(
         to_csv([dict(BASE_ROWS[0], report_id="a-77")]).encode(), format="csv", user=SYSTEM_USER
     )

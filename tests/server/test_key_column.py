@@ -8,11 +8,10 @@ import random
 import sys
 import tracemalloc
 
-import numpy as np
 import pytest
 
 from truce.store import key_column
-from truce.store.key_column import KeyColumn
+from truce.store.key_column import KeyColumn, KeySet
 
 
 def _keys(n: int, seed: int) -> list[str]:
@@ -40,9 +39,7 @@ def test_positions_are_what_a_dict_made_in_order_gives(seed):
 
 def test_keys_whose_hashes_collide_are_told_apart(monkeypatch):
     # Every key hashed to one of three values: each lookup has to compare keys.
-    monkeypatch.setattr(
-        key_column, "_hashes", lambda keys, count: np.fromiter((len(k) % 3 for k in keys), np.int64)
-    )
+    monkeypatch.setattr(key_column, "_hash", lambda key: len(key) % 3)
     keys = _keys(2_000, 4)
     held = KeyColumn.of(keys)
     as_dict = {key: k for k, key in enumerate(keys)}
@@ -50,7 +47,7 @@ def test_keys_whose_hashes_collide_are_told_apart(monkeypatch):
     assert held.positions(asked[:20]).tolist() == [as_dict.get(key, -1) for key in asked[:20]]
     assert held.positions(asked).tolist() == [as_dict.get(key, -1) for key in asked]
     assert held._table is not None
-    assert held.position(keys[10]) == as_dict[keys[10]]
+    assert [held.position(key) for key in asked] == [as_dict.get(key) for key in asked]
 
 
 def test_it_reads_like_the_list_it_stands_for():
@@ -102,3 +99,39 @@ def test_a_hundred_thousand_keys_take_a_fraction_of_a_list_and_a_dict():
     column_bytes = held.array.nbytes + hashes.nbytes + order.nbytes + sys.getsizeof(held)
     assert len(as_dict) == len(held)
     assert column_bytes < python_bytes / 3, (column_bytes, python_bytes)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_a_key_set_answers_as_a_frozenset_does(seed):
+    keys = _keys(3_000, seed)  # with repeats
+    as_set = frozenset(keys)
+    held = KeySet.of(iter(keys))
+    asked = [*keys[::5], "nowhere", "ucdp:", "x" * 299]
+    assert len(held) == len(as_set) and set(held) == as_set
+    assert [key in held for key in asked] == [key in as_set for key in asked]
+    assert held.are_in(asked).tolist() == [key in as_set for key in asked]
+    assert 42 not in held
+    column = KeyColumn.of(asked)
+    assert column.is_in(held).tolist() == column.is_in(as_set).tolist()
+    assert (held | {"new"}) == as_set | {"new"} and (held & {"nowhere", keys[0]}) == {keys[0]}
+    more = held.with_keys(["new", keys[1], "new"])
+    assert set(more) == as_set | {"new"} and len(more) == len(as_set) + 1
+    assert "new" not in held and held.with_keys([]) is held
+    assert not KeySet.of(()) and "a" not in KeySet.of(())
+
+
+def test_a_key_set_takes_less_than_half_a_frozenset():
+    keys = [f"monitor-{i % 7}:r-{i:08d}" for i in range(100_000)]
+    text = "\n".join(keys)
+    tracemalloc.start()
+    try:
+        as_set = frozenset(text.split("\n"))
+        python_bytes = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    held = KeySet.of(keys)
+    assert keys[5] in held  # the lookup table made
+    hashes, order = held.column._table  # type: ignore[misc]
+    held_bytes = held.column.array.nbytes + hashes.nbytes + order.nbytes
+    assert len(as_set) == len(held)
+    assert held_bytes < python_bytes / 2, (held_bytes, python_bytes)

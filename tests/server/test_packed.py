@@ -226,6 +226,7 @@ def test_which_packed_incidents_a_viewer_sees_is_known_without_decoding_them(rol
     from datetime import UTC, datetime
 
     from truce.service.visibility import Visibility
+    from truce.store.key_column import KeySet
     from truce.store.users import User
 
     items = [_incident(i) for i in range(300)]
@@ -235,7 +236,9 @@ def test_which_packed_incidents_a_viewer_sees_is_known_without_decoding_them(rol
     vis = Visibility(
         user,
         states={},
-        published_incidents={"s:1", "s:4", "s:999", "s:7", *(f"s:{i}" for i in range(200, 260))},
+        published_incidents=KeySet.of(
+            ["s:1", "s:4", "s:999", "s:7", *(f"s:{i}" for i in range(200, 260))]
+        ),
         own_reports={"t:3", "t:11", "s:12", "nowhere"},
     )
     decoded = list(packed)

@@ -106,7 +106,7 @@ def _incident_blocks(src: views.Source, block_rows: int) -> Iterator[pa.RecordBa
             page = items_at(incidents, range(start, min(start + block_rows, len(incidents))))
             if vis.user.sees_everything:  # every incident, as it is
                 shown = page
-                published = [review_key(i) in vis.published_incidents for i in page]
+                published = vis.published_incidents.are_in(map(review_key, page)).tolist()
                 violations = [len(i["violations"] or ()) for i in page]
             else:
                 shown, published, violations = [], [], []

@@ -56,6 +56,9 @@ def paused_gc() -> Iterator[None]:
         _GC_PAUSE.leave()
 
 
+LARGE = 100_000  # incidents or reports: past this, what handling them freed is given back
+
+
 def give_back() -> None:
     """Hand the memory freed since back to the OS (glibc's `malloc_trim`): after a
     computation at 1M reports, ~2 GB of freed evaluation would otherwise stay with the

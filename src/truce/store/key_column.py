@@ -18,7 +18,8 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import overload
+from collections.abc import Set as AbstractSet
+from typing import TypeVar, overload
 
 import numpy as np
 import pyarrow as pa
@@ -28,11 +29,15 @@ CHUNK = 65_536  # keys made into Arrow (and back into `str`) at a time
 _FEW = 64  # keys compared one by one rather than as Arrow arrays
 # Fewer keys asked than 1/_SCAN_SHARE of those held, with no lookup table yet: a scan.
 _SCAN_SHARE = 32
+_T = TypeVar("_T")
+
+
+# The process's own `str` hash: the table lives and dies in this process.
+_hash = hash
 
 
 def _hashes(keys: Iterable[str], count: int) -> np.ndarray:
-    # The process's own `str` hash: the table lives and dies in this process.
-    return np.fromiter(map(hash, keys), dtype=np.int64, count=count)
+    return np.fromiter(map(_hash, keys), dtype=np.int64, count=count)
 
 
 class KeyColumn(Sequence[str]):
@@ -169,14 +174,27 @@ class KeyColumn(Sequence[str]):
     def position(self, key: str) -> int | None:
         """Where `key` is, if it is here (the lookup table made on first use: the
         next key asked of the same column is found in microseconds)."""
-        at = int(self._looked_up([key])[0])
-        return None if at < 0 else at
+        if not len(self):
+            return None
+        hashes, order = self._lookup()
+        # One key without numpy's per-array costs (a few µs, not 17): its hash's last
+        # entry, and the key there compared.
+        wanted = _hash(key)
+        i = int(hashes.searchsorted(wanted, side="right")) - 1
+        if i < 0 or hashes[i] != wanted:
+            return None
+        if i and hashes[i - 1] == wanted:  # a run of equal hashes: looked through
+            at = int(self._looked_up([key])[0])
+            return None if at < 0 else at
+        at = int(order[i])
+        return at if self[at] == key else None
 
     def is_in(self, keys: Collection[str]) -> np.ndarray:
         """Per position: its key is one of `keys` (bool)."""
         if not keys or not len(self):
             return np.zeros(len(self), dtype=bool)
-        found = pc.is_in(self.array, value_set=pa.array(list(keys), pa.string()))
+        values = keys.values if isinstance(keys, KeySet) else pa.array(list(keys), pa.string())
+        found = pc.is_in(self.array, value_set=values)
         return found.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
     def replaced(self, count: int, updates: Sequence[tuple[int, str]]) -> KeyColumn | None:
@@ -191,6 +209,59 @@ class KeyColumn(Sequence[str]):
         at[pos] = len(self) + np.arange(len(pos))
         new = pa.array([key for _, key in updates], pa.string())
         return _settled(KeyColumn(pa.chunked_array([*self.array.chunks, new]).take(pa.array(at))))
+
+
+class KeySet(AbstractSet[str]):
+    """Distinct keys, held as a `KeyColumn`. A server process holds an agreement's
+    published incident keys: as a `frozenset` of a million `str` some 90 MB, as this
+    some 40 MB (the keys, and their lookup table once a key is asked). One key is
+    asked in microseconds (`in`, a few times a set's), many at once as arrays
+    (`are_in`, `KeyColumn.is_in`)."""
+
+    __slots__ = ("column",)
+
+    def __init__(self, column: KeyColumn) -> None:
+        self.column = column  # distinct keys, in one chunk (`values`)
+
+    @classmethod
+    def of(cls, keys: Iterable[str]) -> KeySet:
+        if isinstance(keys, KeySet):
+            return keys
+        return cls(_settled(KeyColumn(pc.unique(KeyColumn.of(keys).array))))
+
+    @classmethod
+    def _from_iterable(cls, items: Iterable[_T]) -> frozenset[_T]:
+        return frozenset(items)  # what `Set`'s operators (`|`, `&`, `-`) make
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.column
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.column)
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+    def __repr__(self) -> str:
+        return f"KeySet({len(self)} keys)"
+
+    @property
+    def values(self) -> pa.Array:
+        """The keys as one Arrow array (a `value_set` for `pyarrow.compute.is_in`)."""
+        chunks = self.column.array.chunks
+        return chunks[0] if len(chunks) == 1 else self.column.array.combine_chunks()
+
+    def are_in(self, keys: Iterable[str]) -> np.ndarray:
+        """Per key asked: it is one of these (bool)."""
+        return self.column.positions(keys) >= 0  # type: ignore[no-any-return]
+
+    def with_keys(self, keys: Iterable[str]) -> KeySet:
+        """These keys and `keys` (this set is left as it is)."""
+        added = KeyColumn.of(keys)
+        if not len(added):
+            return self
+        both = pa.chunked_array([*self.column.array.chunks, *added.array.chunks], pa.string())
+        return KeySet(_settled(KeyColumn(pc.unique(both))))
 
 
 class KeysBuilder:

@@ -10,6 +10,7 @@ in its history.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -53,11 +54,14 @@ def states_for(conn: Connection, agreement_id: str) -> dict[str, tuple[str, bool
     return {k: (s, bool(p)) for k, s, p in conn.execute(q)}
 
 
-def published_incidents(conn: Connection, agreement_id: str) -> set[str]:
+def published_incidents(conn: Connection, agreement_id: str, after: int = 0) -> Iterator[str]:
+    """The keys of the agreement's published incidents, as published after publication
+    `after` (the second of an earlier `fingerprint`): publications are only added."""
     q = select(incident_publications.c.incident_key).where(
-        incident_publications.c.agreement_id == agreement_id
+        incident_publications.c.agreement_id == agreement_id,
+        incident_publications.c.id > after,
     )
-    return {k for (k,) in conn.execute(q)}
+    return (k for (k,) in conn.execute(q))
 
 
 def fingerprint(conn: Connection) -> tuple[int, int]:

@@ -253,9 +253,7 @@ class AgreementIndex:
                 (review_key(v) in published_violations for v in vios), dtype=bool, count=n_vio
             )
         elif incs and "review_key" in incs[0]:  # the same, as dicts
-            published = np.fromiter(
-                (review_key(i) in vis.published_incidents for i in incs), dtype=bool, count=n_inc
-            )
+            published = vis.published_incidents.are_in(map(review_key, incs))
             violation_visible = np.fromiter(
                 (review_key(v) in published_violations for v in vios), dtype=bool, count=n_vio
             )

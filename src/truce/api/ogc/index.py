@@ -32,8 +32,6 @@ from truce.store.watermark import Mark, Watermark
 
 log = logging.getLogger("truce.api")
 
-LARGE_SNAPSHOT = 100_000  # incidents; see `_settle_heap`
-
 
 class WouldBlock(Exception):
     """Answering needs the database or a (re)build; retry with `block=True` off the event loop."""
@@ -163,7 +161,7 @@ class OgcIndex:
             )
         self._by_key[key] = built
         self.builds += 1
-        if len(built.incident_keys) >= LARGE_SNAPSHOT:
+        if len(built.incident_keys) >= heap.LARGE:
             _settle_heap()
         return built
 
