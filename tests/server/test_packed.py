@@ -251,12 +251,28 @@ def test_which_packed_incidents_a_viewer_sees_is_known_without_decoding_them(rol
         {"id": "v-1", "key": "a:r:s:5", "incident": "inc-6", "incident_key": "s:5", "rule": "r"},
         {"id": "v-2", "key": "a:r:s:9", "incident": "inc-10", "incident_key": "s:9", "rule": "r"},
     ]
+    terms = {  # what the terms' parts show depends on which of these incidents are seen
+        "not_charged": [{"incident_key": k} for k in ("s:1", "s:3", "s:250", "s:12", "s:100")],
+        "convoys": [
+            {
+                "history": [],
+                "incidents": ["inc-5", "inc-4", "inc-101"],
+                "incident_keys": ["s:4", "s:3", "s:100"],
+            }
+        ],
+    }
     for incidents in (True, False):
         views = [
-            vis.filter({"incidents": held, "violations": violations}, incidents=incidents)
+            vis.filter({"incidents": held, "violations": violations, **terms}, incidents=incidents)
             for held in (packed, decoded)
         ]
         assert views[0] == views[1]
+        seen_terms = [n["incident_key"] for n in views[0]["not_charged"]]
+        assert seen_terms == (
+            ["s:1", "s:250"] if role == "observer" else ["s:1", "s:3", "s:250", "s:12"]
+        )
+        convoy = views[0]["convoys"][0]["incident_keys"]
+        assert convoy == (["s:4"] if role == "observer" else ["s:4", "s:3"])
 
 
 def test_packed_blocks_hold_no_more_memory_than_their_bytes():

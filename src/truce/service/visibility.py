@@ -193,12 +193,19 @@ class Visibility:
         packed = None if full else resolved(data["incidents"])
         if isinstance(packed, PackedIncidents):
             own_at = self.own_mask(packed)
-            at = np.flatnonzero(self.published_mask(packed) | own_at)
+            visible = self.published_mask(packed) | own_at
             if incidents:
-                candidates = packed.decode(at.tolist())
+                candidates = packed.decode(np.flatnonzero(visible).tolist())
             else:
-                keys = packed.keys.array.take(pa.array(at)).to_pylist()
-                visible_incidents = dict(zip(keys, own_at[at].tolist(), strict=True))
+                # Only the incidents the rest refers to (violations, terms): a summary of
+                # a million incidents seen made a million keys and dicts (some 300 MB at
+                # its peak) to look up a few thousand.
+                asked = list(_referred_incidents(data))
+                at = packed.keys.positions(asked)
+                found = at >= 0
+                shown_at = at[found][visible[at[found]]]
+                keys = packed.keys.array.take(pa.array(shown_at)).to_pylist()
+                visible_incidents = dict(zip(keys, own_at[shown_at].tolist(), strict=True))
                 candidates = ()
         for inc in candidates:
             seen = self.seen(inc)
@@ -228,10 +235,20 @@ class Visibility:
                 vid for vid in inc.get("violations", []) if vid in shown_violations
             ]
         if not incidents:  # the keys alone, for what view_terms shows of the terms
-            shown = [{"key": key} for key in visible_incidents]
+            shown = [{"key": key} for key in visible_incidents]  # (of those referred to)
         view = view_terms(
             {**data, "incidents": shown, "violations": violations}, self.user, self.sites
         )
         if not incidents:
             del view["incidents"]
         return view
+
+
+def _referred_incidents(data: dict[str, Any]) -> set[str]:
+    """The incident keys an evaluation's violations and terms refer to: all that
+    `view_terms` and the violations need to know of which incidents are seen."""
+    keys = {v["incident_key"] for v in data["violations"]}
+    keys.update(n["incident_key"] for n in data.get("not_charged", ()) if n.get("incident_key"))
+    for convoy in data.get("convoys", ()):
+        keys.update(convoy.get("incident_keys", ()))
+    return keys

@@ -37,6 +37,7 @@ from truce.api import ogc
 from truce.api.ogc.points import PointIndex, times_ns
 from truce.service import SHARED_ROLES, Service, Visibility
 from truce.service.scopes import ReportIndex, review_key
+from truce.store import heap
 from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
 from truce.store.key_column import KeyColumn
@@ -235,6 +236,8 @@ class AgreementIndex:
         if hit is not None:
             return hit
         made = self._make_view(service.visibility(self.agreement_id, user))
+        if len(self.incident_keys) >= heap.LARGE:
+            heap.give_back()
         with self.lock:
             self.views[(_who(user), mark)] = made
             while len(self.views) > VIEW_CACHE_SIZE:
