@@ -17,6 +17,7 @@ from truce.api import Settings, create_app
 from truce.store.users import SYSTEM_USER
 
 URL = f"/api/agreements/{AGREEMENT}/evaluation"
+ITEMS = f"/ogc/collections/{AGREEMENT}-incidents/items"
 AIRSTRIKE = BASE_ROWS[3]  # amman:a-2, the Syrian Air Force, a cease_attacks violation
 # What the probing agency reports: the same place and time, nothing else.
 PROBE = {
@@ -145,3 +146,108 @@ def test_a_summary_without_incidents_shows_the_rest_of_the_view_unchanged(
     summary = views.evaluation(service.evaluations, AGREEMENT, user, incidents=False)
     assert full["incidents"] and "incidents" not in summary
     assert summary == {k: v for k, v in full.items() if k != "incidents"}
+
+
+def test_a_class_keeps_its_evaluation_while_only_reports_it_does_not_see_arrive(
+    app, client, tokens, service
+):
+    """Reports are stored unpublished: a class that does not see them keeps its
+    evaluation (the same computation, found to hold at the new reports version), its
+    OGC index too; what it shows is what a computation from scratch shows. Its own
+    reports, a publication or a sign-up change make it again."""
+    from truce.service import Service
+    from truce.service.scopes import PUBLISHED, scope_for
+
+    _post(client, tokens.headers("amman"), [BASE_ROWS[0], BASE_ROWS[3]])
+    _post(client, tokens.headers("hmeimim"), [BASE_ROWS[1]])
+    r = client.post(
+        f"/api/agreements/{AGREEMENT}/incidents/amman:a-2/publish", headers=tokens.headers("admin")
+    )
+    assert r.status_code == 200, r.text
+    amman = service.authenticate(tokens.amman)
+    evals = service.evaluations
+
+    def seen(who: str) -> dict[str, Any]:
+        view = client.get(URL, headers=tokens.headers(who))
+        assert view.status_code == 200
+        return {**_derived(view.json()), "version": view.headers["Truce-Reports-Version"]}
+
+    def from_scratch(who: str) -> dict[str, Any]:
+        fresh = Service(service.engine, service.agreements)
+        try:
+            return _derived(fresh.evaluation(AGREEMENT, service.authenticate(getattr(tokens, who))))
+        finally:
+            fresh.evaluations.close()
+
+    first = seen("observer")
+    published = evals.latest(AGREEMENT, PUBLISHED)
+    mine = (seen("amman"), evals.latest(AGREEMENT, scope_for(amman)))
+    pages = client.get(ITEMS, headers=tokens.headers("observer")).json()["numberMatched"]
+    builds = app.state.ogc.index.builds
+
+    _post(client, tokens.headers("hmeimim"), [dict(BASE_ROWS[2], report_id="h-9")])
+    again = seen("observer")
+    kept = evals.latest(AGREEMENT, PUBLISHED)
+    assert kept is not None and kept.same(published) and kept is not published
+    assert kept.reports_version > published.reports_version == kept.computed_version
+    assert int(again.pop("version")) == kept.reports_version
+    assert again == {k: first[k] for k in again} == from_scratch("observer")
+    assert client.get(ITEMS, headers=tokens.headers("observer")).json()["numberMatched"] == pages
+    assert app.state.ogc.index.builds == builds  # the class's index carried on too
+    assert evals.latest(AGREEMENT, scope_for(amman)) is not None
+    seen("amman")
+    assert evals.latest(AGREEMENT, scope_for(amman)).same(mine[1])
+
+    _post(client, tokens.headers("amman"), [dict(BASE_ROWS[0], report_id="a-9")])
+    theirs = seen("amman")
+    assert not evals.latest(AGREEMENT, scope_for(amman)).same(mine[1])  # its own report
+    assert "amman:a-9" in json.dumps(theirs) and theirs.pop("version")
+    assert theirs == from_scratch("amman")
+    seen("observer")
+    assert evals.latest(AGREEMENT, PUBLISHED).same(published)
+
+    r = client.post(
+        f"/api/agreements/{AGREEMENT}/incidents/amman:a-1/publish", headers=tokens.headers("admin")
+    )
+    assert r.status_code == 200, r.text
+    after = seen("observer")
+    assert not evals.latest(AGREEMENT, PUBLISHED).same(published)  # a publication
+    assert after.pop("version") and after == from_scratch("observer")
+    assert {i["key"] for i in after["incidents"]} == {"amman:a-1", "amman:a-2"}
+
+
+def test_whether_a_class_s_reports_changed_is_told_from_the_reports_added_since(service, tokens):
+    """`unchanged_for`: true only while nothing but reports the class does not see was
+    added; a publication, a sign-up change (any other version bump), a report of its
+    own or a report that went missing all say "changed"."""
+    from sqlalchemy import delete
+
+    from truce.service.scopes import PUBLISHED, scope_for
+    from truce.store import reports as report_store
+    from truce.store.engine import read_transaction, write_transaction
+    from truce.store.schema import reports
+
+    amman, hmeimim = (service.authenticate(getattr(tokens, n)) for n in ("amman", "hmeimim"))
+
+    def basis() -> report_store.Basis:
+        with read_transaction(service.engine) as conn:
+            return report_store.basis(conn)
+
+    def unchanged(before: report_store.Basis, scope: Any) -> bool:
+        with read_transaction(service.engine) as conn:
+            return report_store.unchanged_for(conn, before, report_store.basis(conn), scope.where())
+
+    service.ingest_reports(to_csv([BASE_ROWS[0]]).encode(), format="csv", user=amman)
+    before = basis()
+    service.ingest_reports(to_csv([BASE_ROWS[1]]).encode(), format="csv", user=hmeimim)
+    assert unchanged(before, PUBLISHED) and unchanged(before, scope_for(amman))
+    assert not unchanged(before, scope_for(hmeimim))  # its own report
+    with write_transaction(service.engine) as conn:
+        report_store.mark_published(conn, ["amman:a-1"])  # an older report published
+        report_store.bump_version(conn)
+    assert not unchanged(before, PUBLISHED) and not unchanged(before, scope_for(amman))
+    again = basis()
+    assert unchanged(again, PUBLISHED)
+    with write_transaction(service.engine) as conn:
+        conn.execute(delete(reports).where(reports.c.report_id == "a-1"))
+    assert not unchanged(again, PUBLISHED)  # fewer reports than before

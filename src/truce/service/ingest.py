@@ -198,7 +198,8 @@ def store_reports(
             result.refused = []
         outcome = report_store.insert_reports(conn, table, submitted_by=user.name, received_at=now)
         if outcome.count:
-            result.reports_version = report_store.bump_version(conn)
+            # Stored unpublished: a class that does not see them keeps its evaluation.
+            result.reports_version = report_store.bump_version(conn, new_reports_only=True)
             new_keys = [k for k, is_new in zip(keys, outcome.new.tolist(), strict=True) if is_new]
             audit.append(
                 conn,

@@ -103,7 +103,7 @@ def summary(
     snap = reading.snapshot
     with read_transaction(evals.engine) as conn:
         reviewed = reviews.fingerprint(conn)
-    key = (agreement_id, user.name, snap.reports_version, snap.computed_at, reviewed)
+    key = (agreement_id, user.name, snap.computation, reviewed)
     latest = ("latest", agreement_id, user.name)
     meta = {"reports_version": snap.reports_version, "as_of": snap.data["as_of"]}
     hit = evals.summaries.get(key)

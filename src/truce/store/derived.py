@@ -57,6 +57,10 @@ class Snapshot:
     computed_at: datetime
     data: dict[str, Any]
     generation: int = 0  # the stored rows' generation it matches (0: not stored)
+    # The reports version it was computed at, when found still to hold at a later one
+    # (`reports_version`: a class's evaluation, when only reports it does not see were
+    # added since; `truce.store.reports.unchanged_for`). 0: computed at `reports_version`.
+    computed_version: int = 0
 
     def fresh(self, version: int, digest: str, now: datetime) -> bool:
         """Computed from (at least) reports version `version`, and still valid at `now`."""
@@ -66,14 +70,22 @@ class Snapshot:
             and (self.valid_until is None or now < self.valid_until)
         )
 
-    def same(self, other: Snapshot | None) -> bool:
-        """The same stored computation (cheaper than comparing the data)."""
+    @property
+    def computation(self) -> tuple[int, str, datetime]:
+        """Which computation this is (cheaper than comparing the data)."""
         return (
-            other is not None
-            and self.reports_version == other.reports_version
-            and self.agreement_digest == other.agreement_digest
-            and self.computed_at == other.computed_at
+            self.computed_version or self.reports_version,
+            self.agreement_digest,
+            self.computed_at,
         )
+
+    def same(self, other: Snapshot | None) -> bool:
+        """The same computation (perhaps found to hold at a later reports version)."""
+        return other is not None and self.computation == other.computation
+
+    def still_at(self, version: int) -> Snapshot:
+        """This computation, found to hold at reports version `version` too."""
+        return replace(self, reports_version=version, computed_version=self.computation[0])
 
 
 def encode(data: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     String,
+    func,
     or_,
     select,
     tuple_,
@@ -191,15 +192,55 @@ def _insert_sqlite(
     return InsertOutcome(np.fromiter((p in inserted for p in pairs), dtype=bool, count=n))
 
 
-def bump_version(conn: Connection) -> int:
-    """Mark the stored reports as changed; returns the new version."""
+def bump_version(conn: Connection, *, new_reports_only: bool = False) -> int:
+    """Mark the stored inputs as changed; returns the new reports version.
+    `new_reports_only`: the change is reports added, which are stored unpublished
+    (only their submitters' visibility classes see them), so `classes_version` stays."""
+    if not new_reports_only:
+        _bump(conn, "classes_version")
+    return _bump(conn, "reports_version")
+
+
+def _bump(conn: Connection, key: str) -> int:
     bumped = conn.execute(
-        update(state)
-        .where(state.c.key == "reports_version")
-        .values(int_value=state.c.int_value + 1)
+        update(state).where(state.c.key == key).values(int_value=state.c.int_value + 1)
         .returning(state.c.int_value)
-    ).scalar_one()
+    ).scalar_one()  # fmt: skip
     return int(bumped)
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What the store held when a visibility class's evaluation was made, as far as
+    telling later whether it still holds (`unchanged_for`): reports are only added
+    (unpublished) and flagged published; anything else moves `classes_version`."""
+
+    classes_version: int
+    newest: int  # the newest report's id
+    count: int  # how many reports there were
+
+
+def basis(conn: Connection) -> Basis:
+    classes = select(state.c.int_value).where(state.c.key == "classes_version")
+    newest, count = conn.execute(
+        select(func.coalesce(func.max(reports.c.id), 0), func.count()).select_from(reports)
+    ).one()
+    return Basis(int(conn.execute(classes).scalar_one()), int(newest), int(count))
+
+
+def unchanged_for(conn: Connection, before: Basis, now: Basis, where: ColumnElement[bool]) -> bool:
+    """Whether the reports `where` selects are the same at `now` as at `before` (both
+    read by `basis`), and nothing else a class's evaluation depends on moved: only
+    reports it does not see were added since. Checks the reports added since only."""
+    if now.classes_version != before.classes_version or now.count < before.count:
+        return False
+    later = select(func.count()).select_from(reports).where(reports.c.id > before.newest)
+    if before.count + conn.execute(later).scalar_one() != now.count:
+        # A lower id committed after `before` was read (PostgreSQL hands ids out at
+        # insert, not at commit): which reports are new is not known from ids.
+        return False
+    seen = select(reports.c.id).where(reports.c.id > before.newest, where).limit(1)
+    return conn.execute(seen).first() is None
 
 
 def reports_version(conn: Connection) -> int:

@@ -217,6 +217,17 @@ class AgreementIndex:
             snapshot=snapshot,
         )
 
+    def carried(self, snap: Snapshot | None) -> bool:
+        """Whether `snap` is the computation indexed here; found to hold at a later
+        reports version (a class's, `Snapshot.still_at`), so is this index: nothing to
+        index again."""
+        if snap is None or not snap.same(self.snapshot):
+            return False
+        with self.lock:
+            if snap.reports_version > self.reports_version:
+                self.snapshot, self.reports_version = snap, snap.reports_version
+        return True
+
     def fresh(self, version: int, now: datetime) -> bool:
         return self.reports_version >= version and (
             self.valid_until is None or now < self.valid_until

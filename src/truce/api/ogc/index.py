@@ -99,7 +99,7 @@ class OgcIndex:
             if current is None or not self._up_to_date(current, scope, mark):
                 # waits only when nothing is held yet, or as configured
                 snap = self.service.evaluations.snapshot(agreement_id, scope=scope)
-                if current is None or not snap.same(current.snapshot):
+                if current is None or not current.carried(snap):
                     current = self._build(key, snap)
             return current, mark
 
@@ -110,16 +110,15 @@ class OgcIndex:
 
     def _up_to_date(self, current: AgreementIndex, scope: Scope | None, mark: Mark) -> bool:
         latest = self.service.evaluations.latest(current.agreement_id, scope)
-        return current.fresh(mark.reports_version, self.service.clock()) and (
-            latest is None or latest.same(current.snapshot)
-        )
+        indexed = latest is None or current.carried(latest)  # first: it may carry it on
+        return indexed and current.fresh(mark.reports_version, self.service.clock())
 
     def _keep_current(self, current: AgreementIndex, scope: Scope | None, mark: Mark) -> None:
         """Ask for a refresh when `current` is behind the store, and index a newer
         snapshot this process already holds (both in the background)."""
         evaluations = self.service.evaluations
         latest = evaluations.latest(current.agreement_id, scope)
-        if latest is not None and not latest.same(current.snapshot):
+        if latest is not None and not current.carried(latest):
             self._index_in_background(current.agreement_id, scope)
         elif not current.fresh(mark.reports_version, self.service.clock()):
             evaluations.request(current.agreement_id, scope)
@@ -141,7 +140,7 @@ class OgcIndex:
                 lock = self._locks.setdefault(key, threading.Lock())
             with lock:
                 current = self._by_key.get(key)
-                if snap is not None and (current is None or not snap.same(current.snapshot)):
+                if snap is not None and (current is None or not current.carried(snap)):
                     self._build(key, snap)
         except Exception:
             log.exception("indexing the evaluation of %s failed", key[0])
