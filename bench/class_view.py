@@ -16,6 +16,9 @@ published, as if the secretariat had published their incidents. Then:
 2. `truce serve --workers 2` with an observer's token: seconds to the first
    dashboard answer (the class's evaluation computed on demand) and to an OGC
    page, then each worker's RSS and peak, and its computing processes'.
+3. Then reports the observer does not see arrive (stored unpublished, 10 and then
+   10,000): seconds until its dashboard answers at their reports version, not
+   stale (the class's evaluation kept: `Snapshot.still_at`), and the RSS again.
 
 Target (issue 13): per-worker memory <= 600 MB at 1M incidents, for every viewer.
 """
@@ -42,13 +45,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench.api import AGREEMENT, COLLECTION, BenchDb, _status_kb, seed, start_server  # noqa: E402
 from bench.refresh import rss_mb  # noqa: E402
-from bench.serve_load import DASHBOARD, stop_server  # noqa: E402
+from bench.serve_load import DASHBOARD, _batch_csv, stop_server  # noqa: E402
 
 from truce.store.reports import bump_version  # noqa: E402
 
 TARGET_MB = 600.0
 WAYS = ("dicts", "packed")
 PAGES = 12  # OGC pages and dashboards read after the first answers
+INGEST_BATCHES = (10, 10_000)  # unpublished reports stored, then the observer reads
 
 
 def rss() -> float:
@@ -132,8 +136,37 @@ def in_process(url: str) -> None:
         )
 
 
+def after_ingest(base: str, headers: dict[str, str], admin: str) -> None:
+    """Reports the observer does not see (stored unpublished) arrive: seconds until its
+    dashboard answers, not stale, at the reports version they made."""
+    for batch in INGEST_BATCHES:
+        r = httpx.post(
+            f"{base}/api/reports",
+            content=_batch_csv(f"cv-{os.getpid()}-{time.time_ns()}", batch),
+            headers={"Authorization": f"Bearer {admin}", "Content-Type": "text/csv"},
+            timeout=600,
+        )
+        r.raise_for_status()
+        version = r.json()["reports_version"]
+        t0 = time.perf_counter()
+        with httpx.Client(base_url=base, headers=headers, timeout=900) as c:
+            while True:
+                d = c.get(DASHBOARD)
+                d.raise_for_status()
+                current = int(d.headers["Truce-Reports-Version"]) >= version
+                if current and d.headers["Truce-Stale"] == "false":
+                    break
+                time.sleep(0.05)
+        print(
+            f"  {batch:,} unpublished reports stored: the observer's dashboard current "
+            f"after {time.perf_counter() - t0:.2f} s",
+            flush=True,
+        )
+
+
 def served(db: BenchDb) -> None:
     _, token = db.service().add_user(f"observer-{os.getpid()}-{time.time_ns()}", "observer")
+    _, admin = db.service().add_user(f"admin-{os.getpid()}-{time.time_ns()}", "admin")
     db.engine.dispose()
     proc, base = start_server(db.url, 2)
     try:
@@ -169,6 +202,8 @@ def served(db: BenchDb) -> None:
         )
         workers = rss_mb(proc.pid)
         print(f"  RSS MB: {workers}")
+        after_ingest(base, headers, admin)
+        print(f"  RSS MB: {rss_mb(proc.pid)}")
     finally:
         stop_server(proc)
 

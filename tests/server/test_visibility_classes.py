@@ -148,6 +148,24 @@ def test_a_summary_without_incidents_shows_the_rest_of_the_view_unchanged(
     assert summary == {k: v for k, v in full.items() if k != "incidents"}
 
 
+def _seen(client: TestClient, tokens: Any, who: str) -> dict[str, Any]:
+    """What `who` is shown of the evaluation, and at which reports version."""
+    view = client.get(URL, headers=tokens.headers(who))
+    assert view.status_code == 200
+    return {**_derived(view.json()), "version": view.headers["Truce-Reports-Version"]}
+
+
+def _from_scratch(service: Any, tokens: Any, who: str) -> dict[str, Any]:
+    """What `who` is shown by a service that computes its class's evaluation now."""
+    from truce.service import Service
+
+    fresh = Service(service.engine, service.agreements)
+    try:
+        return _derived(fresh.evaluation(AGREEMENT, service.authenticate(getattr(tokens, who))))
+    finally:
+        fresh.evaluations.close()
+
+
 def test_a_class_keeps_its_evaluation_while_only_reports_it_does_not_see_arrive(
     app, client, tokens, service
 ):
@@ -155,7 +173,6 @@ def test_a_class_keeps_its_evaluation_while_only_reports_it_does_not_see_arrive(
     evaluation (the same computation, found to hold at the new reports version), its
     OGC index too; what it shows is what a computation from scratch shows. Its own
     reports, a publication or a sign-up change make it again."""
-    from truce.service import Service
     from truce.service.scopes import PUBLISHED, scope_for
 
     _post(client, tokens.headers("amman"), [BASE_ROWS[0], BASE_ROWS[3]])
@@ -168,16 +185,10 @@ def test_a_class_keeps_its_evaluation_while_only_reports_it_does_not_see_arrive(
     evals = service.evaluations
 
     def seen(who: str) -> dict[str, Any]:
-        view = client.get(URL, headers=tokens.headers(who))
-        assert view.status_code == 200
-        return {**_derived(view.json()), "version": view.headers["Truce-Reports-Version"]}
+        return _seen(client, tokens, who)
 
     def from_scratch(who: str) -> dict[str, Any]:
-        fresh = Service(service.engine, service.agreements)
-        try:
-            return _derived(fresh.evaluation(AGREEMENT, service.authenticate(getattr(tokens, who))))
-        finally:
-            fresh.evaluations.close()
+        return _from_scratch(service, tokens, who)
 
     first = seen("observer")
     published = evals.latest(AGREEMENT, PUBLISHED)
@@ -251,3 +262,33 @@ def test_whether_a_class_s_reports_changed_is_told_from_the_reports_added_since(
     with write_transaction(service.engine) as conn:
         conn.execute(delete(reports).where(reports.c.report_id == "a-1"))
     assert not unchanged(again, PUBLISHED)  # fewer reports than before
+
+
+def test_a_kept_class_evaluation_follows_the_review_key_of_the_full_incident(
+    client, tokens, service
+):
+    """A report the observer does not see, observed earlier at the same place, becomes
+    the earliest of the full incident that holds a published report: the observer's
+    incident is reviewed under that full incident's key from then on, kept evaluation
+    or not (here: no longer published under it)."""
+    from truce.service.scopes import PUBLISHED
+
+    _post(client, tokens.headers("amman"), [BASE_ROWS[0]])
+    r = client.post(
+        f"/api/agreements/{AGREEMENT}/incidents/amman:a-1/publish", headers=tokens.headers("admin")
+    )
+    assert r.status_code == 200, r.text
+    first = _seen(client, tokens, "observer")
+    assert [i["key"] for i in first["incidents"]] == ["amman:a-1"]
+    made = service.evaluations.latest(AGREEMENT, PUBLISHED)
+    earlier = dict(BASE_ROWS[1], report_id="h-0", observed_at="2016-09-13T04:00:00+03:00")
+    _post(client, tokens.headers("hmeimim"), [earlier])
+    admin = client.get(URL, headers=tokens.headers("admin")).json()
+    [holder] = [i for i in admin["incidents"] if "amman:a-1" in i["report_ids"]]
+    assert holder["key"] == "hmeimim:h-0"
+    after = _seen(client, tokens, "observer")
+    kept = service.evaluations.latest(AGREEMENT, PUBLISHED)
+    assert kept is not None and made is not None
+    assert kept.computed_at == made.computed_at and not kept.same(made)  # relinked, not made
+    assert after.pop("version") and after == _from_scratch(service, tokens, "observer")
+    assert after["incidents"] == []

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -22,7 +23,7 @@ from truce.store import reports as report_store
 from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
 from truce.store.engine import read_transaction
-from truce.store.packed import keys_of
+from truce.store.packed import PackedIncidents, keys_of
 
 # (agreement, as_of, which reports: None for all) -> an evaluation computed now, packed
 ComputeFn = Callable[[AgreementEntry, datetime, Scope | None], Snapshot]
@@ -96,10 +97,10 @@ class OwnEvaluations:
                 basis = report_store.basis(conn)
                 still = self._still(conn, key, held, entry, scope, basis)
             if still is not None:  # only reports the class does not see came since
-                self._keep(key, still.still_at(version), basis)
+                self._keep(key, self._relinked(entry, still, version), basis)
                 return self._scoped[key]
             snap = self.compute(entry, self.clock(), scope)
-            self._link_review_keys(entry, snap)
+            link_review_keys(snap.data, entry.agreement.id, self._moved(entry, snap))
             self._keep(key, snap, basis)
             _settle(snap)
             return snap
@@ -146,7 +147,7 @@ class OwnEvaluations:
                 return self._as_of[key]
         snap = self.compute(entry, as_of, scope)
         if scope is not None:
-            self._link_review_keys(entry, snap)
+            link_review_keys(snap.data, entry.agreement.id, self._moved(entry, snap))
         with self._lock:
             self._as_of[key] = snap
             while len(self._as_of) > self.as_of_cache_size:
@@ -154,14 +155,39 @@ class OwnEvaluations:
         _settle(snap)
         return snap
 
-    def _link_review_keys(self, entry: AgreementEntry, snap: Snapshot) -> None:
-        """`link_review_keys` of a class's evaluation, through the report index of the
-        full evaluation this process holds. Made for each and dropped: at 1M reports it
-        is about a second of mostly compiled work (the GIL released) but some 40 MB held,
-        and the full evaluation it was made of changes with every report anyway."""
+    def _moved(self, entry: AgreementEntry, snap: Snapshot) -> dict[str, str]:
+        """What `link_review_keys` needs of a class's evaluation, through the report
+        index of the full evaluation this process holds. Made for each and dropped: at
+        1M reports it is about a second of mostly compiled work (the GIL released) but
+        some 40 MB held, and the full evaluation it was made of changes with every
+        report anyway."""
         index = ReportIndex.of(self.full(entry).data)
-        keys = keys_of(resolved(snap.data["incidents"]))
-        link_review_keys(snap.data, entry.agreement.id, index.moved(keys))
+        return index.moved(keys_of(resolved(snap.data["incidents"])))
+
+    def _relinked(self, entry: AgreementEntry, snap: Snapshot, version: int) -> Snapshot:
+        """A class's evaluation found to hold at `version`, its review keys linked to the
+        full evaluation as it is now: reports the class does not see may have joined
+        the full incident holding a class incident's earliest report (or made another
+        the earliest of it), and reviews follow the full incident's key. Usually
+        nothing moved: the same computation, carried on (`Snapshot.still_at`)."""
+        moved = self._moved(entry, snap)
+        incidents = resolved(snap.data["incidents"])
+        if moved == _review_keys(incidents):
+            return snap.still_at(version)
+        # The dicts are shared with readers of `snap`: linked as copies.
+        if not isinstance(incidents, PackedIncidents):
+            incidents = [dict(i) for i in incidents]
+        data = {**snap.data, "incidents": incidents}
+        data["violations"] = [dict(v) for v in snap.data["violations"]]
+        link_review_keys(data, entry.agreement.id, moved)
+        return replace(snap, reports_version=version, computed_version=0, data=data)
+
+
+def _review_keys(incidents: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The review keys of a class's incidents that are not their own keys."""
+    if isinstance(incidents, PackedIncidents):
+        return dict(incidents.review_keys or {})
+    return {i["key"]: i["review_key"] for i in incidents if i["review_key"] != i["key"]}
 
 
 def _settle(snap: Snapshot) -> None:
