@@ -97,10 +97,10 @@ class OwnEvaluations:
                 basis = report_store.basis(conn)
                 still = self._still(conn, key, held, entry, scope, basis)
             if still is not None:  # only reports the class does not see came since
-                self._keep(key, self._relinked(entry, still, version), basis)
-                return self._scoped[key]
-            snap = self.compute(entry, self.clock(), scope)
-            link_review_keys(snap.data, entry.agreement.id, self._moved(entry, snap))
+                snap = self._relinked(entry, still, version)
+            else:
+                snap = self.compute(entry, self.clock(), scope)
+                link_review_keys(snap.data, entry.agreement.id, self._moved(entry, snap))
             self._keep(key, snap, basis)
             _settle(snap)
             return snap
@@ -191,8 +191,9 @@ def _review_keys(incidents: Sequence[dict[str, Any]]) -> dict[str, str]:
 
 
 def _settle(snap: Snapshot) -> None:
-    """After a large evaluation came in (unpickled from the computing process, its
-    review keys linked) and the one it replaces went: what that used and freed goes
-    back to the OS (at 1M incidents a worker otherwise kept some 60 MB more)."""
+    """After a large evaluation came in (unpickled from the computing process) or was
+    carried on, its review keys linked (a report index made and dropped), and the one
+    it replaces went: what that used and freed goes back to the OS (at 1M incidents a
+    worker otherwise kept some 60 MB more)."""
     if len(snap.data["incidents"]) >= heap.LARGE:
         heap.give_back()
