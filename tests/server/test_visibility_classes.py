@@ -292,3 +292,42 @@ def test_a_kept_class_evaluation_follows_the_review_key_of_the_full_incident(
     assert kept.computed_at == made.computed_at and not kept.same(made)  # relinked, not made
     assert after.pop("version") and after == _from_scratch(service, tokens, "observer")
     assert after["incidents"] == []
+
+
+def test_a_class_refreshed_in_the_background_is_linked_to_the_current_full_evaluation(
+    client, tokens, service
+):
+    """A server's refresher brings the full evaluation up to date before a class's:
+    a report stored through another process, unseen by the observer, re-keys the full
+    incident holding its published report, and the class refreshed on its own (no
+    reader asked for the full one) follows it."""
+    import time
+
+    from truce.service import Service
+    from truce.service.scopes import PUBLISHED
+
+    _post(client, tokens.headers("amman"), [BASE_ROWS[0]])
+    r = client.post(
+        f"/api/agreements/{AGREEMENT}/incidents/amman:a-1/publish", headers=tokens.headers("admin")
+    )
+    assert r.status_code == 200, r.text
+    server = Service(service.engine, service.agreements, refresh_wait_s=0)
+    try:
+        observer = server.authenticate(tokens.observer)
+        assert [i["key"] for i in server.evaluation(AGREEMENT, observer)["incidents"]] == [
+            "amman:a-1"
+        ]
+        earlier = dict(BASE_ROWS[1], report_id="h-0", observed_at="2016-09-13T04:00:00+03:00")
+        _post(client, tokens.headers("hmeimim"), [earlier])  # through another service
+        version = server.evaluations.latest(AGREEMENT, PUBLISHED).reports_version + 1
+        server.evaluations.request(AGREEMENT, PUBLISHED)
+        deadline = time.monotonic() + 60
+        while server.evaluations.latest(AGREEMENT, PUBLISHED).reports_version < version:
+            assert time.monotonic() < deadline, "the class was not refreshed"
+            time.sleep(0.05)
+        assert server.evaluation(AGREEMENT, observer)["incidents"] == []
+        assert _derived(server.evaluation(AGREEMENT, observer)) == _from_scratch(
+            service, tokens, "observer"
+        )
+    finally:
+        server.evaluations.close()

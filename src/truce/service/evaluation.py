@@ -234,9 +234,11 @@ class Evaluations:
                 continue
             agreement_id, scope = item
             try:
-                if scope is None:
-                    self._refresh(agreement_id)
-                else:
+                self._refresh(agreement_id)
+                if scope is not None:
+                    # After the full evaluation is current: a class's review keys are
+                    # linked to it (`OwnEvaluations`), and reports it does not see
+                    # can re-key a full incident.
                     self.own.refresh(self.agreements.get(agreement_id), scope)
                 freed = True
             except Exception as exc:
