@@ -110,8 +110,9 @@ def _incident_blocks(src: views.Source, block_rows: int) -> Iterator[pa.RecordBa
                 violations = [len(i["violations"] or ()) for i in page]
             else:
                 shown, published, violations = [], [], []
-                for inc in page:
-                    seen = vis.seen(inc)
+                flags = vis.published_incidents.are_in(map(review_key, page)).tolist()
+                for inc, flag in zip(page, flags, strict=True):
+                    seen = vis.seen(inc, flag)
                     if seen is None:
                         continue
                     shown.append(vis.shown_incident(inc, *seen))

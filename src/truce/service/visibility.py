@@ -14,6 +14,7 @@ was published (and, for submitters, to their own).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
 from collections import Counter
@@ -109,10 +110,14 @@ class Visibility:
         """Whether `filter` keeps this incident."""
         return self.seen(incident) is not None
 
-    def seen(self, incident: dict[str, Any]) -> tuple[bool, list[str]] | None:
+    def seen(
+        self, incident: dict[str, Any], published: bool | None = None
+    ) -> tuple[bool, list[str]] | None:
         """How `filter` shows this incident: None, not at all; else whether it is
-        published and which of its reports are the reader's own (submitters only)."""
-        published = review_key(incident) in self.published_incidents
+        published (given, if known: `published_mask`) and which of its reports are the
+        reader's own (submitters only)."""
+        if published is None:
+            published = review_key(incident) in self.published_incidents
         own = (
             [k for k in incident["report_ids"] if k in self.own_reports]
             if self.user.role in SHARED_ROLES
@@ -188,14 +193,17 @@ class Visibility:
         shown: list[dict[str, Any]] = []
         visible_incidents: dict[str, bool] = {}  # incident key -> own (shared users)
         candidates: Iterable[dict[str, Any]] = () if full and not incidents else data["incidents"]
+        flags: Iterable[bool | None] = itertools.repeat(None)  # published, where known
         # Not for a reader who sees everything: incidents still being read (`Deferred`)
         # are not waited for when none is shown.
         packed = None if full else resolved(data["incidents"])
         if isinstance(packed, PackedIncidents):
             own_at = self.own_mask(packed)
-            visible = self.published_mask(packed) | own_at
+            published_at = self.published_mask(packed)
+            visible = published_at | own_at
             if incidents:
-                candidates = packed.decode(np.flatnonzero(visible).tolist())
+                at = np.flatnonzero(visible)
+                candidates, flags = packed.decode(at.tolist()), published_at[at].tolist()
             else:
                 # Only the incidents the rest refers to (violations, terms): a summary of
                 # a million incidents seen made a million keys and dicts (some 300 MB at
@@ -207,8 +215,8 @@ class Visibility:
                 keys = packed.keys.array.take(pa.array(shown_at)).to_pylist()
                 visible_incidents = dict(zip(keys, own_at[shown_at].tolist(), strict=True))
                 candidates = ()
-        for inc in candidates:
-            seen = self.seen(inc)
+        for inc, flag in zip(candidates, flags, strict=False):  # flags may repeat None
+            seen = self.seen(inc, flag)
             if seen is None:
                 continue
             published, own = seen
