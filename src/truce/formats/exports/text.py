@@ -10,14 +10,24 @@ the shortest form that reads back as the same number (`3` for 3.0).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from truce.formats.exports import text_kernels as kernels
 from truce.formats.exports.columns import Column
+
+
+def _kernels() -> ModuleType:
+    """The compiled kernels, imported when first used: numba takes some 0.6 s to import,
+    and every `truce` command paid it (the CLI lists the export formats), `truce
+    evaluate` included, whose own compiled pass loads in a thread while it reads."""
+    from truce.formats.exports import text_kernels
+
+    return text_kernels
+
 
 LIST_SEPARATOR = ";"
 
@@ -60,7 +70,7 @@ def interleaved(literals: Sequence[str], columns: Sequence[pa.Array]) -> bytes:
         offsets[j] = at - at[0] + base
         base += at[-1] - at[0]
     literal = np.frombuffer(b"".join(parts), np.uint8)
-    return kernels.interleave(literal, bounds, np.concatenate(datas), offsets).tobytes()
+    return _kernels().interleave(literal, bounds, np.concatenate(datas), offsets).tobytes()
 
 
 def joined_lists(lists: pa.Array) -> pa.Array:
@@ -74,8 +84,8 @@ def time_texts(times: pa.Array, *, quoted: bool = False) -> pa.Array:
     absent, for JSON; null where absent for CSV."""
     valid = _valid(times)
     micros = times.cast(pa.int64()).fill_null(0).to_numpy()
-    offsets, data = kernels.iso_times(micros, valid, quoted)
-    return kernels.string_array(offsets, data, None if quoted else valid)
+    offsets, data = _kernels().iso_times(micros, valid, quoted)
+    return _kernels().string_array(offsets, data, None if quoted else valid)
 
 
 def number_texts(numbers: pa.Array) -> pa.Array:
@@ -121,9 +131,9 @@ def csv_lines(columns: Sequence[Column], batch: pa.RecordBatch) -> bytes:
 def json_strings(strings: pa.Array) -> pa.Array:
     """Strings as JSON strings (`null` where absent): quoted, and escaped as orjson does
     where a value needs it (a quote, a backslash or a control character)."""
-    offsets, data, ok = kernels.json_quoted(*string_buffers(strings), _valid(strings))
+    offsets, data, ok = _kernels().json_quoted(*string_buffers(strings), _valid(strings))
     if ok:
-        return kernels.string_array(offsets, data, None)
+        return _kernels().string_array(offsets, data, None)
     dumps = orjson.dumps
     return pa.array([dumps(v).decode() for v in strings.to_pylist()], pa.string())
 
@@ -131,9 +141,9 @@ def json_strings(strings: pa.Array) -> pa.Array:
 def json_lists(lists: pa.Array) -> pa.Array:
     """`list<string>` as JSON arrays (an absent list is `[]`)."""
     at = np.frombuffer(lists.buffers()[1], dtype=np.int32)[lists.offset :][: len(lists) + 1]
-    offsets, data, ok = kernels.json_arrays(at, *string_buffers(lists.values))
+    offsets, data, ok = _kernels().json_arrays(at, *string_buffers(lists.values))
     if ok:
-        return kernels.string_array(offsets, data, None)
+        return _kernels().string_array(offsets, data, None)
     dumps = orjson.dumps
     return pa.array([dumps(v or []).decode() for v in lists.to_pylist()], pa.string())
 
