@@ -61,3 +61,28 @@ def test_domain_opens_no_files():
             ):
                 calls.append(f"{path.name}:{node.lineno}")
     assert calls == []
+
+
+def test_the_cli_and_the_store_load_numba_and_alembic_only_when_used():
+    """numba (0.6 s to import) loads with the first compiled pass or text export, and
+    Alembic (some 10–30 MB per process) with the first migration: not with every
+    `truce` command; nor Alembic in a server's worker processes, which never migrate."""
+    import subprocess
+    import sys
+
+    loaded = "print(' '.join(m for m in ('numba', 'alembic') if m in sys.modules))\n"
+    probe = "import sys, truce.cli\n" + loaded + "import truce.store, truce.api.app\n" + loaded
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    # The server's processes need numba (their compiled readers of packed rows).
+    assert out.stdout.splitlines() == ["", "numba"]
+    used = (
+        "import sys\n"
+        "import pyarrow as pa\n"
+        "from truce.formats.exports.text import time_texts\n"
+        "from truce.store.migrate import head_revision\n"
+        "head_revision()\n"
+        "time_texts(pa.array([0], pa.timestamp('us', tz='UTC')))\n"
+        "print(' '.join(m for m in ('numba', 'alembic') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", used], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["numba", "alembic"]
