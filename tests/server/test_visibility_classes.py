@@ -331,3 +331,41 @@ def test_a_class_refreshed_in_the_background_is_linked_to_the_current_full_evalu
         )
     finally:
         server.evaluations.close()
+
+
+def test_a_class_linked_to_a_stale_full_evaluation_is_not_counted_current(client, tokens, service):
+    """A server computes an observer's class in a reader's thread (its first view) just
+    after another process stored a report that re-keys the full incident holding the
+    observer's published report, while this server still holds the full evaluation
+    from before it. The class's review keys are linked to that: it is served as stale,
+    and once both are refreshed it is what a computation from scratch shows."""
+    import time
+
+    from truce.service import Service
+    from truce.service.scopes import PUBLISHED
+
+    _post(client, tokens.headers("amman"), [BASE_ROWS[0]])
+    r = client.post(
+        f"/api/agreements/{AGREEMENT}/incidents/amman:a-1/publish", headers=tokens.headers("admin")
+    )
+    assert r.status_code == 200, r.text
+    server = Service(service.engine, service.agreements, refresh_wait_s=0)
+    try:
+        admin, observer = (server.authenticate(getattr(tokens, n)) for n in ("admin", "observer"))
+        server.evaluation(AGREEMENT, admin)
+        before = server.evaluations.latest(AGREEMENT)  # the full evaluation, held
+        earlier = dict(BASE_ROWS[1], report_id="h-0", observed_at="2016-09-13T04:00:00+03:00")
+        _post(client, tokens.headers("hmeimim"), [earlier])  # through another process
+        server.evaluation(AGREEMENT, observer)  # the class's first computation
+        reading = server.evaluations.current(AGREEMENT, PUBLISHED)
+        assert before is not None and reading.stale
+        assert reading.snapshot.reports_version == before.reports_version
+        deadline = time.monotonic() + 60
+        while server.evaluations.current(AGREEMENT, PUBLISHED).stale:
+            assert time.monotonic() < deadline, "the class was not brought up to date"
+            time.sleep(0.05)
+        seen = server.evaluation(AGREEMENT, observer)
+        assert seen["incidents"] == []  # reviewed under hmeimim:h-0 now, not published
+        assert _derived(seen) == _from_scratch(service, tokens, "observer")
+    finally:
+        server.evaluations.close()

@@ -348,9 +348,15 @@ class Evaluations:
         return held
 
     def _full(self, entry: AgreementEntry) -> Snapshot:
-        """The evaluation over every report this process holds (or the current one)."""
-        usable = self._usable(entry.agreement.id, entry)
-        return usable or self.current(entry.agreement.id).snapshot
+        """The evaluation over every report, to link a class's review keys to: the
+        refresher's, which `_run` has just brought up to date (it must not wait for
+        itself); elsewhere the current one, as a reader of it would get it (perhaps
+        stale: the class is then counted current only as far as it is)."""
+        if threading.current_thread() is self._refresher:
+            usable = self._usable(entry.agreement.id, entry)
+            if usable is not None:
+                return usable
+        return self.current(entry.agreement.id).snapshot
 
     def _compute(self, entry: AgreementEntry, as_of: datetime) -> Snapshot:
         snap = compute(self.engine, entry, as_of, self.clock, self.evaluate)

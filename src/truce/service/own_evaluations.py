@@ -62,6 +62,8 @@ class OwnEvaluations:
         self._scoped: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
         self._scoped_locks: dict[tuple[str, str], threading.Lock] = {}
         self._bases: dict[tuple[str, str], report_store.Basis] = {}  # what each was made from
+        # The computation of the full evaluation each one's review keys were linked to.
+        self._links: dict[tuple[str, str], tuple[Any, ...]] = {}
 
     def latest(self, agreement_id: str, scope: Scope) -> Snapshot | None:
         """The newest evaluation of the class this process holds, without reading."""
@@ -77,13 +79,17 @@ class OwnEvaluations:
         held = self._scoped.get((entry.agreement.id, scope.name))
         if held is not None and held.fresh(version, entry.digest, self.clock()):
             return Reading(held, stale=False)
-        if held is not None and held.agreement_digest == entry.digest and not wait:
-            request()
-            return Reading(held, stale=True)
-        return Reading(self.refresh(entry, scope), stale=False)
+        if held is None or held.agreement_digest != entry.digest or wait:
+            held = self.refresh(entry, scope)
+            if held.fresh(version, entry.digest, self.clock()):
+                return Reading(held, stale=False)
+        request()  # linked to a full evaluation behind `version`, or not waited for
+        return Reading(held, stale=True)
 
     def refresh(self, entry: AgreementEntry, scope: Scope) -> Snapshot:
-        """The class's evaluation at the stored reports version, computed if need be."""
+        """The class's evaluation at the stored reports version, computed if need be, and
+        counted current only as far as the full evaluation its review keys were linked
+        to: a reader finds it stale until both are current."""
         key = (entry.agreement.id, scope.name)
         with self._lock:
             lock = self._scoped_locks.setdefault(key, threading.Lock())
@@ -96,13 +102,14 @@ class OwnEvaluations:
                 # Read before computing: the evaluation is at least as new as this.
                 basis = report_store.basis(conn)
                 still = self._still(conn, key, held, entry, scope, basis)
+            full = self.full(entry)
             if still is not None:  # only reports the class does not see came since
-                snap = self._relinked(entry, still, version)
+                snap = self._relinked(key, entry, still, full)
             else:
-                snap = self.compute(entry, self.clock(), scope)
-                link_review_keys(snap.data, entry.agreement.id, self._moved(entry, snap))
-            self._keep(key, snap, basis)
-            _settle(snap)
+                snap = self._linked(entry, self.compute(entry, self.clock(), scope), full)
+            snap = snap.still_at(min(max(version, snap.reports_version), full.reports_version))
+            self._keep(key, snap, basis, full)
+            heap.give_back_after(len(snap.data["incidents"]))
             return snap
 
     def _still(
@@ -126,14 +133,18 @@ class OwnEvaluations:
             return None
         return held if report_store.unchanged_for(conn, before, now, scope.where()) else None
 
-    def _keep(self, key: tuple[str, str], snap: Snapshot, basis: report_store.Basis) -> None:
+    def _keep(
+        self, key: tuple[str, str], snap: Snapshot, basis: report_store.Basis, full: Snapshot
+    ) -> None:
         with self._lock:
             self._scoped[key] = snap
             self._bases[key] = basis
+            self._links[key] = full.computation
             self._scoped.move_to_end(key)
             while len(self._scoped) > self.scoped_cache_size:
                 gone, _ = self._scoped.popitem(last=False)
                 self._bases.pop(gone, None)
+                self._links.pop(gone, None)
 
     def as_of(self, entry: AgreementEntry, as_of: datetime, scope: Scope | None) -> Snapshot:
         """The evaluation at `as_of` over the reports `scope` sees (None: all)."""
@@ -146,41 +157,54 @@ class OwnEvaluations:
                 self._as_of.move_to_end(key)
                 return self._as_of[key]
         snap = self.compute(entry, as_of, scope)
+        linked_at = version
         if scope is not None:
-            link_review_keys(snap.data, entry.agreement.id, self._moved(entry, snap))
-        with self._lock:
-            self._as_of[key] = snap
-            while len(self._as_of) > self.as_of_cache_size:
-                self._as_of.popitem(last=False)
-        _settle(snap)
+            full = self.full(entry)
+            snap, linked_at = self._linked(entry, snap, full), full.reports_version
+        if linked_at >= version:  # not kept if linked to a full evaluation behind it
+            with self._lock:
+                self._as_of[key] = snap
+                while len(self._as_of) > self.as_of_cache_size:
+                    self._as_of.popitem(last=False)
+        heap.give_back_after(len(snap.data["incidents"]))
         return snap
 
-    def _moved(self, entry: AgreementEntry, snap: Snapshot) -> dict[str, str]:
-        """What `link_review_keys` needs of a class's evaluation, through the report
-        index of the full evaluation this process holds. Made for each and dropped: at
-        1M reports it is about a second of mostly compiled work (the GIL released) but
-        some 40 MB held, and the full evaluation it was made of changes with every
-        report anyway."""
-        index = ReportIndex.of(self.full(entry).data)
-        return index.moved(keys_of(resolved(snap.data["incidents"])))
+    def _linked(self, entry: AgreementEntry, snap: Snapshot, full: Snapshot) -> Snapshot:
+        """A class's evaluation just computed, its review keys linked to `full`'s."""
+        link_review_keys(snap.data, entry.agreement.id, _moved(full, snap))
+        return snap
 
-    def _relinked(self, entry: AgreementEntry, snap: Snapshot, version: int) -> Snapshot:
-        """A class's evaluation found to hold at `version`, its review keys linked to the
-        full evaluation as it is now: reports the class does not see may have joined
-        the full incident holding a class incident's earliest report (or made another
-        the earliest of it), and reviews follow the full incident's key. Usually
-        nothing moved: the same computation, carried on (`Snapshot.still_at`)."""
-        moved = self._moved(entry, snap)
+    def _relinked(
+        self, key: tuple[str, str], entry: AgreementEntry, snap: Snapshot, full: Snapshot
+    ) -> Snapshot:
+        """A class's evaluation found to hold, its review keys linked to `full`: reports
+        the class does not see may have joined the full incident holding a class
+        incident's earliest report (or made another the earliest of it), and reviews
+        follow the full incident's key. Usually nothing moved: the same computation,
+        carried on (`Snapshot.still_at`); and nothing can have, if `full` is the one it
+        was linked to last (the full report index is then not made again)."""
+        if self._links.get(key) == full.computation:
+            return snap
+        moved = _moved(full, snap)
         incidents = resolved(snap.data["incidents"])
         if moved == _review_keys(incidents):
-            return snap.still_at(version)
+            return snap
         # The dicts are shared with readers of `snap`: linked as copies.
         if not isinstance(incidents, PackedIncidents):
             incidents = [dict(i) for i in incidents]
         data = {**snap.data, "incidents": incidents}
         data["violations"] = [dict(v) for v in snap.data["violations"]]
         link_review_keys(data, entry.agreement.id, moved)
-        return replace(snap, reports_version=version, computed_version=0, data=data)
+        return replace(snap, data=data, relinks=snap.relinks + 1)
+
+
+def _moved(full: Snapshot, snap: Snapshot) -> dict[str, str]:
+    """What `link_review_keys` needs of a class's evaluation, through the report index of
+    the full evaluation `full`. Made for each and dropped: at 1M reports it is about a
+    second of mostly compiled work (the GIL released) but some 40 MB held, and the full
+    evaluation it was made of changes with every report anyway."""
+    index = ReportIndex.of(full.data)
+    return index.moved(keys_of(resolved(snap.data["incidents"])))
 
 
 def _review_keys(incidents: Sequence[dict[str, Any]]) -> dict[str, str]:
@@ -188,12 +212,3 @@ def _review_keys(incidents: Sequence[dict[str, Any]]) -> dict[str, str]:
     if isinstance(incidents, PackedIncidents):
         return dict(incidents.review_keys or {})
     return {i["key"]: i["review_key"] for i in incidents if i["review_key"] != i["key"]}
-
-
-def _settle(snap: Snapshot) -> None:
-    """After a large evaluation came in (unpickled from the computing process) or was
-    carried on, its review keys linked (a report index made and dropped), and the one
-    it replaces went: what that used and freed goes back to the OS (at 1M incidents a
-    worker otherwise kept some 60 MB more)."""
-    if len(snap.data["incidents"]) >= heap.LARGE:
-        heap.give_back()

@@ -61,6 +61,9 @@ class Snapshot:
     # (`reports_version`: a class's evaluation, when only reports it does not see were
     # added since; `truce.store.reports.unchanged_for`). 0: computed at `reports_version`.
     computed_version: int = 0
+    # How many times a class's review keys were linked anew since it was computed (its
+    # data then differs from the same computation's: `OwnEvaluations`).
+    relinks: int = 0
 
     def fresh(self, version: int, digest: str, now: datetime) -> bool:
         """Computed from (at least) reports version `version`, and still valid at `now`."""
@@ -71,12 +74,13 @@ class Snapshot:
         )
 
     @property
-    def computation(self) -> tuple[int, str, datetime]:
+    def computation(self) -> tuple[int, str, datetime, int]:
         """Which computation this is (cheaper than comparing the data)."""
         return (
             self.computed_version or self.reports_version,
             self.agreement_digest,
             self.computed_at,
+            self.relinks,
         )
 
     def same(self, other: Snapshot | None) -> bool:

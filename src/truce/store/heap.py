@@ -70,6 +70,13 @@ def give_back() -> None:
     pa.default_memory_pool().release_unused()
 
 
+def give_back_after(rows: int) -> None:
+    """`give_back` after handling `rows` incidents or reports, if that many is `LARGE`:
+    below it, what was freed is too little to be worth a trim."""
+    if rows >= LARGE:
+        give_back()
+
+
 # mallopt's parameters (glibc's malloc.h) and the values a server worker runs with.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 SERVER_MMAP_THRESHOLD = 256 * 1024

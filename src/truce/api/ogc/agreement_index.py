@@ -247,8 +247,7 @@ class AgreementIndex:
         if hit is not None:
             return hit
         made = self._make_view(service.visibility(self.agreement_id, user))
-        if len(self.incident_keys) >= heap.LARGE:
-            heap.give_back()
+        heap.give_back_after(len(self.incident_keys))
         with self.lock:
             self.views[(_who(user), mark)] = made
             while len(self.views) > VIEW_CACHE_SIZE:

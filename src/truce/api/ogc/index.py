@@ -37,14 +37,6 @@ class WouldBlock(Exception):
     """Answering needs the database or a (re)build; retry with `block=True` off the event loop."""
 
 
-def _settle_heap() -> None:
-    """After indexing a large snapshot: keep the cyclic GC from walking its millions of
-    objects on every full collection (seconds each at 1M incidents: `gc.freeze`), and
-    hand the memory the build freed back to the OS."""
-    gc.freeze()
-    heap.give_back()
-
-
 class OgcIndex:
     """One per app: the current `AgreementIndex` of each agreement.
 
@@ -161,7 +153,8 @@ class OgcIndex:
         self._by_key[key] = built
         self.builds += 1
         if len(built.incident_keys) >= heap.LARGE:
-            _settle_heap()
+            gc.freeze()  # its millions of objects are not walked on every full collection
+            heap.give_back()
         return built
 
     def view(
