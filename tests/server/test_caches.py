@@ -295,6 +295,15 @@ def test_published_incidents_and_own_reports_are_read_once_per_change(
     both = service.visibility(AGREEMENT, centre).published_incidents
     # Only what was added (read by each service: `other` publishes and shows it).
     assert set(both) == {key, second} and read_after and set(read_after) == {mark}
+    # A reader whose transaction began before the second publication (its mark is
+    # older) reads the set itself, and leaves the newer one in place for the others.
+    newer = reviews.fingerprint
+    monkeypatch.setattr(reviews, "fingerprint", lambda conn: (newer(conn)[0], mark))
+    assert service.visibility(AGREEMENT, centre).published_incidents is not both
+    monkeypatch.setattr(reviews, "fingerprint", newer)
+    read_after.clear()
+    assert service.visibility(AGREEMENT, centre).published_incidents is both
+    assert read_after == []
     service.ingest_reports(
         to_csv([dict(BASE_ROWS[0], report_id="a-77")]).encode(), format="csv", user=SYSTEM_USER
     )

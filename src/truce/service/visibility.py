@@ -80,8 +80,10 @@ def load_visibility(
             since = held[0] if held is not None and held[0] < mark else 0
             added = reviews.published_incidents(conn, agreement_id, after=since)
             held = (mark, held[1].with_keys(added) if since and held else KeySet.of(added))
-            with shared.lock:
-                shared.published[agreement_id] = held
+            with shared.lock:  # unless a reader of a later transaction stored a newer one
+                newest = shared.published.get(agreement_id)
+                if newest is None or newest[0] < mark:
+                    shared.published[agreement_id] = held
         own: frozenset[str] = frozenset()
         if user.role in SHARED_ROLES:
             version = report_store.reports_version(conn)  # moves with every report stored
