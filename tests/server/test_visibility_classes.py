@@ -369,3 +369,21 @@ def test_a_class_linked_to_a_stale_full_evaluation_is_not_counted_current(client
         assert _derived(seen) == _from_scratch(service, tokens, "observer")
     finally:
         server.evaluations.close()
+
+
+def test_a_centre_and_an_agency_of_one_name_are_different_classes():
+    """A class's evaluation is kept under its scope's name: a user made again under the
+    same name with another role must not be handed the old role's evaluation (a centre
+    also sees the reports under its source name)."""
+    from datetime import UTC, datetime
+
+    from truce.service.scopes import scope_for
+    from truce.store.users import User
+
+    now = datetime.now(UTC)
+    centre, agency = (
+        scope_for(User(1, "amman", role, None, now)) for role in ("centre", "humanitarian")
+    )
+    assert centre is not None and agency is not None
+    assert centre.or_source and not agency.or_source
+    assert centre.name != agency.name

@@ -47,7 +47,9 @@ SHARED_ROLES = roles_for("evaluation.see_own")
 class Scope:
     """The reports one visibility class sees: the published ones, plus `submitter`'s."""
 
-    name: str  # the cache key: "published" or "own:<user name>"
+    # The cache key: "published", "own:<user name>", or "source:<user name>" for a
+    # centre (a user made again with another role is another class).
+    name: str
     submitter: str | None = None
     or_source: bool = False  # a centre: reports under its source name are its own too
 
@@ -68,7 +70,8 @@ def scope_for(user: User) -> Scope | None:
     if user.sees_everything:
         return None
     if user.role in SHARED_ROLES:
-        return Scope(f"own:{user.name}", user.name, or_source=user.role == "centre")
+        centre = user.role == "centre"
+        return Scope(f"{'source' if centre else 'own'}:{user.name}", user.name, or_source=centre)
     return PUBLISHED
 
 
