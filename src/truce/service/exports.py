@@ -104,13 +104,12 @@ def _incident_blocks(src: views.Source, block_rows: int) -> Iterator[pa.RecordBa
         # on, they would wake it over and over (three times the CPU time of the block).
         with paused_gc():
             page = items_at(incidents, range(start, min(start + block_rows, len(incidents))))
+            flags = vis.published_incidents.are_in(map(review_key, page)).tolist()
             if vis.user.sees_everything:  # every incident, as it is
-                shown = page
-                published = vis.published_incidents.are_in(map(review_key, page)).tolist()
+                shown, published = page, flags
                 violations = [len(i["violations"] or ()) for i in page]
             else:
                 shown, published, violations = [], [], []
-                flags = vis.published_incidents.are_in(map(review_key, page)).tolist()
                 for inc, flag in zip(page, flags, strict=True):
                     seen = vis.seen(inc, flag)
                     if seen is None:

@@ -87,6 +87,17 @@ def view_terms(view: dict[str, Any], user: User, sites: tuple[Site, ...]) -> dic
     return out
 
 
+def referred_incidents(data: dict[str, Any]) -> set[str]:
+    """The incident keys an evaluation's violations and terms refer to: all that
+    `view_terms` and the violations need to know of which incidents a user sees
+    (`Visibility.filter` looks up only these when no incident is shown)."""
+    keys = {v["incident_key"] for v in data["violations"]}
+    keys.update(n["incident_key"] for n in data.get("not_charged", ()) if n.get("incident_key"))
+    for convoy in data.get("convoys", ()):
+        keys.update(convoy.get("incident_keys", ()))
+    return keys
+
+
 def _no_report(change: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in change.items() if k != "report"}
 

@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from truce.domain.keys import source_of
 from truce.domain.model import Site
 from truce.service.scopes import SHARED_ROLES, ReportIndex, review_key
-from truce.service.sites import view_terms
+from truce.service.sites import referred_incidents, view_terms
 from truce.store import reports as report_store
 from truce.store import reviews
 from truce.store.deferred import resolved
@@ -210,7 +210,7 @@ class Visibility:
                 # Only the incidents the rest refers to (violations, terms): a summary of
                 # a million incidents seen made a million keys and dicts (some 300 MB at
                 # its peak) to look up a few thousand.
-                asked = list(_referred_incidents(data))
+                asked = list(referred_incidents(data))
                 at = packed.keys.positions(asked)
                 found = at >= 0
                 shown_at = at[found][visible[at[found]]]
@@ -252,13 +252,3 @@ class Visibility:
         if not incidents:
             del view["incidents"]
         return view
-
-
-def _referred_incidents(data: dict[str, Any]) -> set[str]:
-    """The incident keys an evaluation's violations and terms refer to: all that
-    `view_terms` and the violations need to know of which incidents are seen."""
-    keys = {v["incident_key"] for v in data["violations"]}
-    keys.update(n["incident_key"] for n in data.get("not_charged", ()) if n.get("incident_key"))
-    for convoy in data.get("convoys", ()):
-        keys.update(convoy.get("incident_keys", ()))
-    return keys
