@@ -148,6 +148,19 @@ def test_a_summary_without_incidents_shows_the_rest_of_the_view_unchanged(
     assert summary == {k: v for k, v in full.items() if k != "incidents"}
 
 
+# Seen by no observer: Hmeimim's report at amman:a-1's place, an hour before it.
+EARLIER = dict(BASE_ROWS[1], report_id="h-0", observed_at="2016-09-13T04:00:00+03:00")
+
+
+def _published_a1(client: TestClient, tokens: Any) -> None:
+    """Amman's report a-1 stored, and its incident published."""
+    _post(client, tokens.headers("amman"), [BASE_ROWS[0]])
+    r = client.post(
+        f"/api/agreements/{AGREEMENT}/incidents/amman:a-1/publish", headers=tokens.headers("admin")
+    )
+    assert r.status_code == 200, r.text
+
+
 def _seen(client: TestClient, tokens: Any, who: str) -> dict[str, Any]:
     """What `who` is shown of the evaluation, and at which reports version."""
     view = client.get(URL, headers=tokens.headers(who))
@@ -273,16 +286,11 @@ def test_a_kept_class_evaluation_follows_the_review_key_of_the_full_incident(
     or not (here: no longer published under it)."""
     from truce.service.scopes import PUBLISHED
 
-    _post(client, tokens.headers("amman"), [BASE_ROWS[0]])
-    r = client.post(
-        f"/api/agreements/{AGREEMENT}/incidents/amman:a-1/publish", headers=tokens.headers("admin")
-    )
-    assert r.status_code == 200, r.text
+    _published_a1(client, tokens)
     first = _seen(client, tokens, "observer")
     assert [i["key"] for i in first["incidents"]] == ["amman:a-1"]
     made = service.evaluations.latest(AGREEMENT, PUBLISHED)
-    earlier = dict(BASE_ROWS[1], report_id="h-0", observed_at="2016-09-13T04:00:00+03:00")
-    _post(client, tokens.headers("hmeimim"), [earlier])
+    _post(client, tokens.headers("hmeimim"), [EARLIER])
     admin = client.get(URL, headers=tokens.headers("admin")).json()
     [holder] = [i for i in admin["incidents"] if "amman:a-1" in i["report_ids"]]
     assert holder["key"] == "hmeimim:h-0"
@@ -306,19 +314,14 @@ def test_a_class_refreshed_in_the_background_is_linked_to_the_current_full_evalu
     from truce.service import Service
     from truce.service.scopes import PUBLISHED
 
-    _post(client, tokens.headers("amman"), [BASE_ROWS[0]])
-    r = client.post(
-        f"/api/agreements/{AGREEMENT}/incidents/amman:a-1/publish", headers=tokens.headers("admin")
-    )
-    assert r.status_code == 200, r.text
+    _published_a1(client, tokens)
     server = Service(service.engine, service.agreements, refresh_wait_s=0)
     try:
         observer = server.authenticate(tokens.observer)
         assert [i["key"] for i in server.evaluation(AGREEMENT, observer)["incidents"]] == [
             "amman:a-1"
         ]
-        earlier = dict(BASE_ROWS[1], report_id="h-0", observed_at="2016-09-13T04:00:00+03:00")
-        _post(client, tokens.headers("hmeimim"), [earlier])  # through another service
+        _post(client, tokens.headers("hmeimim"), [EARLIER])  # through another service
         version = server.evaluations.latest(AGREEMENT, PUBLISHED).reports_version + 1
         server.evaluations.request(AGREEMENT, PUBLISHED)
         deadline = time.monotonic() + 60
@@ -344,18 +347,13 @@ def test_a_class_linked_to_a_stale_full_evaluation_is_not_counted_current(client
     from truce.service import Service
     from truce.service.scopes import PUBLISHED
 
-    _post(client, tokens.headers("amman"), [BASE_ROWS[0]])
-    r = client.post(
-        f"/api/agreements/{AGREEMENT}/incidents/amman:a-1/publish", headers=tokens.headers("admin")
-    )
-    assert r.status_code == 200, r.text
+    _published_a1(client, tokens)
     server = Service(service.engine, service.agreements, refresh_wait_s=0)
     try:
         admin, observer = (server.authenticate(getattr(tokens, n)) for n in ("admin", "observer"))
         server.evaluation(AGREEMENT, admin)
         before = server.evaluations.latest(AGREEMENT)  # the full evaluation, held
-        earlier = dict(BASE_ROWS[1], report_id="h-0", observed_at="2016-09-13T04:00:00+03:00")
-        _post(client, tokens.headers("hmeimim"), [earlier])  # through another process
+        _post(client, tokens.headers("hmeimim"), [EARLIER])  # through another process
         server.evaluation(AGREEMENT, observer)  # the class's first computation
         reading = server.evaluations.current(AGREEMENT, PUBLISHED)
         assert before is not None and reading.stale
