@@ -161,9 +161,10 @@ def write_streaming(data: dict[str, Any], fmt: str, out: Path, block_rows: int) 
     from truce.service.exports import save, source_table
     from truce.service.views import Source
     from truce.service.visibility import Visibility
+    from truce.store.key_column import KeySet
     from truce.store.users import SYSTEM_USER
 
-    src = Source(data, Visibility(SYSTEM_USER, {}, set(), set()), 0, stale=False)
+    src = Source(data, Visibility(SYSTEM_USER, {}, KeySet.of(()), frozenset()), 0, stale=False)
     save(export_format(fmt), source_table(src, "incidents", block_rows), out)
 
 

@@ -42,6 +42,7 @@ from truce.api.ogc.cql import parse_filter
 from truce.api.ogc.cql_mask import Column, Points, SimpleColumns, mask
 from truce.api.ogc.queryables import FilterColumns
 from truce.service.visibility import Visibility
+from truce.store.key_column import KeySet
 from truce.store.users import User
 
 EVENTS = ("airstrike", "shelling", "small_arms_fire", "ground_assault", "drone_strike")
@@ -160,7 +161,7 @@ def in_the_index(n: int, seed: int, repeat: int) -> None:
     idx = AgreementIndex.build("bench", 1, None, snapshot_data(items))
     gc.freeze()  # as the server does after indexing a large snapshot (`index._settle_heap`)
     admin = User(1, "admin", "admin", None, T0)
-    view = idx._make_view(Visibility(admin, {}, set(), set()))
+    view = idx._make_view(Visibility(admin, {}, KeySet.of(()), frozenset()))
     print(f"\nin the index: n = {n:,} incidents, indexed in {time.perf_counter() - start:.1f} s")
     box = parse_bbox("37.0,36.0,37.2,36.2")
     text = "party = 'opp' AND corroboration >= 2"
