@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TextIO
 
 import numpy as np
@@ -47,6 +46,7 @@ from truce.formats.json_columns import (
     round_like_python,
     string_lists,
 )
+from truce.formats.piece_writer import Piece, write_pieces
 
 # evaluation_to_dict is offered here too, beside the text it must match.
 __all__ = [
@@ -63,20 +63,17 @@ BLOCK_ROWS = 1 << 14
 
 
 def write_evaluation_json(
-    ev: Evaluation, out: TextIO, *, indent: int | None = None, ensure_ascii: bool = True
+    ev: Evaluation,
+    out: TextIO,
+    *,
+    indent: int | None = None,
+    ensure_ascii: bool = True,
+    fork: bool | None = None,
 ) -> None:
-    """Write `evaluation_json(ev, ...)` to `out`, a block at a time, each block handed
-    to a thread that writes it while the next is made: at 1M reports the file takes
-    0.4-0.8 s of writing, during which the GIL is free (the system call) for the
-    encoding. At most two blocks are held."""
-    with ThreadPoolExecutor(1, thread_name_prefix="truce-json") as writer:
-        pending: Future[int] | None = None
-        for part in evaluation_json_parts(ev, indent=indent, ensure_ascii=ensure_ascii):
-            if pending is not None:
-                pending.result()
-            pending = writer.submit(out.write, part)
-        if pending is not None:
-            pending.result()
+    """Write `evaluation_json(ev, ...)` to `out`, a block at a time, at most two held;
+    made on two CPUs where `out` is a file (`truce.formats.piece_writer`; `fork`)."""
+    pieces = evaluation_json_pieces(ev, indent=indent, ensure_ascii=ensure_ascii)
+    write_pieces(pieces, out, fork=fork)
 
 
 def evaluation_json(ev: Evaluation, *, indent: int | None = None, ensure_ascii: bool = True) -> str:
@@ -93,6 +90,22 @@ def evaluation_json_parts(
     block_rows: int = BLOCK_ROWS,
 ) -> Iterator[str]:
     """`evaluation_json(ev, ...)` as consecutive pieces of text, one per block of rows."""
+    for piece in evaluation_json_pieces(
+        ev, indent=indent, ensure_ascii=ensure_ascii, block_rows=block_rows
+    ):
+        yield piece()
+
+
+def evaluation_json_pieces(
+    ev: Evaluation,
+    *,
+    indent: int | None = None,
+    ensure_ascii: bool = True,
+    block_rows: int = BLOCK_ROWS,
+) -> list[Piece]:
+    """The pieces of `evaluation_json(ev, ...)` in order, each made when called and
+    independent of the others (a block of rows each; what they share is made first):
+    any share of them can be made elsewhere (`write_evaluation_json`)."""
     style = JsonStyle(indent, ensure_ascii)
     # The rest through json itself, with a marker where each big list goes.
     marker = "\x00truce %s\x00"
@@ -105,27 +118,32 @@ def evaluation_json_parts(
     between, after = rest.split(style.string(marker % "violations"))
     # Each incident's id as JSON text, once: the violations point at them too.
     incident_ids = style.strings(ev.incident_ids)
-    yield before
-    fields = _incident_fields(ev, style, incident_ids)
-    yield from _blocks(len(ev.incidents), block_rows, fields, style)
-    yield between
-    fields = _violation_fields(ev, style, incident_ids)
-    yield from _blocks(len(ev.violations), block_rows, fields, style)
-    yield after
+    incidents = _blocks(
+        len(ev.incidents), block_rows, _incident_fields(ev, style, incident_ids), style
+    )
+    violations = _blocks(
+        len(ev.violations), block_rows, _violation_fields(ev, style, incident_ids), style
+    )
+    return [_text(before), *incidents, _text(between), *violations, _text(after)]
+
+
+def _text(text: str) -> Piece:
+    return lambda: text
 
 
 FieldsOf = Callable[[int, int], list[tuple[str, Column]]]
 
 
-def _blocks(n: int, block_rows: int, fields_of: FieldsOf, style: JsonStyle) -> Iterator[str]:
+def _blocks(n: int, block_rows: int, fields_of: FieldsOf, style: JsonStyle) -> list[Piece]:
     """An array of n records (opened at nesting level 1, in the top object), one piece of
     text per block of rows; `fields_of(a, b)` gives rows a..b-1's columns."""
     if n == 0:
-        yield "[]"
-        return
-    for a in range(0, n, block_rows):
-        b = min(a + block_rows, n)
-        yield "".join(records(fields_of(a, b), 1, style, opens=a == 0, closes=b == n))
+        return [_text("[]")]
+
+    def block(a: int, b: int) -> Piece:
+        return lambda: "".join(records(fields_of(a, b), 1, style, opens=a == 0, closes=b == n))
+
+    return [block(a, min(a + block_rows, n)) for a in range(0, n, block_rows)]
 
 
 def _incident_fields(ev: Evaluation, style: JsonStyle, incident_ids: np.ndarray) -> FieldsOf:

@@ -1,0 +1,169 @@
+"""Write a long text, made as independent pieces, on two CPUs.
+
+Encoding a million reports' evaluation as JSON is Python work that holds the GIL
+(some 1.8 s at 1M reports), so a second thread cannot share it; a second process
+can. `write_pieces` forks once the pieces' shared inputs are made: the parent makes
+pieces from the front and writes them to `out`, the child makes them from the back
+into a temporary file, and the two meet wherever the work balances, whatever each
+piece costs. The parent then copies the child's pieces after its own, in the
+kernel (`os.sendfile`). Where there is no `fork`, no second CPU, no file behind
+`out`, or too few pieces, the pieces are made and written in this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import mmap
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TextIO
+
+import numpy as np
+
+Piece = Callable[[], str]
+
+# Fewer pieces than this are not worth a process (forking costs ~15 ms at 1M reports).
+MIN_PIECES = 4
+
+
+def write_pieces(pieces: Sequence[Piece], out: TextIO, *, fork: bool | None = None) -> None:
+    """Write each piece's text to `out`, in order. `fork`: None decides (see the
+    module); False never forks; True forks wherever it can (tests)."""
+    fd = _file_descriptor(out)
+    can = fd is not None and hasattr(os, "fork") and len(pieces) >= MIN_PIECES
+    if fork is None:
+        fork = can and (os.cpu_count() or 1) > 1
+    if not (fork and can and fd is not None):
+        _write_in_order(pieces, out)
+        return
+    _write_on_two(pieces, out, fd)
+
+
+def _file_descriptor(out: TextIO) -> int | None:
+    try:
+        return out.fileno()
+    except (OSError, AttributeError, ValueError):  # a StringIO, a test's capture
+        return None
+
+
+def _write_in_order(pieces: Iterable[Piece], out: TextIO) -> None:
+    """Each piece handed to a thread that writes it while the next is made: the GIL is
+    free during the write (the system call). At most two pieces are held."""
+    with ThreadPoolExecutor(1, thread_name_prefix="truce-write") as writer:
+        pending: Future[int] | None = None
+        for piece in pieces:
+            text = piece()
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(out.write, text)
+        if pending is not None:
+            pending.result()
+
+
+class _Claims:
+    """Which pieces each process took, in memory both share: the parent takes from the
+    front, the child from the back, each under the lock, until they meet. The child
+    records the byte length of each piece it wrote."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._memory = mmap.mmap(-1, 8 * (n + 2))  # anonymous and shared across fork
+        self._cells = np.frombuffer(self._memory, dtype=np.int64)
+        self._cells[0], self._cells[1] = 0, n  # next from the front; one past the back's
+        self.lengths = self._cells[2:]
+        self._lock = multiprocessing.get_context("fork").Lock()
+
+    def front(self) -> int | None:
+        with self._lock:
+            i = int(self._cells[0])
+            if i >= self._cells[1]:
+                return None
+            self._cells[0] = i + 1
+            return i
+
+    def back(self) -> int | None:
+        with self._lock:
+            i = int(self._cells[1]) - 1
+            if i < self._cells[0]:
+                return None
+            self._cells[1] = i
+            return i
+
+    @property
+    def meet(self) -> int:
+        """The first piece the child took (all after it are the child's)."""
+        return int(self._cells[1])
+
+    def close(self) -> None:
+        del self.lengths, self._cells
+        self._memory.close()
+
+
+def _write_on_two(pieces: Sequence[Piece], out: TextIO, fd: int) -> None:
+    claims = _Claims(len(pieces))
+    encoding = out.encoding or "utf-8"
+    with tempfile.TemporaryFile() as made:
+        out.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: pieces from the back, into `made`; never returns
+            status = 1
+            with contextlib.suppress(BaseException):
+                while (i := claims.back()) is not None:
+                    text = pieces[i]().encode(encoding)
+                    claims.lengths[i] = len(text)
+                    made.write(text)
+                made.flush()
+                status = 0
+            os._exit(status)
+        try:
+            _write_in_order(_fronts(pieces, claims), out)
+        finally:
+            _, status = os.waitpid(pid, 0)
+        out.flush()
+        meet = claims.meet
+        if status != 0:  # the child failed: its pieces are made here
+            _write_in_order(pieces[meet:], out)
+        else:
+            _copy_back(made.fileno(), fd, claims.lengths[meet:].tolist())
+    claims.close()
+
+
+def _fronts(pieces: Sequence[Piece], claims: _Claims) -> Iterator[Piece]:
+    """The parent's pieces, each claimed just before it is made."""
+    while (i := claims.front()) is not None:
+        yield pieces[i]
+
+
+def _copy_back(source: int, target: int, lengths: list[int]) -> None:
+    """Copy the child's pieces to `target` in order: it wrote them from the last back,
+    so the k-th of them starts after all the later ones."""
+    starts = sum(lengths) - np.cumsum(lengths)
+    copy = _sendfile
+    for start, size in zip(starts.tolist(), lengths, strict=True):
+        while size:
+            try:
+                sent = copy(target, source, start, size)
+            except OSError as exc:
+                if copy is _pread_write or exc.errno not in _NO_SENDFILE:
+                    raise
+                copy = _pread_write  # a target sendfile cannot write to
+                continue
+            if sent == 0:
+                raise OSError("the child's pieces are shorter than it said")
+            start, size = start + sent, size - sent
+
+
+_NO_SENDFILE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}
+
+
+def _sendfile(target: int, source: int, start: int, size: int) -> int:
+    return os.sendfile(target, source, start, size)
+
+
+def _pread_write(target: int, source: int, start: int, size: int) -> int:
+    data = os.pread(source, min(size, 1 << 20), start)
+    return os.write(target, data) if data else 0
