@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.scenario import run
-from tests.test_evaluation_json import STYLES, awkward_rows
+from tests.test_evaluation_json import STYLES
 
 from truce.formats import piece_writer
 from truce.formats.evaluation_json import (
@@ -23,6 +22,22 @@ from truce.formats.piece_writer import write_pieces
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
 
 
+@pytest.fixture
+def forks(monkeypatch) -> list[int]:
+    """The children forked meanwhile (the pieces were made on two processes)."""
+    made: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        pid = fork()
+        if pid:
+            made.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted)
+    return made
+
+
 def _pieces(n: int) -> list:
     # Of every length, some not ASCII (lengths in bytes differ from lengths in characters),
     # one empty.
@@ -31,18 +46,19 @@ def _pieces(n: int) -> list:
     return [lambda t=t: t for t in texts]
 
 
-@pytest.mark.parametrize("n", [4, 5, 40])
-def test_pieces_made_on_two_processes_are_written_in_order(tmp_path: Path, n: int):
+@pytest.mark.parametrize("n", [piece_writer.MIN_PIECES, piece_writer.MIN_PIECES + 1, 40])
+def test_pieces_made_on_two_processes_are_written_in_order(tmp_path: Path, n: int, forks):
     pieces = _pieces(n)
     path = tmp_path / "out.txt"
     with path.open("w", encoding="utf-8") as out:
         out.write("head\n")
         write_pieces(pieces, out, fork=True)
         out.write("tail\n")
+    assert len(forks) == 1
     assert path.read_text(encoding="utf-8") == "head\n" + "".join(p() for p in pieces) + "tail\n"
 
 
-def test_what_a_failed_child_would_have_made_is_made_by_the_parent(tmp_path: Path):
+def test_what_a_failed_child_would_have_made_is_made_by_the_parent(tmp_path: Path, forks):
     parent = os.getpid()
     made_by = []
 
@@ -59,7 +75,7 @@ def test_what_a_failed_child_would_have_made_is_made_by_the_parent(tmp_path: Pat
     with path.open("w", encoding="utf-8") as out:
         write_pieces([piece(k) for k in range(12)], out, fork=True)
     assert path.read_text(encoding="utf-8") == "".join(f"{k}," for k in range(12))
-    assert sorted(made_by) == list(range(12))  # the child made (and wrote) nothing
+    assert sorted(made_by) == list(range(12)) and len(forks) == 1  # the child wrote nothing
 
 
 def test_both_processes_make_pieces(tmp_path: Path):
@@ -101,13 +117,26 @@ def test_without_a_file_or_with_few_pieces_nothing_is_forked(monkeypatch, tmp_pa
 
 
 @pytest.mark.parametrize("style", STYLES)
-def test_an_evaluation_written_on_two_processes_is_what_json_dumps_writes(style, tmp_path: Path):
-    awkward = run(awkward_rows())
-    assert len(evaluation_json_pieces(awkward, block_rows=1, **style)) >= piece_writer.MIN_PIECES
+def test_an_evaluation_written_on_two_processes_is_what_json_dumps_writes(
+    style, tmp_path: Path, forks
+):
+    from bench.scenario import AS_OF, generate
+
+    from truce.domain.evaluate import evaluate
+    from truce.formats.agreement import parse_agreement
+    from truce.formats.reports import read_reports
+
+    scenario = generate(600, seed=2)
+    read = read_reports(scenario.reports.to_csv(index=False, lineterminator="\n"), format="csv")
+    ev = evaluate(
+        parse_agreement(scenario.agreement_yaml), read.reports, as_of=AS_OF, rejected=read.rejected
+    )
+    assert len(evaluation_json_pieces(ev, block_rows=50, **style)) >= piece_writer.MIN_PIECES
     path = tmp_path / "ev.json"
     with path.open("w", encoding="utf-8") as out:
-        write_evaluation_json(awkward, out, fork=True, **style)
-    assert path.read_text(encoding="utf-8") == json.dumps(evaluation_to_dict(awkward), **style)
+        write_evaluation_json(ev, out, fork=True, block_rows=50, **style)
+    assert len(forks) == 1
+    assert path.read_text(encoding="utf-8") == json.dumps(evaluation_to_dict(ev), **style)
 
 
 @pytest.mark.parametrize("into", ["file", "pipe"])

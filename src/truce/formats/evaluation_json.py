@@ -69,10 +69,13 @@ def write_evaluation_json(
     indent: int | None = None,
     ensure_ascii: bool = True,
     fork: bool | None = None,
+    block_rows: int = BLOCK_ROWS,
 ) -> None:
     """Write `evaluation_json(ev, ...)` to `out`, a block at a time, at most two held;
     made on two CPUs where `out` is a file (`truce.formats.piece_writer`; `fork`)."""
-    pieces = evaluation_json_pieces(ev, indent=indent, ensure_ascii=ensure_ascii)
+    pieces = evaluation_json_pieces(
+        ev, indent=indent, ensure_ascii=ensure_ascii, block_rows=block_rows
+    )
     write_pieces(pieces, out, fork=fork)
 
 
