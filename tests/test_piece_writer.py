@@ -173,3 +173,29 @@ def test_where_sendfile_cannot_write_the_pieces_are_copied(monkeypatch, tmp_path
     with path.open("w", encoding="utf-8") as out:
         write_pieces(pieces, out, fork=True)
     assert path.read_text(encoding="utf-8") == "".join(p() for p in pieces)
+
+
+def test_a_wrapper_that_compresses_is_written_on_one_process(tmp_path: Path, forks):
+    """A gzip text file has the descriptor of the file it compresses into: the child's
+    plain bytes must not be copied there."""
+    import gzip
+
+    pieces = _pieces(40)
+    with gzip.open(tmp_path / "out.gz", "wt", encoding="utf-8") as out:
+        write_pieces(pieces, out, fork=True)
+    assert forks == []
+    assert gzip.decompress((tmp_path / "out.gz").read_bytes()).decode() == "".join(
+        p() for p in pieces
+    )
+
+
+def test_where_fork_fails_the_pieces_are_made_on_one_process(monkeypatch, tmp_path: Path):
+    def refuse() -> int:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    pieces = _pieces(40)
+    path = tmp_path / "out.txt"
+    with path.open("w", encoding="utf-8") as out:
+        write_pieces(pieces, out, fork=True)
+    assert path.read_text(encoding="utf-8") == "".join(p() for p in pieces)

@@ -12,11 +12,14 @@ kernel (`os.sendfile`). Where there is no `fork`, no second CPU, no file behind
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
+import io
 import mmap
 import multiprocessing
 import os
+import signal
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,9 +48,21 @@ def write_pieces(pieces: Sequence[Piece], out: TextIO, *, fork: bool | None = No
 
 
 def _file_descriptor(out: TextIO) -> int | None:
+    """The descriptor `out`'s text goes to as it is, UTF-8 or ASCII encoded (the child
+    encodes its pieces the same way): None for a StringIO, a test's capture, or a
+    wrapper that compresses or re-encodes (a gzip text file has a descriptor too)."""
+    if not isinstance(out, io.TextIOWrapper):
+        return None
+    buffer = out.buffer
+    if not isinstance(buffer, io.BufferedWriter | io.BufferedRandom):
+        return None
+    if not isinstance(buffer.raw, io.FileIO):
+        return None
     try:
+        if codecs.lookup(out.encoding).name not in ("utf-8", "ascii"):
+            return None
         return out.fileno()
-    except (OSError, AttributeError, ValueError):  # a StringIO, a test's capture
+    except (OSError, LookupError, ValueError):
         return None
 
 
@@ -105,32 +120,47 @@ class _Claims:
 
 
 def _write_on_two(pieces: Sequence[Piece], out: TextIO, fd: int) -> None:
-    claims = _Claims(len(pieces))
-    encoding = out.encoding or "utf-8"
-    with tempfile.TemporaryFile() as made:
+    # Where the system refuses a part (no /dev/shm, no temporary directory, no memory
+    # to fork), the same text is made on one CPU.
+    try:
+        claims = _Claims(len(pieces))
+        made = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, or by the `with`
+    except OSError:
+        _write_in_order(pieces, out)
+        return
+    try:
         out.flush()
         pid = os.fork()
-        if pid == 0:  # the child: pieces from the back, into `made`; never returns
-            status = 1
-            with contextlib.suppress(BaseException):
-                while (i := claims.back()) is not None:
-                    text = pieces[i]().encode(encoding)
-                    claims.lengths[i] = len(text)
-                    made.write(text)
-                made.flush()
-                status = 0
-            os._exit(status)
+    except OSError:
+        made.close()
+        claims.close()
+        _write_in_order(pieces, out)
+        return
+    if pid == 0:  # the child: pieces from the back, into `made`; never returns
+        status = 1
+        with contextlib.suppress(BaseException):
+            while (i := claims.back()) is not None:
+                text = pieces[i]().encode(out.encoding, out.errors or "strict")
+                claims.lengths[i] = len(text)
+                made.write(text)
+            made.flush()
+            status = 0
+        os._exit(status)
+    with made:
         try:
             _write_in_order(_fronts(pieces, claims), out)
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)  # its pieces will not be wanted
+            raise
         finally:
             _, status = os.waitpid(pid, 0)
+        meet, lengths = claims.meet, claims.lengths[claims.meet :].tolist()
+        claims.close()
         out.flush()
-        meet = claims.meet
         if status != 0:  # the child failed: its pieces are made here
             _write_in_order(pieces[meet:], out)
         else:
-            _copy_back(made.fileno(), fd, claims.lengths[meet:].tolist())
-    claims.close()
+            _copy_back(made.fileno(), fd, lengths)
 
 
 def _fronts(pieces: Sequence[Piece], claims: _Claims) -> Iterator[Piece]:

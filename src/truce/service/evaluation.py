@@ -352,11 +352,15 @@ class Evaluations:
         refresher's, which `_run` has just brought up to date (it must not wait for
         itself); elsewhere the current one, as a reader of it would get it (perhaps
         stale: the class is then counted current only as far as it is)."""
-        if threading.current_thread() is self._refresher:
+        if threading.current_thread() is not self._refresher:
+            return self.current(entry.agreement.id).snapshot
+        usable = self._usable(entry.agreement.id, entry)
+        if usable is None:  # the agreement changed since `_run` refreshed it
+            self._refresh(entry.agreement.id)
             usable = self._usable(entry.agreement.id, entry)
-            if usable is not None:
-                return usable
-        return self.current(entry.agreement.id).snapshot
+        if usable is None:  # recorded by `_run` as this pass's failure; readers ask again
+            raise RuntimeError(f"no evaluation of {entry.agreement.id} to link a class to")
+        return usable
 
     def _compute(self, entry: AgreementEntry, as_of: datetime) -> Snapshot:
         snap = compute(self.engine, entry, as_of, self.clock, self.evaluate)

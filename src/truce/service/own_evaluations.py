@@ -93,6 +93,9 @@ class OwnEvaluations:
         key = (entry.agreement.id, scope.name)
         with self._lock:
             lock = self._scoped_locks.setdefault(key, threading.Lock())
+        # Before the class's lock: a reader may wait here for the refresher, which may
+        # be waiting for that lock. One that is behind by then only stamps it lower.
+        full = self.full(entry)
         with lock:  # one computation per class at a time; the others take its result
             held = self._scoped.get(key)
             with read_transaction(self.engine) as conn:
@@ -102,7 +105,6 @@ class OwnEvaluations:
                 # Read before computing: the evaluation is at least as new as this.
                 basis = report_store.basis(conn)
                 still = self._still(conn, key, held, entry, scope, basis)
-            full = self.full(entry)
             if still is not None:  # only reports the class does not see came since
                 snap = self._relinked(key, entry, still, full)
             else:
