@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -89,6 +90,45 @@ def test_a_reader_during_a_slow_refresh_gets_the_previous_evaluation_at_once(db_
         assert service.computations == 2
     finally:
         gate.open.set()
+        service.evaluations.close()
+        service.engine.dispose()
+
+
+def test_a_slow_class_evaluation_does_not_hold_up_the_shared_one(db_url):
+    """A class made from scratch takes some 15 s at a million reports. Reports that came
+    meanwhile waited behind it for the shared refresh, and on two workers the lease
+    went to the other one, which computed from scratch."""
+    from truce.service.scopes import PUBLISHED
+
+    held, blocked = threading.Event(), threading.Event()
+    service = Service(make_engine(db_url), AgreementRegistry.load(), refresh_wait_s=0)
+    from truce.store.migrate import upgrade
+
+    upgrade(service.engine)
+    own = service.evaluations.own
+    compute_class = own.compute
+
+    def gated(entry: Any, as_of: datetime, scope: Any) -> Any:
+        if scope is not None:  # a class's computation, not the shared one
+            blocked.set()
+            assert held.wait(60), "the test never let it go on"
+        return compute_class(entry, as_of, scope)
+
+    own.compute = gated
+    try:
+        _ingest(service, BASE_ROWS[:2])
+        first = service.current(AGREEMENT).snapshot
+        service.evaluations.request(AGREEMENT, PUBLISHED)
+        assert blocked.wait(30)  # the class's computation is under way, and blocked
+        _ingest(service, BASE_ROWS[2:])
+        _eventually(lambda: not service.current(AGREEMENT).stale, within_s=20)
+        after = service.current(AGREEMENT).snapshot
+        assert after.reports_version > first.reports_version
+        assert len(after.data["incidents"]) == 3
+        held.set()
+        _eventually(lambda: service.evaluations.latest(AGREEMENT, PUBLISHED) is not None)
+    finally:
+        held.set()
         service.evaluations.close()
         service.engine.dispose()
 

@@ -10,8 +10,13 @@ when the process holds no snapshot of the agreement at all (after start-up it
 parses the stored one, even a stale one, rather than waiting), or when it was
 configured to wait (`refresh_wait_s`: the CLI and tests read their own writes).
 
+The visibility classes' evaluations have a refresher thread of their own. A class
+made from scratch takes a computing process some 15 s at a million reports; when
+one thread did both, reports that came meanwhile waited for it, and the lease
+went to another worker, which held nothing to refresh from (28 s from scratch).
+
 `Evaluations` is a class because it holds per-process state: the snapshots this
-process parsed or computed, the refresher thread, and (`OwnEvaluations`) the
+process parsed or computed, the refresher threads, and (`OwnEvaluations`) the
 visibility classes' and explicit `as_of` instants' evaluations.
 """
 
@@ -97,9 +102,10 @@ class Evaluations:
         self._memo: dict[str, Snapshot] = {}
         self._load_lock = threading.Lock()  # one large parse at a time
         self._cond = threading.Condition()  # guards the fields below and `_memo` updates
-        # What the refresher should bring up to date (an ordered set): an agreement's
-        # evaluation over every report (scope None), or one visibility class's.
-        self._pending: dict[tuple[str, Scope | None], None] = {}
+        # What the refreshers should bring up to date (ordered sets): agreements'
+        # evaluations over every report, and visibility classes' (`_classes`).
+        self._pending: dict[str, None] = {}
+        self._pending_classes: dict[tuple[str, Scope], None] = {}
         # Each visibility class's evaluation and each explicit `as_of`'s, computed in this
         # process (never stored).
         self.own = OwnEvaluations(
@@ -109,6 +115,7 @@ class Evaluations:
         self.summaries = Lru(SUMMARY_CACHE_SIZE)  # small documents made from views (views.py)
         self._failed: dict[str, BaseException] = {}
         self._refresher: threading.Thread | None = None
+        self._class_refresher: threading.Thread | None = None
         self._closed = False
         # Told the agreement's id once this process holds a newer snapshot of it: what
         # indexes the previous one (the OGC index) follows, and the previous is freed.
@@ -140,6 +147,10 @@ class Evaluations:
         if scope is not None:
             wait = self.refresh_wait_s != 0
             return self.own.current(entry, scope, wait, lambda: self.request(agreement_id, scope))
+        return self._current(entry, self.refresh_wait_s)
+
+    def _current(self, entry: AgreementEntry, wait_s: float | None) -> Reading:
+        agreement_id = entry.agreement.id
         with read_transaction(self.engine) as conn:
             version = report_store.reports_version(conn)
             meta = derived.stored(conn, agreement_id)
@@ -149,9 +160,9 @@ class Evaluations:
         if memo is not None and memo.fresh(version, entry.digest, self.clock()):
             return Reading(memo, stale=False)
         self.request(agreement_id)
-        if memo is not None and self.refresh_wait_s == 0:
+        if memo is not None and wait_s == 0:
             return Reading(memo, stale=True)
-        return self._wait(agreement_id, entry, version, memo)
+        return self._wait(agreement_id, entry, version, None if memo is None else wait_s)
 
     def latest(self, agreement_id: str, scope: Scope | None = None) -> Snapshot | None:
         """The newest snapshot this process holds, without reading the store."""
@@ -160,16 +171,19 @@ class Evaluations:
         return self._memo.get(agreement_id)
 
     def request(self, agreement_id: str, scope: Scope | None = None) -> None:
-        """Ask the refresher to bring the agreement up to date (returns at once)."""
+        """Ask a refresher to bring the agreement's evaluation, or its class `scope`'s,
+        up to date (returns at once)."""
         with self._cond:
             if self._closed:
                 return
-            self._pending[(agreement_id, scope)] = None
-            if self._refresher is None:
-                self._refresher = threading.Thread(
-                    target=self._run, name="truce-refresher", daemon=True
-                )
-                self._refresher.start()
+            if scope is None:
+                self._pending[agreement_id] = None
+                if self._refresher is None:
+                    self._refresher = _start(self._run, "truce-refresher")
+            else:
+                self._pending_classes[(agreement_id, scope)] = None
+                if self._class_refresher is None:
+                    self._class_refresher = _start(self._run_classes, "truce-class-refresher")
             self._cond.notify_all()
 
     def reports_changed(self) -> None:
@@ -189,9 +203,10 @@ class Evaluations:
         return memo if memo is not None and memo.agreement_digest == entry.digest else None
 
     def _wait(
-        self, agreement_id: str, entry: AgreementEntry, version: int, memo: Snapshot | None
+        self, agreement_id: str, entry: AgreementEntry, version: int, wait_s: float | None
     ) -> Reading:
-        wait_s = None if memo is None else self.refresh_wait_s
+        """The snapshot once it is fresh at `version`, or a stale one after `wait_s`
+        seconds (None: until it is fresh)."""
         deadline = None if wait_s is None else time.monotonic() + wait_s
         with self._cond:
             self._failed.pop(agreement_id, None)
@@ -205,7 +220,7 @@ class Evaluations:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0 and memo is not None:
                     return Reading(memo, stale=True)
-                if (agreement_id, None) not in self._pending:  # that pass fell short
+                if agreement_id not in self._pending:  # that pass fell short
                     self.request(agreement_id)
                 self._cond.wait(POLL_S if left is None else max(min(left, POLL_S), 0.001))
         # No refresher after `close` (the app's lifespan ended): compute here, unstored,
@@ -215,6 +230,8 @@ class Evaluations:
     # --- the refresher -----------------------------------------------------------------
 
     def _run(self) -> None:
+        """The refresher of the shared evaluations (and the watch for reports stored
+        through other processes)."""
         freed = False
         while True:
             with self._cond:
@@ -223,29 +240,40 @@ class Evaluations:
                         break  # idle for a while: look at the store
                 if self._closed:
                     return
-                item = next(iter(self._pending), None)
-                if item is not None:
-                    del self._pending[item]
-            if item is None:
+                agreement_id = next(iter(self._pending), None)
+                if agreement_id is not None:
+                    del self._pending[agreement_id]
+            if agreement_id is None:
                 if freed:  # idle after refreshing: what the old snapshots held is free
                     heap.give_back()
                     freed = False
                 self._watch()
                 continue
-            agreement_id, scope = item
             try:
                 self._refresh(agreement_id)
-                if scope is not None:
-                    # After the full evaluation is current: a class's review keys are
-                    # linked to it (`OwnEvaluations`), and reports it does not see
-                    # can re-key a full incident.
-                    self.own.refresh(self.agreements.get(agreement_id), scope)
                 freed = True
             except Exception as exc:
                 log.exception("refreshing the evaluation of %s failed", agreement_id)
                 with self._cond:
                     self._failed[agreement_id] = exc
                     self._cond.notify_all()
+
+    def _run_classes(self) -> None:
+        """The refresher of the visibility classes' evaluations (`_full` waits here for
+        the shared refresher to bring the full evaluation up to date first)."""
+        while True:
+            with self._cond:
+                while not self._pending_classes and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                item = next(iter(self._pending_classes))
+                del self._pending_classes[item]
+            agreement_id, scope = item
+            try:
+                self.own.refresh(self.agreements.get(agreement_id), scope)
+            except Exception:  # a reader asks again; a waiting one computes it itself
+                log.exception("refreshing %s's evaluation of %s failed", scope.name, agreement_id)
 
     def _watch(self) -> None:
         """Ask for a refresh of each agreement this process serves that is behind the
@@ -348,19 +376,14 @@ class Evaluations:
         return held
 
     def _full(self, entry: AgreementEntry) -> Snapshot:
-        """The evaluation over every report, to link a class's review keys to: the
-        refresher's, which `_run` has just brought up to date (it must not wait for
-        itself); elsewhere the current one, as a reader of it would get it (perhaps
-        stale: the class is then counted current only as far as it is)."""
-        if threading.current_thread() is not self._refresher:
-            return self.current(entry.agreement.id).snapshot
-        usable = self._usable(entry.agreement.id, entry)
-        if usable is None:  # the agreement changed since `_run` refreshed it
-            self._refresh(entry.agreement.id)
-            usable = self._usable(entry.agreement.id, entry)
-        if usable is None:  # recorded by `_run` as this pass's failure; readers ask again
-            raise RuntimeError(f"no evaluation of {entry.agreement.id} to link a class to")
-        return usable
+        """The evaluation over every report, to link a class's review keys to. The class
+        refresher waits for the shared refresher to bring it up to date: a class linked
+        to one behind is counted current only as far as it is, and its readers would
+        ask again at once. Elsewhere the current one, as a reader of it would get it
+        (perhaps stale: the class is then counted current only as far as it is)."""
+        if threading.current_thread() is self._class_refresher:
+            return self._current(entry, None).snapshot
+        return self.current(entry.agreement.id).snapshot
 
     def _compute(self, entry: AgreementEntry, as_of: datetime) -> Snapshot:
         snap = compute(self.engine, entry, as_of, self.clock, self.evaluate)
@@ -371,3 +394,9 @@ class Evaluations:
         snap = self.shared.compute_own(entry, as_of, scope, self.evaluate, self.clock)
         self.computations += 1
         return snap
+
+
+def _start(target: Callable[[], None], name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
