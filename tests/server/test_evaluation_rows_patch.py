@@ -84,6 +84,12 @@ def test_a_patched_evaluation_links_like_the_new_one_whole(pair, packed):
     inc_patch = patch(held_inc, _changes(old_inc, new_inc), len(new_inc))
     vio_patch = patch(held_vio, _changes(old_vio, new_vio), len(new_vio))
     assert inc_patch is not None and vio_patch is not None
+    # Before the first position that differs, the same incidents in their places (what
+    # a class's relink does not look at again: `OwnEvaluations._relinked`).
+    first = inc_patch[1]
+    assert [(i["key"], i["doc"]) for i in list(inc_patch[0])[:first]] == [
+        (i["key"], i["doc"]) for i in list(held_inc)[:first]
+    ]
     patched = link(
         inc_patch[0],
         vio_patch[0],
@@ -96,3 +102,27 @@ def test_a_patched_evaluation_links_like_the_new_one_whole(pair, packed):
     assert (list(patched[0]), patched[1]) == (whole[0], whole[1])
     # Nothing the reader held was changed in place.
     assert link(old_inc, old_vio) == (held_inc, held_vio)
+
+
+def test_a_snapshot_patched_twice_knows_how_far_it_is_the_same_as_each_before():
+    """`same_before` through a chain of patches: up to the earliest first change."""
+    from datetime import UTC, datetime, timedelta
+
+    from truce.store.derived import LINEAGE, Snapshot, _lineage
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def snap(version: int, patched_from: Any = ()) -> Snapshot:
+        at = t0 + timedelta(minutes=version)
+        data = {"incidents": [], "violations": []}
+        return Snapshot("a", version, "d", at, None, at, data, patched_from=patched_from)
+
+    chain = [snap(0)]
+    for version, first in enumerate([40, 25, 30], start=1):
+        chain.append(snap(version, _lineage(chain[-1], first)))
+    last = chain[-1]
+    assert [last.same_before(s.computation) for s in chain] == [25, 25, 30, None]
+    for version in range(4, 4 + LINEAGE):
+        chain.append(snap(version, _lineage(chain[-1], 50)))
+    assert chain[-1].same_before(chain[-LINEAGE - 1].computation) == 50
+    assert chain[-1].same_before(chain[-LINEAGE - 2].computation) is None  # forgotten

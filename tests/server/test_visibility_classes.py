@@ -302,6 +302,31 @@ def test_a_kept_class_evaluation_follows_the_review_key_of_the_full_incident(
     assert after["incidents"] == []
 
 
+def test_a_relink_after_a_patch_looks_again_only_at_the_incidents_patched(client, tokens, service):
+    """The full evaluation is brought up to date by a patch: the incidents before its
+    first change are the same, in their places. A class's review keys linked to the
+    evaluation patched keep what they were linked to there (here: the observer's
+    incident reviewed under another report's key), and only the incidents from the
+    patch's first change on are looked at again."""
+    from truce.service.scopes import PUBLISHED
+
+    _published_a1(client, tokens)
+    _seen(client, tokens, "observer")
+    _post(client, tokens.headers("hmeimim"), [EARLIER])  # re-keys a-1's full incident
+    assert _seen(client, tokens, "observer")["incidents"] == []
+    made = service.evaluations.latest(AGREEMENT, PUBLISHED)
+    linked_to = service.evaluations.latest(AGREEMENT)
+    assert made is not None and linked_to is not None
+    _post(client, tokens.headers("hmeimim"), [BASE_ROWS[2]])  # a later incident, elsewhere
+    after = _seen(client, tokens, "observer")
+    full = service.evaluations.latest(AGREEMENT)
+    assert full is not None and full.same_before(linked_to.computation) == 1  # a patch
+    kept = service.evaluations.latest(AGREEMENT, PUBLISHED)
+    assert kept is not None and kept.computed_at == made.computed_at  # not made again
+    assert after.pop("version") and after == _from_scratch(service, tokens, "observer")
+    assert after["incidents"] == []  # still reviewed under hmeimim:h-0
+
+
 def test_a_class_refreshed_in_the_background_is_linked_to_the_current_full_evaluation(
     client, tokens, service
 ):

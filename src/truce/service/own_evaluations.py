@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from truce.service.agreements import AgreementEntry
-from truce.service.scopes import ReportIndex, Scope, link_review_keys
+from truce.service.scopes import Moved, ReportIndex, Scope, link_review_keys
 from truce.store import heap
 from truce.store import reports as report_store
 from truce.store.deferred import resolved
@@ -62,8 +62,10 @@ class OwnEvaluations:
         self._scoped: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
         self._scoped_locks: dict[tuple[str, str], threading.Lock] = {}
         self._bases: dict[tuple[str, str], report_store.Basis] = {}  # what each was made from
-        # The computation of the full evaluation each one's review keys were linked to.
+        # The computation of the full evaluation each one's review keys were linked to,
+        # and what they were linked through (`ReportIndex.moved_at`).
         self._links: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self._moved: dict[tuple[str, str], Moved] = {}
 
     def latest(self, agreement_id: str, scope: Scope) -> Snapshot | None:
         """The newest evaluation of the class this process holds, without reading."""
@@ -106,11 +108,13 @@ class OwnEvaluations:
                 basis = report_store.basis(conn)
                 still = self._still(conn, key, held, entry, scope, basis)
             if still is not None:  # only reports the class does not see came since
-                snap = self._relinked(key, entry, still, full)
+                snap, moved = self._relinked(key, entry, still, full)
             else:
-                snap = self._linked(entry, self.compute(entry, self.clock(), scope), full)
+                snap = self.compute(entry, self.clock(), scope)
+                moved = _moved(full, snap)
+                link_review_keys(snap.data, entry.agreement.id, _keys(moved))
             snap = snap.still_at(min(max(version, snap.reports_version), full.reports_version))
-            self._keep(key, snap, basis, full)
+            self._keep(key, snap, basis, full, moved)
             heap.give_back_after(len(snap.data["incidents"]))
             return snap
 
@@ -136,17 +140,24 @@ class OwnEvaluations:
         return held if report_store.unchanged_for(conn, before, now, scope.where()) else None
 
     def _keep(
-        self, key: tuple[str, str], snap: Snapshot, basis: report_store.Basis, full: Snapshot
+        self,
+        key: tuple[str, str],
+        snap: Snapshot,
+        basis: report_store.Basis,
+        full: Snapshot,
+        moved: Moved,
     ) -> None:
         with self._lock:
             self._scoped[key] = snap
             self._bases[key] = basis
             self._links[key] = full.computation
+            self._moved[key] = moved
             self._scoped.move_to_end(key)
             while len(self._scoped) > self.scoped_cache_size:
                 gone, _ = self._scoped.popitem(last=False)
                 self._bases.pop(gone, None)
                 self._links.pop(gone, None)
+                self._moved.pop(gone, None)
 
     def as_of(self, entry: AgreementEntry, as_of: datetime, scope: Scope | None) -> Snapshot:
         """The evaluation at `as_of` over the reports `scope` sees (None: all)."""
@@ -162,7 +173,8 @@ class OwnEvaluations:
         linked_at = version
         if scope is not None:
             full = self.full(entry)
-            snap, linked_at = self._linked(entry, snap, full), full.reports_version
+            link_review_keys(snap.data, entry.agreement.id, _keys(_moved(full, snap)))
+            linked_at = full.reports_version
         if linked_at >= version:  # not kept if linked to a full evaluation behind it
             with self._lock:
                 self._as_of[key] = snap
@@ -171,42 +183,48 @@ class OwnEvaluations:
         heap.give_back_after(len(snap.data["incidents"]))
         return snap
 
-    def _linked(self, entry: AgreementEntry, snap: Snapshot, full: Snapshot) -> Snapshot:
-        """A class's evaluation just computed, its review keys linked to `full`'s."""
-        link_review_keys(snap.data, entry.agreement.id, _moved(full, snap))
-        return snap
-
     def _relinked(
         self, key: tuple[str, str], entry: AgreementEntry, snap: Snapshot, full: Snapshot
-    ) -> Snapshot:
+    ) -> tuple[Snapshot, Moved]:
         """A class's evaluation found to hold, its review keys linked to `full`: reports
         the class does not see may have joined the full incident holding a class
         incident's earliest report (or made another the earliest of it), and reviews
         follow the full incident's key. Usually nothing moved: the same computation,
-        carried on (`Snapshot.still_at`); and nothing can have, if `full` is the one it
-        was linked to last (the full report index is then not made again)."""
-        if self._links.get(key) == full.computation:
-            return snap
-        moved = _moved(full, snap)
+        carried on (`Snapshot.still_at`)."""
+        before = self._moved.get(key, {})
+        link = self._links.get(key)
+        if link == full.computation:
+            return snap, before
+        same_before = None if link is None else full.same_before(link)
+        if same_before is None:
+            moved = _moved(full, snap)
+        else:  # `full` patched the one linked to: only its incidents from there on
+            moved = {r: held for r, held in before.items() if held[1] < same_before}
+            moved.update(_moved(full, snap, same_before))
         incidents = resolved(snap.data["incidents"])
-        if moved == _review_keys(incidents):
-            return snap
+        if _keys(moved) == _review_keys(incidents):
+            return snap, moved
         # The dicts are shared with readers of `snap`: linked as copies.
         if not isinstance(incidents, PackedIncidents):
             incidents = [dict(i) for i in incidents]
         data = {**snap.data, "incidents": incidents}
         data["violations"] = [dict(v) for v in snap.data["violations"]]
-        link_review_keys(data, entry.agreement.id, moved)
-        return replace(snap, data=data, relinks=snap.relinks + 1)
+        link_review_keys(data, entry.agreement.id, _keys(moved))
+        return replace(snap, data=data, relinks=snap.relinks + 1), moved
 
 
-def _moved(full: Snapshot, snap: Snapshot) -> dict[str, str]:
+def _moved(full: Snapshot, snap: Snapshot, first: int = 0) -> Moved:
     """What `link_review_keys` needs of a class's evaluation, through the report index of
-    the full evaluation `full`. Made for each and dropped: at 1M reports it is about a
-    second of mostly compiled work (the GIL released) but some 40 MB held, and the full
-    evaluation it was made of changes with every report anyway."""
-    index = ReportIndex.of(full.data)
-    return index.moved(keys_of(resolved(snap.data["incidents"])))
+    the full evaluation `full`'s incidents from position `first` on. Made for each and
+    dropped: at 1M reports a whole one is about half a second of mostly compiled work
+    (the GIL released) but some 40 MB held, and the full evaluation it was made of
+    changes with every report anyway; a refresh's patch is some milliseconds."""
+    index = ReportIndex.of(full.data, first)
+    return index.moved_at(keys_of(resolved(snap.data["incidents"])))
+
+
+def _keys(moved: Moved) -> dict[str, str]:
+    return {report: key for report, (key, _) in moved.items()}
 
 
 def _review_keys(incidents: Sequence[dict[str, Any]]) -> dict[str, str]:

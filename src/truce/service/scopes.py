@@ -108,43 +108,60 @@ class ReportIndex:
     keys: Sequence[str]  # the incidents' keys, by position
 
     @classmethod
-    def of(cls, data: dict[str, Any]) -> ReportIndex:
+    def of(cls, data: dict[str, Any], first: int = 0) -> ReportIndex:
+        """The index of `data`'s incidents from position `first` on."""
         incidents = resolved(data["incidents"])
         if isinstance(incidents, PackedIncidents):
-            reports, at = report_ids_column(incidents)
+            reports, at = report_ids_column(incidents, first)
         else:
-            ids = [inc["report_ids"] or () for inc in incidents]
+            ids = [inc["report_ids"] or () for inc in incidents[first:]]
             reports = pa.array([k for one in ids for k in one], pa.string())
-            at = np.repeat(np.arange(len(ids), dtype=np.int32), [len(one) for one in ids])
+            at = np.repeat(
+                np.arange(first, first + len(ids), dtype=np.int32), [len(one) for one in ids]
+            )
         return cls(reports, at, keys_of(incidents))
 
     def are_in(self, report_keys: Iterable[str]) -> np.ndarray:
         """Per report held: it is one of `report_keys` (bool)."""
-        wanted = (
-            report_keys.array.combine_chunks()
-            if isinstance(report_keys, KeyColumn)
-            else pa.array(list(report_keys), pa.string())
-        )
-        return pc.is_in(self.reports, value_set=wanted).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+        return pc.is_in(self.reports, value_set=_array(report_keys)).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
-    def moved(self, report_keys: Sequence[str]) -> dict[str, str]:
+    def moved(self, report_keys: Iterable[str]) -> dict[str, str]:
         """Report key -> the key of the incident holding it, for those held by an incident
         whose key is another report's (a class incident's review key: `link_review_keys`;
-        the rest are their own). Asked of every incident of a class's evaluation, so
-        compared as Arrow arrays: only the few that differ become `str`."""
-        hits = pa.array(np.flatnonzero(self.are_in(report_keys)))
-        reports = self.reports.take(hits)
-        holders = self.incident_at[hits.to_numpy()]
+        the rest are their own)."""
+        return {report: key for report, (key, _) in self.moved_at(report_keys).items()}
+
+    def moved_at(self, report_keys: Iterable[str]) -> Moved:
+        """`moved`, with the position of each incident holding one. Asked of every
+        incident of a class's evaluation, so compared as Arrow arrays: only the few
+        that differ become `str`."""
+        asked = _array(report_keys)
+        where = pc.index_in(asked, value_set=self.reports)
+        found = pc.indices_nonzero(pc.is_valid(where))
+        reports = asked.take(found)
+        holders = self.incident_at[where.take(found).to_numpy(zero_copy_only=False)]
         if isinstance(self.keys, KeyColumn):
             keys = self.keys.array.take(pa.array(holders))
         else:
             keys = pa.array([self.keys[k] for k in holders.tolist()], pa.string())
-        differ = pa.array(
-            np.flatnonzero(pc.not_equal(reports, keys).to_numpy(zero_copy_only=False))
-        )
+        differ = np.flatnonzero(pc.not_equal(reports, keys).to_numpy(zero_copy_only=False))
         return dict(
-            zip(reports.take(differ).to_pylist(), keys.take(differ).to_pylist(), strict=True)
+            zip(
+                reports.take(pa.array(differ)).to_pylist(),
+                zip(keys.take(pa.array(differ)).to_pylist(), holders[differ].tolist(), strict=True),
+                strict=True,
+            )
         )
+
+
+# Report key -> (key, position) of the incident holding it (`ReportIndex.moved_at`).
+Moved = dict[str, tuple[str, int]]
+
+
+def _array(report_keys: Iterable[str]) -> pa.Array:
+    if isinstance(report_keys, KeyColumn):
+        return report_keys.array.combine_chunks()
+    return pa.array(list(report_keys), pa.string())
 
 
 def review_key(item: Mapping[str, Any]) -> str:

@@ -39,6 +39,7 @@ log = logging.getLogger("truce.store")
 # memory scattered between the rows kept. The whole load streams them.
 PATCH_MAX_ROWS = 20_000
 PATCH_MAX_SHARE = 0.125
+LINEAGE = 8  # the computations a snapshot remembers it was patched from
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -64,6 +65,16 @@ class Snapshot:
     # How many times a class's review keys were linked anew since it was computed (its
     # data then differs from the same computation's: `OwnEvaluations`).
     relinks: int = 0
+    # The computations this one was patched from, newest first, each with the first
+    # incident position at which this one may differ from it (`evaluation_rows.patch`):
+    # the incidents before it are the same, in their places. What a class's review keys
+    # need looking at again when they were linked to one of these (`OwnEvaluations`).
+    patched_from: tuple[tuple[tuple[Any, ...], int], ...] = ()
+
+    def same_before(self, computation: tuple[Any, ...]) -> int | None:
+        """Up to which incident position this one holds the same incidents as the
+        computation `computation` it was patched from (None: not known to be)."""
+        return next((first for c, first in self.patched_from if c == computation), None)
 
     def fresh(self, version: int, digest: str, now: datetime) -> bool:
         """Computed from (at least) reports version `version`, and still valid at `now`."""
@@ -222,10 +233,15 @@ def _read(
     if header.pop("incident_fields", None) not in (None, list(INCIDENT_FIELDS)):
         return None  # rows of another version's layout: computed again
     items: tuple[Sequence[dict[str, Any]], list[dict[str, Any]]] | None = None
+    patched_from: tuple[tuple[tuple[Any, ...], int], ...] = ()
     if reuse is not None and 0 < reuse.generation <= row.generation:
         rewritten = evaluation_rows.rows_since(conn, agreement_id, reuse.generation)
         if rewritten <= max(PATCH_MAX_ROWS, PATCH_MAX_SHARE * counts["incidents"]):
-            items = _patched(conn, agreement_id, reuse, counts)
+            patched = _patched(conn, agreement_id, reuse, counts)
+            if patched is not None:
+                incidents, violations, first = patched
+                items = (incidents, violations)
+                patched_from = _lineage(reuse, first)
         else:  # whole, streamed; the snapshot held answers meanwhile
             violations = evaluation_rows.load_violations(conn, agreement_id)
             items = (evaluation_rows.load_incidents(conn, agreement_id, violations), violations)
@@ -242,13 +258,22 @@ def _read(
         computed_at=computed_at,  # type: ignore[arg-type]
         data={**header, "incidents": items[0], "violations": items[1]},
         generation=int(row.generation),
+        patched_from=patched_from,
     )
     return snap if deferred is None else (deferred, snap)
 
 
+def _lineage(reuse: Snapshot, first: int) -> tuple[tuple[tuple[Any, ...], int], ...]:
+    """A patch of `reuse` from incident position `first` on: what it was patched from."""
+    earlier = ((c, min(f, first)) for c, f in reuse.patched_from)
+    return ((reuse.computation, first), *earlier)[:LINEAGE]
+
+
 def _patched(
     conn: Connection, agreement_id: str, reuse: Snapshot, counts: dict[str, int]
-) -> tuple[evaluation_rows.Incidents, list[dict[str, Any]]] | None:
+) -> tuple[evaluation_rows.Incidents, list[dict[str, Any]], int] | None:
+    """`reuse` patched with the rows written since, and the first incident position
+    that differs from it."""
     inc_changes, vio_changes = evaluation_rows.changes_since(conn, agreement_id, reuse.generation)
     # Incidents a whole load is still reading (the first load after a start) are waited
     # for and patched packed: patched through the `Deferred`, they would be decoded
@@ -258,13 +283,14 @@ def _patched(
     violations = evaluation_rows.patch(reuse.data["violations"], vio_changes, counts["violations"])
     if incidents is None or violations is None:
         return None
-    return evaluation_rows.link(
+    linked = evaluation_rows.link(
         incidents[0],
         violations[0],
         incidents_from=incidents[1],
         violations_from=violations[1],
         touched_before={v["incident_key"] for v in reuse.data["violations"][violations[1] :]},
     )
+    return (*linked, incidents[1])
 
 
 def stored_agreements(conn: Connection) -> list[str]:

@@ -290,13 +290,13 @@ def packed_columns(
 REPORT_INDEX_ROWS = 65_536  # incidents read at a time (the text of their rows is held)
 
 
-def report_ids_column(items: PackedIncidents) -> tuple[pa.Array, np.ndarray]:
-    """Every incident's report keys end to end, and the position of the incident each
-    belongs to: the evaluation's report index, 20-40 bytes a report where a dict of
-    Python strings takes some 150."""
+def report_ids_column(items: PackedIncidents, first: int = 0) -> tuple[pa.Array, np.ndarray]:
+    """Every incident's report keys end to end (from position `first` on), and the
+    position of the incident each belongs to: the evaluation's report index, 20-40
+    bytes a report where a dict of Python strings takes some 150."""
     values: list[pa.Array] = []
     parents: list[np.ndarray] = []
-    for start in range(0, len(items), REPORT_INDEX_ROWS):
+    for start in range(first, len(items), REPORT_INDEX_ROWS):
         stop = min(start + REPORT_INDEX_ROWS, len(items))
         columns = packed_columns(items, start, stop, {"report_ids": "list"})
         if columns is None:  # rows stored as objects: parsed
