@@ -7,7 +7,7 @@ import struct
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from tests.server.data import many_rows, to_csv
 
 from truce.domain.model import ATTACK, MUTUAL, NO_CODE, ReportTable
@@ -386,3 +386,56 @@ def test_two_services_ingesting_overlapping_batches_store_each_report_once(db_ur
     assert len(accepted) == len(set(accepted)) == 4500
     assert _count(service.engine) == 4500
     assert audit.verify(service.engine).ok
+
+
+def _kept_count(engine) -> int:
+    with engine.connect() as conn:
+        return report_store.report_count(conn)
+
+
+def test_the_number_of_reports_is_kept_as_reports_come_and_go(service):
+    """`report_count` is what `count(*)` says after each way rows arrive or leave: a
+    COPY, a COPY refused for a stored key and made again for the others, deletes,
+    and (PostgreSQL) a TRUNCATE."""
+    from sqlalchemy import delete
+
+    svc = service
+    assert _kept_count(svc.engine) == _count(svc.engine) == 0
+    svc.ingest_reports(to_csv(many_rows(10)).encode(), format="csv", user=SYSTEM_USER)
+    assert _kept_count(svc.engine) == _count(svc.engine) == 10
+    rows = many_rows(10, start=5)  # 5..9 stored: the first COPY fails, its count undone
+    svc.ingest_reports(to_csv(rows).encode(), format="csv", user=SYSTEM_USER)
+    assert _kept_count(svc.engine) == _count(svc.engine) == 15
+    with write_transaction(svc.engine) as conn:
+        conn.execute(delete(reports).where(reports.c.report_id.in_(["b-1", "b-2", "b-3"])))
+    assert _kept_count(svc.engine) == _count(svc.engine) == 12
+    with write_transaction(svc.engine) as conn:
+        conn.execute(delete(reports).where(reports.c.report_id == "none such"))
+    assert _kept_count(svc.engine) == 12
+    if svc.engine.dialect.name == "postgresql":
+        with write_transaction(svc.engine) as conn:
+            conn.execute(text("TRUNCATE reports CASCADE"))
+        assert _kept_count(svc.engine) == _count(svc.engine) == 0
+
+
+def test_migration_0011_counts_the_reports_stored_before_it_and_can_be_undone(db_url):
+    from truce.store.engine import make_engine
+    from truce.store.migrate import upgrade
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0010")
+        _insert_without_spec4_columns(engine)
+        upgrade(engine, "0011")
+        assert _kept_count(engine) == _count(engine) == 3
+        _downgrade(engine, "0010")
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                left = conn.execute(text("SELECT key FROM state WHERE key = 'reports_count'"))
+                assert left.first() is None
+                gone = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'reports_counted%'"
+                assert conn.execute(text(gone)).scalar_one() == 0
+        upgrade(engine, "0011")
+        assert _kept_count(engine) == 3
+    finally:
+        engine.dispose()

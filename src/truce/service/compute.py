@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Engine, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, select
 
 from truce.domain.conditions.base import Coverage
 from truce.domain.keys import violation_key
@@ -285,8 +285,9 @@ def _new_ids(conn: Connection, held: np.ndarray) -> np.ndarray | None:
     `held` is gone from the store."""
     top = int(held.max()) if len(held) else 0
     later = conn.execute(select(reports.c.id).where(reports.c.id > top)).scalars().all()
-    count = conn.execute(select(func.count()).select_from(reports)).scalar_one()
-    if count == len(held) + len(later):  # the usual case: nothing gone, nothing in between
+    if report_store.report_count(conn) == len(held) + len(
+        later
+    ):  # the usual case: nothing gone, nothing in between
         return np.sort(np.asarray(later, dtype=np.int64))
     # A transaction that took a lower id committed after `held` was read (PostgreSQL
     # hands out ids at insert, not at commit), or reports were removed: compare all.

@@ -222,10 +222,21 @@ class Basis:
 
 def basis(conn: Connection) -> Basis:
     classes = select(state.c.int_value).where(state.c.key == "classes_version")
-    newest, count = conn.execute(
-        select(func.coalesce(func.max(reports.c.id), 0), func.count()).select_from(reports)
-    ).one()
-    return Basis(int(conn.execute(classes).scalar_one()), int(newest), int(count))
+    newest = select(func.coalesce(func.max(reports.c.id), 0)).select_from(reports)
+    return Basis(
+        int(conn.execute(classes).scalar_one()),
+        int(conn.execute(newest).scalar_one()),
+        report_count(conn),
+    )
+
+
+def report_count(conn: Connection) -> int:
+    """How many reports are stored. PostgreSQL keeps the number (migration 0011's
+    triggers): its `count(*)` reads every row, half a second at a million."""
+    if conn.dialect.name == "postgresql":
+        kept = select(state.c.int_value).where(state.c.key == "reports_count")
+        return int(conn.execute(kept).scalar_one())
+    return int(conn.execute(select(func.count()).select_from(reports)).scalar_one())
 
 
 def unchanged_for(conn: Connection, before: Basis, now: Basis, where: ColumnElement[bool]) -> bool:
@@ -234,13 +245,17 @@ def unchanged_for(conn: Connection, before: Basis, now: Basis, where: ColumnElem
     reports it does not see were added since. Checks the reports added since only."""
     if now.classes_version != before.classes_version or now.count < before.count:
         return False
-    later = select(func.count()).select_from(reports).where(reports.c.id > before.newest)
-    if before.count + conn.execute(later).scalar_one() != now.count:
-        # A lower id committed after `before` was read (PostgreSQL hands ids out at
-        # insert, not at commit): which reports are new is not known from ids.
-        return False
-    seen = select(reports.c.id).where(reports.c.id > before.newest, where).limit(1)
-    return conn.execute(seen).first() is None
+    # Counted over the ids added since, not asked for one row (`LIMIT 1`): PostgreSQL
+    # then read all the class's reports for one past `newest` (0.8 s at a million).
+    later = (
+        select(func.count(), func.count().filter(where))
+        .select_from(reports)
+        .where(reports.c.id > before.newest)
+    )
+    added, seen = conn.execute(later).one()
+    # Fewer than the count says: a lower id committed after `before` was read
+    # (PostgreSQL hands ids out at insert, not at commit), or one was removed.
+    return bool(before.count + added == now.count and seen == 0)
 
 
 def reports_version(conn: Connection) -> int:
