@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Engine, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
 from truce.domain.conditions.base import Coverage
 from truce.domain.keys import violation_key
@@ -284,7 +284,14 @@ def _new_ids(conn: Connection, held: np.ndarray) -> np.ndarray | None:
     """The ids of the reports stored since `held` were read (sorted), or None if any of
     `held` is gone from the store."""
     top = int(held.max()) if len(held) else 0
-    later = conn.execute(select(reports.c.id).where(reports.c.id > top)).scalars().all()
+    newest = conn.execute(select(func.max(reports.c.id))).scalar() or 0
+    # Bounded on both sides: PostgreSQL, without statistics on the table yet (a bulk
+    # load, autovacuum off), takes `id > top` for a third of it and reads every row.
+    later = (
+        conn.execute(select(reports.c.id).where(reports.c.id > top, reports.c.id <= newest))
+        .scalars()
+        .all()
+    )
     if report_store.report_count(conn) == len(held) + len(
         later
     ):  # the usual case: nothing gone, nothing in between
