@@ -250,12 +250,14 @@ def main() -> None:
     try:
         print(f"{args.backend}: {args.n:,} reports; seeded in {seed(db, args.n):.1f} s")
         print(f"  published: {publish(db, args.published):,}")
+        db.vacuum()
         if not args.only_server:
             in_process(db.url)
         if not args.skip_server:
             served(db, args.n)
         clean(db)  # the reports it added
         publish(db, 0)  # as it was seeded, for the other benches sharing a kept store
+        db.vacuum()
     finally:
         db.close()
 

@@ -237,6 +237,7 @@ def clean(db: BenchDb) -> None:
         conn.execute(text("UPDATE derived SET claim_token = NULL, claim_at = NULL"))
         if gone.rowcount:
             bump_version(conn)
+    db.vacuum()
 
 
 def summarize(by_mode: dict[str, list[Round]]) -> None:
