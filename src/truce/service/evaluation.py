@@ -103,7 +103,7 @@ class Evaluations:
         self._load_lock = threading.Lock()  # one large parse at a time
         self._cond = threading.Condition()  # guards the fields below and `_memo` updates
         # What the refreshers should bring up to date (ordered sets): agreements'
-        # evaluations over every report, and visibility classes' (`_classes`).
+        # evaluations over every report, and visibility classes' (`_run_classes`).
         self._pending: dict[str, None] = {}
         self._pending_classes: dict[tuple[str, Scope], None] = {}
         # Each visibility class's evaluation and each explicit `as_of`'s, computed in this
