@@ -433,7 +433,10 @@ def test_migration_0011_counts_the_reports_stored_before_it_and_can_be_undone(db
             with engine.connect() as conn:
                 left = conn.execute(text("SELECT key FROM state WHERE key = 'reports_count'"))
                 assert left.first() is None
-                gone = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'reports_counted%'"
+                gone = (
+                    "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'reports'::regclass"
+                    " AND tgname LIKE 'reports_counted%'"
+                )
                 assert conn.execute(text(gone)).scalar_one() == 0
         upgrade(engine, "0011")
         assert _kept_count(engine) == 3
