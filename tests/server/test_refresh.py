@@ -133,6 +133,50 @@ def test_a_slow_class_evaluation_does_not_hold_up_the_shared_one(db_url):
         service.engine.dispose()
 
 
+def test_a_class_waiting_for_the_shared_evaluation_when_the_service_closes_computes_nothing(
+    db_url,
+):
+    """Closed while its refresher waits for the full evaluation, a class is given up:
+    not computed from every report in that thread (some 20 s at a million, at exit)."""
+    from truce.service.scopes import PUBLISHED
+
+    gate = Gate()
+    service = Service(make_engine(db_url), AgreementRegistry.load(), refresh_wait_s=0)
+    from truce.store.migrate import upgrade
+
+    upgrade(service.engine)
+    service.evaluations.evaluate = gate
+    evals = service.evaluations
+    computed_in: list[str] = []
+    compute = evals._compute
+
+    def recorded(entry: Any, as_of: datetime) -> Any:
+        computed_in.append(threading.current_thread().name)
+        return compute(entry, as_of)
+
+    evals._compute = recorded  # type: ignore[method-assign]
+    try:
+        _ingest(service, BASE_ROWS[:2])
+        service.current(AGREEMENT)
+        gate.close()
+        _ingest(service, BASE_ROWS[2:])
+        assert gate.waiting.wait(30)  # the shared refresh is blocked
+        evals.request(AGREEMENT, PUBLISHED)  # the class's refresher waits for it
+        _eventually(lambda: evals._class_refresher is not None)
+        time.sleep(0.3)
+        evals.close()
+        thread = evals._class_refresher
+        assert thread is not None
+        thread.join(10)
+        assert not thread.is_alive()
+        assert "truce-class-refresher" not in computed_in
+        assert evals.latest(AGREEMENT, PUBLISHED) is None
+    finally:
+        gate.open.set()
+        evals.close()
+        service.engine.dispose()
+
+
 def test_the_api_says_which_evaluation_answered_and_that_it_is_stale(db_url):
     gate = Gate()
     app = create_app(Settings(database_url=db_url, refresh_wait_ms=0))

@@ -223,6 +223,8 @@ class Evaluations:
                 if agreement_id not in self._pending:  # that pass fell short
                     self.request(agreement_id)
                 self._cond.wait(POLL_S if left is None else max(min(left, POLL_S), 0.001))
+        if threading.current_thread() is self._class_refresher:  # stopping: no class
+            raise RuntimeError(f"closed while waiting for the evaluation of {agreement_id}")
         # No refresher after `close` (the app's lifespan ended): compute here, unstored,
         # rather than wait for a refresh that will never come.
         return Reading(self._compute(entry, self.clock()), stale=False)
