@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 from bench.api import AGREEMENT, COLLECTION, BenchDb, _status_kb, seed, start_server  # noqa: E402
-from bench.refresh import batch_csv, clean, last_seeded, rss_mb  # noqa: E402
+from bench.refresh import batch_csv, clean, last_seeded, reset_peaks, rss_mb  # noqa: E402
 from bench.serve_load import DASHBOARD, stop_server  # noqa: E402
 
 from truce.store.reports import bump_version  # noqa: E402
@@ -146,7 +146,7 @@ def _current(base: str, headers: dict[str, str]) -> int:
         time.sleep(0.2)
 
 
-def after_ingest(base: str, headers: dict[str, str], admin: str, n: int) -> None:
+def after_ingest(base: str, headers: dict[str, str], admin: str, n: int, server_pid: int) -> None:
     """Reports the observer does not see (stored unpublished, dated after everything
     stored, as monitors' reports are) arrive: seconds until an admin's dashboard (the
     shared evaluation) and the observer's (its class's) answer at the reports version
@@ -156,7 +156,10 @@ def after_ingest(base: str, headers: dict[str, str], admin: str, n: int) -> None
     t0 = time.perf_counter()
     _current(base, as_admin)
     print(f"  (the shared evaluation current after {time.perf_counter() - t0:.1f} s more)")
+    time.sleep(3)
+    print(f"  RSS MB, the shared evaluation loaded too: {rss_mb(server_pid)}")
     for k, batch in enumerate(INGEST_BATCHES):
+        reset_peaks(server_pid)
         bodies = batch_csv(k, last_seeded(n) + timedelta(hours=1 + k), batch)
         version = _current(base, headers) + len(bodies)  # one version per request
         for body in bodies:
@@ -182,6 +185,7 @@ def after_ingest(base: str, headers: dict[str, str], admin: str, n: int) -> None
             f"(admin, shared evaluation), {took['observer']:.2f} s (observer, its class)",
             flush=True,
         )
+        print(f"  RSS MB (peaks: since these reports were sent): {rss_mb(server_pid)}")
 
 
 def served(db: BenchDb, n: int) -> None:
@@ -222,7 +226,7 @@ def served(db: BenchDb, n: int) -> None:
         )
         workers = rss_mb(proc.pid)
         print(f"  RSS MB: {workers}")
-        after_ingest(base, headers, admin, n)
+        after_ingest(base, headers, admin, n, proc.pid)
         time.sleep(3)  # as above: idle, what the refreshes freed handed back
         print(f"  RSS MB: {rss_mb(proc.pid)}")
     finally:

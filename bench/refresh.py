@@ -179,6 +179,15 @@ def rss_mb(pid: int) -> str:
     )
 
 
+def reset_peaks(pid: int) -> None:
+    """Starts each server process's peak (VmHWM) again from its RSS now (Linux's
+    `clear_refs` 5), so the next `rss_mb` shows the peak of what happened since, not
+    of the start."""
+    for p in _tree(pid):
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{p}/clear_refs").write_text("5")
+
+
 def show(k: int, rd: Round, tally: Tally, what: str, load: float, batch: int) -> None:
     print(
         f"    round {k + 1}{what}: ingest {rd.ingest_s:.2f} s;"

