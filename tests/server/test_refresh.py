@@ -4,6 +4,7 @@ over within seconds (a heartbeat, not a timeout)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -134,10 +135,11 @@ def test_a_slow_class_evaluation_does_not_hold_up_the_shared_one(db_url):
 
 
 def test_a_class_waiting_for_the_shared_evaluation_when_the_service_closes_computes_nothing(
-    db_url,
+    db_url, caplog
 ):
     """Closed while its refresher waits for the full evaluation, a class is given up:
-    not computed from every report in that thread (some 20 s at a million, at exit)."""
+    not computed from every report in that thread (some 20 s at a million, at exit), and
+    not logged as a failure (a traceback at every shutdown)."""
     from truce.service.scopes import PUBLISHED
 
     gate = Gate()
@@ -171,8 +173,38 @@ def test_a_class_waiting_for_the_shared_evaluation_when_the_service_closes_compu
         assert not thread.is_alive()
         assert "truce-class-refresher" not in computed_in
         assert evals.latest(AGREEMENT, PUBLISHED) is None
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     finally:
         gate.open.set()
+        evals.close()
+        service.engine.dispose()
+
+
+def test_a_refresher_thread_that_died_is_started_again_on_the_next_request(db_url):
+    """A refresher killed by something its loop does not catch (not an `Exception`) is
+    replaced by the next request, shared or a class's: no stale answers for good."""
+    from truce.service.scopes import PUBLISHED
+
+    service = Service(make_engine(db_url), AgreementRegistry.load(), refresh_wait_s=0)
+    from truce.store.migrate import upgrade
+
+    upgrade(service.engine)
+    evals = service.evaluations
+    try:
+        _ingest(service, BASE_ROWS[:2])
+        before = service.current(AGREEMENT).snapshot.reports_version
+        dead = threading.Thread(target=lambda: None)
+        dead.start()
+        dead.join()
+        evals._refresher = evals._class_refresher = dead
+        _ingest(service, BASE_ROWS[2:])
+        evals.request(AGREEMENT)
+        evals.request(AGREEMENT, PUBLISHED)
+        for thread in (evals._refresher, evals._class_refresher):
+            assert thread is not dead and thread.is_alive()
+        _eventually(lambda: evals.latest(AGREEMENT).reports_version > before)
+        _eventually(lambda: evals.latest(AGREEMENT, PUBLISHED) is not None)
+    finally:
         evals.close()
         service.engine.dispose()
 

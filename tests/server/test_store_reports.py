@@ -7,6 +7,7 @@ import struct
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 from sqlalchemy import func, select, text
 from tests.server.data import many_rows, to_csv
 
@@ -416,6 +417,70 @@ def test_the_number_of_reports_is_kept_as_reports_come_and_go(service):
         with write_transaction(svc.engine) as conn:
             conn.execute(text("TRUNCATE reports CASCADE"))
         assert _kept_count(svc.engine) == _count(svc.engine) == 0
+
+
+def test_without_the_kept_number_the_reports_are_counted(service):
+    """A store whose number of reports is not kept (PostgreSQL before 0011's row is
+    made) is counted rather than failing every refresh."""
+    _insert_without_spec4_columns(service.engine, 4)
+    with write_transaction(service.engine) as conn:
+        conn.execute(text("DELETE FROM state WHERE key = 'reports_count'"))
+    assert _kept_count(service.engine) == _count(service.engine) == 4
+
+
+def test_migration_0011_waits_for_reports_being_stored_and_counts_them(db_url):
+    """A transaction storing reports when the upgrade starts commits before the count
+    is made: counted then, or by the triggers, never left out for good."""
+    import threading
+    import time
+
+    from truce.store.engine import make_engine
+    from truce.store.migrate import upgrade
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the count is kept by PostgreSQL's triggers only")
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0010")
+        _insert_without_spec4_columns(engine)
+        writer = engine.connect()
+        writer.begin()
+        writer.execute(
+            text(
+                "INSERT INTO reports (source, report_id, observed_at, lon, lat, event_type,"
+                " submitted_by, published, received_at) VALUES ('late', 'l-1', :t, 37, 36,"
+                " 'shelling', 'x', false, :t), ('late', 'l-2', :t, 37, 36, 'shelling', 'x',"
+                " false, :t)"
+            ),
+            {"t": RECEIVED},
+        )
+        failed: list[BaseException] = []
+
+        def migrate() -> None:
+            try:
+                upgrade(engine, "0011")
+            except BaseException as exc:  # seen by the test's thread
+                failed.append(exc)
+
+        upgrading = threading.Thread(target=migrate)
+        upgrading.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND query LIKE 'LOCK TABLE reports%'"
+        )
+        deadline = time.monotonic() + 30
+        with engine.connect() as probe:
+            while upgrading.is_alive() and time.monotonic() < deadline:
+                if probe.execute(waiting).scalar_one():
+                    break  # the upgrade waits for the writer
+                time.sleep(0.05)
+        writer.commit()
+        writer.close()
+        upgrading.join(30)
+        assert not failed and not upgrading.is_alive()
+        assert _kept_count(engine) == _count(engine) == 5
+    finally:
+        engine.dispose()
 
 
 def test_migration_0011_counts_the_reports_stored_before_it_and_can_be_undone(db_url):

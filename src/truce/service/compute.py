@@ -296,8 +296,9 @@ def _new_ids(conn: Connection, held: np.ndarray) -> np.ndarray | None:
         later
     ):  # the usual case: nothing gone, nothing in between
         return np.sort(np.asarray(later, dtype=np.int64))
-    # A transaction that took a lower id committed after `held` was read (PostgreSQL
-    # hands out ids at insert, not at commit), or reports were removed: compare all.
+    # Reports were removed, or a lower id was committed after `held` was read: truce's
+    # own writers cannot (each audited write holds one advisory lock from its start, so
+    # ids are committed in order), but a row stored by other means could. Compare all.
     now = _report_ids(conn)
     if len(np.setdiff1d(held, now, assume_unique=True)):
         return None

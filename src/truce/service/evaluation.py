@@ -68,6 +68,10 @@ WATCH_S = 0.1
 AFFINITY_S = 1.0
 
 
+class _Closed(RuntimeError):
+    """The service closed while the class refresher waited: the class is given up."""
+
+
 class Evaluations:
     """The snapshot lease, the refresher and the as-of cache of one process."""
 
@@ -178,11 +182,13 @@ class Evaluations:
                 return
             if scope is None:
                 self._pending[agreement_id] = None
-                if self._refresher is None:
+                # Started again should one have died of something not an `Exception`
+                # (its own loop logs and survives those): stale answers for good otherwise.
+                if self._refresher is None or not self._refresher.is_alive():
                     self._refresher = _start(self._run, "truce-refresher")
             else:
                 self._pending_classes[(agreement_id, scope)] = None
-                if self._class_refresher is None:
+                if self._class_refresher is None or not self._class_refresher.is_alive():
                     self._class_refresher = _start(self._run_classes, "truce-class-refresher")
             self._cond.notify_all()
 
@@ -224,7 +230,7 @@ class Evaluations:
                     self.request(agreement_id)
                 self._cond.wait(POLL_S if left is None else max(min(left, POLL_S), 0.001))
         if threading.current_thread() is self._class_refresher:  # stopping: no class
-            raise RuntimeError(f"closed while waiting for the evaluation of {agreement_id}")
+            raise _Closed(f"closed while waiting for the evaluation of {agreement_id}")
         # No refresher after `close` (the app's lifespan ended): compute here, unstored,
         # rather than wait for a refresh that will never come.
         return Reading(self._compute(entry, self.clock()), stale=False)
@@ -274,6 +280,8 @@ class Evaluations:
             agreement_id, scope = item
             try:
                 self.own.refresh(self.agreements.get(agreement_id), scope)
+            except _Closed:
+                return
             except Exception:  # a reader asks again; a waiting one computes it itself
                 log.exception("refreshing %s's evaluation of %s failed", scope.name, agreement_id)
 

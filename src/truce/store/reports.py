@@ -235,7 +235,9 @@ def report_count(conn: Connection) -> int:
     triggers): its `count(*)` reads every row, half a second at a million."""
     if conn.dialect.name == "postgresql":
         kept = select(state.c.int_value).where(state.c.key == "reports_count")
-        return int(conn.execute(kept).scalar_one())
+        n = conn.execute(kept).scalar()
+        if n is not None:  # None: a store from before 0011 (a process started beside it)
+            return int(n)
     return int(conn.execute(select(func.count()).select_from(reports)).scalar_one())
 
 
@@ -254,8 +256,9 @@ def unchanged_for(conn: Connection, before: Basis, now: Basis, where: ColumnElem
         .where(reports.c.id > before.newest, reports.c.id <= now.newest)
     )
     added, seen = conn.execute(later).one()
-    # Fewer than the count says: a lower id committed after `before` was read
-    # (PostgreSQL hands ids out at insert, not at commit), or one was removed.
+    # Fewer than the count says: one was removed, or a lower id was committed after
+    # `before` was read (not by truce's writers, which commit ids in order under one
+    # advisory lock; by a row stored by other means).
     return bool(before.count + added == now.count and seen == 0)
 
 

@@ -4,9 +4,12 @@ asks how many reports there are (it tells whether a lower id was committed later
 or a report removed), and `count(*)` reads every row: half a second at a million.
 SQLite counts from its smallest index (a tenth of that) and needs no trigger.
 
-Stop every process before upgrading: one still running the previous version would
-count nothing it inserts (its readers then take the slow path, never a wrong one:
-a count lower than the rows says "changed").
+The count and the triggers are made with the table locked against writers: a report
+inserted by a transaction still open when the rows were counted, and committed before
+the triggers existed, would be missing from the count for good (every refresh then
+reading every id, never a wrong answer). The upgrade waits for writers in flight;
+processes of the previous version may keep running, the triggers count what they
+insert.
 
 Revision ID: 0011
 Revises: 0010
@@ -58,6 +61,8 @@ TRIGGERS = {
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    # Conflicts with the lock every INSERT, COPY and DELETE takes, not with readers.
+    op.execute("LOCK TABLE reports IN SHARE ROW EXCLUSIVE MODE")
     op.execute("INSERT INTO state (key, int_value) SELECT 'reports_count', count(*) FROM reports")
     op.execute(FUNCTION)
     for name, when in TRIGGERS.items():
