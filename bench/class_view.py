@@ -32,6 +32,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -229,6 +230,36 @@ def served(db: BenchDb, n: int) -> None:
         after_ingest(base, headers, admin, n, proc.pid)
         time.sleep(3)  # as above: idle, what the refreshes freed handed back
         print(f"  RSS MB: {rss_mb(proc.pid)}")
+    finally:
+        stop_server(proc)
+    after_restart(db, {"Authorization": f"Bearer {admin}"}, headers)
+
+
+def after_restart(db: BenchDb, admin: dict[str, str], observer: dict[str, str]) -> None:
+    """A server started again over the same store: seconds until the admin's and the
+    observer's first dashboards answer (current or not), asked at the same time."""
+    proc, base = start_server(db.url, 2)
+    try:
+        took: dict[str, float] = {}
+        t0 = time.perf_counter()
+
+        def ask(who: str, h: dict[str, str]) -> None:
+            httpx.get(f"{base}{DASHBOARD}", headers=h, timeout=900).raise_for_status()
+            took[who] = time.perf_counter() - t0
+
+        askers = [
+            threading.Thread(target=ask, args=(who, h))
+            for who, h in (("admin", admin), ("observer", observer))
+        ]
+        for t in askers:
+            t.start()
+        for t in askers:
+            t.join()
+        print(
+            f"  after a restart: first dashboard {took['admin']:.1f} s (admin), "
+            f"{took['observer']:.1f} s (observer)",
+            flush=True,
+        )
     finally:
         stop_server(proc)
 

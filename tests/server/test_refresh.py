@@ -209,6 +209,58 @@ def test_a_refresher_thread_that_died_is_started_again_on_the_next_request(db_ur
         service.engine.dispose()
 
 
+def test_a_process_that_did_not_make_the_evaluation_leaves_it_to_the_one_that_did(
+    db_url, monkeypatch
+):
+    """Two processes over one store (as two server workers): the one that made the
+    stored evaluation holds what it was made from, so it refreshes it (incrementally);
+    the other waits for it each time it has just stored one, rather than computing
+    from every report once a first wait is over. Here the maker's computation is held
+    while more reports arrive; the other process must compute nothing."""
+    from truce.service import evaluation
+    from truce.store.migrate import upgrade
+
+    # The maker notices reports stored through the other only by looking (every
+    # WATCH_S), later than the other's polls of the lease: as a busy worker does.
+    monkeypatch.setattr(evaluation, "WATCH_S", evaluation.AFFINITY_S / 2)
+    maker_gate = Gate()
+
+    def server(gate: Gate | None) -> Service:
+        service = Service(make_engine(db_url), AgreementRegistry.load(), refresh_wait_s=0)
+        if gate is not None:
+            service.evaluations.evaluate = gate
+        service.evaluations.compute_process = True  # a server worker's refresh rules
+        return service
+
+    maker = server(maker_gate)
+    upgrade(maker.engine)
+    other = server(None)
+    try:
+        _ingest(maker, BASE_ROWS[:2])
+        maker.current(AGREEMENT)
+        _eventually(lambda: not other.current(AGREEMENT).stale)
+        maker_gate.close()
+        _ingest(maker, BASE_ROWS[2:4])
+        maker.evaluations.request(AGREEMENT)
+        assert maker_gate.waiting.wait(30)  # the maker computes, held at the gate
+        other.evaluations.request(AGREEMENT)
+        time.sleep(1.5)  # the other has waited its turn, and found the lease taken
+        _ingest(other, many_rows(3))  # arrives through the other, the maker held
+        maker_gate.open.set()
+        with maker.engine.connect() as conn:
+            from truce.store.reports import reports_version
+
+            version = reports_version(conn)
+        _eventually(lambda: other.evaluations.latest(AGREEMENT).reports_version == version)
+        assert other.evaluations.computations == 0
+        assert maker.evaluations.computations >= 2
+    finally:
+        maker_gate.open.set()
+        for service in (maker, other):
+            service.evaluations.close()
+            service.engine.dispose()
+
+
 def test_the_api_says_which_evaluation_answered_and_that_it_is_stale(db_url):
     gate = Gate()
     app = create_app(Settings(database_url=db_url, refresh_wait_ms=0))

@@ -63,7 +63,9 @@ POLL_S = 0.1
 # (which holds what it was made from: an incremental refresh) take the lease first:
 # long enough for that one to notice the new reports even when it did not receive
 # them and is busy serving (else the lease falls to a process holding nothing: from
-# scratch). It delays nothing when that one does: the lease is taken meanwhile.
+# scratch). It delays nothing when that one does: the lease is taken meanwhile. The
+# wait starts again each time another process stores a computation: that one is alive
+# and holds the newest state.
 WATCH_S = 0.1
 AFFINITY_S = 1.0
 
@@ -313,6 +315,10 @@ class Evaluations:
                 return
             if self._worth_loading(meta, memo, entry):
                 self._load(agreement_id, entry)
+                # The process that stored it holds what it was made from: its turn
+                # again (it may not have seen the later reports yet; a computation
+                # here would be from every report, some 20 s at a million).
+                deferred = False
                 continue
             generation = None if meta is None else meta.generation
             if (
