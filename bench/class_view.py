@@ -19,6 +19,11 @@ published, as if the secretariat had published their incidents. Then:
 3. Then reports the observer does not see arrive (stored unpublished, 10 and then
    10,000): seconds until its dashboard answers at their reports version, not
    stale (the class's evaluation kept: `Snapshot.still_at`), and the RSS again.
+4. Then the newest of those reports are published (10, then 10,000): seconds until
+   the observer's dashboard is current (its class computed from its last
+   evaluation: `truce.service.class_compute`).
+5. A server started again over the same store: seconds to the admin's and the
+   observer's first dashboards.
 
 Target (issue 13): per-worker memory <= 600 MB at 1M incidents, for every viewer.
 """
@@ -54,6 +59,7 @@ TARGET_MB = 600.0
 WAYS = ("dicts", "packed")
 PAGES = 12  # OGC pages and dashboards read after the first answers
 INGEST_BATCHES = (10, 10_000)  # unpublished reports stored, then the observer reads
+PUBLISHED_BATCHES = (10, 10_000)  # then the newest of them published
 
 
 def rss() -> float:
@@ -120,6 +126,50 @@ def publish(db: BenchDb, share: float) -> int:
             )
         bump_version(conn)
         return int(conn.execute(text("SELECT count(*) FROM reports WHERE published")).scalar_one())
+
+
+def publish_newest(db: BenchDb, count: int) -> int:
+    """Publish the newest `count` unpublished reports and their incidents, as the
+    secretariat publishing what came in lately; the reports version it made."""
+    with db.engine.begin() as conn:
+        newest = "SELECT id FROM reports WHERE NOT published ORDER BY id DESC LIMIT :n"
+        conn.execute(
+            text(
+                "INSERT INTO incident_publications"
+                " (agreement_id, incident_key, published_by, published_at)"
+                f" SELECT :aid, source || ':' || report_id, 'bench', :now FROM reports"
+                f" WHERE id IN ({newest})"
+            ),
+            {"aid": AGREEMENT, "now": datetime.now(UTC), "n": count},
+        )
+        conn.execute(
+            text(f"UPDATE reports SET published = true WHERE id IN ({newest})"), {"n": count}
+        )
+        return bump_version(conn)
+
+
+def after_publication(base: str, headers: dict[str, str], db: BenchDb, server_pid: int) -> None:
+    """The newest reports published (the observer's class gains them): seconds until
+    the observer's dashboard answers at the version the publication made, not stale."""
+    for count in PUBLISHED_BATCHES:
+        _current(base, headers)
+        reset_peaks(server_pid)
+        version = publish_newest(db, count)
+        t0 = time.perf_counter()
+        with httpx.Client(base_url=base, headers=headers, timeout=900) as c:
+            while True:
+                d = c.get(DASHBOARD)
+                d.raise_for_status()
+                current = int(d.headers["Truce-Reports-Version"]) >= version
+                if current and d.headers["Truce-Stale"] == "false":
+                    break
+                time.sleep(0.05)
+        print(
+            f"  {count:,} of the newest reports published: the observer current after "
+            f"{time.perf_counter() - t0:.2f} s",
+            flush=True,
+        )
+        print(f"  RSS MB (peaks: since the publication): {rss_mb(server_pid)}")
 
 
 def in_process(url: str) -> None:
@@ -228,6 +278,7 @@ def served(db: BenchDb, n: int) -> None:
         workers = rss_mb(proc.pid)
         print(f"  RSS MB: {workers}")
         after_ingest(base, headers, admin, n, proc.pid)
+        after_publication(base, headers, db, proc.pid)
         time.sleep(3)  # as above: idle, what the refreshes freed handed back
         print(f"  RSS MB: {rss_mb(proc.pid)}")
     finally:

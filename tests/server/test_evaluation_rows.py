@@ -413,6 +413,38 @@ def test_the_worker_that_made_the_evaluation_refreshes_it_for_the_others(db_url)
         _close(maker, other)
 
 
+def test_a_class_is_computed_from_its_last_evaluation_in_the_computing_process(db_url):
+    """A server worker's visibility class, after a publication, is computed by its
+    computing process from the class's last evaluation (sent as the incidents from
+    the first that may differ on), and shows what a computation from scratch shows."""
+    from truce.service.scopes import PUBLISHED
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    worker = Service(
+        make_engine(db_url),
+        AgreementRegistry.load(),
+        refresh_wait_s=None,
+        compute_process=True,
+        clock=lambda: now,
+    )
+    upgrade(worker.engine)
+    scratch = _service(db_url, lambda: now)
+    try:
+        _ingest(worker, many_rows(120))
+        admin, _ = worker.add_user("class-admin", "admin")
+        observer, _ = worker.add_user("class-observer", "observer")
+        keys = [i["key"] for i in worker.evaluation(AGREEMENT, admin)["incidents"]]
+        for step, key in enumerate(keys[5:45:8]):
+            worker.publish_incident(AGREEMENT, key, admin)
+            seen = worker.evaluation(AGREEMENT, observer)
+            scratch.evaluations.own._scoped.clear()  # its class made now, from scratch
+            assert seen["incidents"] and seen == scratch.evaluation(AGREEMENT, observer), step
+        assert worker.evaluations.shared.classes_continued >= 3
+        assert worker.evaluations.latest(AGREEMENT, PUBLISHED).serial
+    finally:
+        _close(worker, scratch)
+
+
 def test_a_process_holding_packed_incidents_answers_like_the_one_that_computed(db_url):
     """The process that computed holds the incidents as dicts; another loads them packed
     (`truce.store.packed`). Every view answers alike in both: the whole evaluation, one
@@ -482,6 +514,9 @@ def test_a_class_evaluation_comes_packed_from_a_child_and_shows_what_dicts_showe
         return compute(dicts.engine, entry, as_of, lambda: now, where=where)
 
     dicts.evaluations.own.compute = as_dicts
+    dicts.evaluations.own.compute_class = lambda entry, as_of, scope, base: as_dicts(
+        entry, as_of, scope
+    )
     try:
         _ingest(child, _rows(random.Random(11)))
         admin, _ = child.add_user("class-admin", "admin")

@@ -140,6 +140,41 @@ def test_a_patch_gives_what_packing_the_new_rows_gives(n, edits):
         assert same.all()
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(0, 4 * DOCS_PER_BLOCK + 3),
+    steps=st.lists(st.tuples(st.integers(0, 100), st.integers(0, 12)), min_size=1, max_size=40),
+)
+def test_a_continued_evaluation_is_what_packing_it_whole_gives(n, steps):
+    """`continued` (a class's evaluation computed again from position `kept` on) equals
+    packing the new incidents whole, again and again, shares the blocks before `kept`,
+    and keeps its keys in a bounded number of pieces."""
+    items = [_incident(i) for i in range(n)]
+    held = _packed(items, {})
+    fresh = n
+    for cut, added in steps:
+        kept = cut % (len(items) + 1)
+        tail = [_incident(i) for i in range(fresh, fresh + added)]
+        fresh += added
+        items = items[:kept] + tail
+        violations_at = {len(items) - 1: ["v-1"]} if items else {}
+        before = held
+        rows = list(zip([i["key"] for i in tail], _docs(tail), strict=True))
+        held = before.continued(kept, rows, violations_at)
+        whole = _packed(items, violations_at)
+        assert list(held) == list(whole) and held.keys == whole.keys
+        assert held.blocks[: kept // DOCS_PER_BLOCK] == before.blocks[: kept // DOCS_PER_BLOCK]
+        assert all(
+            a is b
+            for a, b in zip(held.blocks[: kept // DOCS_PER_BLOCK], before.blocks, strict=False)
+        )
+        assert held.keys.array.num_chunks <= 33
+        if items:
+            assert held.keys.position(items[-1]["key"]) == len(items) - 1
+    with pytest.raises(IndexError):
+        held.continued(len(held) + 1, [], {})
+
+
 def test_a_patch_that_does_not_add_up_asks_for_a_whole_load():
     items = [_incident(i) for i in range(5)]
     held = _packed(items, {})

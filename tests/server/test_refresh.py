@@ -107,15 +107,14 @@ def test_a_slow_class_evaluation_does_not_hold_up_the_shared_one(db_url):
 
     upgrade(service.engine)
     own = service.evaluations.own
-    compute_class = own.compute
+    compute_class = own.compute_class
 
-    def gated(entry: Any, as_of: datetime, scope: Any) -> Any:
-        if scope is not None:  # a class's computation, not the shared one
-            blocked.set()
-            assert held.wait(60), "the test never let it go on"
-        return compute_class(entry, as_of, scope)
+    def gated(entry: Any, as_of: datetime, scope: Any, base: Any) -> Any:
+        blocked.set()
+        assert held.wait(60), "the test never let it go on"
+        return compute_class(entry, as_of, scope, base)
 
-    own.compute = gated
+    own.compute_class = gated
     try:
         _ingest(service, BASE_ROWS[:2])
         first = service.current(AGREEMENT).snapshot

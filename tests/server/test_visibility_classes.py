@@ -410,3 +410,41 @@ def test_a_centre_and_an_agency_of_one_name_are_different_classes():
     assert centre is not None and agency is not None
     assert centre.or_source and not agency.or_source
     assert centre.name != agency.name
+
+
+def test_a_class_after_publications_is_computed_from_its_last_evaluation(client, tokens, service):
+    """After each publication (earlier reports the class now sees) and each report of its
+    own, a class's evaluation is computed from its last one (only what the reports it
+    gained can reach is evaluated again, the incidents before that kept as the worker
+    holds them), and shows exactly what a computation from scratch shows."""
+    import random
+
+    from tests.server.data import many_rows
+
+    from truce.service.scopes import PUBLISHED, scope_for
+
+    rng = random.Random(13)
+    amman = service.authenticate(tokens.amman)
+    _post(client, tokens.headers("amman"), many_rows(160, source="amman"))
+    _post(client, tokens.headers("hmeimim"), many_rows(80, source="hmeimim", start=500))
+    admin = tokens.headers("admin")
+    published: set[str] = set()
+    continued = {"published": 0, "source:amman": 0}
+    for step in range(6):
+        keys = [i["key"] for i in client.get(URL, headers=admin).json()["incidents"]]
+        for key in rng.sample(sorted(set(keys) - published), 4):
+            r = client.post(f"/api/agreements/{AGREEMENT}/incidents/{key}/publish", headers=admin)
+            assert r.status_code == 200, r.text
+            published.add(key)
+        if step % 2:  # the centre's own reports, later than everything so far
+            _post(
+                client, tokens.headers("amman"), many_rows(5, source="amman", start=1000 + step * 5)
+            )
+        for who, scope in (("observer", PUBLISHED), ("amman", scope_for(amman))):
+            seen = _seen(client, tokens, who)
+            assert seen.pop("version") and seen == _from_scratch(service, tokens, who), (step, who)
+            last = service.evaluations.shared.classes.last[(AGREEMENT, scope.name)]
+            if step:
+                continued[scope.name] += bool(last["kept"])
+                assert last["incremental"], (step, who)
+    assert continued["published"] >= 3 and continued["source:amman"] >= 3, continued

@@ -166,12 +166,22 @@ class Held:
 class Computer:
     """Computes the shared evaluations of one process, each from the last when it can."""
 
-    def __init__(self, evaluate: EvaluateFn = default_evaluate, *, to_store: bool = False) -> None:
-        """`to_store`: its snapshots are only stored (a computing process), so their
-        incidents are made a block at a time as the store reads them
-        (`IncidentBlocks`), not held all at once."""
+    def __init__(
+        self,
+        evaluate: EvaluateFn = default_evaluate,
+        *,
+        to_store: bool = False,
+        where: ColumnElement[bool] | None = None,
+    ) -> None:
+        """`to_store`: its snapshots are only stored (a computing process), or handed on
+        row by row, so their incidents are made a block at a time as they are read
+        (`IncidentBlocks`), not held all at once. `where`: over the reports it selects
+        only (a visibility class's, `truce.service.class_compute`); its evaluations are
+        never stored, so the incidents before a re-evaluation's cut are always those of
+        its own last one."""
         self.evaluate = evaluate
         self.to_store = to_store
+        self.where = where
         self.held: dict[str, Held] = {}
         self.last: dict[str, Any] = {}  # what the last computation reused (logs, tests)
 
@@ -190,10 +200,10 @@ class Computer:
                 ).where(derived.c.agreement_id == aid)
             ).first()
             held = self._usable(aid, entry, agreement, covered)
-            new_ids = None if held is None else _new_ids(conn, held.ids)
+            new_ids = None if held is None else _new_ids(conn, held.ids, self.where)
             if held is None or new_ids is None:
-                table = _load(conn, None)
-                ids = _report_ids(conn)
+                table = _load(conn, None, self.where)
+                ids = _report_ids(conn, self.where)
             else:
                 table = ReportTable.concat([held.table, _load(conn, new_ids)])
                 ids = np.concatenate([held.ids, new_ids])
@@ -211,8 +221,9 @@ class Computer:
                 held.evaluation, table, new_rows, as_of=as_of, coverage=covered, appended=appended
             )
             reused = int(ev.extra.get("incremental", {}).get("reused", 0))
-            kept = reused if _rows_hold(stored, held, entry.digest) else 0
-            if kept and stored is not None and stored.generation == held.generation:
+            own = self.where is not None  # never stored: `held` is the base
+            kept = reused if own or _rows_hold(stored, held, entry.digest) else 0
+            if kept and (own or (stored is not None and stored.generation == held.generation)):
                 # The rows are `held`'s own: also those of the incidents made again as
                 # they were (not so for rows another process stored since).
                 kept += same_incidents_from(
@@ -274,40 +285,44 @@ def _rows_hold(stored: Any, held: Held, digest: str) -> bool:
     )
 
 
-def _report_ids(conn: Connection) -> np.ndarray:
-    """Every stored report's id, in the order `load_all` reads them."""
-    rows = conn.execute(select(reports.c.id).order_by(reports.c.id)).scalars().all()
+def _report_ids(conn: Connection, where: ColumnElement[bool] | None = None) -> np.ndarray:
+    """Every stored report's id (of those `where` selects), in the order `load_all`
+    reads them."""
+    q = select(reports.c.id).order_by(reports.c.id)
+    rows = conn.execute(q if where is None else q.where(where)).scalars().all()
     return np.asarray(rows, dtype=np.int64)
 
 
-def _new_ids(conn: Connection, held: np.ndarray) -> np.ndarray | None:
+def _new_ids(
+    conn: Connection, held: np.ndarray, where: ColumnElement[bool] | None = None
+) -> np.ndarray | None:
     """The ids of the reports stored since `held` were read (sorted), or None if any of
-    `held` is gone from the store."""
-    top = int(held.max()) if len(held) else 0
-    newest = conn.execute(select(func.max(reports.c.id))).scalar() or 0
-    # Bounded on both sides: PostgreSQL, without statistics on the table yet (a bulk
-    # load, autovacuum off), takes `id > top` for a third of it and reads every row.
-    later = (
-        conn.execute(select(reports.c.id).where(reports.c.id > top, reports.c.id <= newest))
-        .scalars()
-        .all()
-    )
-    if report_store.report_count(conn) == len(held) + len(
-        later
-    ):  # the usual case: nothing gone, nothing in between
-        return np.sort(np.asarray(later, dtype=np.int64))
+    `held` is gone from the store. With `where`, of the reports it selects, compared
+    whole: a class also gains earlier reports when they are published, and may lose
+    some (a tenth of a second or two at a million ids)."""
+    if where is None:
+        top = int(held.max()) if len(held) else 0
+        newest = conn.execute(select(func.max(reports.c.id))).scalar() or 0
+        # Bounded on both sides: PostgreSQL, without statistics on the table yet (a bulk
+        # load, autovacuum off), takes `id > top` for a third of it and reads every row.
+        q = select(reports.c.id).where(reports.c.id > top, reports.c.id <= newest)
+        later = conn.execute(q).scalars().all()
+        if report_store.report_count(conn) == len(held) + len(later):
+            return np.sort(np.asarray(later, dtype=np.int64))  # nothing gone or in between
     # Reports were removed, or a lower id was committed after `held` was read: truce's
     # own writers cannot (each audited write holds one advisory lock from its start, so
     # ids are committed in order), but a row stored by other means could. Compare all.
-    now = _report_ids(conn)
+    now = _report_ids(conn, where)
     if len(np.setdiff1d(held, now, assume_unique=True)):
         return None
     return np.setdiff1d(now, held, assume_unique=True)
 
 
-def _load(conn: Connection, ids: np.ndarray | None) -> ReportTable:
+def _load(
+    conn: Connection, ids: np.ndarray | None, where: ColumnElement[bool] | None = None
+) -> ReportTable:
     if ids is None:
-        table, _ = report_store.load_all(conn, original=False)
+        table, _ = report_store.load_all(conn, () if where is None else (where,), original=False)
         return table
     parts = [
         report_store.load_all(conn, (reports.c.id.in_(chunk.tolist()),), original=False)[0]
@@ -326,6 +341,8 @@ class SharedCompute:
         self.computer = Computer()  # in-thread: the incremental state
         self.child: Any = None  # a ComputeProcess, started by the first computation
         self.own_child: Any = None  # another, for the evaluations never stored
+        self.classes: Any = None  # in-thread: the classes' (a `ClassComputers`)
+        self.classes_continued = 0  # class evaluations computed from the last (logs, tests)
 
     def compute_and_store(
         self,
@@ -373,6 +390,34 @@ class SharedCompute:
                 self.own_child = ComputeProcess()
             return self.own_child.compute_own(self.engine, entry, as_of, scope)  # type: ignore[no-any-return]
         return compute_own(self.engine, entry, as_of, scope, clock, evaluate)
+
+    def compute_class(
+        self,
+        entry: AgreementEntry,
+        as_of: datetime,
+        scope: Scope,
+        base: Snapshot | None,
+        evaluate: EvaluateFn,
+        clock: Callable[[], datetime],
+    ) -> Snapshot:
+        """A visibility class's evaluation, packed, computed from `base` (the one the
+        process holds) where it can (`truce.service.class_compute`); in the child that
+        computes the evaluations never stored, when there is one."""
+        from truce.service.class_compute import ClassComputers, continued
+
+        serial = 0 if base is None else base.serial
+        if self.in_child and evaluate is default_evaluate:
+            if self.own_child is None:
+                from truce.service.compute_process import ComputeProcess
+
+                self.own_child = ComputeProcess()
+            made = self.own_child.compute_class(self.engine, entry, as_of, scope, serial)
+        else:
+            if self.classes is None or self.classes.evaluate is not evaluate:
+                self.classes = ClassComputers(evaluate)
+            made = self.classes.compute(self.engine, entry, as_of, scope, serial, clock)
+        self.classes_continued += made is not None and not isinstance(made, Snapshot)
+        return continued(base, made)
 
     def made(self, agreement_id: str, generation: int | None) -> bool:
         """This process's computation made the stored rows of `generation` (so it holds

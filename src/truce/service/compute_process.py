@@ -73,11 +73,13 @@ def _serve(pipe: Connection) -> None:
     is to compute and store the shared evaluation under a lease, or to compute one the
     worker keeps for itself (`OwnRequest`: a visibility class's, an `as_of` instant's),
     sent back packed."""
-    from truce.service.compute import Computer, compute_own
+    from truce.service.class_compute import ClassComputers, Continued
+    from truce.service.compute import Computer, compute_own, wall_clock
     from truce.store import heap
     from truce.store.engine import make_engine
 
     computer = Computer(to_store=True)
+    classes = ClassComputers()
     engines: dict[str, Engine] = {}
     while True:
         try:
@@ -94,6 +96,12 @@ def _serve(pipe: Connection) -> None:
                     own = compute_own(engine, request.entry, request.as_of, request.scope)
                     reply: tuple[str, Any] = ("computed", own)
                     incremental = False
+                elif isinstance(request, ClassRequest):
+                    made = classes.compute(
+                        engine, entry, request.as_of, request.scope, request.base, wall_clock
+                    )
+                    reply = ("computed", made)
+                    incremental = isinstance(made, Continued)
                 else:
                     reply = _shared(engine, computer, request)
                     last = computer.last.get(entry.agreement.id, {})
@@ -147,6 +155,17 @@ class OwnRequest(NamedTuple):
     scope: Scope | None
 
 
+class ClassRequest(NamedTuple):
+    """A visibility class's evaluation, continuing the computation numbered `base` (the
+    one the worker holds) where it can (`truce.service.class_compute`)."""
+
+    url: str
+    entry: AgreementEntry
+    as_of: datetime
+    scope: Scope
+    base: int
+
+
 def _shared(engine: Engine, computer: Computer, request: Any) -> tuple[str, Any]:
     from truce.service.compute import wall_clock
     from truce.store import derived
@@ -194,6 +213,14 @@ class ComputeProcess:
         """Compute in the child an evaluation this worker keeps (`OwnRequest`), packed."""
         _status, snap = self._ask(entry, OwnRequest(_url(engine), entry, as_of, scope))
         return snap  # type: ignore[no-any-return]
+
+    def compute_class(
+        self, engine: Engine, entry: AgreementEntry, as_of: datetime, scope: Scope, base: int
+    ) -> Any:
+        """A class's evaluation computed in the child (`ClassRequest`): packed whole, or
+        a `Continued` of the computation `base`."""
+        _status, made = self._ask(entry, ClassRequest(_url(engine), entry, as_of, scope, base))
+        return made
 
     def _ask(self, entry: AgreementEntry, request: Any) -> tuple[str, Any]:
         with self._lock:

@@ -115,7 +115,7 @@ class Evaluations:
         # Each visibility class's evaluation and each explicit `as_of`'s, computed in this
         # process (never stored).
         self.own = OwnEvaluations(
-            engine, clock, self._compute_own, self._full,
+            engine, clock, self._compute_own, self._full, self._compute_class,
             as_of_cache_size=as_of_cache_size, scoped_cache_size=scoped_cache_size,
         )  # fmt: skip
         self.summaries = Lru(SUMMARY_CACHE_SIZE)  # small documents made from views (views.py)
@@ -408,6 +408,13 @@ class Evaluations:
 
     def _compute_own(self, entry: AgreementEntry, as_of: datetime, scope: Scope | None) -> Snapshot:
         snap = self.shared.compute_own(entry, as_of, scope, self.evaluate, self.clock)
+        self.computations += 1
+        return snap
+
+    def _compute_class(
+        self, entry: AgreementEntry, as_of: datetime, scope: Scope, base: Snapshot | None
+    ) -> Snapshot:
+        snap = self.shared.compute_class(entry, as_of, scope, base, self.evaluate, self.clock)
         self.computations += 1
         return snap
 

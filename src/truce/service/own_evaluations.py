@@ -27,6 +27,9 @@ from truce.store.packed import PackedIncidents, keys_of
 
 # (agreement, as_of, which reports: None for all) -> an evaluation computed now, packed
 ComputeFn = Callable[[AgreementEntry, datetime, Scope | None], Snapshot]
+# (agreement, as_of, class, the class's evaluation held) -> its evaluation now, packed,
+# computed from the one held where it can be (`truce.service.class_compute`)
+ComputeClassFn = Callable[[AgreementEntry, datetime, Scope, Snapshot | None], Snapshot]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class OwnEvaluations:
         clock: Callable[[], datetime],
         compute: ComputeFn,
         full: Callable[[AgreementEntry], Snapshot],
+        compute_class: ComputeClassFn,
         *,
         as_of_cache_size: int,
         scoped_cache_size: int,
@@ -54,6 +58,7 @@ class OwnEvaluations:
         """`full`: the evaluation over every report (whose incident keys a class's
         review keys are linked to)."""
         self.engine, self.clock, self.compute, self.full = engine, clock, compute, full
+        self.compute_class = compute_class
         self.as_of_cache_size = as_of_cache_size
         self.scoped_cache_size = scoped_cache_size
         self._lock = threading.Lock()  # guards the fields below
@@ -110,7 +115,8 @@ class OwnEvaluations:
             if still is not None:  # only reports the class does not see came since
                 snap, moved = self._relinked(key, entry, still, full)
             else:
-                snap = self.compute(entry, self.clock(), scope)
+                base = held if held is not None and held.agreement_digest == entry.digest else None
+                snap = self.compute_class(entry, self.clock(), scope, base)
                 moved = _moved(full, snap)
                 link_review_keys(snap.data, entry.agreement.id, _keys(moved))
             snap = snap.still_at(min(max(version, snap.reports_version), full.reports_version))

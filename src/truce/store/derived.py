@@ -70,6 +70,9 @@ class Snapshot:
     # the incidents before it are the same, in their places. What a class's review keys
     # need looking at again when they were linked to one of these (`OwnEvaluations`).
     patched_from: tuple[tuple[tuple[Any, ...], int], ...] = ()
+    # A class's evaluation: which computation of its computing process it is, so that
+    # the next can be computed from it (`truce.service.class_compute`). 0: none such.
+    serial: int = 0
 
     def same_before(self, computation: tuple[Any, ...]) -> int | None:
         """Up to which incident position this one holds the same incidents as the

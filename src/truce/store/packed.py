@@ -23,6 +23,7 @@ from typing import Any, overload
 
 import numpy as np
 import orjson
+import pyarrow as pa
 
 from truce.store.heap import paused_gc
 from truce.store.key_column import KeyColumn, KeysBuilder
@@ -63,6 +64,7 @@ BLOCK = 16_384  # positions decoded per step (what one step holds decoded at onc
 # that is thrown away; the dictionary (`packed_codec`) makes up for the small blocks.
 DOCS_PER_BLOCK = 8
 _DIGEST_BLOCKS = 2048  # blocks decompressed together for `row_digests`
+_KEY_CHUNKS = 32  # a continued evaluation's keys are joined into one past this many pieces
 
 
 def plain_value(value: Any) -> Any:
@@ -334,6 +336,27 @@ class PackedIncidents(Sequence[dict[str, Any]]):
         first = min([count, len(self), *gone, *(k for k in new_docs)])
         patched = PackedIncidents(keys, blocks, self.violations_at, self.codec, self.review_keys)
         return patched, first
+
+    def continued(
+        self, kept: int, rows: Sequence[tuple[str, str]], violations_at: Mapping[int, list[str]]
+    ) -> PackedIncidents:
+        """The first `kept` of these incidents, then `rows` (key, JSON text): an
+        evaluation computed again from position `kept` on. The blocks before it are
+        shared (a reader of this one is not disturbed); the rest are compressed again
+        with this codec."""
+        if not 0 <= kept <= len(self):
+            raise IndexError(f"{kept} incidents kept of {len(self)}")
+        b0, within = divmod(kept, DOCS_PER_BLOCK)
+        docs = [*(self._block_docs(b0)[:within] if within else ()), *(d for _, d in rows)]
+        blocks = self.blocks[:b0] + [
+            self.codec.compress(_block_text(docs[i : i + DOCS_PER_BLOCK]))
+            for i in range(0, len(docs), DOCS_PER_BLOCK)
+        ]
+        chunks = [*self.keys[:kept].array.chunks, pa.array([k for k, _ in rows], pa.string())]
+        column = pa.chunked_array(chunks, pa.string())
+        if column.num_chunks > _KEY_CHUNKS:  # one per refresh otherwise, without end
+            column = pa.chunked_array([column.combine_chunks()])
+        return PackedIncidents(KeyColumn(column), blocks, violations_at, self.codec)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
