@@ -39,9 +39,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -196,11 +198,26 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen[str], str]:
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if m := re.search(r"at (http://[^\s/]+)/", line):
+            _drain(proc.stdout, Path(tempfile.gettempdir()) / f"truce-bench-serve-{proc.pid}.log")
             return proc, m.group(1)
         if not line and proc.poll() is not None:
             break
     proc.kill()
     raise SystemExit("truce serve did not start")
+
+
+def _drain(stream: Any, log: Path) -> None:
+    """The server's output from here on, copied to `log` by a thread: left in the pipe,
+    it would fill it and the server would stop at its next log line."""
+
+    def copy() -> None:
+        with log.open("w") as out:
+            for line in stream:
+                out.write(line)
+                out.flush()
+
+    threading.Thread(target=copy, name="serve-log", daemon=True).start()
+    print(f"  (the server's log: {log})", flush=True)
 
 
 def _tree(pid: int) -> list[int]:
