@@ -8,6 +8,7 @@ import random
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,9 +26,17 @@ from truce.store.users import SYSTEM_USER
 pytestmark = pytest.mark.timeout(300)
 
 
-def _service(url: str, clock: Callable[[], datetime] | None = None) -> Service:
-    extra = {} if clock is None else {"clock": clock}
-    service = Service(make_engine(url), AgreementRegistry.load(), refresh_wait_s=None, **extra)
+def _service(
+    url: str, clock: Callable[[], datetime] | None = None, *, compute_process: bool = False
+) -> Service:
+    extra: dict[str, Any] = {} if clock is None else {"clock": clock}
+    service = Service(
+        make_engine(url),
+        AgreementRegistry.load(),
+        refresh_wait_s=None,
+        compute_process=compute_process,
+        **extra,
+    )
     upgrade(service.engine)
     return service
 
@@ -420,14 +429,7 @@ def test_a_class_is_computed_from_its_last_evaluation_in_the_computing_process(d
     from truce.service.scopes import PUBLISHED
 
     now = datetime.now(UTC).replace(microsecond=0)
-    worker = Service(
-        make_engine(db_url),
-        AgreementRegistry.load(),
-        refresh_wait_s=None,
-        compute_process=True,
-        clock=lambda: now,
-    )
-    upgrade(worker.engine)
+    worker = _service(db_url, lambda: now, compute_process=True)
     scratch = _service(db_url, lambda: now)
     try:
         _ingest(worker, many_rows(120))
@@ -499,14 +501,7 @@ def test_a_class_evaluation_comes_packed_from_a_child_and_shows_what_dicts_showe
     from truce.store.packed import PackedIncidents
 
     now = datetime.now(UTC).replace(microsecond=0)
-    child = Service(
-        make_engine(db_url),
-        AgreementRegistry.load(),
-        refresh_wait_s=None,
-        compute_process=True,
-        clock=lambda: now,
-    )
-    upgrade(child.engine)
+    child = _service(db_url, lambda: now, compute_process=True)
     dicts = _service(db_url, lambda: now)
 
     def as_dicts(entry, as_of, scope):  # type: ignore[no-untyped-def]
