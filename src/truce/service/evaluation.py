@@ -32,16 +32,11 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from truce.service.agreements import AgreementEntry, AgreementRegistry
-from truce.service.compute import (
-    EvaluateFn,
-    SharedCompute,
-    compute,
-    default_evaluate,
-    wall_clock,
-)
+from truce.service.compute import EvaluateFn, compute, default_evaluate, wall_clock
 from truce.service.lru import Lru
 from truce.service.own_evaluations import OwnEvaluations, Reading
 from truce.service.scopes import Scope
+from truce.service.shared_compute import SharedCompute
 from truce.store import derived, heap, lease
 from truce.store import reports as report_store
 from truce.store.derived import Snapshot
