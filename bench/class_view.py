@@ -248,11 +248,20 @@ def served(db: BenchDb, n: int) -> None:
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=900) as c:
             t0 = time.perf_counter()
-            first = None
-            for _ in range(6):  # both workers make the class's evaluation
-                r = c.get(DASHBOARD)
-                r.raise_for_status()
-                first = first if first is not None else time.perf_counter() - t0
+            answered: list[float] = []
+
+            def ask() -> None:  # a connection of its own: the kernel spreads them
+                httpx.get(f"{base}{DASHBOARD}", headers=headers, timeout=900).raise_for_status()
+                answered.append(time.perf_counter() - t0)
+
+            # Both workers make the class's evaluation (one keep-alive connection would
+            # ask only one of them: the other would make it at the first publication).
+            askers = [threading.Thread(target=ask) for _ in range(8)]
+            for t in askers:
+                t.start()
+            for t in askers:
+                t.join()
+            first = min(answered)
             ogc = time.perf_counter()
             took = []
             for k in range(PAGES):

@@ -308,3 +308,63 @@ def test_published_incidents_and_own_reports_are_read_once_per_change(
         to_csv([dict(BASE_ROWS[0], report_id="a-77")]).encode(), format="csv", user=SYSTEM_USER
     )
     assert "amman:a-77" in service.visibility(AGREEMENT, centre).own_reports
+
+
+def test_readers_asking_at_once_read_the_published_incidents_once(service, monkeypatch):
+    """Eight first views at once (a dashboard opened by several observers): one reader
+    reads the published incidents, the others take what it read (each reading the
+    million keys itself took a worker past 1.1 GB)."""
+    import threading
+    import time
+
+    service.ingest_reports(to_csv(BASE_ROWS).encode(), format="csv", user=SYSTEM_USER)
+    centre, _ = service.add_user("amman", "centre", "opp")
+    read = reviews.published_incidents
+    calls = []
+
+    def slow(conn, agreement_id, after=0):
+        calls.append(after)
+        time.sleep(0.3)  # the others arrive meanwhile
+        return read(conn, agreement_id, after)
+
+    monkeypatch.setattr(reviews, "published_incidents", slow)
+    got = []
+    readers = [
+        threading.Thread(target=lambda: got.append(service.visibility(AGREEMENT, centre)))
+        for _ in range(8)
+    ]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join()
+    assert len(got) == 8 and len(calls) == 1
+    assert all(v.published_incidents is got[0].published_incidents for v in got)
+
+
+def test_a_summary_asked_at_once_is_made_once():
+    """`Lru.made`: readers asking for the same document at the same time wait for one
+    making of it and all take it; a later one takes it from the cache."""
+    import threading
+    import time
+
+    from truce.service.lru import Lru
+
+    cache, made = Lru(4), []
+
+    def make():
+        made.append(1)
+        time.sleep(0.2)
+        return {"n": len(made)}
+
+    got = []
+    askers = [
+        threading.Thread(target=lambda: got.append(cache.made(("k", "latest"), make)))
+        for _ in range(6)
+    ]
+    for t in askers:
+        t.start()
+    for t in askers:
+        t.join()
+    assert len(made) == 1 and len(got) == 6 and all(g is got[0] for g in got)
+    assert cache.get("latest") is got[0] and cache.made(("k",), make) is got[0]
+    assert cache._making == {}

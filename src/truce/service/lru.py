@@ -19,6 +19,7 @@ class Lru:
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._filling: set[Hashable] = set()
+        self._making: dict[Hashable, threading.Lock] = {}
 
     def get(self, key: Hashable) -> Any:
         with self._lock:
@@ -31,6 +32,25 @@ class Lru:
             self._items[key] = value
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+    def made(self, keys: tuple[Hashable, ...], make: Callable[[], Any]) -> Any:
+        """What is stored under `keys[0]`, else `make()` stored under each of `keys`:
+        made once for the readers asking at the same time (the others wait for it and
+        take it), not once by each."""
+        with self._lock:
+            lock = self._making.setdefault(keys[0], threading.Lock())
+        try:
+            with lock:
+                value = self.get(keys[0])
+                if value is None:
+                    value = make()
+                    for key in keys:
+                        self.put(key, value)
+                return value
+        finally:
+            with self._lock:
+                if self._making.get(keys[0]) is lock and not lock.locked():
+                    del self._making[keys[0]]
 
     def fill_in_background(self, keys: tuple[Hashable, ...], make: Callable[[], Any]) -> None:
         """Store `make()` under each of `keys` from a thread of its own (once at a time per

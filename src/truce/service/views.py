@@ -115,9 +115,7 @@ def summary(
         return make(evaluation(evals, agreement_id, user, incidents=False)), meta
 
     if previous is None or evals.refresh_wait_s != 0:
-        fresh = made()
-        evals.summaries.put(key, fresh)
-        evals.summaries.put(latest, fresh)
+        fresh = evals.summaries.made((key, latest), made)
         return fresh[0], {**meta, "stale": reading.stale}
     evals.summaries.fill_in_background((key, latest), made)
     return previous[0], {**previous[1], "stale": True}

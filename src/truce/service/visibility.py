@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from truce.domain.keys import source_of
 from truce.domain.model import Site
@@ -51,6 +51,14 @@ class _Shared:
         self.lock = threading.Lock()
         self.published: dict[str, tuple[int, KeySet]] = {}
         self.own: dict[tuple[str, bool], tuple[int, frozenset[str]]] = {}
+        # Per agreement: held by the reader reading its published incidents, so that
+        # readers arriving meanwhile take what it read. Eight first dashboards at once
+        # each read the million keys themselves: a worker passed 1.1 GB.
+        self.reading: dict[str, threading.Lock] = {}
+
+    def reader(self, agreement_id: str) -> threading.Lock:
+        with self.lock:
+            return self.reading.setdefault(agreement_id, threading.Lock())
 
 
 _SHARED: weakref.WeakKeyDictionary[Engine, _Shared] = weakref.WeakKeyDictionary()
@@ -75,15 +83,8 @@ def load_visibility(
         mark = reviews.fingerprint(conn)[1]  # publications are only ever added
         held = shared.published.get(agreement_id)
         if held is None or held[0] != mark:
-            # Only the publications since: they are added, never removed, each in an
-            # audited write (serial: `write_transaction`), so in the order of their ids.
-            since = held[0] if held is not None and held[0] < mark else 0
-            added = reviews.published_incidents(conn, agreement_id, after=since)
-            held = (mark, held[1].with_keys(added) if since and held else KeySet.of(added))
-            with shared.lock:  # unless a reader of a later transaction stored a newer one
-                newest = shared.published.get(agreement_id)
-                if newest is None or newest[0] < mark:
-                    shared.published[agreement_id] = held
+            with shared.reader(agreement_id):
+                held = _published(conn, shared, agreement_id, mark)
         own: frozenset[str] = frozenset()
         if user.role in SHARED_ROLES:
             version = report_store.reports_version(conn)  # moves with every report stored
@@ -96,6 +97,26 @@ def load_visibility(
                     shared.own[whose] = mine
             own = mine[1]
     return Visibility(user, states, held[1], own, sites)
+
+
+def _published(
+    conn: Connection, shared: _Shared, agreement_id: str, mark: int
+) -> tuple[int, KeySet]:
+    """The agreement's published incidents at publications mark `mark` (this reader's
+    transaction's): the ones held if another reader has just read them, else read."""
+    held = shared.published.get(agreement_id)
+    if held is not None and held[0] == mark:
+        return held
+    # Only the publications since: they are added, never removed, each in an audited
+    # write (serial: `write_transaction`), so in the order of their ids.
+    since = held[0] if held is not None and held[0] < mark else 0
+    added = reviews.published_incidents(conn, agreement_id, after=since)
+    held = (mark, held[1].with_keys(added) if since and held else KeySet.of(added))
+    with shared.lock:  # unless a reader of a later transaction stored a newer one
+        newest = shared.published.get(agreement_id)
+        if newest is None or newest[0] < mark:
+            shared.published[agreement_id] = held
+    return held
 
 
 @dataclass
