@@ -100,6 +100,10 @@ class OwnEvaluations:
         key = (entry.agreement.id, scope.name)
         with self._lock:
             lock = self._scoped_locks.setdefault(key, threading.Lock())
+        # Before the class's lock: a reader that waits for a class's refresh would
+        # otherwise wait, behind that lock, for the shared refresh too (at a start,
+        # some 20 s at a million). One that is behind by then only stamps it lower.
+        full = self.full(entry)
         with lock:  # one computation per class at a time; the others take its result
             held = self._scoped.get(key)
             with read_transaction(self.engine) as conn:
@@ -109,16 +113,11 @@ class OwnEvaluations:
                 # Read before computing: the evaluation is at least as new as this.
                 basis = report_store.basis(conn)
                 still = self._still(conn, key, held, entry, scope, basis)
-            if still is None:  # computed (in its computing process) beside the shared one
-                base = held if held is not None and held.agreement_digest == entry.digest else None
-                snap = self.compute_class(entry, self.clock(), scope, base)
-            # Then the full evaluation its review keys are linked to, as it is by now (the
-            # class refresher waits for it to be current). No class's lock is taken by
-            # the shared refresher: waiting for it here holds up only this class.
-            full = self.full(entry)
             if still is not None:  # only reports the class does not see came since
                 snap, moved = self._relinked(key, entry, still, full)
             else:
+                base = held if held is not None and held.agreement_digest == entry.digest else None
+                snap = self.compute_class(entry, self.clock(), scope, base)
                 moved = _moved(full, snap)
                 link_review_keys(snap.data, entry.agreement.id, _keys(moved))
             snap = snap.still_at(min(max(version, snap.reports_version), full.reports_version))
