@@ -71,8 +71,9 @@ def _serve(pipe: Connection) -> None:
     """The child: compute each request, keeping each agreement's shared state for the
     next (`Computer`), until the worker closes its end of the pipe (or dies). A request
     is to compute and store the shared evaluation under a lease, or to compute one the
-    worker keeps for itself (`OwnRequest`: a visibility class's, an `as_of` instant's),
-    sent back packed."""
+    worker keeps for itself, sent back packed: a visibility class's (`ClassRequest`,
+    from the class's last computation where it can: `ClassComputers`) or an `as_of`
+    instant's (`OwnRequest`)."""
     from truce.service.class_compute import ClassComputers, Continued
     from truce.service.compute import Computer, compute_own, wall_clock
     from truce.store import heap
