@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -342,6 +343,49 @@ def test_incidents_still_being_read_stay_packed_when_patched(db_url, monkeypatch
         assert patched is not None and patched.generation == fresh.generation
         assert isinstance(patched.data["incidents"], PackedIncidents)
         assert patched.data == fresh.data
+    finally:
+        gate.set()
+        _close(computing, reader)
+
+
+def test_a_whole_load_waits_for_the_whole_load_still_reading_before_it(db_url, monkeypatch):
+    """The store's evaluation made again (whole) while a start's whole load still reads
+    the incidents: the next whole load begins once that one is done, not beside it
+    (two at once held a million rows' text twice and shared the GIL)."""
+    from truce.store import derived
+    from truce.store.deferred import Deferred
+
+    computing, reader = _service(db_url), _service(db_url)
+    gate = threading.Event()
+    try:
+        _ingest(computing, many_rows(50))
+        computing.snapshot(AGREEMENT)
+        gate = _gated_incident_reads(monkeypatch)
+        reading: list[str] = []
+        gated = evaluation_rows.load_incidents
+
+        def counted(conn, agreement_id, violations):  # type: ignore[no-untyped-def]
+            reading.append(threading.current_thread().name)
+            return gated(conn, agreement_id, violations)
+
+        monkeypatch.setattr(evaluation_rows, "load_incidents", counted)
+        first = derived.load(reader.engine, AGREEMENT)
+        assert first is not None and isinstance(first.data["incidents"], Deferred)
+        _ingest(computing, many_rows(5, start=900))
+        fresh = computing.snapshot(AGREEMENT)  # patched in its own process
+        monkeypatch.setattr(derived, "PATCH_MAX_ROWS", 0)  # any change: read whole
+        monkeypatch.setattr(derived, "PATCH_MAX_SHARE", 0.0)
+        got: list[Any] = []
+        second = threading.Thread(
+            target=lambda: got.append(derived.load(reader.engine, AGREEMENT, reuse=first))
+        )
+        second.start()
+        time.sleep(0.5)
+        assert len(reading) == 1 and second.is_alive()  # waiting, not reading beside it
+        gate.set()
+        second.join(30)
+        assert len(reading) == 2 and got and got[0] is not None
+        assert got[0].generation == fresh.generation and got[0].data == fresh.data
     finally:
         gate.set()
         _close(computing, reader)

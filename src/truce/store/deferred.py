@@ -46,6 +46,10 @@ class Deferred(Sequence[dict[str, Any]]):
     def ready(self) -> bool:
         return self._done.is_set()
 
+    def settled(self) -> None:
+        """Wait until the items are read, or their reading failed (its readers see it)."""
+        self._done.wait()
+
     def __len__(self) -> int:
         return len(self._get())
 

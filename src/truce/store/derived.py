@@ -172,6 +172,13 @@ def load(engine: Engine, agreement_id: str, reuse: Snapshot | None = None) -> Sn
     def read() -> None:
         incidents: Deferred | None = None
         try:
+            held = None if reuse is None else reuse.data["incidents"]
+            if isinstance(held, Deferred):
+                # A start's whole read of `reuse` still under way finishes first: a
+                # second beside it (the store's evaluation made again meanwhile) held a
+                # million rows' text twice and shared the GIL with it (a first OGC page
+                # waited 19-23 s behind the two). Waited for outside the transaction.
+                held.settled()
             with read_transaction(engine) as conn, paused_gc():
                 got = _read(conn, agreement_id, reuse)
                 if not isinstance(got, tuple):  # none, the same, or patched: complete
