@@ -233,7 +233,8 @@ def test_a_process_that_did_not_make_the_evaluation_leaves_it_to_the_one_that_di
 
     # The maker notices reports stored through the other only by looking (every
     # WATCH_S), later than the other's polls of the lease: as a busy worker does.
-    monkeypatch.setattr(evaluation, "WATCH_S", evaluation.AFFINITY_S / 2)
+    monkeypatch.setattr(evaluation, "AFFINITY_S", 2.0)  # a margin on a loaded machine
+    monkeypatch.setattr(evaluation, "WATCH_S", 0.5)
     maker_gate = Gate()
 
     def server(gate: Gate | None) -> Service:
@@ -255,7 +256,7 @@ def test_a_process_that_did_not_make_the_evaluation_leaves_it_to_the_one_that_di
         maker.evaluations.request(AGREEMENT)
         assert maker_gate.waiting.wait(30)  # the maker computes, held at the gate
         other.evaluations.request(AGREEMENT)
-        time.sleep(1.5)  # the other has waited its turn, and found the lease taken
+        time.sleep(2.5)  # the other has waited its turn, and found the lease taken
         _ingest(other, many_rows(3))  # arrives through the other, the maker held
         maker_gate.open.set()
         with maker.engine.connect() as conn:
