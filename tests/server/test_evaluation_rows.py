@@ -292,6 +292,17 @@ def _gated_incident_reads(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     return gate
 
 
+def _stored_then_gated(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Service, Service, threading.Event]:
+    """A service that stored the evaluation of 50 reports, another over the same store,
+    and whole loads' incident reads held from now on until the event is set."""
+    computing, reader = _service(db_url), _service(db_url)
+    _ingest(computing, many_rows(50))
+    computing.snapshot(AGREEMENT)
+    return computing, reader, _gated_incident_reads(monkeypatch)
+
+
 def test_a_whole_load_answers_before_its_incidents_are_read(db_url, monkeypatch):
     """After a restart the stored evaluation is read violations first: what needs no
     incident (the dashboard) is answered while the incidents are still being read."""
@@ -327,12 +338,8 @@ def test_incidents_still_being_read_stay_packed_when_patched(db_url, monkeypatch
     from truce.store.deferred import Deferred
     from truce.store.packed import PackedIncidents
 
-    computing, reader = _service(db_url), _service(db_url)
-    gate = threading.Event()
+    computing, reader, gate = _stored_then_gated(db_url, monkeypatch)
     try:
-        _ingest(computing, many_rows(50))
-        computing.snapshot(AGREEMENT)
-        gate = _gated_incident_reads(monkeypatch)
         first = derived.load(reader.engine, AGREEMENT)
         assert first is not None and isinstance(first.data["incidents"], Deferred)
         late = dict(BASE_ROWS[3], report_id="late", observed_at="2016-09-21T09:00:00+03:00")
@@ -355,12 +362,8 @@ def test_a_whole_load_waits_for_the_whole_load_still_reading_before_it(db_url, m
     from truce.store import derived
     from truce.store.deferred import Deferred
 
-    computing, reader = _service(db_url), _service(db_url)
-    gate = threading.Event()
+    computing, reader, gate = _stored_then_gated(db_url, monkeypatch)
     try:
-        _ingest(computing, many_rows(50))
-        computing.snapshot(AGREEMENT)
-        gate = _gated_incident_reads(monkeypatch)
         reading: list[str] = []
         gated = evaluation_rows.load_incidents
 
