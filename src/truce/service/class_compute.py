@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from truce.service.agreements import AgreementEntry
-from truce.service.compute import Computer, EvaluateFn, default_evaluate
+from truce.service.compute import Computer, EvaluateFn, default_evaluate, pack_incidents
 from truce.service.scopes import Scope
 from truce.store.deferred import resolved
 from truce.store.derived import Snapshot
@@ -89,9 +89,7 @@ class ClassComputers:
         if done.kept:
             rows = [(i["key"], incident_doc(i, plain_value).decode()) for i in data["incidents"]]
             return Continued(replace(snap, data={**data, "incidents": rows}), done.kept, base)
-        data["incidents"] = PackedIncidents.of_items(
-            data["incidents"], violations_by_incident(data["violations"])
-        )
+        pack_incidents(data)
         return snap
 
 

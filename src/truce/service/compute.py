@@ -92,11 +92,16 @@ def compute(
     ev = evaluate(agreement, table, as_of, covered)
     snap = _snapshot(entry, ev, table, version, as_of, clock(), incidents_from=0, blocks=packed)
     if packed:
-        data = snap.data
-        data["incidents"] = PackedIncidents.of_items(
-            data["incidents"], violations_by_incident(data["violations"])
-        )
+        pack_incidents(snap.data)
     return snap
+
+
+def pack_incidents(data: dict[str, Any]) -> None:
+    """`data`'s incidents (every one, as `IncidentBlocks` give them) packed in place, with
+    their violations' ids: how a server process holds an evaluation it keeps."""
+    data["incidents"] = PackedIncidents.of_items(
+        data["incidents"], violations_by_incident(data["violations"])
+    )
 
 
 def compute_own(
@@ -195,11 +200,13 @@ class Computer:
         with paused_gc(), read_transaction(engine) as conn:
             version = report_store.reports_version(conn)
             agreement, covered = _effective(conn, entry)
-            stored = conn.execute(
-                select(
-                    derived.c.generation, derived.c.reports_version, derived.c.agreement_digest
-                ).where(derived.c.agreement_id == aid)
-            ).first()
+            stored = None  # a class's evaluations are never stored: nothing to read
+            if self.where is None:
+                stored = conn.execute(
+                    select(
+                        derived.c.generation, derived.c.reports_version, derived.c.agreement_digest
+                    ).where(derived.c.agreement_id == aid)
+                ).first()
             held = self._usable(aid, entry, agreement, covered)
             new_ids = None if held is None else _new_ids(conn, held.ids, self.where)
             if held is None or new_ids is None:

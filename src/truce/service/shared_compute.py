@@ -73,11 +73,7 @@ class SharedCompute:
         when the shared ones are computed in one. A test's own `evaluate` is called in
         the thread."""
         if self.in_child and evaluate is default_evaluate:
-            if self.own_child is None:
-                from truce.service.compute_process import ComputeProcess
-
-                self.own_child = ComputeProcess()
-            return self.own_child.compute_own(self.engine, entry, as_of, scope)  # type: ignore[no-any-return]
+            return self._own_child().compute_own(self.engine, entry, as_of, scope)  # type: ignore[no-any-return]
         return compute_own(self.engine, entry, as_of, scope, clock, evaluate)
 
     def compute_class(
@@ -92,21 +88,25 @@ class SharedCompute:
         """A visibility class's evaluation, packed, computed from `base` (the one the
         process holds) where it can (`truce.service.class_compute`); in the child that
         computes the evaluations never stored, when there is one."""
-        from truce.service.class_compute import ClassComputers, continued
+        from truce.service.class_compute import ClassComputers, Continued, continued
 
         serial = 0 if base is None else base.serial
         if self.in_child and evaluate is default_evaluate:
-            if self.own_child is None:
-                from truce.service.compute_process import ComputeProcess
-
-                self.own_child = ComputeProcess()
-            made = self.own_child.compute_class(self.engine, entry, as_of, scope, serial)
+            made = self._own_child().compute_class(self.engine, entry, as_of, scope, serial)
         else:
             if self.classes is None or self.classes.evaluate is not evaluate:
                 self.classes = ClassComputers(evaluate)
             made = self.classes.compute(self.engine, entry, as_of, scope, serial, clock)
-        self.classes_continued += made is not None and not isinstance(made, Snapshot)
+        self.classes_continued += isinstance(made, Continued)
         return continued(base, made)
+
+    def _own_child(self) -> Any:
+        """The computing process of the evaluations never stored, started on first use."""
+        if self.own_child is None:
+            from truce.service.compute_process import ComputeProcess
+
+            self.own_child = ComputeProcess()
+        return self.own_child
 
     def made(self, agreement_id: str, generation: int | None) -> bool:
         """This process's computation made the stored rows of `generation` (so it holds
