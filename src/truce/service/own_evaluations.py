@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from truce.service.agreements import AgreementEntry
-from truce.service.scopes import Moved, ReportIndex, Scope, link_review_keys
+from truce.service.scopes import Moved, ReportIndex, Scope, holder_keys, link_review_keys
 from truce.store import heap
 from truce.store import reports as report_store
 from truce.store.deferred import resolved
@@ -119,7 +119,7 @@ class OwnEvaluations:
                 base = held if held is not None and held.agreement_digest == entry.digest else None
                 snap = self.compute_class(entry, self.clock(), scope, base)
                 moved = _moved(full, snap)
-                link_review_keys(snap.data, entry.agreement.id, _keys(moved))
+                link_review_keys(snap.data, entry.agreement.id, holder_keys(moved))
             snap = snap.still_at(min(max(version, snap.reports_version), full.reports_version))
             self._keep(key, snap, basis, full, moved)
             heap.give_back_after(len(snap.data["incidents"]))
@@ -180,7 +180,7 @@ class OwnEvaluations:
         linked_at = version
         if scope is not None:
             full = self.full(entry)
-            link_review_keys(snap.data, entry.agreement.id, _keys(_moved(full, snap)))
+            link_review_keys(snap.data, entry.agreement.id, holder_keys(_moved(full, snap)))
             linked_at = full.reports_version
         if linked_at >= version:  # not kept if linked to a full evaluation behind it
             with self._lock:
@@ -209,14 +209,14 @@ class OwnEvaluations:
             moved = {r: held for r, held in before.items() if held[1] < same_before}
             moved.update(_moved(full, snap, same_before))
         incidents = resolved(snap.data["incidents"])
-        if _keys(moved) == _review_keys(incidents):
+        if holder_keys(moved) == _review_keys(incidents):
             return snap, moved
         # The dicts are shared with readers of `snap`: linked as copies.
         if not isinstance(incidents, PackedIncidents):
             incidents = [dict(i) for i in incidents]
         data = {**snap.data, "incidents": incidents}
         data["violations"] = [dict(v) for v in snap.data["violations"]]
-        link_review_keys(data, entry.agreement.id, _keys(moved))
+        link_review_keys(data, entry.agreement.id, holder_keys(moved))
         return replace(snap, data=data, relinks=snap.relinks + 1), moved
 
 
@@ -228,10 +228,6 @@ def _moved(full: Snapshot, snap: Snapshot, first: int = 0) -> Moved:
     changes with every report anyway; a refresh's patch is some milliseconds."""
     index = ReportIndex.of(full.data, first)
     return index.moved_at(keys_of(resolved(snap.data["incidents"])))
-
-
-def _keys(moved: Moved) -> dict[str, str]:
-    return {report: key for report, (key, _) in moved.items()}
 
 
 def _review_keys(incidents: Sequence[dict[str, Any]]) -> dict[str, str]:

@@ -129,7 +129,7 @@ class ReportIndex:
         """Report key -> the key of the incident holding it, for those held by an incident
         whose key is another report's (a class incident's review key: `link_review_keys`;
         the rest are their own)."""
-        return {report: key for report, (key, _) in self.moved_at(report_keys).items()}
+        return holder_keys(self.moved_at(report_keys))
 
     def moved_at(self, report_keys: Iterable[str]) -> Moved:
         """`moved`, with the position of each incident holding one. Asked of every
@@ -156,6 +156,11 @@ class ReportIndex:
 
 # Report key -> (key, position) of the incident holding it (`ReportIndex.moved_at`).
 Moved = dict[str, tuple[str, int]]
+
+
+def holder_keys(moved: Moved) -> dict[str, str]:
+    """`moved` without the positions: report key -> its holder's key (`ReportIndex.moved`)."""
+    return {report: key for report, (key, _) in moved.items()}
 
 
 def _array(report_keys: Iterable[str]) -> pa.Array:
