@@ -5,12 +5,15 @@ the memory."""
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 import tracemalloc
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
-from truce.store import key_column
+from truce.store import key_column, key_hash
 from truce.store.key_column import KeyColumn, KeySet
 
 
@@ -37,8 +40,13 @@ def test_positions_are_what_a_dict_made_in_order_gives(seed):
     assert list(held) == keys and len(held) == len(keys)
 
 
+def _colliding(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Every key hashed to one of three values: each lookup has to compare keys."""
+    return np.array([len(key) % 3 for key in keys.to_pylist()], dtype=np.int64)
+
+
 def test_keys_whose_hashes_collide_are_told_apart(monkeypatch):
-    # Every key hashed to one of three values: each lookup has to compare keys.
+    monkeypatch.setattr(key_column, "_hashes", _colliding)
     monkeypatch.setattr(key_column, "_hash", lambda key: len(key) % 3)
     keys = _keys(2_000, 4)
     held = KeyColumn.of(keys)
@@ -48,6 +56,53 @@ def test_keys_whose_hashes_collide_are_told_apart(monkeypatch):
     assert held.positions(asked).tolist() == [as_dict.get(key, -1) for key in asked]
     assert held._table is not None
     assert [held.position(key) for key in asked] == [as_dict.get(key) for key in asked]
+    as_set = KeySet.of(keys[::2])
+    assert held.is_in(as_set).tolist() == [key in set(keys[::2]) for key in keys]
+
+
+def test_a_key_sharing_its_hash_with_one_held_key_only_is_not_taken_for_it(monkeypatch):
+    monkeypatch.setattr(key_column, "_hashes", lambda keys: np.array(
+        [len(key) for key in keys.to_pylist()], dtype=np.int64))  # fmt: skip
+    monkeypatch.setattr(key_column, "_hash", len)
+    held = KeyColumn.of(["a", "bb", "ccc"])  # one key of each hash
+    assert held.positions(["x", "bb", "yyy", "zzzz"]).tolist() == [-1, 1, -1, -1]
+    assert [held.position(key) for key in ("x", "bb", "yyy")] == [None, 1, None]
+    assert held.is_in(KeySet.of(["q", "bb"])).tolist() == [False, True, False]
+
+
+def test_a_key_is_hashed_the_same_wherever_its_array_starts():
+    keys = _keys(3_000, 7)
+    whole = pa.array(keys, pa.string())
+    one_by_one = [key_hash.hash_one(k) for k in keys]
+    assert key_hash.hashes(whole).tolist() == one_by_one
+    chunked = pa.chunked_array([whole.slice(0, 1_000), whole.slice(1_000)])
+    assert key_hash.hashes(chunked).tolist() == one_by_one
+    assert key_hash.hashes(whole.slice(17, 40)).tolist() == one_by_one[17:57]
+    assert key_hash.hashes(pa.array(keys, pa.large_string())).tolist() == one_by_one
+    assert len(set(one_by_one)) == len(set(keys))  # no two of these keys collide
+    assert key_hash.hashes(pa.array([], pa.string())).tolist() == []
+    # Salted per process, as Python's own `str` hash is.
+    other = subprocess.run(
+        [sys.executable, "-c", "import pyarrow as pa; from truce.store.key_hash import hashes;"
+         f" print(hashes(pa.array({keys[:3]!r}, pa.string())).tolist())"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert other.stdout.strip() != str(one_by_one[:3])
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_a_column_asked_of_a_key_set_is_answered_key_by_key(chunks):
+    keys = _keys(200_000, 8)  # past one chunk of compared keys
+    wanted = set(keys[::3]) | {"not asked"}
+    as_set = KeySet.of(wanted)
+    step = len(keys) // chunks + 1
+    column = KeyColumn(
+        pa.chunked_array(
+            [pa.array(keys[s : s + step], pa.string()) for s in range(0, len(keys), step)]
+        )
+    )
+    assert column.is_in(as_set).tolist() == [key in wanted for key in keys]
+    assert as_set.column._table is not None  # through the set's own table
 
 
 def test_it_reads_like_the_list_it_stands_for():

@@ -25,19 +25,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from truce.store import key_hash
+
 CHUNK = 65_536  # keys made into Arrow (and back into `str`) at a time
-_FEW = 64  # keys compared one by one rather than as Arrow arrays
 # Fewer keys asked than 1/_SCAN_SHARE of those held, with no lookup table yet: a scan.
 _SCAN_SHARE = 32
 _T = TypeVar("_T")
 
 
-# The process's own `str` hash: the table lives and dies in this process.
-_hash = hash
+# How keys are hashed, for the table and for the keys asked of it: many at once, and
+# one (names here, so that a test can make hashes collide).
+_hashes = key_hash.hashes
+_hash = key_hash.hash_one
 
 
-def _hashes(keys: Iterable[str], count: int) -> np.ndarray:
-    return np.fromiter(map(_hash, keys), dtype=np.int64, count=count)
+def _strings(keys: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    if isinstance(keys, pa.Array | pa.ChunkedArray):
+        return keys
+    return pa.array(keys if isinstance(keys, list) else list(keys), pa.string())
 
 
 class KeyColumn(Sequence[str]):
@@ -118,23 +123,21 @@ class KeyColumn(Sequence[str]):
         """The keys' hashes sorted, and their positions in that order."""
         with self._lock:
             if self._table is None:
-                hashes = np.empty(len(self), dtype=np.int64)
-                for start in range(0, len(self), CHUNK):
-                    part = self.array.slice(start, CHUNK)
-                    hashes[start : start + len(part)] = _hashes(part.to_pylist(), len(part))
+                hashes = _hashes(self.array)
                 order = np.argsort(hashes).astype(np.int32)
                 self._table = (hashes[order], order)
             return self._table
 
-    def positions(self, keys: Iterable[str]) -> np.ndarray:
-        """Where each of `keys` is (int64), -1 for one that is not here. A key held
-        twice is found at its later position (as a dict made in order would)."""
-        needles = list(keys)
-        if not needles or not len(self):
-            return np.full(len(needles), -1, dtype=np.int64)
-        if self._table is None and len(needles) * _SCAN_SHARE < len(self):
-            return self._scanned(needles)
-        return self._looked_up(needles)
+    def positions(self, keys: Iterable[str] | pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Where each of `keys` (`str`, or Arrow strings) is (int64), -1 for one that is
+        not here. A key held twice is found at its later position (as a dict made in
+        order would)."""
+        asked = _strings(keys)
+        if not len(asked) or not len(self):
+            return np.full(len(asked), -1, dtype=np.int64)
+        if self._table is None and len(asked) * _SCAN_SHARE < len(self):
+            return self._scanned(asked.to_pylist())
+        return self._looked_up(asked)
 
     def _scanned(self, needles: list[str]) -> np.ndarray:
         """A few keys among many: one pass of Arrow's `is_in` over the column (tens of
@@ -144,31 +147,40 @@ class KeyColumn(Sequence[str]):
         found = dict(zip(self.array.take(pa.array(hits)).to_pylist(), hits.tolist(), strict=True))
         return np.fromiter((found.get(k, -1) for k in needles), np.int64, len(needles))
 
-    def _looked_up(self, needles: list[str]) -> np.ndarray:
-        if not needles or not len(self):
-            return np.full(len(needles), -1, dtype=np.int64)
+    def _looked_up(self, needles: Iterable[str] | pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Where each of `needles` is, through the lookup table (made if need be). A
+        chunk of them at a time: a million asked at once made some 90 MB of
+        temporary arrays (as much as Arrow's `is_in` building a hash table of them)."""
+        asked = _strings(needles)
+        out = np.full(len(asked), -1, dtype=np.int64)
+        if not len(asked) or not len(self):
+            return out
         hashes, order = self._lookup()
-        wanted = _hashes(needles, len(needles))
+        for s in range(0, len(asked), CHUNK):
+            part = asked.slice(s, CHUNK)
+            out[s : s + len(part)] = self._found(part, hashes, order)
+        return out
+
+    def _found(
+        self, asked: pa.Array | pa.ChunkedArray, hashes: np.ndarray, order: np.ndarray
+    ) -> np.ndarray:
+        wanted = _hashes(asked)
         at = np.searchsorted(hashes, wanted, side="right") - 1
         found = (at >= 0) & (hashes[np.maximum(at, 0)] == wanted)
         # Almost always the one entry with its hash; a run of equal hashes (a key held
         # twice, or two keys sharing a hash) is looked through one by one.
         alone = found & ((at == 0) | (hashes[np.maximum(at - 1, 0)] != wanted))
-        out = np.full(len(needles), -1, dtype=np.int64)
+        out = np.full(len(asked), -1, dtype=np.int64)
         hit = np.flatnonzero(alone)
         cand = order[at[hit]]
-        if len(hit) <= _FEW:
-            pairs = zip(cand.tolist(), hit.tolist(), strict=True)
-            same = np.array([self[c] == needles[j] for c, j in pairs], dtype=bool)
-        else:
-            found_keys = self.array.take(pa.array(cand))
-            asked = pa.array([needles[j] for j in hit], pa.string())
-            same = pc.equal(found_keys, asked).to_numpy(zero_copy_only=False)
+        held = self.array.take(pa.array(cand))
+        same = pc.equal(held, asked.take(pa.array(hit))).to_numpy(zero_copy_only=False)
         out[hit[same]] = cand[same]
         for j in np.flatnonzero(found & ~alone).tolist():
             lo = int(np.searchsorted(hashes, wanted[j], side="left"))
-            held = [int(order[a]) for a in range(lo, int(at[j]) + 1)]
-            out[j] = max((k for k in held if self[k] == needles[j]), default=-1)
+            key = asked[j].as_py()
+            held_at = [int(order[a]) for a in range(lo, int(at[j]) + 1)]
+            out[j] = max((k for k in held_at if self[k] == key), default=-1)
         return out
 
     def position(self, key: str) -> int | None:
@@ -177,8 +189,8 @@ class KeyColumn(Sequence[str]):
         if not len(self):
             return None
         hashes, order = self._lookup()
-        # One key without numpy's per-array costs (a few µs, not 17): its hash's last
-        # entry, and the key there compared.
+        # One key without numpy's per-array costs where they can be spared: its hash's
+        # last entry, and the key there compared.
         wanted = _hash(key)
         i = int(hashes.searchsorted(wanted, side="right")) - 1
         if i < 0 or hashes[i] != wanted:
@@ -193,7 +205,9 @@ class KeyColumn(Sequence[str]):
         """Per position: its key is one of `keys` (bool)."""
         if not keys or not len(self):
             return np.zeros(len(self), dtype=bool)
-        values = keys.values if isinstance(keys, KeySet) else pa.array(list(keys), pa.string())
+        if isinstance(keys, KeySet):  # through the set's own table, kept with it
+            return keys.column.positions(self.array) >= 0  # type: ignore[no-any-return]
+        values = pa.array(list(keys), pa.string())
         found = pc.is_in(self.array, value_set=values)
         return found.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
@@ -265,7 +279,7 @@ class KeySet(AbstractSet[str]):
         added = pc.unique(KeyColumn.of(keys).array.combine_chunks())
         if not len(added):
             return self
-        missing = added.filter(pa.array(~self.are_in(added.to_pylist())))
+        missing = added.filter(pa.array(self.column.positions(added) < 0))
         if not len(missing):
             return self
         held = self.values
