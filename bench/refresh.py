@@ -155,8 +155,19 @@ def worker_cpu(pid: int) -> dict[int, float]:
     return {k: cpu_s(k) for k in kids}
 
 
+def pss_kb(pid: int) -> int:
+    """`pid`'s proportional set size: its private pages, and its share of those it
+    shares (a library's pages mapped by every server process count once in all)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
 def rss_mb(pid: int) -> str:
-    """Each server process's RSS and peak, saying which it is."""
+    """Each server process's RSS and peak, saying which it is; a worker's PSS too (its
+    RSS counts some 150 MB of library pages every server process maps)."""
 
     def cmd(p: int) -> bytes:
         with contextlib.suppress(OSError):
@@ -174,8 +185,14 @@ def rss_mb(pid: int) -> str:
     rows = sorted(
         ((_status_kb(p, "VmRSS"), _status_kb(p, "VmHWM"), p) for p in _tree(pid)), reverse=True
     )
+
+    def pss(p: int) -> str:
+        return f", PSS {pss_kb(p) / 1024:,.0f}" if role(p) == "worker" else ""
+
     return ", ".join(
-        f"{role(p)} {r / 1024:,.0f} (peak {h / 1024:,.0f})" for r, h, p in rows if r > 20_000
+        f"{role(p)} {r / 1024:,.0f} (peak {h / 1024:,.0f}{pss(p)})"
+        for r, h, p in rows
+        if r > 20_000
     )
 
 

@@ -56,6 +56,7 @@ def test_point_index_query_finds_exactly_the_points_brute_force_finds(
     if hide is not None:
         visible = np.array([(hide >> (i % 60)) & 1 == 0 for i in range(len(pts))], dtype=bool)
     idx = PointIndex.build(lon, lat, t)
+    assert idx.order.dtype == np.int32  # positions held at half the size
     for b in (bbox, None):
         rows = idx.query(b, interval, None if visible is None else visible[idx.order])
         assert np.all(np.diff(rows) > 0), "rows come in index order"

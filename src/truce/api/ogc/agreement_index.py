@@ -213,7 +213,7 @@ class AgreementIndex:
             violations_at=violations_at,
             incident_keys=incident_keys,
             violation_pos={v["key"]: k for k, v in enumerate(vios)},
-            violation_count=np.bincount(at_inc, minlength=n)[incidents.order],
+            violation_count=np.bincount(at_inc, minlength=n).astype(np.int32)[incidents.order],
             snapshot=snapshot,
         )
 

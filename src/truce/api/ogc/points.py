@@ -39,6 +39,10 @@ def times_ns(values: Sequence[str | None] | pa.Array) -> np.ndarray:
     return t.to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
+def _position_type(n: int) -> type[np.signedinteger]:
+    return np.int32 if n < 2**31 else np.int64
+
+
 @dataclass
 class PointIndex:
     """Points sorted by (longitude cell, latitude, longitude); `order[i]` is the source
@@ -63,7 +67,8 @@ class PointIndex:
     @classmethod
     def build(cls, lon: np.ndarray, lat: np.ndarray, t_ns: np.ndarray) -> PointIndex:
         cell = cls.cells(lon)
-        order = np.lexsort((lon, lat, cell))
+        # Positions as int32 where they fit: 4 MB less per million points, held per index.
+        order = np.lexsort((lon, lat, cell)).astype(_position_type(len(lon)), copy=False)
         key = cell[order] * 1000.0 + (lat[order] + 90.0)
         return cls(lon[order], lat[order], t_ns[order], order, key)
 
