@@ -90,6 +90,8 @@ class _Reuse:
     previous: AgreementIndex | None
     source: np.ndarray  # by position in the new snapshot: its position before, or -1
     changed: np.ndarray  # the positions with no source
+    _kept: np.ndarray | None = field(default=None, init=False, repr=False)
+    _rows: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(cls, previous: AgreementIndex | None, incs: Sequence[dict[str, Any]]) -> _Reuse:
@@ -108,13 +110,17 @@ class _Reuse:
         kept = source >= 0
         return cls(previous if kept.any() else None, source, np.flatnonzero(~kept))
 
-    def _by_position(self, values: np.ndarray) -> np.ndarray:
-        """One of the previous index's point columns (in its index order) by position."""
-        assert self.previous is not None
-        order = self.previous.incidents.order
-        out = np.empty(len(order), dtype=values.dtype)
-        out[order] = values
-        return out
+    def _taken(self) -> tuple[np.ndarray, np.ndarray]:
+        """The positions kept, and where the previous index holds each (its sorted row).
+        Found once for every column: per column, it made three arrays of a million."""
+        if self._kept is None:
+            assert self.previous is not None
+            order = self.previous.incidents.order
+            row = np.empty(len(order), dtype=order.dtype)
+            row[order] = np.arange(len(order), dtype=order.dtype)
+            kept = np.flatnonzero(self.source >= 0)
+            self._kept, self._rows = kept, row[self.source[kept]]
+        return self._kept, self._rows  # type: ignore[return-value]
 
     def column(self, values: Any, name: str) -> np.ndarray:
         """A point column: the previous values where the incident is the same, `values`
@@ -122,10 +128,10 @@ class _Reuse:
         fresh = np.asarray(values)
         if self.previous is None:
             return fresh.astype(np.int64 if name == "t_ns" else np.float64)
-        old = self._by_position(getattr(self.previous.incidents, name))
+        old = getattr(self.previous.incidents, name)
+        kept, rows = self._taken()
         out = np.empty(len(self.source), dtype=old.dtype)
-        kept = np.flatnonzero(self.source >= 0)
-        out[kept] = old[self.source[kept]]
+        out[kept] = old[rows]
         out[self.changed] = fresh
         return out
 
