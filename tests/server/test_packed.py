@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from truce.service import scopes
 from truce.service.scopes import ReportIndex
 from truce.store import packed_arrow
 from truce.store.evaluation_rows import INCIDENT_POSITIONAL, _doc
@@ -197,11 +198,16 @@ def test_the_report_index_finds_each_reports_incident_packed_or_not(monkeypatch)
     assert set(held_by) == {"t:1", "s:4", "s:0", f"t:{n - 2}", "t:3"}
     want = {k: key for k, key in held_by.items() if k != key}  # those held under another's key
     assert set(want) == {"t:1", f"t:{n - 2}", "t:3"}
+    every = list(naive)[::-1]
+    at = {k: p for p, inc in enumerate(items) for k in inc["report_ids"] or ()}
+    moved_at = {k: (key, at[k]) for k, key in naive.items() if k != key}
+    monkeypatch.setattr(scopes, "CHUNK", 97)  # the reports asked a chunk at a time
     for held in (items, packed):
         index = ReportIndex.of({"incidents": held})
         assert index.moved(asked) == want
         assert index.moved(KeyColumn.of(asked)) == want
         assert len(index.reports) == len(naive)
+        assert index.moved_at(KeyColumn.of(every)) == moved_at and len(moved_at) > 97
 
 
 def test_a_large_evaluation_is_packed_with_a_dictionary_its_patches_share():

@@ -34,7 +34,7 @@ from sqlalchemy import ColumnElement, or_
 from truce.domain.access import roles_for
 from truce.domain.keys import violation_key
 from truce.store.deferred import resolved
-from truce.store.key_column import KeyColumn
+from truce.store.key_column import CHUNK, KeyColumn
 from truce.store.packed import PackedIncidents, keys_of
 from truce.store.packed_arrow import report_ids_column
 from truce.store.schema import reports
@@ -135,25 +135,38 @@ class ReportIndex:
         """`moved`, with the position of each incident holding one. Asked of every
         incident of a class's evaluation, so compared as Arrow arrays: only the few
         that differ become `str`."""
-        asked = _array(report_keys)
-        # Through a lookup table of hashes: Arrow's `index_in` would build a hash table
-        # of every report for the call (some 90 MB for a moment at a million).
-        where = KeyColumn(self.reports).positions(asked)
-        found = np.flatnonzero(where >= 0)
-        reports = asked.take(pa.array(found))
-        holders = self.incident_at[where[found]]
-        if isinstance(self.keys, KeyColumn):
-            keys = self.keys.array.take(pa.array(holders))
-        else:
-            keys = pa.array([self.keys[k] for k in holders.tolist()], pa.string())
-        differ = np.flatnonzero(pc.not_equal(reports, keys).to_numpy(zero_copy_only=False))
-        return dict(
-            zip(
-                reports.take(pa.array(differ)).to_pylist(),
-                zip(keys.take(pa.array(differ)).to_pylist(), holders[differ].tolist(), strict=True),
-                strict=True,
+        asked = report_keys.array if isinstance(report_keys, KeyColumn) else _array(report_keys)
+        # Through a lookup table of hashes, a chunk of the keys at a time: Arrow's
+        # `index_in` built a hash table of every report for the call, and the keys and
+        # holders of every report asked were taken whole (at a million, some 170 MB of
+        # peak for a moment, beside a refresh holding its own).
+        table = KeyColumn(self.reports)
+        moved: Moved = {}
+        for start in range(0, len(asked), CHUNK):
+            part = asked.slice(start, CHUNK)
+            where = table.looked_up(part)
+            found = np.flatnonzero(where >= 0)
+            reports = part.take(pa.array(found))
+            holders = self.incident_at[where[found]]
+            if isinstance(self.keys, KeyColumn):
+                keys = self.keys.array.take(pa.array(holders))
+            else:
+                keys = pa.array([self.keys[k] for k in holders.tolist()], pa.string())
+            differ = pa.array(
+                np.flatnonzero(pc.not_equal(reports, keys).to_numpy(zero_copy_only=False))
             )
-        )
+            moved.update(
+                zip(
+                    reports.take(differ).to_pylist(),
+                    zip(
+                        keys.take(differ).to_pylist(),
+                        holders[differ.to_numpy()].tolist(),
+                        strict=True,
+                    ),
+                    strict=True,
+                )
+            )
+        return moved
 
 
 # Report key -> (key, position) of the incident holding it (`ReportIndex.moved_at`).

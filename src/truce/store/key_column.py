@@ -137,7 +137,7 @@ class KeyColumn(Sequence[str]):
             return np.full(len(asked), -1, dtype=np.int64)
         if self._table is None and len(asked) * _SCAN_SHARE < len(self):
             return self._scanned(asked.to_pylist())
-        return self._looked_up(asked)
+        return self.looked_up(asked)
 
     def _scanned(self, needles: list[str]) -> np.ndarray:
         """A few keys among many: one pass of Arrow's `is_in` over the column (tens of
@@ -147,10 +147,11 @@ class KeyColumn(Sequence[str]):
         found = dict(zip(self.array.take(pa.array(hits)).to_pylist(), hits.tolist(), strict=True))
         return np.fromiter((found.get(k, -1) for k in needles), np.int64, len(needles))
 
-    def _looked_up(self, needles: Iterable[str] | pa.Array | pa.ChunkedArray) -> np.ndarray:
-        """Where each of `needles` is, through the lookup table (made if need be). A
-        chunk of them at a time: a million asked at once made some 90 MB of
-        temporary arrays (as much as Arrow's `is_in` building a hash table of them)."""
+    def looked_up(self, needles: Iterable[str] | pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """`positions`, always through the lookup table (made if need be): for a column
+        asked again and again, or a chunk at a time. The keys are looked up a chunk at a
+        time: a million at once made some 90 MB of temporary arrays (as much as Arrow's
+        `is_in` building a hash table of them)."""
         asked = _strings(needles)
         out = np.full(len(asked), -1, dtype=np.int64)
         if not len(asked) or not len(self):
@@ -196,7 +197,7 @@ class KeyColumn(Sequence[str]):
         if i < 0 or hashes[i] != wanted:
             return None
         if i and hashes[i - 1] == wanted:  # a run of equal hashes: looked through
-            at = int(self._looked_up([key])[0])
+            at = int(self.looked_up([key])[0])
             return None if at < 0 else at
         at = int(order[i])
         return at if self[at] == key else None
@@ -269,7 +270,7 @@ class KeySet(AbstractSet[str]):
         """Per key asked: it is one of these (bool). Always through the lookup table: a
         set is kept and asked again and again (an export's pages), where a scan of it
         for a page of 10k keys took three times as long at 320k published."""
-        return self.column._looked_up(list(keys)) >= 0  # type: ignore[no-any-return]
+        return self.column.looked_up(list(keys)) >= 0  # type: ignore[no-any-return]
 
     def with_keys(self, keys: Iterable[str]) -> KeySet:
         """These keys and `keys` (this set is left as it is). The keys not held yet are
