@@ -122,6 +122,8 @@ def test_it_reads_like_the_list_it_stands_for():
     assert not held.is_in(set()).any()
     with pytest.raises(ValueError, match="missing"):
         KeyColumn.of(["a", None])  # type: ignore[list-item]
+    assert held.position("\ud800") is None  # asked for (a path), never held: UTF-8 only
+    assert held.positions(KeyColumn.of(["s:2", "t:2"])).tolist() == [2, -1]
     empty = KeyColumn.of([])  # a class that sees no report has no incident
     assert empty.position("s:1") is None and "s:1" not in empty
     assert empty.positions(["s:1", "s:2"]).tolist() == [-1, -1]

@@ -42,6 +42,8 @@ _hash = key_hash.hash_one
 def _strings(keys: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if isinstance(keys, pa.Array | pa.ChunkedArray):
         return keys
+    if isinstance(keys, KeyColumn):
+        return keys.array
     return pa.array(keys if isinstance(keys, list) else list(keys), pa.string())
 
 

@@ -64,6 +64,7 @@ def hashes(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def hash_one(key: str) -> int:
     """`key`'s hash, as `hashes` gives it (a lookup of one key: no Arrow array made)."""
-    data = np.frombuffer(key.encode("utf-8"), dtype=np.uint8)
+    # A lone surrogate is no key of an Arrow column (UTF-8 only), but may be asked for.
+    data = np.frombuffer(key.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     h = int(_fnv1a(data, 0, len(data), _SEED))
     return h - (1 << 64) if h >= 1 << 63 else h  # as int64, the table's type
