@@ -34,7 +34,7 @@ from sqlalchemy import ColumnElement, or_
 from truce.domain.access import roles_for
 from truce.domain.keys import violation_key
 from truce.store.deferred import resolved
-from truce.store.key_column import CHUNK, KeyColumn
+from truce.store.key_column import CHUNK, KeyColumn, as_strings
 from truce.store.packed import PackedIncidents, keys_of
 from truce.store.packed_arrow import report_ids_column
 from truce.store.schema import reports
@@ -135,7 +135,7 @@ class ReportIndex:
         """`moved`, with the position of each incident holding one. Asked of every
         incident of a class's evaluation, so compared as Arrow arrays: only the few
         that differ become `str`."""
-        asked = report_keys.array if isinstance(report_keys, KeyColumn) else _array(report_keys)
+        asked = as_strings(report_keys)
         # Through a lookup table of hashes, a chunk of the keys at a time: Arrow's
         # `index_in` built a hash table of every report for the call, and the keys and
         # holders of every report asked were taken whole (at a million, some 170 MB of
@@ -179,9 +179,9 @@ def holder_keys(moved: Moved) -> dict[str, str]:
 
 
 def _array(report_keys: Iterable[str]) -> pa.Array:
-    if isinstance(report_keys, KeyColumn):
-        return report_keys.array.combine_chunks()
-    return pa.array(list(report_keys), pa.string())
+    """`report_keys` as one Arrow array (a set to look up in: `is_in`'s `value_set`)."""
+    keys = as_strings(report_keys)
+    return keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
 
 
 def review_key(item: Mapping[str, Any]) -> str:

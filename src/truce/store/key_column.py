@@ -39,7 +39,9 @@ _hashes = key_hash.hashes
 _hash = key_hash.hash_one
 
 
-def _strings(keys: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+def as_strings(keys: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """`keys` as Arrow strings: Arrow arrays and a `KeyColumn`'s as they are, `str` made
+    into one array."""
     if isinstance(keys, pa.Array | pa.ChunkedArray):
         return keys
     if isinstance(keys, KeyColumn):
@@ -134,7 +136,7 @@ class KeyColumn(Sequence[str]):
         """Where each of `keys` (`str`, or Arrow strings) is (int64), -1 for one that is
         not here. A key held twice is found at its later position (as a dict made in
         order would)."""
-        asked = _strings(keys)
+        asked = as_strings(keys)
         if not len(asked) or not len(self):
             return np.full(len(asked), -1, dtype=np.int64)
         if self._table is None and len(asked) * _SCAN_SHARE < len(self):
@@ -154,7 +156,7 @@ class KeyColumn(Sequence[str]):
         asked again and again, or a chunk at a time. The keys are looked up a chunk at a
         time: a million at once made some 90 MB of temporary arrays (as much as Arrow's
         `is_in` building a hash table of them)."""
-        asked = _strings(needles)
+        asked = as_strings(needles)
         out = np.full(len(asked), -1, dtype=np.int64)
         if not len(asked) or not len(self):
             return out
@@ -272,7 +274,7 @@ class KeySet(AbstractSet[str]):
         """Per key asked: it is one of these (bool). Always through the lookup table: a
         set is kept and asked again and again (an export's pages), where a scan of it
         for a page of 10k keys took three times as long at 320k published."""
-        return self.column.looked_up(list(keys)) >= 0  # type: ignore[no-any-return]
+        return self.column.looked_up(keys) >= 0  # type: ignore[no-any-return]
 
     def with_keys(self, keys: Iterable[str]) -> KeySet:
         """These keys and `keys` (this set is left as it is). The keys not held yet are

@@ -90,8 +90,8 @@ class _Reuse:
     previous: AgreementIndex | None
     source: np.ndarray  # by position in the new snapshot: its position before, or -1
     changed: np.ndarray  # the positions with no source
-    _kept: np.ndarray | None = field(default=None, init=False, repr=False)
-    _rows: np.ndarray | None = field(default=None, init=False, repr=False)
+    kept: np.ndarray  # the positions with one
+    rows: np.ndarray  # for each of `kept`: its sorted row in the previous index
 
     @classmethod
     def of(cls, previous: AgreementIndex | None, incs: Sequence[dict[str, Any]]) -> _Reuse:
@@ -107,20 +107,16 @@ class _Reuse:
                 source = _same_rows(incs, before)
             else:
                 source[same] = np.flatnonzero(same)
-        kept = source >= 0
-        return cls(previous if kept.any() else None, source, np.flatnonzero(~kept))
-
-    def _taken(self) -> tuple[np.ndarray, np.ndarray]:
-        """The positions kept, and where the previous index holds each (its sorted row).
-        Found once for every column: per column, it made three arrays of a million."""
-        if self._kept is None:
-            assert self.previous is not None
-            order = self.previous.incidents.order
-            row = np.empty(len(order), dtype=order.dtype)
-            row[order] = np.arange(len(order), dtype=order.dtype)
-            kept = np.flatnonzero(self.source >= 0)
-            self._kept, self._rows = kept, row[self.source[kept]]
-        return self._kept, self._rows  # type: ignore[return-value]
+        has = source >= 0
+        kept = np.flatnonzero(has)
+        if previous is None or not len(kept):
+            return cls(None, source, np.flatnonzero(~has), kept, kept)
+        # Where the previous index holds each kept incident, found once for the point
+        # columns (found per column, it made three arrays of a million each).
+        order = previous.incidents.order
+        row = np.empty(len(order), dtype=order.dtype)
+        row[order] = np.arange(len(order), dtype=order.dtype)
+        return cls(previous, source, np.flatnonzero(~has), kept, row[source[kept]])
 
     def column(self, values: Any, name: str) -> np.ndarray:
         """A point column: the previous values where the incident is the same, `values`
@@ -129,9 +125,8 @@ class _Reuse:
         if self.previous is None:
             return fresh.astype(np.int64 if name == "t_ns" else np.float64)
         old = getattr(self.previous.incidents, name)
-        kept, rows = self._taken()
         out = np.empty(len(self.source), dtype=old.dtype)
-        out[kept] = old[rows]
+        out[self.kept] = old[self.rows]
         out[self.changed] = fresh
         return out
 
